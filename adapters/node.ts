@@ -1,0 +1,60 @@
+/** Node: @hono/node-server with our own ws server, so the frame limit is enforced before a payload is buffered. */
+import { serve, upgradeWebSocket } from '@hono/node-server'
+import type { WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
+import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
+import type { WrapSocket } from '../src/index.ts'
+
+const config = readConfig(process.env)
+const port = Number(process.env.PORT ?? 3000)
+const hostname = process.env.HOST ?? '0.0.0.0'
+
+const hub = new Hub({ config })
+
+const wss = new WebSocketServer({
+  noServer: true,
+  maxPayload: config.maxFrameBytes,
+  // Compression would cost CPU per recipient and defeat encode-once fan-out.
+  perMessageDeflate: false,
+  // Echo only our subprotocol; anything else after it (such as a token) is never echoed.
+  handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+})
+
+const wrap: WrapSocket = (ctx, alive) => {
+  const ws = ctx.raw as WebSocket
+  ws.on('pong', alive)
+  return {
+    send: (data) => ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+    bufferedAmount: () => ws.bufferedAmount,
+    ping: () => ws.ping(),
+  }
+}
+
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap) })
+const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss } }, (info) => {
+  const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
+  console.log(`roomcast listening on http://${shown}:${info.port}`)
+})
+hub.start()
+
+let stopping = false
+function shutdown(signal: string): void {
+  if (stopping) return
+  stopping = true
+  console.log(`roomcast: ${signal}, closing connections`)
+  server.close()
+  hub.closeAll('shutting_down')
+  const done = () => process.exit(0)
+  // Give close frames a moment to flush, then go, whatever the clients do.
+  const deadline = setTimeout(done, 2000)
+  const poll = setInterval(() => {
+    if (wss.clients.size === 0) {
+      clearInterval(poll)
+      clearTimeout(deadline)
+      done()
+    }
+  }, 25)
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'))
+process.on('SIGINT', () => shutdown('SIGINT'))

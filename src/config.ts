@@ -1,0 +1,92 @@
+/** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
+
+export interface Config {
+  /** Room joined by an upgrade on `/`. */
+  defaultRoom: string
+  /** Largest frame (and HTTP publish body) in bytes; larger frames close with 1009. */
+  maxFrameBytes: number
+  /** Sustained publishes per second per connection. */
+  rateLimit: number
+  /** Publishes a connection may make at once before the rate applies. */
+  rateBurst: number
+  /** Frames dropped for rate within 10 s before the connection is closed with 1008. */
+  floodStrikes: number
+  /** Bad json-mode frames per minute per connection before close 1008. */
+  badFrameBudget: number
+  /** Members per room; past it the upgrade is refused (503) or the connection closed with 1013. */
+  maxRoomConnections: number
+  /** Unsent bytes per connection before it is closed with 1013 as a slow consumer. */
+  maxBufferedBytes: number
+  /** Messages kept per room for resume. */
+  historyMessages: number
+  /** Bytes of message bodies kept per room for resume. */
+  historyBytes: number
+  /** A connection with no frame and no pong for this long is closed. */
+  idleTimeoutMs: number
+  /** How often the server pings where the runtime lets it. */
+  pingIntervalMs: number
+  /** Presence frames are coalesced to at most one per room per interval. */
+  presenceIntervalMs: number
+  /** How long an empty room keeps its history in memory before it is dropped. */
+  roomTtlMs: number
+}
+
+/** Defaults, in one place. */
+export const defaults: Config = {
+  defaultRoom: 'lobby',
+  maxFrameBytes: 64 * 1024,
+  rateLimit: 50,
+  rateBurst: 100,
+  floodStrikes: 100,
+  badFrameBudget: 20,
+  maxRoomConnections: 10_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  historyMessages: 1000,
+  historyBytes: 1024 * 1024,
+  idleTimeoutMs: 60_000,
+  pingIntervalMs: 20_000,
+  presenceIntervalMs: 100,
+  roomTtlMs: 10 * 60_000,
+}
+
+/** Environment variable for each option. */
+export const envNames: Record<keyof Config, string> = {
+  defaultRoom: 'DEFAULT_ROOM',
+  maxFrameBytes: 'MAX_FRAME_BYTES',
+  rateLimit: 'RATE_LIMIT',
+  rateBurst: 'RATE_BURST',
+  floodStrikes: 'FLOOD_STRIKES',
+  badFrameBudget: 'BAD_FRAME_BUDGET',
+  maxRoomConnections: 'MAX_ROOM_CONNECTIONS',
+  maxBufferedBytes: 'MAX_BUFFERED_BYTES',
+  historyMessages: 'HISTORY_MESSAGES',
+  historyBytes: 'HISTORY_BYTES',
+  idleTimeoutMs: 'IDLE_TIMEOUT_MS',
+  pingIntervalMs: 'PING_INTERVAL_MS',
+  presenceIntervalMs: 'PRESENCE_INTERVAL_MS',
+  roomTtlMs: 'ROOM_TTL_MS',
+}
+
+/** Thrown at startup for a configuration value that cannot be used. */
+export class ConfigError extends Error {}
+
+/** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */
+export function readConfig(env: Record<string, string | undefined>): Config {
+  const out: Config = { ...defaults }
+  for (const key of Object.keys(envNames) as (keyof Config)[]) {
+    const name = envNames[key]
+    const raw = env[name]
+    if (raw === undefined || raw === '') continue
+    if (key === 'defaultRoom') {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(raw)) throw new ConfigError(`${name}=${raw} is not a valid room name`)
+      out.defaultRoom = raw
+      continue
+    }
+    const n = Number(raw)
+    if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && key !== 'presenceIntervalMs')) {
+      throw new ConfigError(`${name}=${raw} must be a positive integer`)
+    }
+    out[key] = n
+  }
+  return out
+}

@@ -1,0 +1,48 @@
+/** The one seam between a runtime's socket and the core. Adapters fill it in. */
+
+/** A runtime's WebSocket as the core sees it. */
+export interface Connection {
+  /** Send a text (string) or binary (bytes) frame. May throw if the socket is gone. */
+  send(data: string | Uint8Array): void
+  /** Close with an RFC 6455 code and a readable reason. */
+  close(code: number, reason: string): void
+  /** Bytes queued but not yet written; absent where the runtime cannot tell (Cloudflare). */
+  bufferedAmount?(): number
+  /** Send a protocol-level ping; absent where the runtime pings by itself (Deno, Bun, Cloudflare). */
+  ping?(): void
+}
+
+/**
+ * What the core keeps about a connection that must survive a Durable Object's
+ * hibernation: small, plain and serialisable (it goes into a 2 KiB attachment).
+ */
+export interface MemberInfo {
+  id: string
+  mode: 'raw' | 'json'
+  /** Authenticated identity, shown as `from` on this member's messages. */
+  from?: string
+  /** False for read-only members. */
+  canPublish: boolean
+  /** Unix ms after which the member's credentials expire, if they do. */
+  exp?: number
+}
+
+/** What a client asked for when it joined. */
+export interface JoinRequest {
+  mode: 'raw' | 'json'
+  /** Resume after this seq (from `?since=`). */
+  since?: number
+  /** The epoch the client's `since` belongs to (from `?epoch=`). */
+  epoch?: string
+  from?: string
+  canPublish?: boolean
+  exp?: number
+}
+
+let counter = 0
+const prefix = crypto.randomUUID().slice(0, 8)
+
+/** A connection id unique across processes: a random per-process prefix and a counter. */
+export function newConnectionId(): string {
+  return `${prefix}-${(++counter).toString(36)}`
+}

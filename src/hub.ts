@@ -1,0 +1,79 @@
+/** The rooms of one process (Node, Deno, Bun). On Cloudflare each room is its own Durable Object instead. */
+import type { Clock } from './clock.ts'
+import { realClock } from './clock.ts'
+import type { Config } from './config.ts'
+import type { ErrorCode } from './protocol.ts'
+import { Room } from './room.ts'
+import type { LogFactory } from './room-log.ts'
+import { memoryLogs } from './room-log.ts'
+
+export interface HubOptions {
+  config: Config
+  /** Where seq, history and cross-instance delivery come from; memory by default. */
+  logs?: LogFactory
+  clock?: Clock
+  onError?: (err: unknown) => void
+}
+
+/** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
+export class Hub {
+  private readonly rooms = new Map<string, Room>()
+  private readonly options: Required<Omit<HubOptions, 'onError'>> & Pick<HubOptions, 'onError'>
+  private timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(options: HubOptions) {
+    this.options = {
+      config: options.config,
+      logs: options.logs ?? memoryLogs(options.config),
+      clock: options.clock ?? realClock,
+      onError: options.onError,
+    }
+  }
+
+  get config(): Config {
+    return this.options.config
+  }
+
+  /** The room named `name`, created if needed. The name must already be valid. */
+  room(name: string): Room {
+    let room = this.rooms.get(name)
+    if (room === undefined) {
+      room = new Room(name, this.options)
+      this.rooms.set(name, room)
+    }
+    return room
+  }
+
+  /** Members on this instance, across rooms. */
+  get connections(): number {
+    let n = 0
+    for (const room of this.rooms.values()) n += room.size
+    return n
+  }
+
+  /** Ping, close idle members and drop rooms empty for too long. Called by `start()`'s timer. */
+  sweep(now: number = this.options.clock.now()): void {
+    for (const [name, room] of this.rooms) {
+      room.sweep(now)
+      if (room.size === 0 && now - room.emptySince >= this.options.config.roomTtlMs) {
+        room.dispose()
+        this.rooms.delete(name)
+      }
+    }
+  }
+
+  /** Start the periodic sweep (every `pingIntervalMs`). */
+  start(): void {
+    if (this.timer !== undefined) return
+    this.timer = setInterval(() => this.sweep(), this.options.config.pingIntervalMs)
+    // Deno and Node: the sweep must not keep the process alive by itself.
+    ;(this.timer as { unref?: () => void }).unref?.()
+  }
+
+  /** Stop the sweep and close every member (shutdown). */
+  closeAll(code: ErrorCode = 'shutting_down'): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+    for (const room of this.rooms.values()) room.closeAll(code)
+  }
+}

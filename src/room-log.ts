@@ -1,0 +1,139 @@
+/**
+ * The seam for "where seq, history and cross-instance delivery come from":
+ * in memory for one process (here), Redis for many, Durable Object storage
+ * on Cloudflare. The room logic never knows which one it has.
+ */
+import type { Draft, Entry } from './entry.ts'
+import { entryBytes } from './entry.ts'
+
+/** The room's position: its last sequence number and the epoch that names its history. */
+export interface Head {
+  seq: number
+  epoch: string
+}
+
+/** What a resume gets: the entries to replay and whether nothing was missed. */
+export interface Replay extends Head {
+  entries: Entry[]
+  complete: boolean
+}
+
+/** What a log calls back into: the room it belongs to. */
+export interface RoomSink {
+  /** Hand an entry to this instance's members; called in seq order. */
+  deliver(entry: Entry): void
+  /** The member count across instances changed (backends that span instances). */
+  membersChanged(): void
+}
+
+/** Where one room's sequence, history and delivery come from. */
+export interface RoomLog {
+  /** The current head. */
+  head(): Promise<Head>
+  /**
+   * Give `draft` the next seq, keep it in history and deliver it (to this
+   * instance's members through `deliver`, and to every other instance's).
+   * Resolves with the seq; rejects with `Unavailable` when it could not be
+   * published, in which case no member received it.
+   */
+  append(draft: Draft): Promise<number>
+  /** Entries after `since`; `complete` is false when history no longer reaches back or the epoch differs. */
+  replay(since: number, epoch: string | undefined): Promise<Replay>
+  /** This instance's member count changed; returns the count across all instances. */
+  members(local: number): number
+  /** The room is being dropped from this instance. */
+  close(): void
+}
+
+/** Opens the log of a room; `sink` receives its entries. */
+export type LogFactory = (room: string, sink: RoomSink) => RoomLog
+
+/** A publish could not be carried out right now (for example, Redis is down). */
+export class Unavailable extends Error {}
+
+/** Limits a history keeps to. */
+export interface HistoryLimits {
+  historyMessages: number
+  historyBytes: number
+}
+
+/** A fresh random epoch. */
+export function newEpoch(): string {
+  return crypto.randomUUID().replace(/-/g, '').slice(0, 16)
+}
+
+/**
+ * Compute a replay from a contiguous, ascending run of retained entries.
+ * Shared by every backend so resume means the same everywhere.
+ */
+export function replayFrom(retained: readonly Entry[], head: Head, since: number, epoch: string | undefined): Replay {
+  if (epoch !== undefined && epoch !== head.epoch) {
+    // The client's numbers belong to a lost history: give it all we have, and say so.
+    return { ...head, entries: retained.slice(), complete: false }
+  }
+  if (since >= head.seq) return { ...head, entries: [], complete: since === head.seq }
+  const oldest = retained.length > 0 ? retained[0].seq : head.seq + 1
+  const entries = retained.filter((e) => e.seq > since)
+  return { ...head, entries, complete: oldest <= since + 1 }
+}
+
+/** The in-memory log of one room in one process. */
+export class MemoryLog implements RoomLog {
+  private seq = 0
+  private readonly epoch = newEpoch()
+  private entries: Entry[] = []
+  private start = 0
+  private bytes = 0
+
+  constructor(
+    private readonly sink: RoomSink,
+    private readonly limits: HistoryLimits,
+  ) {}
+
+  head(): Promise<Head> {
+    return Promise.resolve({ seq: this.seq, epoch: this.epoch })
+  }
+
+  append(draft: Draft): Promise<number> {
+    const entry = draft as Entry
+    entry.seq = ++this.seq
+    this.keep(entry)
+    this.sink.deliver(entry)
+    return Promise.resolve(entry.seq)
+  }
+
+  replay(since: number, epoch: string | undefined): Promise<Replay> {
+    const retained = this.start === 0 ? this.entries : this.entries.slice(this.start)
+    return Promise.resolve(replayFrom(retained, { seq: this.seq, epoch: this.epoch }, since, epoch))
+  }
+
+  members(local: number): number {
+    return local
+  }
+
+  close(): void {
+    this.entries = []
+    this.start = 0
+    this.bytes = 0
+  }
+
+  private keep(entry: Entry): void {
+    this.entries.push(entry)
+    this.bytes += entryBytes(entry)
+    const { historyMessages, historyBytes } = this.limits
+    while (this.entries.length - this.start > historyMessages || (this.bytes > historyBytes && this.entries.length - this.start > 0)) {
+      this.bytes -= entryBytes(this.entries[this.start])
+      this.entries[this.start++] = undefined as unknown as Entry
+    }
+    // Compact now and then instead of shifting on every drop.
+    if (this.start > 1024 && this.start * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.start)
+      this.start = 0
+    }
+  }
+}
+
+/** A LogFactory for one process: every room's log in memory. */
+export function memoryLogs(limits: HistoryLimits): LogFactory {
+  return (_room, sink) => new MemoryLog(sink, limits)
+}

@@ -1,0 +1,314 @@
+/** One room: members, sequence numbers (through its log), fan-out and per-connection limits. */
+import type { Clock } from './clock.ts'
+import { realClock } from './clock.ts'
+import type { Config } from './config.ts'
+import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
+import { newConnectionId } from './connection.ts'
+import type { Draft, Entry, EntryKind } from './entry.ts'
+import { encodeJson } from './entry.ts'
+import type { Bucket, Window } from './limits.ts'
+import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
+import type { ErrorCode, WelcomeFrame } from './protocol.ts'
+import { Errors, PONG, decodeClientFrame, encodeError } from './protocol.ts'
+import type { LogFactory, Replay, RoomLog } from './room-log.ts'
+import { Unavailable } from './room-log.ts'
+
+/** What a room needs from its surroundings. */
+export interface RoomOptions {
+  config: Config
+  logs: LogFactory
+  clock?: Clock
+  /** Where unexpected errors go; never up into the runtime. */
+  onError?: (err: unknown) => void
+}
+
+/** `GET /rooms/:room` */
+export interface RoomStats {
+  room: string
+  connections: number
+  seq: number
+}
+
+/** A member of a room: its connection, its serialisable info and its limit counters. */
+export class Member {
+  readonly bucket: Bucket
+  readonly strikes: Window
+  readonly bad: Window
+  lastSeen: number
+  /** Entries that arrived while the welcome and replay were prepared; null once live. */
+  pending: Entry[] | null = null
+  /** The member count this member was last told, so no one hears the same count twice. */
+  presence = -1
+  closed = false
+
+  constructor(
+    readonly conn: Connection,
+    readonly info: MemberInfo,
+    now: number,
+    burst: number,
+  ) {
+    this.bucket = { tokens: burst, at: now }
+    this.strikes = { count: 0, start: now }
+    this.bad = { count: 0, start: now }
+    this.lastSeen = now
+  }
+}
+
+const FLOOD_WINDOW_MS = 10_000
+const BAD_FRAME_WINDOW_MS = 60_000
+
+/** One room of one process (or the whole room, in a Durable Object). */
+export class Room {
+  private readonly members = new Set<Member>()
+  private readonly log: RoomLog
+  private readonly config: Config
+  private readonly clock: Clock
+  private readonly onError: (err: unknown) => void
+  private presenceTimer: unknown = undefined
+  private lastPresence = -1
+  /** When the room last became empty (for the hub's cleanup). */
+  emptySince: number
+
+  constructor(
+    readonly name: string,
+    options: RoomOptions,
+  ) {
+    this.config = options.config
+    this.clock = options.clock ?? realClock
+    this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
+    this.log = options.logs(name, { deliver: this.deliver, membersChanged: () => this.schedulePresence() })
+    this.emptySince = this.clock.now()
+  }
+
+  /** Members on this instance. */
+  get size(): number {
+    return this.members.size
+  }
+
+  /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
+  join(conn: Connection, req: JoinRequest): Member | null {
+    if (this.members.size >= this.config.maxRoomConnections) {
+      closeQuietly(conn, 'room_full', this.onError)
+      return null
+    }
+    const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
+    if (req.from !== undefined) info.from = req.from
+    if (req.exp !== undefined) info.exp = req.exp
+    const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    m.pending = []
+    this.members.add(m)
+    this.schedulePresence()
+    this.welcome(m, req).catch((err) => {
+      this.onError(err)
+      this.drop(m, 'internal')
+    })
+    return m
+  }
+
+  /** Re-admit a member whose info survived elsewhere (a Durable Object waking from hibernation). */
+  restore(conn: Connection, info: MemberInfo): Member {
+    const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    this.members.add(m)
+    this.lastPresence = this.log.members(this.members.size)
+    return m
+  }
+
+  /** Handle one frame from a member: text as a string, binary as bytes. */
+  receive(m: Member, data: string | Uint8Array): void {
+    if (m.closed) return
+    const now = this.clock.now()
+    m.lastSeen = now
+    if (exceedsBytes(data, this.config.maxFrameBytes)) return this.drop(m, 'too_large')
+    if (m.info.mode === 'raw') {
+      if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now)
+      else this.publishFrom(m, 'binary', data, undefined, now)
+      return
+    }
+    if (typeof data !== 'string') return this.drop(m, 'binary_unsupported')
+    const d = decodeClientFrame(data)
+    if (!d.ok) return this.badFrame(m, d.code, d.message, d.id, now)
+    if (d.frame.type === 'ping') return this.sendTo(m, PONG)
+    const value = d.frame.data
+    if (typeof value === 'string') this.publishFrom(m, 'text', value, d.frame.id, now)
+    else this.publishFrom(m, 'json', d.dataJson as string, d.frame.id, now)
+  }
+
+  /** The member showed it is alive (a pong). */
+  touch(m: Member): void {
+    m.lastSeen = this.clock.now()
+  }
+
+  /** The member's socket closed. */
+  leave(m: Member): void {
+    if (m.closed) return
+    m.closed = true
+    this.remove(m)
+  }
+
+  /** Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published. */
+  publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+    const draft: Draft = { kind, body, ts: this.clock.now() }
+    if (from !== undefined) draft.from = from
+    return this.log.append(draft)
+  }
+
+  /** Counts and position, for `GET /rooms/:room`. */
+  async stats(): Promise<RoomStats> {
+    const head = await this.log.head()
+    return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
+  }
+
+  /** Ping members where the runtime lets us, and close those idle too long or whose credentials expired. */
+  sweep(now: number = this.clock.now()): void {
+    for (const m of this.members) {
+      if (m.info.exp !== undefined && now >= m.info.exp) {
+        this.drop(m, 'token_expired')
+        continue
+      }
+      if (m.conn.ping === undefined) continue
+      if (now - m.lastSeen > this.config.idleTimeoutMs) this.drop(m, 'idle_timeout')
+      else m.conn.ping()
+    }
+  }
+
+  /** Close every member with `code` (shutdown). */
+  closeAll(code: ErrorCode = 'shutting_down'): void {
+    for (const m of this.members) this.drop(m, code)
+  }
+
+  /** Release the room's log; the room must be empty. */
+  dispose(): void {
+    if (this.presenceTimer !== undefined) this.clock.clearTimeout(this.presenceTimer)
+    this.log.close()
+  }
+
+  // ---- internals ----
+
+  private async welcome(m: Member, req: JoinRequest): Promise<void> {
+    const replay: Replay =
+      req.since !== undefined ? await this.log.replay(req.since, req.epoch) : { ...(await this.log.head()), entries: [], complete: true }
+    if (m.closed) return
+    if (m.info.mode === 'json') {
+      const frame: WelcomeFrame = { type: 'welcome', room: this.name, connectionId: m.info.id, seq: replay.seq, epoch: replay.epoch }
+      if (req.since !== undefined) frame.resumed = { since: req.since, complete: replay.complete }
+      this.sendTo(m, JSON.stringify(frame))
+    }
+    for (const e of replay.entries) this.sendEntry(m, e)
+    const pending = m.pending ?? []
+    m.pending = null
+    for (const e of pending) if (e.seq > replay.seq) this.sendEntry(m, e)
+    if (m.info.mode === 'json') this.tellPresence(m, this.log.members(this.members.size), undefined)
+  }
+
+  /** Fan-out: encode once per mode, then send the same string or bytes to every member. */
+  private readonly deliver = (entry: Entry): void => {
+    const raw = entry.body
+    let json: string | undefined
+    for (const m of this.members) {
+      if (m.pending !== null) m.pending.push(entry)
+      else if (m.info.mode === 'raw') this.sendTo(m, raw)
+      else if (m.info.id !== entry.origin) this.sendTo(m, (json ??= encodeJson(this.name, entry)))
+    }
+  }
+
+  private sendEntry(m: Member, e: Entry): void {
+    if (m.info.mode === 'raw') this.sendTo(m, e.body)
+    else if (m.info.id !== e.origin) this.sendTo(m, encodeJson(this.name, e))
+  }
+
+  private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number): void {
+    const json = m.info.mode === 'json'
+    if (!m.info.canPublish) {
+      if (json) this.sendTo(m, encodeError('forbidden', undefined, id))
+      return
+    }
+    if (!takeToken(m.bucket, now, this.config.rateLimit, this.config.rateBurst)) {
+      if (countInWindow(m.strikes, now, FLOOD_WINDOW_MS) > this.config.floodStrikes) return this.drop(m, 'flooding')
+      if (json) this.sendTo(m, encodeError('rate_limited', undefined, id))
+      return
+    }
+    const draft: Draft = { kind, body, ts: now, origin: m.info.id }
+    if (m.info.from !== undefined) draft.from = m.info.from
+    const appended = this.log.append(draft)
+    if (id !== undefined) {
+      appended.then(
+        (seq) => this.sendTo(m, `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`),
+        (err) => this.refused(m, err, id),
+      )
+    } else {
+      appended.catch((err) => this.refused(m, err, undefined))
+    }
+  }
+
+  private refused(m: Member, err: unknown, id: string | undefined): void {
+    if (!(err instanceof Unavailable)) this.onError(err)
+    if (m.info.mode === 'json') this.sendTo(m, encodeError('unavailable', undefined, id))
+  }
+
+  private badFrame(m: Member, code: ErrorCode, message: string, id: string | undefined, now: number): void {
+    if (countInWindow(m.bad, now, BAD_FRAME_WINDOW_MS) > this.config.badFrameBudget) return this.drop(m, 'too_many_errors')
+    this.sendTo(m, encodeError(code, message, id))
+  }
+
+  /** Send to one member; a send that throws closes that member only, and a slow consumer is closed. */
+  private sendTo(m: Member, data: string | Uint8Array): void {
+    if (m.closed) return
+    try {
+      m.conn.send(data)
+    } catch (err) {
+      this.onError(err)
+      return this.drop(m, 'internal')
+    }
+    const buffered = m.conn.bufferedAmount
+    if (buffered !== undefined && buffered.call(m.conn) > this.config.maxBufferedBytes) this.drop(m, 'slow_consumer')
+  }
+
+  /** Remove a member and close its socket with the code's close code. */
+  private drop(m: Member, code: ErrorCode): void {
+    if (m.closed) return
+    m.closed = true
+    this.remove(m)
+    closeQuietly(m.conn, code, this.onError)
+  }
+
+  private remove(m: Member): void {
+    this.members.delete(m)
+    if (this.members.size === 0) this.emptySince = this.clock.now()
+    this.schedulePresence()
+  }
+
+  private schedulePresence(): void {
+    if (this.presenceTimer !== undefined) return
+    this.presenceTimer = this.clock.setTimeout(() => {
+      this.presenceTimer = undefined
+      this.broadcastPresence()
+    }, this.config.presenceIntervalMs)
+  }
+
+  private broadcastPresence(): void {
+    const count = this.log.members(this.members.size)
+    if (count === this.lastPresence) return
+    this.lastPresence = count
+    let frame: string | undefined
+    for (const m of this.members) if (m.info.mode === 'json' && m.pending === null) frame = this.tellPresence(m, count, frame)
+  }
+
+  /** Send `count` to a member that has not heard it yet; returns the encoded frame for reuse. */
+  private tellPresence(m: Member, count: number, frame: string | undefined): string | undefined {
+    if (m.presence === count) return frame
+    m.presence = count
+    frame ??= `{"type":"presence","room":${JSON.stringify(this.name)},"connections":${count}}`
+    this.sendTo(m, frame)
+    return frame
+  }
+}
+
+/** Close a connection with the close code and reason an error code names. */
+function closeQuietly(conn: Connection, code: ErrorCode, onError: (err: unknown) => void): void {
+  const e = Errors[code]
+  try {
+    conn.close(e.close ?? 1000, `${code}: ${e.message}`)
+  } catch (err) {
+    onError(err)
+  }
+}
