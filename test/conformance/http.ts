@@ -1,0 +1,84 @@
+/** The HTTP side: publish, stats, health, the chat page and room-name validation. */
+import { expect, it } from 'vitest'
+import { connect, connectJson, refusedStatus, uniqueRoom } from '../support/client.ts'
+import type { SuiteContext } from './suite.ts'
+
+export function httpScenarios(ctx: SuiteContext): void {
+  const post = (room: string, body: string, type?: string) =>
+    fetch(`${ctx.server.http}/rooms/${room}/messages`, { method: 'POST', body, headers: type ? { 'content-type': type } : {} })
+
+  it('GET /healthz answers 200', async () => {
+    const res = await fetch(`${ctx.server.http}/healthz`)
+    expect(res.status).toBe(200)
+  })
+
+  it('GET / serves the chat page', async () => {
+    const res = await fetch(`${ctx.server.http}/`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/text\/html/)
+    expect(await res.text()).toMatch(/<title>roomcast/)
+  })
+
+  it('POST /rooms/:room/messages publishes text and JSON to raw and json members, 202 {seq}', async () => {
+    const room = uniqueRoom()
+    const raw = await connect(`${ctx.server.ws}/rooms/${room}`)
+    const json = await connectJson(`${ctx.server.ws}/rooms/${room}`)
+    let res = await post(room, 'from http')
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ seq: 1 })
+    expect(await raw.text()).toBe('from http')
+    expect(await json.client.frame('message')).toMatchObject({ seq: 1, data: 'from http' })
+    res = await post(room, '{"a":[1,2]}', 'application/json')
+    expect(await res.json()).toEqual({ seq: 2 })
+    expect(JSON.parse(await raw.text())).toEqual({ a: [1, 2] })
+    expect(await json.client.frame('message')).toMatchObject({ seq: 2, data: { a: [1, 2] } })
+    res = await post(room, '"just a string"', 'application/json; charset=utf-8')
+    expect(res.status).toBe(202)
+    expect(await raw.text()).toBe('just a string')
+    await Promise.all([raw.close(), json.client.close()])
+  })
+
+  it('refuses bad HTTP publishes: 400 bad JSON, 413 too large, 415 other types', async () => {
+    const room = uniqueRoom()
+    let res = await post(room, '{nope', 'application/json')
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ error: 'bad_json' })
+    res = await post(room, 'x'.repeat(64 * 1024 + 1))
+    expect(res.status).toBe(413)
+    expect(await res.json()).toMatchObject({ error: 'too_large' })
+    res = await post(room, 'x', 'application/octet-stream')
+    expect(res.status).toBe(415)
+  })
+
+  it('GET /rooms/:room reports connections and seq, back to 0 after everyone leaves', async () => {
+    const room = uniqueRoom()
+    const stats = async () => (await fetch(`${ctx.server.http}/rooms/${room}`)).json()
+    expect(await stats()).toEqual({ room, connections: 0, seq: 0 })
+    const a = await connect(`${ctx.server.ws}/rooms/${room}`)
+    const b = await connectJson(`${ctx.server.ws}/rooms/${room}`)
+    await post(room, 'one')
+    expect(await stats()).toEqual({ room, connections: 2, seq: 1 })
+    await a.close()
+    b.client.ws.terminate()
+    const deadline = Date.now() + 5000
+    while ((await stats()).connections !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(await stats()).toEqual({ room, connections: 0, seq: 1 })
+  })
+
+  it('refuses invalid room names with 400 on upgrade, stats and publish', async () => {
+    for (const bad of ['a'.repeat(65), 'sp%20ace', 'sl%2Fash', '%C3%A9', 'semi;colon']) {
+      expect(await refusedStatus(`${ctx.server.ws}/rooms/${bad}`)).toBe(400)
+      expect((await fetch(`${ctx.server.http}/rooms/${bad}`)).status).toBe(400)
+      expect((await post(bad, 'x')).status).toBe(400)
+    }
+    const ok = 'A-z_0.9'
+    const c = await connect(`${ctx.server.ws}/rooms/${ok}`)
+    await c.close()
+  })
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await fetch(`${ctx.server.http}/nope`)
+    expect(res.status).toBe(404)
+    expect(await res.json()).toMatchObject({ error: 'not_found' })
+  })
+}

@@ -1,0 +1,35 @@
+/** Connections that vanish, and servers that stop. */
+import { expect, it } from 'vitest'
+import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
+import { handshake } from '../support/raw-socket.ts'
+import type { SuiteContext } from './suite.ts'
+
+export function lifecycleScenarios(ctx: SuiteContext): void {
+  it('closes a connection that stops answering pings, so counts return to 0', async () => {
+    const room = uniqueRoom()
+    const socket = await handshake(ctx.server.port, `/rooms/${room}`)
+    const stats = async () => (await fetch(`${ctx.server.http}/rooms/${room}`)).json()
+    expect((await stats()).connections).toBe(1)
+    const idle = Number(ctx.env.IDLE_TIMEOUT_MS)
+    const deadline = Date.now() + idle * 4 + 5000
+    while ((await stats()).connections !== 0 && Date.now() < deadline) await sleep(200)
+    expect((await stats()).connections).toBe(0)
+    socket.destroy()
+  }, 60000)
+
+  it.runIf(ctx.target.caps.gracefulShutdown)('on SIGTERM closes every client with 1001 and exits 0', async () => {
+    const server = await ctx.target.start(ctx.env)
+    try {
+      const raw = await connect(server.ws)
+      const { client: json } = await connectJson(`${server.ws}/rooms/${uniqueRoom()}`)
+      const started = Date.now()
+      const code = await server.stop('SIGTERM')
+      expect(code).toBe(0)
+      expect(Date.now() - started).toBeLessThan(5000)
+      expect((await raw.closed).code).toBe(1001)
+      expect((await json.closed).code).toBe(1001)
+    } finally {
+      await server.stop('SIGKILL')
+    }
+  }, 60000)
+}

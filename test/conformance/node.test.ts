@@ -1,0 +1,8 @@
+import { spawnServer } from '../support/server.ts'
+import { conformance } from './suite.ts'
+
+conformance({
+  name: 'node',
+  caps: { slowConsumer: true, gracefulShutdown: true },
+  start: (env) => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env }),
+})

@@ -1,0 +1,64 @@
+/**
+ * The one conformance suite: wire behaviour written once, run against a live
+ * server of every runtime. A runtime's test file only says how to start it
+ * and which capabilities it has.
+ */
+import { afterAll, beforeAll, describe } from 'vitest'
+import type { ServerHandle } from '../support/server.ts'
+import { hostileScenarios } from './hostile.ts'
+import { httpScenarios } from './http.ts'
+import { jsonScenarios } from './json.ts'
+import { lifecycleScenarios } from './lifecycle.ts'
+import { rawScenarios } from './raw.ts'
+import { resumeScenarios } from './resume.ts'
+
+/** What a runtime can do. Switch one off only where the runtime truly cannot, with the reason beside it. */
+export interface Capabilities {
+  /** The server can see how many bytes a connection has not yet sent, so a reader that stops is closed with 1013. */
+  slowConsumer: boolean
+  /** SIGTERM closes every client with 1001 and the process exits 0. */
+  gracefulShutdown: boolean
+}
+
+/** A runtime under test. */
+export interface Target {
+  name: string
+  caps: Capabilities
+  /** Start a fresh server with these extra environment variables. */
+  start(env: Record<string, string>): Promise<ServerHandle>
+}
+
+/** What scenarios see: the running server, the target, and the environment it was started with. */
+export interface SuiteContext {
+  server: ServerHandle
+  target: Target
+  env: Record<string, string>
+}
+
+/** Limits small enough that tests reach them quickly; every scenario assumes these. */
+export const TEST_ENV: Record<string, string> = {
+  MAX_BUFFERED_BYTES: String(256 * 1024),
+  IDLE_TIMEOUT_MS: '3000',
+  PING_INTERVAL_MS: '500',
+  HISTORY_MESSAGES: '50',
+  PRESENCE_INTERVAL_MS: '20',
+}
+
+/** Register the whole suite for `target`. */
+export function conformance(target: Target): void {
+  describe(`conformance: ${target.name}`, () => {
+    const ctx = { target, env: TEST_ENV } as SuiteContext
+    beforeAll(async () => {
+      ctx.server = await target.start(TEST_ENV)
+    }, 120_000)
+    afterAll(async () => {
+      await ctx.server?.stop()
+    }, 30_000)
+    rawScenarios(ctx)
+    jsonScenarios(ctx)
+    resumeScenarios(ctx)
+    httpScenarios(ctx)
+    hostileScenarios(ctx)
+    lifecycleScenarios(ctx)
+  })
+}

@@ -1,0 +1,48 @@
+/** A hand-driven WebSocket over TCP, for clients that misbehave in ways a real client library will not. */
+import { randomBytes } from 'node:crypto'
+import net from 'node:net'
+
+/** Open a TCP connection, complete the WebSocket handshake, and hand back the socket (never reading further). */
+export function handshake(port: number, path = '/'): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    const key = randomBytes(16).toString('base64')
+    let head = ''
+    socket.once('error', reject)
+    socket.on('connect', () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      )
+    })
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1')
+      if (!head.includes('\r\n\r\n')) return
+      socket.off('data', onData)
+      if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`handshake refused: ${head.split('\r\n')[0]}`))
+      // Stop reading: the server's pings pile up unanswered, as with a vanished peer.
+      socket.pause()
+      resolve(socket)
+    }
+    socket.on('data', onData)
+  })
+}
+
+/** A masked client frame header for `opcode` announcing `length` payload bytes (payload not included). */
+export function frameHeader(opcode: number, length: number, fin = true): Buffer {
+  const mask = randomBytes(4)
+  let head: Buffer
+  if (length < 126) head = Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | length])
+  else if (length < 65536) {
+    head = Buffer.alloc(4)
+    head[0] = (fin ? 0x80 : 0) | opcode
+    head[1] = 0x80 | 126
+    head.writeUInt16BE(length, 2)
+  } else {
+    head = Buffer.alloc(10)
+    head[0] = (fin ? 0x80 : 0) | opcode
+    head[1] = 0x80 | 127
+    head.writeBigUInt64BE(BigInt(length), 2)
+  }
+  return Buffer.concat([head, mask])
+}
