@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import { NodeConnection } from './node-sender.ts'
 
 const config = readConfig(process.env)
 const port = Number(process.env.PORT ?? 3000)
@@ -23,12 +24,7 @@ const wss = new WebSocketServer({
 const wrap: WrapSocket = (ctx, alive) => {
   const ws = ctx.raw as WebSocket
   ws.on('pong', alive)
-  return {
-    send: (data) => ws.send(data),
-    close: (code, reason) => ws.close(code, reason),
-    bufferedAmount: () => ws.bufferedAmount,
-    ping: () => ws.ping(),
-  }
+  return new NodeConnection(ws)
 }
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap) })
