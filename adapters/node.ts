@@ -1,10 +1,12 @@
-/** Node: @hono/node-server with our own ws server, so the frame limit is enforced before a payload is buffered. */
-import { serve, upgradeWebSocket } from '@hono/node-server'
+/** Node: @hono/node-server for HTTP, our own ws server for upgrades, so the frame limit is enforced before a payload is buffered. */
+import type { Server } from 'node:http'
+import { serve } from '@hono/node-server'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
+import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
 
 const config = readConfig(process.env)
 const port = Number(process.env.PORT ?? 3000)
@@ -28,10 +30,11 @@ const wrap: WrapSocket = (ctx, alive) => {
 }
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap) })
-const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss } }, (info) => {
+const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
   console.log(`roomcast listening on http://${shown}:${info.port}`)
 })
+handleUpgrades(server as Server, wss, app.fetch)
 hub.start()
 
 let stopping = false

@@ -6,7 +6,7 @@ import type { EntryKind } from './entry.ts'
 import { normaliseFrame } from './frames.ts'
 import type { Hub } from './hub.ts'
 import type { RoomGateway } from './gateway.ts'
-import type { Member } from './room.ts'
+import type { Member, Room } from './room.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -21,34 +21,52 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
       return hub.room(name).size >= hub.config.maxRoomConnections
     },
     upgrade(c: Context, name: string, join: JoinRequest) {
-      const room = hub.room(name)
-      let member: Member | null = null
-      return upgradeWebSocket(
-        c,
-        {
-          onOpen: (_evt, ws) => {
-            member = room.join(
-              wrap(ws, () => member !== null && room.touch(member)),
-              join,
-            )
-          },
-          onMessage: (evt, ws) => {
-            if (member === null) return
-            const frame = normaliseFrame(evt.data)
-            if (frame === null) ws.close(1003, 'unsupported message payload')
-            else room.receive(member, frame)
-          },
-          onClose: () => {
-            if (member !== null) room.leave(member)
-          },
-          onError: () => {
-            if (member !== null) room.leave(member)
-          },
-        },
-        upgradeOptions,
-      )
+      return upgradeWebSocket(c, new MemberEvents(hub.room(name), join, wrap), upgradeOptions)
     },
     stats: (name) => hub.room(name).stats(),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
+  }
+}
+
+/**
+ * One upgrade's socket handlers. They are bound methods, not closures: a
+ * bound function is smaller than a closure, and under tsx (keepNames) every
+ * named closure also gets its own property dictionary, about 300 bytes per
+ * handler per connection. Bound, because Hono's Bun adapter calls onError unbound.
+ */
+class MemberEvents {
+  private member: Member | null = null
+  readonly onOpen: (evt: Event, ws: WSContext) => void
+  readonly onMessage: (evt: MessageEvent, ws: WSContext) => void
+  readonly onClose: () => void
+  readonly onError: () => void
+
+  constructor(
+    private readonly room: Room,
+    private readonly join: JoinRequest,
+    private readonly wrap: WrapSocket,
+  ) {
+    this.onOpen = this.open.bind(this)
+    this.onMessage = this.message.bind(this)
+    this.onClose = this.onError = this.leave.bind(this)
+  }
+
+  private open(_evt: Event, ws: WSContext): void {
+    this.member = this.room.join(this.wrap(ws, this.alive.bind(this)), this.join)
+  }
+
+  private message(evt: MessageEvent, ws: WSContext): void {
+    if (this.member === null) return
+    const frame = normaliseFrame(evt.data)
+    if (frame === null) ws.close(1003, 'unsupported message payload')
+    else this.room.receive(this.member, frame)
+  }
+
+  private leave(): void {
+    if (this.member !== null) this.room.leave(this.member)
+  }
+
+  private alive(): void {
+    if (this.member !== null) this.room.touch(this.member)
   }
 }
