@@ -34,3 +34,13 @@ describe('Hub', () => {
     expect(hub.connections).toBe(0)
   })
 })
+
+describe('Hub lookups', () => {
+  it('peek does not create rooms', () => {
+    const hub = new Hub({ config: config(), clock: new FakeClock() })
+    expect(hub.peek('nobody')).toBeUndefined()
+    expect(hub.peek('nobody')).toBeUndefined()
+    const r = hub.room('somebody')
+    expect(hub.peek('somebody')).toBe(r)
+  })
+})
