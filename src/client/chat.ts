@@ -45,7 +45,7 @@ client.on('state', showState)
 client.on('presence', (p) => ($('count').textContent = `${p.connections} online`))
 client.on('message', showMessage)
 client.on('missed', (m) =>
-  notice(m.restarted ? 'The server restarted; messages from before are gone.' : 'Some older messages are no longer available.'),
+  notice(m.restarted ? 'The server restarted; messages sent just before it may be missing.' : 'Some earlier messages are no longer available.'),
 )
 client.on('error', (e: RoomcastError) => notice(`error: ${e.code}`))
 
