@@ -24,6 +24,12 @@ export interface RoomSink {
   deliver(entry: Entry): void
   /** The member count across instances changed (backends that span instances). */
   membersChanged(): void
+  /**
+   * This instance can no longer hand members a gap-free stream (the backend's
+   * history was lost, or missed entries are no longer in it): the room closes
+   * its members so they reconnect and resume, and hear `complete:false`.
+   */
+  lost(): void
 }
 
 /** Where one room's sequence, history and delivery come from. */

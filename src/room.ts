@@ -76,7 +76,11 @@ export class Room {
     this.config = options.config
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
-    this.log = options.logs(name, { deliver: this.deliver, membersChanged: () => this.schedulePresence() })
+    this.log = options.logs(name, {
+      deliver: this.deliver,
+      membersChanged: () => this.schedulePresence(),
+      lost: () => this.closeAll('resync'),
+    })
     this.emptySince = this.clock.now()
   }
 
@@ -99,6 +103,7 @@ export class Room {
     this.members.add(m)
     this.schedulePresence()
     this.welcome(m, req).catch((err) => {
+      if (err instanceof Unavailable) return this.drop(m, 'backend_down')
       this.onError(err)
       this.drop(m, 'internal')
     })
