@@ -34,6 +34,9 @@ const wrap: WrapSocket = (ctx, alive) => {
   }
 }
 
+// Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
+if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
+
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), health: redis?.health })
 const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss } }, (info) => {
   const shown = hostname === '0.0.0.0' ? 'localhost' : hostname

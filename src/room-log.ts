@@ -37,6 +37,13 @@ export interface RoomLog {
   /** The current head. */
   head(): Promise<Head>
   /**
+   * Where a member joining now starts: it receives, through `deliver`, every
+   * entry after the returned seq. Called synchronously from `Room.join`.
+   * Absent where it is the same as `head()` (one process, a Durable Object);
+   * it differs where delivery trails the head (Redis pub/sub).
+   */
+  joinPoint?(): Promise<Head>
+  /**
    * Give `draft` the next seq, keep it in history and deliver it (to this
    * instance's members through `deliver`, and to every other instance's).
    * Resolves with the seq; rejects with `Unavailable` when it could not be

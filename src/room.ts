@@ -190,8 +190,11 @@ export class Room {
   // ---- internals ----
 
   private async welcome(m: Member, req: JoinRequest): Promise<void> {
+    // Runs synchronously up to the first await, so the join point is taken as the member joins.
     const replay: Replay =
-      req.since !== undefined ? await this.log.replay(req.since, req.epoch) : { ...(await this.log.head()), entries: [], complete: true }
+      req.since !== undefined
+        ? await this.log.replay(req.since, req.epoch)
+        : { ...(await (this.log.joinPoint?.() ?? this.log.head())), entries: [], complete: true }
     if (m.closed) return
     if (m.info.mode === 'json') {
       const frame: WelcomeFrame = { type: 'welcome', room: this.name, connectionId: m.info.id, seq: replay.seq, epoch: replay.epoch }

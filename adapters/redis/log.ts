@@ -36,6 +36,8 @@ export class RedisLog implements RoomLog {
   private readonly remote = new Map<string, { count: number; at: number }>()
   private remoteSum = 0
   private closed = false
+  /** Where the first sync placed this log, before delivering anything: the join point of members who came first. */
+  private placed: Head = { seq: 0, epoch: '' }
 
   constructor(
     readonly room: string,
@@ -58,7 +60,16 @@ export class RedisLog implements RoomLog {
     return { seq: b.seq, epoch: b.epoch }
   }
 
-  append(draft: Draft): Promise<number> {
+  joinPoint(): Promise<Head> {
+    if (!this.backend.up) return Promise.reject(new Unavailable('redis unreachable'))
+    // Everything after what this instance has delivered reaches the new member through `deliver`.
+    if (this.epoch !== undefined) return Promise.resolve({ seq: this.last, epoch: this.epoch })
+    return this.settled().then(() => this.placed)
+  }
+
+  async append(draft: Draft): Promise<number> {
+    // A member's own publish must come after its join point, which a new log only learns once placed.
+    if (this.epoch === undefined) await this.settled()
     return this.backend.append(this, draft)
   }
 
@@ -167,6 +178,7 @@ export class RedisLog implements RoomLog {
           this.epoch = b.epoch
           this.last = b.seq
           this.beatSeq = b.seq
+          this.placed = { seq: b.seq, epoch: b.epoch }
         } else {
           const r = await this.backend.range(this, this.last, this.epoch)
           if (r.epoch !== this.epoch) {
