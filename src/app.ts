@@ -71,7 +71,12 @@ export function createApp({ config, gateway, health = () => ALWAYS_READY }: AppO
     // A member could neither get its welcome nor publish; send it to an instance that is ready.
     if (!h.ready) return fail(c, 503, 'unavailable', h.detail ?? 'not ready; try again')
     if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
-    return gateway.upgrade(c, room, join)
+    try {
+      return await gateway.upgrade(c, room, join)
+    } catch (err) {
+      if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+      throw err
+    }
   }
 
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).

@@ -20,8 +20,10 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
     isFull(name) {
       return hub.room(name).size >= hub.config.maxRoomConnections
     },
-    upgrade(c: Context, name: string, join: JoinRequest) {
+    async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)
+      // Answer the upgrade only once the room can give this member everything published after it opens.
+      await room.ready()
       let member: Member | null = null
       return upgradeWebSocket(
         c,

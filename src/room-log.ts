@@ -44,6 +44,12 @@ export interface RoomLog {
    */
   joinPoint?(): Promise<Head>
   /**
+   * Resolves once a member that joins now gets every entry published after
+   * its socket opened (a Redis log has subscribed and read the head); rejects
+   * with `Unavailable` when it cannot be. Absent where that is always so.
+   */
+  ready?(): Promise<void>
+  /**
    * Give `draft` the next seq, keep it in history and deliver it (to this
    * instance's members through `deliver`, and to every other instance's).
    * Resolves with the seq; rejects with `Unavailable` when it could not be

@@ -89,6 +89,11 @@ export class Room {
     return this.members.size
   }
 
+  /** Resolves when a connection opened from now on misses nothing; rejects with Unavailable when the backend is down. */
+  ready(): Promise<void> {
+    return this.log.ready?.() ?? Promise.resolve()
+  }
+
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
     if (this.members.size >= this.config.maxRoomConnections) {

@@ -60,6 +60,10 @@ export class RedisLog implements RoomLog {
     return { seq: b.seq, epoch: b.epoch }
   }
 
+  ready(): Promise<void> {
+    return this.epoch === undefined ? this.settled() : this.backend.up ? Promise.resolve() : Promise.reject(new Unavailable('redis unreachable'))
+  }
+
   joinPoint(): Promise<Head> {
     if (!this.backend.up) return Promise.reject(new Unavailable('redis unreachable'))
     // Everything after what this instance has delivered reaches the new member through `deliver`.
