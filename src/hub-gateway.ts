@@ -18,7 +18,7 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any>, wrap: WrapSocket, upgradeOptions?: unknown): RoomGateway {
   return {
     isFull(name) {
-      return hub.room(name).size >= hub.config.maxRoomConnections
+      return (hub.peek(name)?.size ?? 0) >= hub.config.maxRoomConnections
     },
     async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)
@@ -50,7 +50,8 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
         upgradeOptions,
       )
     },
-    stats: (name) => hub.room(name).stats(),
+    // Asking about a room must not create one: random names would otherwise fill memory.
+    stats: (name) => hub.peek(name)?.stats() ?? Promise.resolve({ room: name, connections: 0, seq: 0 }),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
   }
 }

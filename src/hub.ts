@@ -44,6 +44,11 @@ export class Hub {
     return room
   }
 
+  /** The room named `name` if this process has it, without creating it. */
+  peek(name: string): Room | undefined {
+    return this.rooms.get(name)
+  }
+
   /** Members on this instance, across rooms. */
   get connections(): number {
     let n = 0
