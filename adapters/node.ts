@@ -12,7 +12,7 @@ const hostname = process.env.HOST ?? '0.0.0.0'
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
 const redis = redisFromEnv(process.env, config)
-const hub = new Hub({ config, logs: redis?.logs })
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 const wss = new WebSocketServer({
   noServer: true,

@@ -100,7 +100,12 @@ export function createApp({ config, gateway, health = () => ALWAYS_READY }: AppO
     const room = c.req.param('room')
     if (!isRoomName(room)) return fail(c, 400, 'bad_room', 'room names are 1 to 64 of A-Z a-z 0-9 _ . -')
     if (isUpgrade(c)) return upgrade(c, room)
-    return c.json(await gateway.stats(room))
+    try {
+      return c.json(await gateway.stats(room))
+    } catch (err) {
+      if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+      throw err
+    }
   })
 
   app.post(

@@ -50,8 +50,7 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
         upgradeOptions,
       )
     },
-    // Asking about a room must not create one: random names would otherwise fill memory.
-    stats: (name) => hub.peek(name)?.stats() ?? Promise.resolve({ room: name, connections: 0, seq: 0 }),
+    stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
   }
 }

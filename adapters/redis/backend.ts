@@ -7,10 +7,10 @@
 import { Redis } from 'ioredis'
 import type { RedisOptions } from 'ioredis'
 import { Unavailable, entryBytes } from '../../src/index.ts'
-import type { Draft, Entry, Health, HistoryLimits, LogFactory } from '../../src/index.ts'
+import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
 import { RedisLog } from './log.ts'
-import { APPEND, BEAT, RANGE } from './scripts.ts'
-import { draftJson, parseChannelMessage, parseHistoryItem } from './wire.ts'
+import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
+import { draftJson, parseChannelMessage, parseHistoryItem, roomKeys } from './wire.ts'
 
 export interface RedisBackendOptions {
   url: string
@@ -44,6 +44,7 @@ type Scripted = Redis & {
   rcAppend(meta: string, log: string, ...args: (string | number)[]): Promise<number>
   rcRange(meta: string, log: string, ...args: (string | number)[]): Promise<(string | number)[]>
   rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<(string | number)[]>
+  rcPeek(meta: string, presence: string): Promise<number[]>
 }
 
 /** Connection settings that make failures fast and explicit instead of queued. */
@@ -89,6 +90,7 @@ export class RedisBackend {
     this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
+    this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
     for (const conn of [this.cmd, this.sub]) {
       conn.on('ready', () => this.check())
       conn.on('close', () => this.check())
@@ -109,6 +111,18 @@ export class RedisBackend {
     if (this.up) return { ready: true, backend: 'redis' }
     const since = new Date(this.downSince).toISOString()
     return { ready: false, backend: 'redis', detail: `redis unreachable since ${since}: ${this.lastError}` }
+  }
+
+  /** `GET /rooms/:room` for a room not open on this instance, read without creating it. */
+  statsElsewhere = async (room: string): Promise<RoomStats> => {
+    if (!this.up) throw new Unavailable('redis unreachable')
+    const k = roomKeys(this.prefix, room)
+    try {
+      const [seq, connections] = await this.cmd.rcPeek(k.meta, k.presence)
+      return { room, connections: Number(connections), seq: Number(seq) }
+    } catch (err) {
+      throw this.failure(err, 'redis failed while reading room stats')
+    }
   }
 
   /** Resolve once both connections are up (or after `timeoutMs`, with whether they are). */

@@ -114,3 +114,21 @@ if #all > 0 then redis.call('PEXPIRE', pres, pttl) end
 if ARGV[6] == '1' then redis.call('PUBLISH', ARGV[5], 'p ' .. id .. ' ' .. count .. ' ' .. at) end
 return out
 `
+
+/**
+ * Read-only stats of a room this instance does not have open: creates nothing.
+ * KEYS: meta, presence. Returns {seq, members on every instance}.
+ */
+export const PEEK = `
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[2])
+local sum = 0
+for i = 2, #all, 2 do
+  local v = all[i]
+  local c = string.find(v, ':', 1, true)
+  if tonumber(string.sub(v, c + 1)) >= nowMs then sum = sum + tonumber(string.sub(v, 1, c - 1)) end
+end
+return {seq, sum}
+`
