@@ -1,7 +1,7 @@
 /** Cloudflare Workers entry: the Hono app, with each room in its own Durable Object (`RoomObject`). */
 import type { Hono } from 'hono'
 import { createApp, readConfig } from '../src/index.ts'
-import type { RoomGateway, RoomStats } from '../src/index.ts'
+import type { Health, RoomGateway, RoomStats } from '../src/index.ts'
 import { JOIN_HEADER, RoomObject } from './cloudflare-room.ts'
 
 export { RoomObject }
@@ -27,12 +27,18 @@ function objectGateway(rooms: DurableObjectNamespace<RoomObject>): RoomGateway {
   }
 }
 
+const HEALTH: Health = { ready: true, backend: 'durable-objects' }
 let app: Hono | undefined
 
 export default {
   fetch(request, env, ctx) {
     // [vars] are the same for every request of a deployment, so the app is built once per isolate.
-    app ??= createApp({ config: readConfig(env as unknown as Record<string, string | undefined>), gateway: objectGateway(env.ROOMS) })
+    app ??= createApp({
+      config: readConfig(env as unknown as Record<string, string | undefined>),
+      gateway: objectGateway(env.ROOMS),
+      // Each room's storage is its own object's: nothing shared to be down.
+      health: () => HEALTH,
+    })
     return app.fetch(request, env, ctx)
   },
 } satisfies ExportedHandler<Env>

@@ -10,7 +10,7 @@ import { MemoryLog, SqlLog } from '../../src/index.ts'
 import type { Draft, Entry, RoomSink, SqlStore } from '../../src/index.ts'
 
 const store = (db: Database): SqlStore => ({ exec: (q, ...b) => db.query(q).all(...b) })
-const noSink: RoomSink = { deliver: () => {}, membersChanged: () => {} }
+const noSink: RoomSink = { deliver: () => {}, membersChanged: () => {}, lost: () => {} }
 const text = (body: string): Draft => ({ kind: 'text', body, ts: 1 })
 const tables = (db: Database) => db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name)
 const seqs = (entries: Entry[]) => entries.map((e) => e.seq)
@@ -18,7 +18,7 @@ const seqs = (entries: Entry[]) => entries.map((e) => e.seq)
 describe('SqlLog', () => {
   it('numbers from 1, delivers each entry in order and reports the head', async () => {
     const delivered: number[] = []
-    const log = new SqlLog(store(new Database(':memory:')), { deliver: (e) => delivered.push(e.seq), membersChanged: () => {} }, { historyMessages: 10, historyBytes: 1000 })
+    const log = new SqlLog(store(new Database(':memory:')), { ...noSink, deliver: (e) => delivered.push(e.seq) }, { historyMessages: 10, historyBytes: 1000 })
     expect(await log.append(text('a'))).toBe(1)
     expect(await log.append(text('b'))).toBe(2)
     expect(delivered).toEqual([1, 2])
@@ -61,7 +61,7 @@ describe('SqlLog', () => {
 
   it('does not keep an entry larger than historyBytes, but still numbers and delivers it', async () => {
     const delivered: string[] = []
-    const log = new SqlLog(store(new Database(':memory:')), { deliver: (e) => delivered.push(e.body as string), membersChanged: () => {} }, { historyMessages: 100, historyBytes: 4 })
+    const log = new SqlLog(store(new Database(':memory:')), { ...noSink, deliver: (e) => delivered.push(e.body as string) }, { historyMessages: 100, historyBytes: 4 })
     await log.append(text('ok'))
     expect(await log.append(text('far too long'))).toBe(2)
     expect(delivered).toEqual(['ok', 'far too long'])
