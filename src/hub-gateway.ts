@@ -20,8 +20,10 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
     isFull(name) {
       return (hub.peek(name)?.size ?? 0) >= hub.config.maxRoomConnections
     },
-    upgrade(c: Context, name: string, join: JoinRequest) {
+    async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)
+      // Answer the upgrade only once the room can give this member everything published after it opens.
+      await room.ready()
       let member: Member | null = null
       return upgradeWebSocket(
         c,
@@ -48,8 +50,7 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
         upgradeOptions,
       )
     },
-    // Asking about a room must not create one: random names would otherwise fill memory.
-    stats: (name) => hub.peek(name)?.stats() ?? Promise.resolve({ room: name, connections: 0, seq: 0 }),
+    stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
   }
 }

@@ -5,7 +5,7 @@
  * a bounded queue while disconnected.
  */
 import type { ErrorCode, MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../protocol.ts'
-import { SUBPROTOCOL, isRoomName } from '../protocol.ts'
+import { SUBPROTOCOL, isRoomName } from '../names.ts'
 import { backoffDelay } from './backoff.ts'
 import { SeqTracker } from './seq-tracker.ts'
 

@@ -57,10 +57,10 @@ describe('decodeClientFrame', () => {
 })
 
 describe('error table', () => {
-  it('gives every code a readable message and a close code in the RFC 6455 or private range', () => {
+  it('gives every code a readable message and a close code in the RFC 6455 (and IANA-registered 1012, 1013) or private range', () => {
     for (const [code, e] of Object.entries(Errors)) {
       expect(e.message.length, code).toBeGreaterThan(5)
-      if (e.close !== null) expect([1001, 1003, 1007, 1008, 1009, 1011, 1013].includes(e.close) || (e.close >= 4000 && e.close < 5000), code).toBe(true)
+      if (e.close !== null) expect([1001, 1003, 1007, 1008, 1009, 1011, 1012, 1013].includes(e.close) || (e.close >= 4000 && e.close < 5000), code).toBe(true)
     }
   })
 

@@ -3,7 +3,7 @@ import { MemoryLog, replayFrom } from '../../src/index.ts'
 import type { Entry } from '../../src/index.ts'
 
 const entry = (seq: number, body = `m${seq}`): Entry => ({ seq, ts: 0, kind: 'text', body })
-const noSink = { deliver: () => {}, membersChanged: () => {} }
+const noSink = { deliver: () => {}, membersChanged: () => {}, lost: () => {} }
 
 describe('replayFrom', () => {
   const head = { seq: 10, epoch: 'e1' }
@@ -28,7 +28,7 @@ describe('replayFrom', () => {
 describe('MemoryLog', () => {
   it('numbers from 1 and delivers each entry in order', async () => {
     const delivered: number[] = []
-    const log = new MemoryLog({ deliver: (e) => delivered.push(e.seq), membersChanged: () => {} }, { historyMessages: 10, historyBytes: 1000 })
+    const log = new MemoryLog({ deliver: (e) => delivered.push(e.seq), membersChanged: () => {}, lost: () => {} }, { historyMessages: 10, historyBytes: 1000 })
     expect(await log.append({ kind: 'text', body: 'a', ts: 1 })).toBe(1)
     expect(await log.append({ kind: 'text', body: 'b', ts: 2 })).toBe(2)
     expect(delivered).toEqual([1, 2])
