@@ -39,7 +39,7 @@ it('a hibernated room wakes with its members, their ids and modes, its seq and e
 
   // workerd evicts an object whose only business is hibernatable sockets after 10 s without events.
   const woke = `roomcast: room ${room} woke with 2 connection(s)`
-  await sleep(14_000)
+  await sleep(15_000)
   json.client.send({ type: 'ping' })
   expect(await json.client.frame('pong', 5000, [])).toEqual({ type: 'pong' })
   expect(await printed(woke, 1000)).toBe(false)
