@@ -27,6 +27,10 @@ interface FrameOptions {
 const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }
 
 const OPEN = 1
+// Past this many unsent bytes a corked socket is written out at once rather than at the end of the turn: the
+// batch is big enough to gain nothing more, and bufferedAmount must show what the kernel would not take, not
+// what we held back; otherwise one busy turn could make a reader look like a slow consumer.
+const FLUSH_BYTES = 64 * 1024
 const TEXT: FrameOptions = { fin: true, opcode: 0x01, mask: false, readOnly: false, rsv1: false }
 const BINARY: FrameOptions = { fin: true, opcode: 0x02, mask: false, readOnly: false, rsv1: false }
 
@@ -105,6 +109,10 @@ export class NodeConnection implements Connection {
     }
     // Corked bytes count in the socket's writableLength, so bufferedAmount (and slow-consumer detection) sees them.
     socket.write(frameOf(data))
+    if (socket.writableLength >= FLUSH_BYTES) {
+      socket.uncork()
+      socket.cork()
+    }
   }
 
   close(code: number, reason: string): void {
