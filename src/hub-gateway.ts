@@ -32,40 +32,38 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
 }
 
 /**
- * One upgrade's socket handlers. They are bound methods, not closures: a
- * bound function is smaller than a closure, and under tsx (keepNames) every
- * named closure also gets its own property dictionary, about 300 bytes per
- * handler per connection. Bound, because Hono's Bun adapter calls onError unbound.
+ * One upgrade's socket handlers, as methods rather than closures: under tsx
+ * (keepNames) every named closure also gets its own property dictionary,
+ * about 300 bytes per handler per connection. Hono's Node, Deno and Bun
+ * helpers call onOpen, onMessage and onClose as methods; Bun's calls onError
+ * unbound, so that one is bound.
  */
 class MemberEvents {
   private member: Member | null = null
-  readonly onOpen: (evt: Event, ws: WSContext) => void
-  readonly onMessage: (evt: MessageEvent, ws: WSContext) => void
-  readonly onClose: () => void
   readonly onError: () => void
 
   constructor(
     private readonly room: Room,
-    private readonly join: JoinRequest,
+    private join: JoinRequest | null,
     private readonly wrap: WrapSocket,
   ) {
-    this.onOpen = this.open.bind(this)
-    this.onMessage = this.message.bind(this)
-    this.onClose = this.onError = this.leave.bind(this)
+    this.onError = this.onClose.bind(this)
   }
 
-  private open(_evt: Event, ws: WSContext): void {
-    this.member = this.room.join(this.wrap(ws, this.alive.bind(this)), this.join)
+  onOpen(_evt: Event, ws: WSContext): void {
+    const join = this.join as JoinRequest
+    this.join = null
+    this.member = this.room.join(this.wrap(ws, this.alive.bind(this)), join)
   }
 
-  private message(evt: MessageEvent, ws: WSContext): void {
+  onMessage(evt: MessageEvent, ws: WSContext): void {
     if (this.member === null) return
     const frame = normaliseFrame(evt.data)
     if (frame === null) ws.close(1003, 'unsupported message payload')
     else this.room.receive(this.member, frame)
   }
 
-  private leave(): void {
+  onClose(): void {
     if (this.member !== null) this.room.leave(this.member)
   }
 
