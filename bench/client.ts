@@ -11,8 +11,8 @@ import { clientFrame, open } from './wire.ts'
 export type Command =
   | { op: 'connect'; host: string; port: number; path: string; count: number; mode: 'raw' | 'json'; room: string }
   | { op: 'warm' }
-  | { op: 'throughput'; size: number; messages: number; window: number; publishMs: number; drainMs: number }
-  | { op: 'latency'; size: number; rate: number; count: number; drainMs: number }
+  | { op: 'throughput'; size: number; messages: number; window: number; publishMs: number; stallMs: number }
+  | { op: 'latency'; size: number; rate: number; count: number; stallMs: number }
   | { op: 'close' }
 
 /** What one measured phase reports. */
@@ -62,6 +62,7 @@ let strangeSample = ''
 let latencies: Float64Array | null = null
 let latCount = 0
 let onProgress: (() => void) | null = null
+let lastDeliveryAt = 0
 
 function digits(buf: Buffer, from: number, count: number): number {
   let v = 0
@@ -102,6 +103,7 @@ function onPayload(m: Member, buf: Buffer, start: number, len: number, now: numb
     nextId[idx] = id + 1
     good++
   }
+  lastDeliveryAt = now
   if (latencies !== null && latCount < latencies.length) latencies[latCount++] = now - digits(buf, p + 11, 13) / 1000
   if (++perId[id - idBase] === n) {
     done++
@@ -126,6 +128,16 @@ function startPhase(messages: number): void {
   nextId.fill(idBase + 1)
   done = good = duplicated = reordered = strange = 0
   strangeSample = ''
+  lastDeliveryAt = performance.now()
+}
+
+/**
+ * Wait until every published message reached every member, or until nothing
+ * arrived for `stallMs` (what is missing then is lost). A server that only
+ * falls behind is waited for, so late is never counted as lost.
+ */
+async function drain(published: number, stallMs: number): Promise<void> {
+  while (done < published && performance.now() - lastDeliveryAt < stallMs) await sleep(10)
 }
 
 function endPhase(published: number, t0: number, cpu0: NodeJS.CpuUsage, tEnd: number): PhaseResult {
@@ -193,7 +205,7 @@ async function warmUp(): Promise<{ warmups: number }> {
 }
 
 /** Publish up to `messages` as fast as the in-flight window allows, for at most `publishMs`. */
-function throughput(cmd: Extract<Command, { op: 'throughput' }>): Promise<PhaseResult> {
+async function throughput(cmd: Extract<Command, { op: 'throughput' }>): Promise<PhaseResult> {
   const pub = publisher as Member
   startPhase(cmd.messages)
   const cpu0 = process.cpuUsage()
@@ -202,21 +214,14 @@ function throughput(cmd: Extract<Command, { op: 'throughput' }>): Promise<PhaseR
   let published = 0
   let stopped = false
   let scheduled = false
-  return new Promise((resolve) => {
-    let drainTimer: ReturnType<typeof setTimeout> | undefined
-    const finish = () => {
-      onProgress = null
-      if (drainTimer !== undefined) clearTimeout(drainTimer)
-      resolve(endPhase(published, t0, cpu0, performance.now()))
-    }
+  await new Promise<void>((resolve) => {
     const pump = () => {
       scheduled = false
       if (stopped) return
       if (published >= cmd.messages || performance.now() >= stopAt) {
         stopped = true
-        if (done === published) return finish()
-        drainTimer = setTimeout(finish, cmd.drainMs)
-        return
+        onProgress = null
+        return resolve()
       }
       const free = cmd.window - (published - done)
       // Refill half a window at a time, so the publisher's writes carry many messages, as a busy room's would.
@@ -228,15 +233,16 @@ function throughput(cmd: Extract<Command, { op: 'throughput' }>): Promise<PhaseR
       pub.socket.write(Buffer.concat(frames))
     }
     onProgress = () => {
-      if (stopped) {
-        if (done === published) finish()
-      } else if (!scheduled) {
+      if (!scheduled) {
         scheduled = true
         setImmediate(pump)
       }
     }
     pump()
   })
+  await drain(published, cmd.stallMs)
+  // Throughput runs to the last delivery, not to when the drain noticed it.
+  return endPhase(published, t0, cpu0, lastDeliveryAt)
 }
 
 /** Publish `count` messages at a fixed `rate` per second and record every delivery's latency. */
@@ -254,9 +260,8 @@ async function latency(cmd: Extract<Command, { op: 'latency' }>): Promise<PhaseR
     if (wait > 1) await sleep(wait)
     pub.socket.write(publishFrame(payload(idBase + i + 1, cmd.size)))
   }
-  const drainEnd = performance.now() + cmd.drainMs
-  while (done < cmd.count && performance.now() < drainEnd) await sleep(10)
-  const r = endPhase(cmd.count, t0, cpu0, performance.now())
+  await drain(cmd.count, cmd.stallMs)
+  const r = endPhase(cmd.count, t0, cpu0, lastDeliveryAt)
   const lat = latencies.subarray(0, latCount).sort()
   latencies = null
   r.p50 = lat[Math.floor(lat.length * 0.5)] ?? NaN

@@ -61,6 +61,9 @@ function find(rows: Row[], runtime: Runtime, server: string, mode: 'raw' | 'json
   return rows.find((r) => r.runtime === runtime && r.server === server && r.mode === mode && r.n === n && r.size === size)
 }
 
+/** Below this many members, RSS growth is mostly heap sizing noise, so memory per connection is not shown. */
+const MEM_MIN_N = 1000
+
 const int = (v: number) => Math.round(v).toLocaleString('en')
 const fix = (v: number | undefined, d = 2) => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(d))
 const ratio = (a: Row | undefined, b: Row | undefined) => (a && b ? (a.deliveriesPerSec / b.deliveriesPerSec).toFixed(2) + '×' : '—')
@@ -103,7 +106,7 @@ export function renderMarkdown(run: Run): string {
     `One room, N members and one publisher, all in one separate client process on loopback. Throughput: up to ${int(run.plan.maxDeliveries)} deliveries ` +
       `or ${run.plan.publishMs} ms of publishing per cell, with a bounded in-flight window (messages published but not yet received by every member). ` +
       `Latency: ${run.plan.latencyRate} msg/s, ${run.plan.latencyCount} messages, N ≤ ${run.plan.latencyMaxN}, first size only. ` +
-      'Memory: server RSS growth per idle member after connecting. CPU: server from /proc/<pid>/stat (all threads), client from process.cpuUsage. ' +
+      `Memory: server RSS growth per idle member after connecting (N ≥ ${MEM_MIN_N}). CPU: server from /proc/<pid>/stat (all threads), client from process.cpuUsage. ` +
       '"saturated" names the side that used ≥ 80% of a core.',
   )
   lines.push('')
@@ -118,7 +121,7 @@ export function renderMarkdown(run: Run): string {
     lines.push(
       `| ${r.runtime} | ${r.server} | ${r.mode} | ${int(r.n)} | ${r.size} B | ${int(r.deliveriesPerSec)} | ${isLoop ? '1×' : ratio(r, loop)} | ` +
         `${r.runtime === 'node' || r.server === NATIVE[r.runtime] ? '' : ratio(r, native)} | ${r.lost + r.reordered} / ${r.duplicated} | ` +
-        `${r.p99 === undefined ? '' : `${fix(r.p50)} / ${fix(r.p99)}`} | ${fix(r.memPerConnKiB, 1)} | ${fix(r.serverUsPerDelivery)} | ${fix(r.clientUsPerDelivery)} | ` +
+        `${r.p99 === undefined ? '' : `${fix(r.p50)} / ${fix(r.p99)}`} | ${r.n >= MEM_MIN_N ? fix(r.memPerConnKiB, 1) : '—'} | ${fix(r.serverUsPerDelivery)} | ${fix(r.clientUsPerDelivery)} | ` +
         `${Math.round(r.serverUtil * 100)}% / ${Math.round(r.clientUtil * 100)}% | ${r.saturated} |`,
     )
   }
