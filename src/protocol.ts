@@ -12,6 +12,15 @@
 /** The subprotocol that selects json mode. */
 export const SUBPROTOCOL = 'roomcast.v1'
 
+/**
+ * The subprotocol to echo for a `Sec-WebSocket-Protocol` request header: roomcast.v1 when offered, else none.
+ * Never another offered entry: a client may offer a credential there, and an echo would leak it into logs.
+ */
+export function chooseSubprotocol(offered: string | null | undefined): typeof SUBPROTOCOL | undefined {
+  if (!offered) return undefined
+  return offered.split(',').some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : undefined
+}
+
 /** A connection's wire mode. */
 export type Mode = 'raw' | 'json'
 
