@@ -4,12 +4,15 @@ import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import { redisFromEnv } from './redis/index.ts'
 
 const config = readConfig(process.env)
 const port = Number(process.env.PORT ?? 3000)
 const hostname = process.env.HOST ?? '0.0.0.0'
 
-const hub = new Hub({ config })
+// With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
+const redis = redisFromEnv(process.env, config)
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 const wss = new WebSocketServer({
   noServer: true,
@@ -31,7 +34,10 @@ const wrap: WrapSocket = (ctx, alive) => {
   }
 }
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap) })
+// Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
+if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
+
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), health: redis?.health })
 const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss } }, (info) => {
   const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
   console.log(`roomcast listening on http://${shown}:${info.port}`)
@@ -45,7 +51,10 @@ function shutdown(signal: string): void {
   console.log(`roomcast: ${signal}, closing connections`)
   server.close()
   hub.closeAll('shutting_down')
-  const done = () => process.exit(0)
+  const done = () => {
+    if (redis === undefined) process.exit(0)
+    void redis.close(500).finally(() => process.exit(0))
+  }
   // Give close frames a moment to flush, then go, whatever the clients do.
   const deadline = setTimeout(done, 2000)
   const poll = setInterval(() => {

@@ -2,6 +2,7 @@
 import { Hono } from 'hono'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { chatJs, clientJs } from './client/bundle.gen.ts'
 import { chatPage } from './client/chat-page.ts'
 import type { Config } from './config.ts'
 import type { JoinRequest } from './connection.ts'
@@ -12,7 +13,21 @@ import { Unavailable } from './room-log.ts'
 export interface AppOptions {
   config: Config
   gateway: RoomGateway
+  /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
+  health?: () => Health
 }
+
+/** What a backend says about itself, for `/healthz` and `/readyz`. */
+export interface Health {
+  /** Whether rooms can take publishes and new members right now. */
+  ready: boolean
+  /** Which backend holds sequence and history: "memory", "redis", ... */
+  backend: string
+  /** Why it is not ready, when it is not. */
+  detail?: string
+}
+
+const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
 /** An HTTP error body: a stable code and a readable message. */
 function fail(c: Context, status: 400 | 404 | 413 | 415 | 500 | 503, error: string, message: string): Response {
@@ -42,30 +57,66 @@ export function parseJoin(c: Context): JoinRequest | string {
   return join
 }
 
+// The page runs only its own script and talks only to its own host: injected markup could do nothing.
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
+function script(c: Context, js: string): Response {
+  return c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' })
+}
+
 function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway }: AppOptions): Hono {
+export function createApp({ config, gateway, health = () => ALWAYS_READY }: AppOptions): Hono {
   const app = new Hono()
 
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const join = parseJoin(c)
     if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
+    const h = health()
+    // A member could neither get its welcome nor publish; send it to an instance that is ready.
+    if (!h.ready) return fail(c, 503, 'unavailable', h.detail ?? 'not ready; try again')
     if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
-    return gateway.upgrade(c, room, join)
+    try {
+      return await gateway.upgrade(c, room, join)
+    } catch (err) {
+      if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+      throw err
+    }
   }
 
-  app.get('/healthz', (c) => c.json({ ok: true }))
+  // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
+  app.get('/healthz', (c) => {
+    const h = health()
+    const body: Record<string, unknown> = { ok: true, status: h.ready ? 'ok' : 'degraded', backend: h.backend }
+    if (h.detail !== undefined) body.detail = h.detail
+    return c.json(body)
+  })
 
-  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage)))
+  // Readiness: whether this instance can take members and publishes now.
+  app.get('/readyz', (c) => {
+    const h = health()
+    if (h.ready) return c.json({ ready: true, backend: h.backend })
+    return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
+  })
+
+  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  app.get('/client/chat.js', (c) => script(c, chatJs))
+  app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
   app.get('/rooms/:room', async (c) => {
     const room = c.req.param('room')
     if (!isRoomName(room)) return fail(c, 400, 'bad_room', 'room names are 1 to 64 of A-Z a-z 0-9 _ . -')
     if (isUpgrade(c)) return upgrade(c, room)
-    return c.json(await gateway.stats(room))
+    try {
+      return c.json(await gateway.stats(room))
+    } catch (err) {
+      if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+      throw err
+    }
   })
 
   app.post(

@@ -18,10 +18,12 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any>, wrap: WrapSocket, upgradeOptions?: unknown): RoomGateway {
   return {
     isFull(name) {
-      return hub.room(name).size >= hub.config.maxRoomConnections
+      return (hub.peek(name)?.size ?? 0) >= hub.config.maxRoomConnections
     },
-    upgrade(c: Context, name: string, join: JoinRequest) {
+    async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)
+      // Answer the upgrade only once the room can give this member everything published after it opens.
+      await room.ready()
       let member: Member | null = null
       return upgradeWebSocket(
         c,
@@ -48,7 +50,7 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
         upgradeOptions,
       )
     },
-    stats: (name) => hub.room(name).stats(),
+    stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
   }
 }

@@ -9,8 +9,9 @@
  *   and speaks the frames below.
  */
 
-/** The subprotocol that selects json mode. */
-export const SUBPROTOCOL = 'roomcast.v1'
+/** The subprotocol that selects json mode (`roomcast.v1`), and the room-name check; they live in names.ts. */
+export { SUBPROTOCOL, isRoomName } from './names.ts'
+import { SUBPROTOCOL } from './names.ts'
 
 /**
  * The subprotocol to echo for a `Sec-WebSocket-Protocol` request header: roomcast.v1 when offered, else none.
@@ -104,6 +105,7 @@ export const CloseCode = {
   policy: 1008,
   tooLarge: 1009,
   internal: 1011,
+  serviceRestart: 1012,
   tryAgainLater: 1013,
 } as const
 
@@ -121,6 +123,8 @@ export const Errors = {
   too_many_errors: { close: CloseCode.policy, message: 'too many bad frames' },
   flooding: { close: CloseCode.policy, message: 'sustained publishing past the rate limit' },
   room_full: { close: CloseCode.tryAgainLater, message: 'room is full' },
+  backend_down: { close: CloseCode.tryAgainLater, message: "the room's backend is unreachable; try again later" },
+  resync: { close: CloseCode.serviceRestart, message: 'this server lost its place in the room; reconnect with since and epoch to resume' },
   slow_consumer: { close: CloseCode.tryAgainLater, message: 'too much unsent data; read faster' },
   idle_timeout: { close: CloseCode.goingAway, message: 'no frame or pong within the idle timeout' },
   token_expired: { close: 4001, message: 'credentials expired; reconnect with a new token' },
@@ -129,15 +133,6 @@ export const Errors = {
 } as const satisfies Record<string, { close: number | null; message: string }>
 
 export type ErrorCode = keyof typeof Errors
-
-// ---- room names ----
-
-const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/
-
-/** Whether `name` is a valid room name: 1 to 64 of `A-Z a-z 0-9 _ . -`. */
-export function isRoomName(name: string): boolean {
-  return ROOM_NAME.test(name)
-}
 
 // ---- decoding ----
 

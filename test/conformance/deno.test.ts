@@ -6,11 +6,12 @@ conformance({
   caps: {
     slowConsumer: true,
     gracefulShutdown: true,
-    // Off: Deno checks UTF-8 below JavaScript and, on a bad text frame, drops the TCP connection without a
-    // close frame (its socket reports an error event); the adapter never sees the frame, so cannot send 1007.
-    invalidUtf8Closes1007: false,
-    // Off: once Deno's server socket has sent its close frame, the next frame from the client makes it close
-    // the TCP connection at once (ext/websocket/01_websocket.js, "close the connection if read was cancelled"),
+    idleLiveness: true,
+    // Deno checks UTF-8 below JavaScript and, on a bad text frame, drops the TCP connection without a close
+    // frame (the socket only reports an error event): the client sees 1006, and no code of ours runs to send 1007.
+    utf8Validation: false,
+    // Once Deno's server socket has sent its close frame, the next frame from the client makes it close the
+    // TCP connection at once (ext/websocket/01_websocket.js: "close the connection if read was cancelled"),
     // and unread client data turns that into a reset that can discard the close frame: the client sees 1006.
     closeCodeWhileClientSends: false,
   },

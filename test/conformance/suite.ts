@@ -18,8 +18,10 @@ export interface Capabilities {
   slowConsumer: boolean
   /** SIGTERM closes every client with 1001 and the process exits 0. */
   gracefulShutdown: boolean
-  /** A text frame that is not valid UTF-8 gets a 1007 close frame (rather than a dropped TCP connection). */
-  invalidUtf8Closes1007: boolean
+  /** The server pings, so a peer that vanished without closing is closed after IDLE_TIMEOUT_MS. */
+  idleLiveness: boolean
+  /** A text frame that is not valid UTF-8 is closed with 1007 (the runtime hands the core raw bytes or refuses them). */
+  utf8Validation: boolean
   /**
    * A close code reaches a client that is still sending when the server closes it (a flood, a burst of bad
    * frames), because the server reads on until the client's close frame instead of resetting the connection.
