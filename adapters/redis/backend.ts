@@ -225,10 +225,11 @@ export class RedisBackend {
     if (!up) {
       this.downSince = Date.now()
       if (this.closing) return
-      this.say(`redis unreachable (${this.lastError}); publishes are refused until it returns`)
+      this.say('redis unreachable; publishes and new members are refused until it returns')
       for (const log of this.rooms.values()) log.down()
       return
     }
+    this.lastError = 'connection lost'
     this.say(`redis connected; ${this.rooms.size} room(s) resubscribing`)
     this.subscribe([...this.rooms.values()])
   }
