@@ -18,6 +18,10 @@ export interface Capabilities {
   slowConsumer: boolean
   /** SIGTERM closes every client with 1001 and the process exits 0. */
   gracefulShutdown: boolean
+  /** The server pings, so a peer that vanished without closing is closed after IDLE_TIMEOUT_MS. */
+  idleLiveness: boolean
+  /** A text frame that is not valid UTF-8 is closed with 1007 (the runtime hands the core raw bytes or refuses them). */
+  utf8Validation: boolean
 }
 
 /** A runtime under test. */
