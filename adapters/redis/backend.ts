@@ -126,18 +126,10 @@ export class RedisBackend {
   }
 
   /** Resolve once both connections are up (or after `timeoutMs`, with whether they are). */
-  whenUp(timeoutMs: number): Promise<boolean> {
-    if (this.up) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(this.up), timeoutMs)
-      const poll = setInterval(() => {
-        if (!this.up) return
-        clearTimeout(t)
-        clearInterval(poll)
-        resolve(true)
-      }, 20)
-      setTimeout(() => clearInterval(poll), timeoutMs)
-    })
+  async whenUp(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    while (!this.up && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    return this.up
   }
 
   // ---- used by RedisLog ----
