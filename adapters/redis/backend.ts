@@ -60,7 +60,7 @@ const FAIL_FAST: RedisOptions = {
   retryStrategy: (times) => Math.min(50 * times, 1000),
   connectTimeout: 2000,
   // A Redis that stops answering without closing the socket still fails commands in bounded time.
-  commandTimeout: 2000,
+  commandTimeout: 5000,
   keepAlive: 10_000,
 }
 
@@ -253,15 +253,14 @@ export class RedisBackend {
   private heartbeat(): void {
     if (!this.up) return
     for (const log of this.rooms.values()) log.heartbeat()
-    // A pub/sub connection that silently stopped (a partition) is only noticed by asking it something.
-    this.sub.ping().catch(() => this.sub.disconnect(true))
+    // A connection that silently stopped (a partition) is only noticed by asking it something: reconnect it.
+    for (const conn of [this.cmd, this.sub]) conn.ping().catch(() => this.up && conn.disconnect(true))
   }
 
-  /** Turn a failed command into Unavailable; a command that timed out means the connection is stuck: reconnect. */
+  /** Turn a failed command into Unavailable, reporting errors that are not about the connection. */
   private failure(err: unknown, message: string): Unavailable {
     const text = err instanceof Error ? err.message : String(err)
-    if (/timed out/i.test(text)) this.cmd.disconnect(true)
-    else if (this.up && !/Connection is closed|max retries|writeable/i.test(text)) this.say(`redis error: ${text}`)
+    if (this.up && !/Connection is closed|max retries|writeable|timed out/i.test(text)) this.say(`redis error: ${text}`)
     return new Unavailable(`${message} (${text})`)
   }
 }
