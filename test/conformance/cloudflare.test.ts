@@ -20,6 +20,7 @@ conformance({
     // workerd decodes a text frame before the object sees it, turning invalid UTF-8 into U+FFFD and never
     // closing with 1007; the core cannot tell such a frame from one that really carries U+FFFD.
     utf8Validation: false,
+    closeCodeWhileClientSends: true,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -22,6 +22,11 @@ export interface Capabilities {
   idleLiveness: boolean
   /** A text frame that is not valid UTF-8 is closed with 1007 (the runtime hands the core raw bytes or refuses them). */
   utf8Validation: boolean
+  /**
+   * A close code reaches a client that is still sending when the server closes it (a flood, a burst of bad
+   * frames), because the server reads on until the client's close frame instead of resetting the connection.
+   */
+  closeCodeWhileClientSends: boolean
 }
 
 /** A runtime under test. */
