@@ -2,27 +2,50 @@
 import type { Server, ServerWebSocket } from 'bun'
 import { upgradeWebSocket, websocket } from 'hono/bun'
 import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
-import type { WrapSocket } from '../src/index.ts'
+import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
 
 const config = readConfig(process.env)
 const port = Number(process.env.PORT ?? 3000)
 const hostname = process.env.HOST ?? '0.0.0.0'
 
-const hub = new Hub({ config })
+/** A core Connection that keeps its ServerWebSocket, for the topics below. */
+interface BunConnection extends Connection {
+  ws: ServerWebSocket<unknown>
+}
 
-// Hono's WSContext is a new object for every Bun event; the gateway keeps each member in a closure
-// instead, and this Connection holds the one ServerWebSocket, which is the same for all its events.
+const OPEN = 1
+
+// Bun's topics are the rooms' fan-out: one publish per broadcast and mode, and uWebSockets writes it
+// to every subscriber, gathering what each socket gets in one loop iteration into one write.
+const fanout: Fanout = {
+  subscribe: (conn, topic) => void (conn as BunConnection).ws.subscribe(topic),
+  // Bun unsubscribes a closed socket by itself, and a closed socket must not be used.
+  unsubscribe: (conn, topic) => {
+    const { ws } = conn as BunConnection
+    if (ws.readyState === OPEN) ws.unsubscribe(topic)
+  },
+  publish: (topic, data, except) => {
+    const ws = (except as BunConnection | undefined)?.ws
+    // A socket's publish reaches every subscriber but itself: how a json publisher is left out.
+    if (ws !== undefined && ws.readyState === OPEN) ws.publish(topic, data)
+    else server.publish(topic, data)
+  },
+}
+
+const hub = new Hub({ config, fanout })
+
+// Hono's WSContext is a new object for every Bun event; the gateway keeps each member itself instead,
+// and this Connection holds the one ServerWebSocket, which is the same for all its events.
 const wrap: WrapSocket = (ctx) => {
   const ws = ctx.raw as ServerWebSocket<unknown>
-  // send() returns the bytes written, or -1 when the rest waits in Bun's buffer: ask only then.
-  let backpressure = false
-  return {
-    send: (data) => {
-      backpressure = ws.send(data) === -1
-    },
+  const conn: BunConnection = {
+    ws,
+    send: (data) => void ws.send(data),
     close: (code, reason) => ws.close(code, reason),
-    bufferedAmount: () => (backpressure ? ws.getBufferedAmount() : 0),
+    // Topic publishes bypass send(), so ask Bun every time rather than only after a send reported backpressure.
+    bufferedAmount: () => ws.getBufferedAmount(),
   }
+  return conn
 }
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap) })

@@ -2,6 +2,7 @@
 import type { Clock } from './clock.ts'
 import { realClock } from './clock.ts'
 import type { Config } from './config.ts'
+import type { Fanout } from './fanout.ts'
 import type { ErrorCode } from './protocol.ts'
 import { Room } from './room.ts'
 import type { RoomStats } from './room.ts'
@@ -16,12 +17,14 @@ export interface HubOptions {
   onError?: (err: unknown) => void
   /** Stats of a room this process does not have open, from a backend that spans instances; default: empty. */
   statsElsewhere?: (room: string) => Promise<RoomStats>
+  /** The runtime's native one-to-many send, where it has one (Bun). */
+  fanout?: Fanout
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
 export class Hub {
   private readonly rooms = new Map<string, Room>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere'>> & Pick<HubOptions, 'onError' | 'statsElsewhere'>
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>> & Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>
   private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(options: HubOptions) {
@@ -31,6 +34,7 @@ export class Hub {
       clock: options.clock ?? realClock,
       onError: options.onError,
       statsElsewhere: options.statsElsewhere,
+      fanout: options.fanout,
     }
   }
 

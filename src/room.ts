@@ -8,6 +8,8 @@ import type { Draft, Entry, EntryKind } from './entry.ts'
 import { encodeJson } from './entry.ts'
 import type { Bucket, Window } from './limits.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
+import type { Fanout } from './fanout.ts'
+import { FanoutGroup } from './fanout.ts'
 import type { ErrorCode, WelcomeFrame } from './protocol.ts'
 import { Errors, PONG, decodeClientFrame, encodeError } from './protocol.ts'
 import type { LogFactory, Replay, RoomLog } from './room-log.ts'
@@ -20,6 +22,8 @@ export interface RoomOptions {
   clock?: Clock
   /** Where unexpected errors go; never up into the runtime. */
   onError?: (err: unknown) => void
+  /** The runtime's native one-to-many send, where it has one (Bun); without it the room sends to each member. */
+  fanout?: Fanout
 }
 
 /** `GET /rooms/:room` */
@@ -66,6 +70,9 @@ export class Room {
   private readonly onError: (err: unknown) => void
   private presenceTimer: unknown = undefined
   private lastPresence = -1
+  /** Set when the runtime fans out natively: then sends bypass sendTo, and buffers are checked once a turn. */
+  private readonly group: FanoutGroup | undefined
+  private bufferCheck: unknown = undefined
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
 
@@ -82,6 +89,7 @@ export class Room {
       lost: () => this.closeAll('resync'),
     })
     this.emptySince = this.clock.now()
+    if (options.fanout !== undefined) this.group = new FanoutGroup(options.fanout, name, (e) => encodeJson(name, e))
   }
 
   /** Members on this instance. */
@@ -106,6 +114,7 @@ export class Room {
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     m.pending = []
     this.members.add(m)
+    this.group?.joining.add(m)
     this.schedulePresence()
     this.welcome(m, req).catch((err) => {
       if (err instanceof Unavailable) return this.drop(m, 'backend_down')
@@ -119,6 +128,7 @@ export class Room {
   restore(conn: Connection, info: MemberInfo): Member {
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
+    this.group?.live(m)
     this.lastPresence = this.log.members(this.members.size)
     return m
   }
@@ -189,6 +199,7 @@ export class Room {
   /** Release the room's log; the room must be empty. */
   dispose(): void {
     if (this.presenceTimer !== undefined) this.clock.clearTimeout(this.presenceTimer)
+    if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
     this.log.close()
   }
 
@@ -210,11 +221,16 @@ export class Room {
     const pending = m.pending ?? []
     m.pending = null
     for (const e of pending) if (e.seq > replay.seq) this.sendEntry(m, e)
+    this.group?.live(m)
     if (m.info.mode === 'json') this.tellPresence(m, this.log.members(this.members.size), undefined)
   }
 
-  /** Fan-out: encode once per mode, then send the same string or bytes to every member. */
+  /** Fan-out: encode once per mode, then send the same string or bytes to every member (or to each mode's topic). */
   private readonly deliver = (entry: Entry): void => {
+    if (this.group !== undefined) {
+      this.group.deliver(entry)
+      return this.checkBuffersSoon()
+    }
     const raw = entry.body
     let json: string | undefined
     for (const m of this.members) {
@@ -286,8 +302,21 @@ export class Room {
 
   private remove(m: Member): void {
     this.members.delete(m)
+    this.group?.remove(m)
     if (this.members.size === 0) this.emptySince = this.clock.now()
     this.schedulePresence()
+  }
+
+  /** With native fan-out no send passes sendTo's check, so look at every member's buffer once this turn is over. */
+  private checkBuffersSoon(): void {
+    if (this.bufferCheck !== undefined) return
+    this.bufferCheck = this.clock.setTimeout(() => {
+      this.bufferCheck = undefined
+      for (const m of this.members) {
+        const buffered = m.conn.bufferedAmount
+        if (buffered !== undefined && buffered.call(m.conn) > this.config.maxBufferedBytes) this.drop(m, 'slow_consumer')
+      }
+    }, 0)
   }
 
   private schedulePresence(): void {
