@@ -60,6 +60,7 @@ function uncorkAll(): void {
   for (let i = 0; i < corked.length; i++) {
     const c = corked[i]
     c.corked = false
+    c.held = 0
     c.socket.uncork()
   }
   corked.length = 0
@@ -77,6 +78,8 @@ function wsMustSend(ws: WsInternals): boolean {
 export class NodeConnection implements Connection {
   /** Whether this socket is corked until the end of the current turn. */
   corked = false
+  /** Bytes written into the cork since it was last flushed. */
+  held = 0
   readonly socket: Socket
   private readonly fast: boolean
 
@@ -108,8 +111,10 @@ export class NodeConnection implements Connection {
       }
     }
     // Corked bytes count in the socket's writableLength, so bufferedAmount (and slow-consumer detection) sees them.
-    socket.write(frameOf(data))
-    if (socket.writableLength >= FLUSH_BYTES) {
+    const frame = frameOf(data)
+    socket.write(frame)
+    if ((this.held += frame.length) >= FLUSH_BYTES) {
+      this.held = 0
       socket.uncork()
       socket.cork()
     }
