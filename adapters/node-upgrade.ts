@@ -61,23 +61,20 @@ export function handleUpgrades(server: Server, wss: WebSocketServer, fetch: Fetc
   })
 }
 
-/** Wire a ws socket to the handler's events. */
-function open(ws: WebSocket, events: WSEvents<WebSocket>): void {
-  const ctx = new WSContext<WebSocket>(new Init(ws))
-  events.onOpen?.(new Event('open'), ctx)
-  // The handlers read only `data` (and nothing of the close or error event), so plain objects stand in for the events.
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    // Copy binary: ws may hand a view into a larger read buffer, which history would otherwise keep alive.
-    const payload = isBinary ? new Uint8Array(data).buffer : data.toString()
-    events.onMessage?.({ data: payload } as MessageEvent, ctx)
-  })
-  ws.on('close', (code: number, reason: Buffer) => events.onClose?.({ code, reason: reason.toString() } as CloseEvent, ctx))
-  ws.on('error', (error: Error) => events.onError?.({ error } as unknown as Event, ctx))
-}
+const LINK = Symbol('roomcast.link')
 
-/** What WSContext forwards to: a class, so no closures per connection (see MemberEvents in the core). */
-class Init implements WSContextInit<WebSocket> {
-  constructor(readonly raw: WebSocket) {}
+/** A ws socket that knows its handlers, so one set of listener functions serves every socket. */
+type Linked = WebSocket & { [LINK]: Link }
+
+/** A socket's handlers and Hono context, and what the context forwards to. A class, so no closures per connection. */
+class Link implements WSContextInit<WebSocket> {
+  readonly ctx: WSContext<WebSocket>
+  constructor(
+    readonly raw: WebSocket,
+    readonly events: WSEvents<WebSocket>,
+  ) {
+    this.ctx = new WSContext<WebSocket>(this)
+  }
   get readyState(): 0 | 1 | 2 | 3 {
     return this.raw.readyState as 0 | 1 | 2 | 3
   }
@@ -90,6 +87,35 @@ class Init implements WSContextInit<WebSocket> {
   close(code?: number, reason?: string): void {
     this.raw.close(code, reason)
   }
+}
+
+/** Wire a ws socket to the handler's events. */
+function open(ws: WebSocket, events: WSEvents<WebSocket>): void {
+  const link = new Link(ws, events)
+  ;(ws as Linked)[LINK] = link
+  events.onOpen?.(new Event('open'), link.ctx)
+  ws.on('message', onMessage)
+  ws.on('close', onClose)
+  ws.on('error', onError)
+}
+
+// ws calls listeners with the socket as `this`. The handlers read only `data` (and nothing of the close
+// or error event), so plain objects stand in for the events.
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const { events, ctx } = (this as Linked)[LINK]
+  // Copy binary: ws may hand a view into a larger read buffer, which history would otherwise keep alive.
+  const payload = isBinary ? new Uint8Array(data).buffer : data.toString()
+  events.onMessage?.({ data: payload } as MessageEvent, ctx)
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  const { events, ctx } = (this as Linked)[LINK]
+  events.onClose?.({ code, reason: reason.toString() } as CloseEvent, ctx)
+}
+
+function onError(this: WebSocket, error: Error): void {
+  const { events, ctx } = (this as Linked)[LINK]
+  events.onError?.({ error } as unknown as Event, ctx)
 }
 
 /** A web Request for the upgrade, for the Hono app to route. */
