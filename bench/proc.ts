@@ -23,3 +23,13 @@ export function rssKiB(pid: number): number {
 export function loadAverage(): number {
   return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
 }
+
+/** Median of `n` RSS samples `gapMs` apart, so one allocation spike does not decide the figure. */
+export async function settledRssKiB(pid: number, n = 5, gapMs = 200): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    samples.push(rssKiB(pid))
+    await new Promise((r) => setTimeout(r, gapMs))
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(n / 2)]
+}

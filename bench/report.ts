@@ -107,7 +107,7 @@ export function renderMarkdown(run: Run): string {
       `or ${run.plan.publishMs} ms of publishing per cell, with a bounded in-flight window (messages published but not yet received by every member). ` +
       `Latency: ${run.plan.latencyRate} msg/s, ${run.plan.latencyCount} messages, N ≤ ${run.plan.latencyMaxN}, first size only. ` +
       `Memory: server RSS growth per idle member after connecting (N ≥ ${MEM_MIN_N}). CPU: server from /proc/<pid>/stat (all threads), client from process.cpuUsage. ` +
-      '"saturated" names the side that used ≥ 80% of a core.',
+      '"saturated" names the side that used ≥ 80% of a core; "neither" means both waited (on the window, or on other load on a shared machine).',
   )
   lines.push('')
   lines.push('## Targets', '', ...checks(run.rows), '')

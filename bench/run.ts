@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process'
 import { cpus } from 'node:os'
 import { writeFileSync } from 'node:fs'
 import type { Command, PhaseResult } from './client.ts'
-import { cpuMs, loadAverage, rssKiB } from './proc.ts'
+import { cpuMs, loadAverage, settledRssKiB } from './proc.ts'
 import type { Plan, Row, Run } from './report.ts'
 import { renderMarkdown } from './report.ts'
 import type { Runtime, Target } from './targets.ts'
@@ -97,11 +97,10 @@ async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n:
     // Memory per idle member: RSS growth over N / N, after a first small round so loading and compiling the upgrade path stay out.
     await connect(Math.min(100, n))
     await client.call({ op: 'close' }, 30_000)
-    await sleep(500)
-    const rss0 = rssKiB(pid)
+    const rss0 = await settledRssKiB(pid)
     await connect(n)
-    await sleep(1000)
-    const memPerConnKiB = (rssKiB(pid) - rss0) / n
+    await sleep(300)
+    const memPerConnKiB = ((await settledRssKiB(pid)) - rss0) / n
     await client.call({ op: 'warm' }, 120_000)
     const window = windowFor(n)
     const messages = Math.ceil(plan.maxDeliveries / n)
