@@ -1,5 +1,6 @@
 /** Node: @hono/node-server with our own ws server, so the frame limit is enforced before a payload is buffered. */
 import { serve, upgradeWebSocket } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
@@ -31,8 +32,11 @@ const wrap: WrapSocket = (ctx, alive) => {
   }
 }
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap) })
-const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss } }, (info) => {
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
+// The transport's share of the door: headers over 16 KiB get 431, and a client that has not sent its
+// whole request head (an upgrade included) within 10 s is dropped, so slow handshakes cannot pile up.
+const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }
+const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss }, serverOptions }, (info) => {
   const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
   console.log(`roomcast listening on http://${shown}:${info.port}`)
 })

@@ -1,10 +1,14 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
 import { Hono } from 'hono'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import type { GetConnInfo } from 'hono/conninfo'
 import { chatPage } from './client/chat-page.ts'
 import type { Config } from './config.ts'
 import type { JoinRequest } from './connection.ts'
+import { bearer, tokenFromProtocols } from './credentials.ts'
+import { Door, isRefusal } from './door.ts'
+import type { Refusal } from './door.ts'
 import type { RoomGateway } from './gateway.ts'
 import { SUBPROTOCOL, isRoomName } from './protocol.ts'
 import { Unavailable } from './room-log.ts'
@@ -12,13 +16,27 @@ import { Unavailable } from './room-log.ts'
 export interface AppOptions {
   config: Config
   gateway: RoomGateway
+  /**
+   * The runtime's Hono `getConnInfo` (from `@hono/node-server/conninfo`,
+   * `hono/deno`, `hono/bun`, `hono/cloudflare-workers`): the client address
+   * for per-address upgrade limits. Without it, upgrades are not counted per address.
+   */
+  getConnInfo?: GetConnInfo
 }
 
-/** An HTTP error body: a stable code and a readable message. */
-function fail(c: Context, status: 400 | 404 | 413 | 415 | 500 | 503, error: string, message: string): Response {
-  if (status === 503) c.header('Retry-After', '5')
+/**
+ * An HTTP error: a stable code and a readable message in the JSON body, and the
+ * code again in `X-Roomcast-Error`, because a refused upgrade may lose its body
+ * (@hono/node-server answers refused upgrades with headers only).
+ */
+function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
+  if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
+  if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="roomcast"')
+  c.header('X-Roomcast-Error', error)
   return c.json({ error, message }, status)
 }
+
+const refuse = (c: Context, r: Refusal) => fail(c, r.status, r.error, r.message, r.retryAfter)
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
 const SEQ = /^\d{1,15}$/
@@ -46,37 +64,79 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
-/** Build the app over a gateway. */
-export function createApp({ config, gateway }: AppOptions): Hono {
-  const app = new Hono()
+/** Per-request values: the authenticated publisher, shown as `from`. */
+type AppEnv = { Variables: { from: string | undefined } }
 
+const BAD_ROOM = 'room names are 1 to 64 of A-Z a-z 0-9 _ . -'
+
+/** Build the app over a gateway. */
+export function createApp({ config, gateway, getConnInfo }: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  const door = new Door(config)
+  const clientIp = (c: Context): string | undefined => {
+    try {
+      return getConnInfo?.(c).remote.address
+    } catch {
+      return undefined
+    }
+  }
+
+  // Cheapest checks first, so a flood of bad upgrades costs no token verification.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
+    const throttled = door.throttle(clientIp(c))
+    if (throttled !== null) return refuse(c, throttled)
+    const badOrigin = door.checkOrigin(c.req.header('origin'))
+    if (badOrigin !== null) return refuse(c, badOrigin)
+    if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
     const join = parseJoin(c)
     if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
+    const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
+    if (isRefusal(admitted)) return refuse(c, admitted)
+    if (admitted.grant !== undefined) {
+      const { sub, pub, exp } = admitted.grant
+      if (sub !== undefined) join.from = sub
+      join.canPublish = pub
+      join.exp = exp
+    }
+    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) {
+      return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
+    }
     if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
     return gateway.upgrade(c, room, join)
   }
+
+  /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
+  const httpAccess =
+    (right: 'read' | 'publish'): MiddlewareHandler<AppEnv> =>
+    async (c, next) => {
+      const badOrigin = door.checkOrigin(c.req.header('origin'))
+      if (badOrigin !== null) return refuse(c, badOrigin)
+      const room = c.req.param('room') ?? ''
+      if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+      const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
+      if (isRefusal(admitted)) return refuse(c, admitted)
+      c.set('from', admitted.grant?.sub)
+      await next()
+    }
 
   app.get('/healthz', (c) => c.json({ ok: true }))
 
   app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage)))
 
-  app.get('/rooms/:room', async (c) => {
-    const room = c.req.param('room')
-    if (!isRoomName(room)) return fail(c, 400, 'bad_room', 'room names are 1 to 64 of A-Z a-z 0-9 _ . -')
-    if (isUpgrade(c)) return upgrade(c, room)
-    return c.json(await gateway.stats(room))
-  })
+  const readAccess = httpAccess('read')
+  app.get('/rooms/:room', (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)), async (c) =>
+    c.json(await gateway.stats(c.req.param('room'))),
+  )
 
   app.post(
     '/rooms/:room/messages',
+    httpAccess('publish'),
     bodyLimit({
       maxSize: config.maxFrameBytes,
       onError: (c) => fail(c, 413, 'too_large', `body exceeds ${config.maxFrameBytes} bytes`),
     }),
     async (c) => {
       const room = c.req.param('room')
-      if (!isRoomName(room)) return fail(c, 400, 'bad_room', 'room names are 1 to 64 of A-Z a-z 0-9 _ . -')
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0].trim().toLowerCase()
       const text = await c.req.text()
       let kind: 'text' | 'json' = 'text'
@@ -97,7 +157,7 @@ export function createApp({ config, gateway }: AppOptions): Hono {
         return fail(c, 415, 'unsupported_type', 'use text/plain or application/json')
       }
       try {
-        const seq = await gateway.publish(room, kind, body)
+        const seq = await gateway.publish(room, kind, body, c.get('from'))
         return c.json({ seq }, 202)
       } catch (err) {
         if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')

@@ -56,6 +56,8 @@ export class Member {
 
 const FLOOD_WINDOW_MS = 10_000
 const BAD_FRAME_WINDOW_MS = 60_000
+/** Longest delay a timer takes on every runtime (2^31-1 ms, about 24.8 days); longer waits re-arm. */
+const MAX_TIMER_MS = 2_147_483_647
 
 /** One room of one process (or the whole room, in a Durable Object). */
 export class Room {
@@ -66,6 +68,9 @@ export class Room {
   private readonly onError: (err: unknown) => void
   private presenceTimer: unknown = undefined
   private lastPresence = -1
+  /** One timer for the room's next credential expiry, so an expired member is closed on time, not at the next sweep. */
+  private expiryTimer: unknown = undefined
+  private expiryAt = Infinity
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
 
@@ -97,6 +102,7 @@ export class Room {
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     m.pending = []
     this.members.add(m)
+    this.watchExpiry(m)
     this.schedulePresence()
     this.welcome(m, req).catch((err) => {
       this.onError(err)
@@ -109,6 +115,7 @@ export class Room {
   restore(conn: Connection, info: MemberInfo): Member {
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
+    this.watchExpiry(m)
     this.lastPresence = this.log.members(this.members.size)
     return m
   }
@@ -118,6 +125,7 @@ export class Room {
     if (m.closed) return
     const now = this.clock.now()
     m.lastSeen = now
+    if (m.info.exp !== undefined && now >= m.info.exp) return this.drop(m, 'token_expired')
     if (exceedsBytes(data, this.config.maxFrameBytes)) return this.drop(m, 'too_large')
     if (m.info.mode === 'raw') {
       if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now)
@@ -179,10 +187,29 @@ export class Room {
   /** Release the room's log; the room must be empty. */
   dispose(): void {
     if (this.presenceTimer !== undefined) this.clock.clearTimeout(this.presenceTimer)
+    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
     this.log.close()
   }
 
   // ---- internals ----
+
+  /** Arm the expiry timer if `m`'s credentials expire before the room's next expiry. */
+  private watchExpiry(m: Member): void {
+    const exp = m.info.exp
+    if (exp === undefined || exp >= this.expiryAt) return
+    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
+    this.expiryAt = exp
+    this.expiryTimer = this.clock.setTimeout(this.expire, Math.min(Math.max(0, exp - this.clock.now()), MAX_TIMER_MS))
+  }
+
+  /** Close members whose credentials expired (4001), then wait for the next expiry. */
+  private readonly expire = (): void => {
+    this.expiryTimer = undefined
+    this.expiryAt = Infinity
+    const now = this.clock.now()
+    for (const m of this.members) if (m.info.exp !== undefined && now >= m.info.exp) this.drop(m, 'token_expired')
+    for (const m of this.members) this.watchExpiry(m)
+  }
 
   private async welcome(m: Member, req: JoinRequest): Promise<void> {
     const replay: Replay =

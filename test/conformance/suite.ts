@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
+import { authScenarios } from './auth.ts'
 import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
@@ -18,6 +19,11 @@ export interface Capabilities {
   slowConsumer: boolean
   /** SIGTERM closes every client with 1001 and the process exits 0. */
   gracefulShutdown: boolean
+  /**
+   * MAX_CONNECTIONS caps the members of one server instance (503 past it). Optional, default true;
+   * false only where no instance holds every room (Cloudflare: each room is its own Durable Object).
+   */
+  instanceConnectionLimit?: boolean
 }
 
 /** A runtime under test. */
@@ -42,6 +48,8 @@ export const TEST_ENV: Record<string, string> = {
   PING_INTERVAL_MS: '500',
   HISTORY_MESSAGES: '50',
   PRESENCE_INTERVAL_MS: '20',
+  // Scenarios open many sockets from one address; the per-address limit has its own scenario (auth.ts).
+  MAX_UPGRADES_PER_IP: '1000',
 }
 
 /** Register the whole suite for `target`. */
@@ -60,5 +68,6 @@ export function conformance(target: Target): void {
     httpScenarios(ctx)
     hostileScenarios(ctx)
     lifecycleScenarios(ctx)
+    authScenarios(ctx)
   })
 }
