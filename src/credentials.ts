@@ -33,6 +33,9 @@ const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$|^[A-Za-z0-9_.-]{0,63}\*$/
 /** Three base64url segments: what a JWT looks like among subprotocol entries. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
+/** The settled failure of a public key that could not be imported (already reported). */
+const unusableKey = new Error('AUTH_PUBLIC_KEY is unusable')
+
 /** A verifier for the configured key, or null when no token is required. */
 export function createVerifier(access: AccessConfig, onError: (err: unknown) => void = defaultOnError): Verifier | null {
   let key: Uint8Array | JWTVerifyGetKey | Promise<{ key: CryptoKey; alg: string }>
@@ -44,7 +47,11 @@ export function createVerifier(access: AccessConfig, onError: (err: unknown) => 
     key = createRemoteJWKSet(new URL(access.authJwksUrl))
     algorithms = ['RS256', 'ES256']
   } else if (access.authPublicKey !== undefined) {
-    key = importPublicKey(access.authPublicKey)
+    // Reported once here; each verification then answers 503 quietly.
+    key = importPublicKey(access.authPublicKey).catch((err) => {
+      onError(err)
+      throw unusableKey
+    })
     // Handled where it is awaited; without this a bad key would crash the process before the first token arrives.
     key.catch(() => {})
     algorithms = [] // set once the key is imported: the key's own algorithm only
@@ -71,7 +78,7 @@ export function createVerifier(access: AccessConfig, onError: (err: unknown) => 
       if (err instanceof errors.JOSEError && !(err instanceof errors.JWKSTimeout) && !(err instanceof errors.JWKSInvalid)) {
         return { ok: false, status: 401, message: 'token invalid' }
       }
-      onError(err)
+      if (err !== unusableKey) onError(err)
       return { ok: false, status: 503, message: 'cannot verify tokens right now; try again' }
     }
   }
@@ -84,13 +91,18 @@ export function readGrant(payload: JWTPayload): Verified {
   if (sub !== undefined && (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
     return bad(`token "sub" must be a string of 1 to ${MAX_SUB_LENGTH} characters`)
   }
-  if (!Array.isArray(rooms) || rooms.length > MAX_ROOMS || !rooms.every((r) => typeof r === 'string' && ROOM_PATTERN.test(r))) {
+  if (!Array.isArray(rooms) || rooms.length > MAX_ROOMS || !rooms.every((r) => typeof r === 'string' && isRoomPattern(r))) {
     return bad(`token "rooms" must be a list of up to ${MAX_ROOMS} room names or "prefix*" patterns`)
   }
   if (pub !== undefined && typeof pub !== 'boolean') return bad('token "pub" must be true or false')
   const grant: Grant = { rooms: rooms as string[], pub: pub === true, exp: (exp as number) * 1000 }
   if (sub !== undefined) grant.sub = sub
   return { ok: true, grant }
+}
+
+/** Whether `text` may stand in a token's `rooms`: a room name, or `prefix*` (`*` alone: any room). */
+export function isRoomPattern(text: string): boolean {
+  return ROOM_PATTERN.test(text)
 }
 
 /** Whether `grant` lets its bearer into `room`: an exact name, or a `prefix*` pattern (`*` alone: any room). */
