@@ -34,8 +34,9 @@ const wrap: WrapSocket = (ctx, alive) => {
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
 // The transport's share of the door: headers over 16 KiB get 431, and a client that has not sent its
-// whole request head (an upgrade included) within 10 s is dropped, so slow handshakes cannot pile up.
-const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }
+// whole request head (an upgrade included) within 10 s gets 408 and is dropped, so slow handshakes
+// cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).
+const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }
 const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss }, serverOptions }, (info) => {
   const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
   console.log(`roomcast listening on http://${shown}:${info.port}`)

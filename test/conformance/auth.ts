@@ -6,6 +6,7 @@
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, connectJson, refused, sleep, uniqueRoom } from '../support/client.ts'
+import { sendHead } from '../support/raw-socket.ts'
 import type { ServerHandle } from '../support/server.ts'
 import type { SuiteContext } from './suite.ts'
 
@@ -256,6 +257,27 @@ export function authScenarios(ctx: SuiteContext): void {
       for (const token of seen) expect(out.includes(token)).toBe(false)
       expect(out.includes(SECRET)).toBe(false)
     })
+  })
+
+  describe('the transport at the door', () => {
+    const upgradeHead = (extra: string) =>
+      `GET /rooms/${uniqueRoom()} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}`
+
+    it('refuses an upgrade whose headers are far too large, and keeps serving', async () => {
+      const outcome = await sendHead(ctx.server.port, upgradeHead(`X-Big: ${'a'.repeat(256 * 1024)}\r\n\r\n`), 10000)
+      // 431 (Node, Bun), 400 (Deno), or a closed connection: anything but an upgrade.
+      expect(outcome.statusLine).not.toMatch(/ 101 /)
+      if (outcome.statusLine !== '') expect(outcome.statusLine).toMatch(/^HTTP\/1\.1 4\d\d /)
+      else expect(outcome.closedAfterMs).not.toBeNull()
+      expect((await fetch(`${ctx.server.http}/healthz`)).status).toBe(200)
+    }, 20000)
+
+    it.runIf(ctx.target.caps.closesSlowHandshakes !== false)('drops a client that never finishes its handshake', async () => {
+      const outcome = await sendHead(ctx.server.port, upgradeHead('X-Slow: 1\r\n'), 40000)
+      expect(outcome.closedAfterMs).not.toBeNull()
+      expect(outcome.statusLine).not.toMatch(/ 101 /)
+    }, 60000)
   })
 
   describe('limits at the door', () => {

@@ -24,6 +24,11 @@ export interface Capabilities {
    * false only where no instance holds every room (Cloudflare: each room is its own Durable Object).
    */
   instanceConnectionLimit?: boolean
+  /**
+   * The transport drops a client that never finishes its request head (slowloris). Optional, default true;
+   * false where the runtime has no header timeout (Deno.serve: denoland/deno#3515).
+   */
+  closesSlowHandshakes?: boolean
 }
 
 /** A runtime under test. */
