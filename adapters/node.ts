@@ -5,12 +5,15 @@ import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import { redisFromEnv } from './redis/index.ts'
 
 const config = readConfig(process.env)
 const port = Number(process.env.PORT ?? 3000)
 const hostname = process.env.HOST ?? '0.0.0.0'
 
-const hub = new Hub({ config })
+// With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
+const redis = redisFromEnv(process.env, config)
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 const wss = new WebSocketServer({
   noServer: true,
@@ -32,7 +35,10 @@ const wrap: WrapSocket = (ctx, alive) => {
   }
 }
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
+// Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
+if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
+
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })
 // The transport's share of the door: headers over 16 KiB get 431, and a client that has not sent its
 // whole request head (an upgrade included) within 10 s gets 408 and is dropped, so slow handshakes
 // cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).
@@ -50,7 +56,10 @@ function shutdown(signal: string): void {
   console.log(`roomcast: ${signal}, closing connections`)
   server.close()
   hub.closeAll('shutting_down')
-  const done = () => process.exit(0)
+  const done = () => {
+    if (redis === undefined) process.exit(0)
+    void redis.close(500).finally(() => process.exit(0))
+  }
   // Give close frames a moment to flush, then go, whatever the clients do.
   const deadline = setTimeout(done, 2000)
   const poll = setInterval(() => {

@@ -22,7 +22,21 @@ export interface AppOptions {
    * for per-address upgrade limits. Without it, upgrades are not counted per address.
    */
   getConnInfo?: GetConnInfo
+  /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
+  health?: () => Health
 }
+
+/** What a backend says about itself, for `/healthz` and `/readyz`. */
+export interface Health {
+  /** Whether rooms can take publishes and new members right now. */
+  ready: boolean
+  /** Which backend holds sequence and history: "memory", "redis", ... */
+  backend: string
+  /** Why it is not ready, when it is not. */
+  detail?: string
+}
+
+const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
 /**
  * An HTTP error: a stable code and a readable message in the JSON body, and the
@@ -70,7 +84,7 @@ type AppEnv = { Variables: { from: string | undefined } }
 const BAD_ROOM = 'room names are 1 to 64 of A-Z a-z 0-9 _ . -'
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo }: AppOptions): Hono<AppEnv> {
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const door = new Door(config)
   const clientIp = (c: Context): string | undefined => {
@@ -98,11 +112,19 @@ export function createApp({ config, gateway, getConnInfo }: AppOptions): Hono<Ap
       join.canPublish = pub
       join.exp = exp
     }
+    const h = health()
+    // A member could neither get its welcome nor publish; send it to an instance that is ready.
+    if (!h.ready) return fail(c, 503, 'unavailable', h.detail ?? 'not ready; try again')
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) {
       return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
     }
     if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
-    return gateway.upgrade(c, room, join)
+    try {
+      return await gateway.upgrade(c, room, join)
+    } catch (err) {
+      if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+      throw err
+    }
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
@@ -119,13 +141,35 @@ export function createApp({ config, gateway, getConnInfo }: AppOptions): Hono<Ap
       await next()
     }
 
-  app.get('/healthz', (c) => c.json({ ok: true }))
+  // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
+  app.get('/healthz', (c) => {
+    const h = health()
+    const body: Record<string, unknown> = { ok: true, status: h.ready ? 'ok' : 'degraded', backend: h.backend }
+    if (h.detail !== undefined) body.detail = h.detail
+    return c.json(body)
+  })
+
+  // Readiness: whether this instance can take members and publishes now.
+  app.get('/readyz', (c) => {
+    const h = health()
+    if (h.ready) return c.json({ ready: true, backend: h.backend })
+    return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
+  })
 
   app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage)))
 
   const readAccess = httpAccess('read')
-  app.get('/rooms/:room', (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)), async (c) =>
-    c.json(await gateway.stats(c.req.param('room'))),
+  app.get(
+    '/rooms/:room',
+    (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
+    async (c) => {
+      try {
+        return c.json(await gateway.stats(c.req.param('room')))
+      } catch (err) {
+        if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+        throw err
+      }
+    },
   )
 
   app.post(

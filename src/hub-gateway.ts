@@ -19,10 +19,12 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
   return {
     connections: () => hub.connections,
     isFull(name) {
-      return hub.room(name).size >= hub.config.maxRoomConnections
+      return (hub.peek(name)?.size ?? 0) >= hub.config.maxRoomConnections
     },
-    upgrade(c: Context, name: string, join: JoinRequest) {
+    async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)
+      // Answer the upgrade only once the room can give this member everything published after it opens.
+      await room.ready()
       let member: Member | null = null
       return upgradeWebSocket(
         c,
@@ -49,7 +51,7 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
         upgradeOptions,
       )
     },
-    stats: (name) => hub.room(name).stats(),
+    stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
   }
 }

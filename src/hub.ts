@@ -4,6 +4,7 @@ import { realClock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { ErrorCode } from './protocol.ts'
 import { Room } from './room.ts'
+import type { RoomStats } from './room.ts'
 import type { LogFactory } from './room-log.ts'
 import { memoryLogs } from './room-log.ts'
 
@@ -13,12 +14,14 @@ export interface HubOptions {
   logs?: LogFactory
   clock?: Clock
   onError?: (err: unknown) => void
+  /** Stats of a room this process does not have open, from a backend that spans instances; default: empty. */
+  statsElsewhere?: (room: string) => Promise<RoomStats>
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
 export class Hub {
   private readonly rooms = new Map<string, Room>()
-  private readonly options: Required<Omit<HubOptions, 'onError'>> & Pick<HubOptions, 'onError'>
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere'>> & Pick<HubOptions, 'onError' | 'statsElsewhere'>
   private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(options: HubOptions) {
@@ -27,6 +30,7 @@ export class Hub {
       logs: options.logs ?? memoryLogs(options.config),
       clock: options.clock ?? realClock,
       onError: options.onError,
+      statsElsewhere: options.statsElsewhere,
     }
   }
 
@@ -42,6 +46,18 @@ export class Hub {
       this.rooms.set(name, room)
     }
     return room
+  }
+
+  /** The room named `name` if this process has it, without creating it. */
+  peek(name: string): Room | undefined {
+    return this.rooms.get(name)
+  }
+
+  /** `GET /rooms/:room` without creating the room here: random names would otherwise fill memory. */
+  stats(name: string): Promise<RoomStats> {
+    const room = this.rooms.get(name)
+    if (room !== undefined) return room.stats()
+    return this.options.statsElsewhere?.(name) ?? Promise.resolve({ room: name, connections: 0, seq: 0 })
   }
 
   /** Members on this instance, across rooms. */

@@ -95,6 +95,7 @@ export const CloseCode = {
   policy: 1008,
   tooLarge: 1009,
   internal: 1011,
+  serviceRestart: 1012,
   tryAgainLater: 1013,
 } as const
 
@@ -112,6 +113,8 @@ export const Errors = {
   too_many_errors: { close: CloseCode.policy, message: 'too many bad frames' },
   flooding: { close: CloseCode.policy, message: 'sustained publishing past the rate limit' },
   room_full: { close: CloseCode.tryAgainLater, message: 'room is full' },
+  backend_down: { close: CloseCode.tryAgainLater, message: "the room's backend is unreachable; try again later" },
+  resync: { close: CloseCode.serviceRestart, message: 'this server lost its place in the room; reconnect with since and epoch to resume' },
   slow_consumer: { close: CloseCode.tryAgainLater, message: 'too much unsent data; read faster' },
   idle_timeout: { close: CloseCode.goingAway, message: 'no frame or pong within the idle timeout' },
   token_expired: { close: 4001, message: 'credentials expired; reconnect with a new token' },

@@ -24,12 +24,31 @@ export interface RoomSink {
   deliver(entry: Entry): void
   /** The member count across instances changed (backends that span instances). */
   membersChanged(): void
+  /**
+   * This instance can no longer hand members a gap-free stream (the backend's
+   * history was lost, or missed entries are no longer in it): the room closes
+   * its members so they reconnect and resume, and hear `complete:false`.
+   */
+  lost(): void
 }
 
 /** Where one room's sequence, history and delivery come from. */
 export interface RoomLog {
   /** The current head. */
   head(): Promise<Head>
+  /**
+   * Where a member joining now starts: it receives, through `deliver`, every
+   * entry after the returned seq. Called synchronously from `Room.join`.
+   * Absent where it is the same as `head()` (one process, a Durable Object);
+   * it differs where delivery trails the head (Redis pub/sub).
+   */
+  joinPoint?(): Promise<Head>
+  /**
+   * Resolves once a member that joins now gets every entry published after
+   * its socket opened (a Redis log has subscribed and read the head); rejects
+   * with `Unavailable` when it cannot be. Absent where that is always so.
+   */
+  ready?(): Promise<void>
   /**
    * Give `draft` the next seq, keep it in history and deliver it (to this
    * instance's members through `deliver`, and to every other instance's).

@@ -81,13 +81,22 @@ export class Room {
     this.config = options.config
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
-    this.log = options.logs(name, { deliver: this.deliver, membersChanged: () => this.schedulePresence() })
+    this.log = options.logs(name, {
+      deliver: this.deliver,
+      membersChanged: () => this.schedulePresence(),
+      lost: () => this.closeAll('resync'),
+    })
     this.emptySince = this.clock.now()
   }
 
   /** Members on this instance. */
   get size(): number {
     return this.members.size
+  }
+
+  /** Resolves when a connection opened from now on misses nothing; rejects with Unavailable when the backend is down. */
+  ready(): Promise<void> {
+    return this.log.ready?.() ?? Promise.resolve()
   }
 
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
@@ -105,6 +114,7 @@ export class Room {
     this.watchExpiry(m)
     this.schedulePresence()
     this.welcome(m, req).catch((err) => {
+      if (err instanceof Unavailable) return this.drop(m, 'backend_down')
       this.onError(err)
       this.drop(m, 'internal')
     })
@@ -212,8 +222,11 @@ export class Room {
   }
 
   private async welcome(m: Member, req: JoinRequest): Promise<void> {
+    // Runs synchronously up to the first await, so the join point is taken as the member joins.
     const replay: Replay =
-      req.since !== undefined ? await this.log.replay(req.since, req.epoch) : { ...(await this.log.head()), entries: [], complete: true }
+      req.since !== undefined
+        ? await this.log.replay(req.since, req.epoch)
+        : { ...(await (this.log.joinPoint?.() ?? this.log.head())), entries: [], complete: true }
     if (m.closed) return
     if (m.info.mode === 'json') {
       const frame: WelcomeFrame = { type: 'welcome', room: this.name, connectionId: m.info.id, seq: replay.seq, epoch: replay.epoch }

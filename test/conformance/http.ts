@@ -12,6 +12,13 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(res.status).toBe(200)
   })
 
+  it('GET /readyz answers 200 {ready:true} and /healthz says status ok while the backend is up', async () => {
+    const ready = await fetch(`${ctx.server.http}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toMatchObject({ ready: true })
+    expect(await (await fetch(`${ctx.server.http}/healthz`)).json()).toMatchObject({ ok: true, status: 'ok' })
+  })
+
   it('GET / serves the chat page', async () => {
     const res = await fetch(`${ctx.server.http}/`)
     expect(res.status).toBe(200)

@@ -1,0 +1,46 @@
+/** What travels through Redis for a room: keys, channel, and the text forms of entries and presence. */
+import { parseEntry, serializeEntry } from '../../src/index.ts'
+import type { Draft, Entry } from '../../src/index.ts'
+
+/** A room's Redis keys and channel under `prefix`; the hash tag keeps them in one cluster slot. */
+export interface RoomKeys {
+  meta: string
+  log: string
+  presence: string
+  channel: string
+}
+
+/** The keys and channel of `room`. */
+export function roomKeys(prefix: string, room: string): RoomKeys {
+  const base = `${prefix}{${room}}`
+  return { meta: `${base}:meta`, log: `${base}:log`, presence: `${base}:presence`, channel: `${base}:ch` }
+}
+
+/** The draft as JSON without a seq; the append script puts `"seq":N,` in front. */
+export function draftJson(draft: Draft): string {
+  return serializeEntry(draft as Entry)
+}
+
+/** A message on a room's channel. */
+export type ChannelMessage =
+  | { type: 'entry'; epoch: string; entry: Entry }
+  | { type: 'presence'; instance: string; count: number; at: number }
+
+/** Parse a channel message ("m <epoch> <entry>" or "p <instance> <count> <at>"); null if it is neither. */
+export function parseChannelMessage(text: string): ChannelMessage | null {
+  if (text.startsWith('m ')) {
+    const sp = text.indexOf(' ', 2)
+    if (sp < 0) return null
+    return { type: 'entry', epoch: text.slice(2, sp), entry: parseEntry(text.slice(sp + 1)) }
+  }
+  if (text.startsWith('p ')) {
+    const [, instance, count, at] = text.split(' ')
+    return { type: 'presence', instance, count: Number(count), at: Number(at) }
+  }
+  return null
+}
+
+/** Parse a history element ("<bodyBytes> <entry>"). */
+export function parseHistoryItem(text: string): Entry {
+  return parseEntry(text.slice(text.indexOf(' ') + 1))
+}

@@ -1,0 +1,6 @@
+import { spawnServer } from '../support/server.ts'
+import { scaleOut } from './suite.ts'
+
+const node = (env: Record<string, string>) => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env })
+
+scaleOut('node + node', node, node)

@@ -1,0 +1,51 @@
+/**
+ * Scale-out scenarios: two real instances on ephemeral ports sharing one Redis
+ * behave as one server. Written once; each runtime pairing's test file only
+ * says how to start its instances.
+ */
+import { afterAll, beforeAll, describe } from 'vitest'
+import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
+import type { ServerHandle } from '../support/server.ts'
+import { crossDeliveryScenarios } from './delivery.ts'
+import { crossPresenceScenarios } from './presence.ts'
+
+/** Starts one instance with these environment variables. */
+export type Start = (env: Record<string, string>) => Promise<ServerHandle>
+
+/** Two instances of the same system, and how to start more of it. */
+export interface ScaleContext {
+  a: ServerHandle
+  b: ServerHandle
+  env: Record<string, string>
+  /** Start another instance of the same system (same Redis, same prefix), of A's runtime. */
+  startA: Start
+}
+
+/** Small limits so tests reach them quickly, a short heartbeat so dead instances drop out fast. */
+export const SCALE_ENV: Record<string, string> = {
+  HISTORY_MESSAGES: '1000',
+  PRESENCE_INTERVAL_MS: '20',
+  PRESENCE_HEARTBEAT_MS: '250',
+  // The concurrency scenario publishes hundreds of messages at once from each publisher.
+  RATE_LIMIT: '5000',
+  RATE_BURST: '5000',
+  IDLE_TIMEOUT_MS: '10000',
+  PING_INTERVAL_MS: '2000',
+}
+
+/** Register the scale-out scenarios for instances started by `startA` and `startB`. */
+export function scaleOut(name: string, startA: Start, startB: Start): void {
+  describe(`scale-out: ${name}`, () => {
+    const ctx = { startA } as ScaleContext
+    beforeAll(async () => {
+      await requireRedis()
+      ctx.env = { ...SCALE_ENV, REDIS_URL, REDIS_PREFIX: uniquePrefix('scale') }
+      ;[ctx.a, ctx.b] = await Promise.all([startA(ctx.env), startB(ctx.env)])
+    }, 120_000)
+    afterAll(async () => {
+      await Promise.all([ctx.a?.stop(), ctx.b?.stop()])
+    }, 30_000)
+    crossDeliveryScenarios(ctx)
+    crossPresenceScenarios(ctx)
+  })
+}
