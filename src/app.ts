@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
+import { chatJs, clientJs } from './client/bundle.gen.ts'
 import { chatPage } from './client/chat-page.ts'
 import type { Config } from './config.ts'
 import type { JoinRequest } from './connection.ts'
@@ -72,6 +73,14 @@ export function parseJoin(c: Context): JoinRequest | string {
     join.epoch = epoch
   }
   return join
+}
+
+// The page runs only its own script and talks only to its own host: injected markup could do nothing.
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
+function script(c: Context, js: string): Response {
+  return c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' })
 }
 
 function isUpgrade(c: Context): boolean {
@@ -156,7 +165,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
   })
 
-  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage)))
+  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  app.get('/client/chat.js', (c) => script(c, chatJs))
+  app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
   const readAccess = httpAccess('read')
   app.get(

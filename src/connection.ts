@@ -40,9 +40,11 @@ export interface JoinRequest {
 }
 
 let counter = 0
-const prefix = crypto.randomUUID().slice(0, 8)
+let prefix: string | undefined
 
 /** A connection id unique across processes: a random per-process prefix and a counter. */
 export function newConnectionId(): string {
+  // Drawn on first use: Workers refuse random values at module load.
+  prefix ??= crypto.randomUUID().slice(0, 8)
   return `${prefix}-${(++counter).toString(36)}`
 }

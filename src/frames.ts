@@ -12,3 +12,13 @@ export function normaliseFrame(data: unknown): string | Uint8Array | null {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
   return null
 }
+
+/**
+ * The code to answer a peer's Close frame with. A runtime that leaves the reply
+ * to us (Cloudflare before `web_socket_auto_reply_to_close`) refuses to send
+ * the codes that only describe a close (1005 none given, 1006 abnormal, 1015
+ * TLS), and an unanswered Close leaves the client waiting, so those become 1000.
+ */
+export function replyCloseCode(code: number): number {
+  return code === 1005 || code === 1006 || code === 1015 ? 1000 : code
+}

@@ -9,8 +9,8 @@
  *   and speaks the frames below.
  */
 
-/** The subprotocol that selects json mode. */
-export const SUBPROTOCOL = 'roomcast.v1'
+/** The subprotocol that selects json mode (`roomcast.v1`), and the room-name check; they live in names.ts. */
+export { SUBPROTOCOL, isRoomName } from './names.ts'
 
 /** A connection's wire mode. */
 export type Mode = 'raw' | 'json'
@@ -123,15 +123,6 @@ export const Errors = {
 } as const satisfies Record<string, { close: number | null; message: string }>
 
 export type ErrorCode = keyof typeof Errors
-
-// ---- room names ----
-
-const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/
-
-/** Whether `name` is a valid room name: 1 to 64 of `A-Z a-z 0-9 _ . -`. */
-export function isRoomName(name: string): boolean {
-  return ROOM_NAME.test(name)
-}
 
 // ---- decoding ----
 

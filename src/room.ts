@@ -20,6 +20,12 @@ export interface RoomOptions {
   clock?: Clock
   /** Where unexpected errors go; never up into the runtime. */
   onError?: (err: unknown) => void
+  /**
+   * Schedule a call to `Room.expire()` at `at` (Unix ms), replacing any earlier schedule.
+   * Default: a clock timer. Cloudflare sets a storage alarm instead, because a pending
+   * setTimeout keeps a Durable Object from hibernating.
+   */
+  scheduleExpiry?: (at: number) => void
 }
 
 /** `GET /rooms/:room` */
@@ -71,6 +77,7 @@ export class Room {
   /** One timer for the room's next credential expiry, so an expired member is closed on time, not at the next sweep. */
   private expiryTimer: unknown = undefined
   private expiryAt = Infinity
+  private readonly scheduleExpiry: ((at: number) => void) | undefined
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
 
@@ -81,6 +88,7 @@ export class Room {
     this.config = options.config
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
+    this.scheduleExpiry = options.scheduleExpiry
     this.log = options.logs(name, {
       deliver: this.deliver,
       membersChanged: () => this.schedulePresence(),
@@ -176,6 +184,15 @@ export class Room {
     return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
   }
 
+  /** Close members whose credentials expired (4001), then schedule the next expiry. Called by the expiry timer or alarm. */
+  readonly expire = (): void => {
+    this.expiryTimer = undefined
+    this.expiryAt = Infinity
+    const now = this.clock.now()
+    for (const m of this.members) if (m.info.exp !== undefined && now >= m.info.exp) this.drop(m, 'token_expired')
+    for (const m of this.members) this.watchExpiry(m)
+  }
+
   /** Ping members where the runtime lets us, and close those idle too long or whose credentials expired. */
   sweep(now: number = this.clock.now()): void {
     for (const m of this.members) {
@@ -203,22 +220,14 @@ export class Room {
 
   // ---- internals ----
 
-  /** Arm the expiry timer if `m`'s credentials expire before the room's next expiry. */
+  /** Schedule `expire` if `m`'s credentials expire before the room's next expiry. */
   private watchExpiry(m: Member): void {
     const exp = m.info.exp
     if (exp === undefined || exp >= this.expiryAt) return
-    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
     this.expiryAt = exp
+    if (this.scheduleExpiry !== undefined) return this.scheduleExpiry(exp)
+    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
     this.expiryTimer = this.clock.setTimeout(this.expire, Math.min(Math.max(0, exp - this.clock.now()), MAX_TIMER_MS))
-  }
-
-  /** Close members whose credentials expired (4001), then wait for the next expiry. */
-  private readonly expire = (): void => {
-    this.expiryTimer = undefined
-    this.expiryAt = Infinity
-    const now = this.clock.now()
-    for (const m of this.members) if (m.info.exp !== undefined && now >= m.info.exp) this.drop(m, 'token_expired')
-    for (const m of this.members) this.watchExpiry(m)
   }
 
   private async welcome(m: Member, req: JoinRequest): Promise<void> {

@@ -1,4 +1,4 @@
-/** The chat page served at `/`: json mode, room from `?room=`, all user text rendered with textContent. */
+/** The chat page served at `/`; its script is /client/chat.js (built from chat.ts), nothing comes from other hosts. */
 export const chatPage = `<!doctype html>
 <html lang="en">
 <head>
@@ -6,61 +6,39 @@ export const chatPage = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>roomcast</title>
 <style>
-  body { font: 15px/1.4 system-ui, sans-serif; margin: 0; display: flex; flex-direction: column; height: 100vh; }
-  header { padding: .5rem 1rem; background: #222; color: #eee; display: flex; gap: 1rem; flex-wrap: wrap; }
-  #log { flex: 1; overflow-y: auto; padding: .5rem 1rem; margin: 0; list-style: none; }
-  #log li { padding: .15rem 0; word-break: break-word; }
-  form { display: flex; gap: .5rem; padding: .5rem 1rem; border-top: 1px solid #ccc; }
-  #text { flex: 1; min-width: 0; }
+  * { box-sizing: border-box; }
+  body { font: 16px/1.4 system-ui, sans-serif; margin: 0; display: flex; flex-direction: column; height: 100vh; height: 100dvh; color: #1d1d1f; background: #fafafa; }
+  header { display: flex; align-items: baseline; gap: .75rem; padding: .6rem 1rem; background: #1f2933; color: #f5f7fa; }
+  header h1 { font-size: 1.05rem; margin: 0; flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  #count { font-size: .85rem; opacity: .8; }
+  #state { font-size: .8rem; padding: .05rem .5rem; border-radius: 1rem; background: #b7791f; white-space: nowrap; }
+  #state[data-state="open"] { background: #2f855a; }
+  #state[data-state="closed"] { background: #9b2c2c; }
+  #log { flex: 1; overflow-y: auto; margin: 0; padding: .5rem 1rem; list-style: none; }
+  .msg { padding: .2rem 0; overflow-wrap: anywhere; }
+  .msg b { margin-right: .4rem; }
+  .msg time { font-size: .75rem; color: #6b7280; margin-right: .4rem; }
+  .msg.mine b { color: #2b6cb0; }
+  .msg.pending { opacity: .6; }
+  .msg.failed .text { text-decoration: line-through; }
+  .status { margin-left: .4rem; color: #9b2c2c; font-size: .75rem; }
+  .notice { padding: .2rem 0; font-size: .85rem; color: #6b7280; font-style: italic; }
+  form { display: flex; gap: .5rem; padding: .5rem 1rem; border-top: 1px solid #d2d6dc; background: #fff; }
+  input, button { font: inherit; padding: .45rem .6rem; border: 1px solid #cbd2d9; border-radius: .4rem; min-width: 0; }
+  #name { flex: 0 1 7rem; }
+  #text { flex: 1 1 auto; }
+  button { background: #2b6cb0; color: #fff; border-color: #2b6cb0; }
 </style>
 </head>
 <body>
-<header><strong id="room"></strong><span id="state">connecting</span><span id="count"></span></header>
-<ul id="log"></ul>
-<form id="form"><input id="name" placeholder="name" size="8"><input id="text" placeholder="message" autocomplete="off"><button>Send</button></form>
-<script>
-const room = new URLSearchParams(location.search).get('room') || 'lobby'
-const $ = (id) => document.getElementById(id)
-$('room').textContent = '#' + room
-$('name').value = localStorage.getItem('roomcast.name') || 'guest' + Math.floor(Math.random() * 1000)
-let ws, seq = 0, epoch = ''
-function show(text) {
-  const li = document.createElement('li')
-  li.textContent = text
-  $('log').appendChild(li)
-  li.scrollIntoView()
-}
-function connect() {
-  const q = new URLSearchParams()
-  if (epoch) { q.set('since', seq); q.set('epoch', epoch) }
-  const path = room === 'lobby' ? '/' : '/rooms/' + encodeURIComponent(room)
-  ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path + (epoch ? '?' + q : ''), 'roomcast.v1')
-  ws.onmessage = (e) => {
-    const f = JSON.parse(e.data)
-    if (f.type === 'welcome') { epoch = f.epoch; seq = f.resumed ? seq : f.seq; $('state').textContent = 'connected' }
-    else if (f.type === 'message') {
-      if (f.seq <= seq) return
-      seq = f.seq
-      const d = f.data
-      show(d && typeof d === 'object' && 'text' in d ? (d.name || '?') + ': ' + d.text : String(typeof d === 'string' ? d : JSON.stringify(d)))
-    } else if (f.type === 'ack') seq = Math.max(seq, f.seq)
-    else if (f.type === 'presence') $('count').textContent = f.connections + ' here'
-    else if (f.type === 'error') show('error: ' + f.message)
-  }
-  ws.onclose = () => { $('state').textContent = 'reconnecting'; setTimeout(connect, 1000) }
-}
-$('form').onsubmit = (e) => {
-  e.preventDefault()
-  const text = $('text').value
-  if (!text || ws.readyState !== 1) return
-  localStorage.setItem('roomcast.name', $('name').value)
-  const data = { name: $('name').value, text }
-  ws.send(JSON.stringify({ type: 'publish', data, id: String(Date.now()) }))
-  show(data.name + ': ' + text)
-  $('text').value = ''
-}
-connect()
-</script>
+<header><h1 id="room">#lobby</h1><span id="count"></span><span id="state" data-state="connecting">connecting…</span></header>
+<ol id="log" aria-live="polite"></ol>
+<form id="form">
+<input id="name" aria-label="Your name" maxlength="32" autocomplete="nickname">
+<input id="text" aria-label="Message" placeholder="Message" maxlength="2000" autocomplete="off" enterkeyhint="send">
+<button>Send</button>
+</form>
+<script src="client/chat.js"></script>
 </body>
 </html>
 `

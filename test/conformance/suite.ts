@@ -19,6 +19,10 @@ export interface Capabilities {
   slowConsumer: boolean
   /** SIGTERM closes every client with 1001 and the process exits 0. */
   gracefulShutdown: boolean
+  /** The server pings, so a peer that vanished without closing is closed after IDLE_TIMEOUT_MS. */
+  idleLiveness: boolean
+  /** A text frame that is not valid UTF-8 is closed with 1007 (the runtime hands the core raw bytes or refuses them). */
+  utf8Validation: boolean
   /**
    * MAX_CONNECTIONS caps the members of one server instance (503 past it). Optional, default true;
    * false only where no instance holds every room (Cloudflare: each room is its own Durable Object).

@@ -82,6 +82,20 @@ export class TestClient {
     return this.inbox.splice(0)
   }
 
+  /**
+   * When the server's Close frame arrived (Date.now()), which can be well before `closed`:
+   * that waits for the TCP connection to end, which some runtimes delay.
+   */
+  closing(): Promise<number> {
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) return
+        clearInterval(poll)
+        resolve(Date.now())
+      }, 5)
+    })
+  }
+
   close(code = 1000): Promise<Closed> {
     this.ws.close(code)
     return this.closed

@@ -1,0 +1,109 @@
+/**
+ * Cloudflare: one Durable Object per room, on the WebSocket hibernation API.
+ * Members are the object's hibernatable sockets, each one's MemberInfo rides in
+ * its attachment, and seq/epoch/history are in the object's SQLite, so the
+ * Room rebuilt after hibernation or eviction is the room that was.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import { PONG, Room, SUBPROTOCOL, normaliseFrame, readConfig, replyCloseCode, sqlLogs } from '../src/index.ts'
+import type { Config, Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
+
+/** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
+export const JOIN_HEADER = 'x-roomcast-join'
+
+/** A hibernatable socket as the core sees it: no bufferedAmount and no ping on this runtime. */
+function wrap(ws: WebSocket): Connection {
+  return { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) }
+}
+
+export class RoomObject extends DurableObject<Record<string, unknown>> {
+  private readonly config: Config
+  private readonly room: Room
+  /** A cache of the sockets' members, rebuilt from getWebSockets() whenever the object starts. */
+  private readonly members = new Map<WebSocket, Member>()
+
+  constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
+    super(ctx, env)
+    this.config = readConfig(env as Record<string, string | undefined>)
+    // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
+    // The name given to idFromName (the runtime has told objects their name since March 2026).
+    const name = ctx.id.name ?? ctx.id.toString()
+    this.room = new Room(name, {
+      config: this.config,
+      logs: sqlLogs(ctx.storage.sql, this.config),
+      // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
+      scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
+    })
+    // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
+    for (const ws of ctx.getWebSockets()) {
+      const info = ws.deserializeAttachment() as MemberInfo | null
+      if (info !== null) this.members.set(ws, this.room.restore(wrap(ws), info))
+    }
+    if (this.members.size > 0) console.log(`roomcast: room ${name} woke with ${this.members.size} connection(s)`)
+  }
+
+  /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */
+  fetch(request: Request): Response {
+    // Checked by the object, which alone knows its members: from the Worker it would cost a second round trip.
+    if (this.room.size >= this.config.maxRoomConnections) {
+      return Response.json({ error: 'room_full', message: 'room is full; try again later' }, { status: 503, headers: { 'Retry-After': '5' } })
+    }
+    const join = JSON.parse(request.headers.get(JOIN_HEADER) ?? '{"mode":"raw"}') as JoinRequest
+    const [client, server] = Object.values(new WebSocketPair())
+    // acceptWebSocket, not accept(): only sockets accepted this way let the object hibernate.
+    this.ctx.acceptWebSocket(server)
+    const member = this.room.join(wrap(server), join)
+    if (member !== null) {
+      server.serializeAttachment(member.info)
+      this.members.set(server, member)
+    }
+    const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim())
+    // Echo the subprotocol only if the client offered it; a client that chose json by ?protocol= offered none.
+    const headers: HeadersInit = offered.includes(SUBPROTOCOL) ? { 'Sec-WebSocket-Protocol': SUBPROTOCOL } : {}
+    return new Response(null, { status: 101, webSocket: client, headers })
+  }
+
+  /** `GET /rooms/:room` */
+  stats(): Promise<RoomStats> {
+    return this.room.stats()
+  }
+
+  /** `POST /rooms/:room/messages` */
+  publish(kind: EntryKind, body: string, from?: string): Promise<number> {
+    return this.room.publish(kind, body, from)
+  }
+
+  /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */
+  alarm(): void {
+    this.room.expire()
+  }
+
+  webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const member = this.members.get(ws)
+    if (member === undefined) return ws.close(1011, 'internal: unknown connection')
+    const frame = normaliseFrame(message)
+    if (frame === null) ws.close(1003, 'unsupported message payload')
+    else this.room.receive(member, frame)
+  }
+
+  webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    this.forget(ws)
+    // Complete the closing handshake; without it the client sees 1006. Ignored where the runtime already replied.
+    try {
+      ws.close(replyCloseCode(code), reason)
+    } catch {
+      // Already closed: nothing to answer.
+    }
+  }
+
+  webSocketError(ws: WebSocket): void {
+    this.forget(ws)
+  }
+
+  private forget(ws: WebSocket): void {
+    const member = this.members.get(ws)
+    this.members.delete(ws)
+    if (member !== undefined) this.room.leave(member)
+  }
+}
