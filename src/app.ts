@@ -11,7 +11,7 @@ import { bearer, tokenFromProtocols } from './credentials.ts'
 import { Door, isRefusal } from './door.ts'
 import type { Refusal } from './door.ts'
 import type { RoomGateway } from './gateway.ts'
-import { SUBPROTOCOL, isRoomName } from './protocol.ts'
+import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from './protocol.ts'
 import { Unavailable } from './room-log.ts'
 
 export interface AppOptions {
@@ -58,10 +58,10 @@ const SEQ = /^\d{1,15}$/
 
 /** Read the join request from an upgrade's query and headers; a string is the reason it is bad. */
 export function parseJoin(c: Context): JoinRequest | string {
-  const offered = (c.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim())
+  const offered = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
   const asked = c.req.query('protocol')
   if (asked !== undefined && asked !== SUBPROTOCOL) return `unknown protocol "${asked.slice(0, 32)}"; use ${SUBPROTOCOL}`
-  const join: JoinRequest = { mode: offered.includes(SUBPROTOCOL) || asked === SUBPROTOCOL ? 'json' : 'raw' }
+  const join: JoinRequest = { mode: offered !== undefined || asked === SUBPROTOCOL ? 'json' : 'raw' }
   const since = c.req.query('since')
   if (since !== undefined) {
     if (!SEQ.test(since)) return '"since" must be a non-negative integer'

@@ -11,6 +11,16 @@
 
 /** The subprotocol that selects json mode (`roomcast.v1`), and the room-name check; they live in names.ts. */
 export { SUBPROTOCOL, isRoomName } from './names.ts'
+import { SUBPROTOCOL } from './names.ts'
+
+/**
+ * The subprotocol to echo for a `Sec-WebSocket-Protocol` request header: roomcast.v1 when offered, else none.
+ * Never another offered entry: a client may offer a credential there, and an echo would leak it into logs.
+ */
+export function chooseSubprotocol(offered: string | null | undefined): typeof SUBPROTOCOL | undefined {
+  if (!offered) return undefined
+  return offered.split(',').some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : undefined
+}
 
 /** A connection's wire mode. */
 export type Mode = 'raw' | 'json'

@@ -64,7 +64,8 @@ $<HTMLFormElement>('form').addEventListener('submit', (e) => {
     () => sent(li),
     (err: RoomcastError) => {
       li.classList.replace('pending', 'failed')
-      status(li, `not sent: ${err.code}`)
+      // After a lost connection or a timeout it may have gone out; a replay of it would confirm it (see showMessage).
+      status(li, err.code === 'connection_lost' || err.code === 'timeout' ? 'not confirmed' : `not sent: ${err.code}`)
     },
   )
 })

@@ -10,6 +10,7 @@ import { sleep, uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 import type { TcpProxy } from '../support/tcp-proxy.ts'
 import { startProxy } from '../support/tcp-proxy.ts'
+import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
 import { Probe, startNode, until } from './harness.ts'
 
 const ENV = { PRESENCE_INTERVAL_MS: '20' }
@@ -117,6 +118,42 @@ describe('client: reconnect and resume', () => {
     } finally {
       await Promise.all(probes.splice(0).map((p) => p.client.close()))
       await small.stop()
+    }
+  })
+
+  it('with Redis, resumes on another instance when its own is killed: nothing missed, nothing twice', async () => {
+    await requireRedis()
+    const env = { ...ENV, REDIS_URL, REDIS_PREFIX: uniquePrefix('client') }
+    const [one, two] = await Promise.all([startNode(env), startNode(env)])
+    try {
+      const room = uniqueRoom()
+      const px = await startProxy(one.port)
+      proxies.push(px)
+      const a = probe({ url: px.ws, room })
+      const b = probe({ url: two.ws, room })
+      await Promise.all([a.welcomed(), b.welcomed()])
+      await b.client.publish('b1')
+      expect(await a.client.publish('a1')).toBe(2)
+      await until(() => a.messages.length === 1 && b.messages.length === 1, 'the first messages')
+
+      px.retarget(two.port)
+      await one.stop('SIGKILL')
+      await until(() => a.client.state === 'reconnecting', 'a to lose its instance')
+      const queued = a.client.publish('a2, queued')
+      for (let i = 2; i <= 4; i++) await b.client.publish(`b${i}`)
+
+      const w = await a.welcomed(2)
+      expect(w.resumed).toEqual({ since: 2, complete: true })
+      expect(w.epoch).toBe(a.welcomes[0].epoch)
+      expect(await queued).toBeGreaterThan(2)
+      await until(() => a.messages.length === 4 && b.messages.length === 2, 'everything')
+      await sleep(200)
+      expect(a.messages.map((m) => m.data)).toEqual(['b1', 'b2', 'b3', 'b4'])
+      expect(b.data()).toEqual(['a1', 'a2, queued'])
+      expect(a.missed).toEqual([])
+    } finally {
+      await Promise.all(probes.splice(0).map((p) => p.client.close()))
+      await Promise.all([one.stop(), two.stop()])
     }
   })
 

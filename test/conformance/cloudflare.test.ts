@@ -20,6 +20,7 @@ conformance({
     // workerd decodes a text frame before the object sees it, turning invalid UTF-8 into U+FFFD and never
     // closing with 1007; the core cannot tell such a frame from one that really carries U+FFFD.
     utf8Validation: false,
+    closeCodeWhileClientSends: true,
     // Each room is its own Durable Object, so no instance holds every connection to count against MAX_CONNECTIONS.
     instanceConnectionLimit: false,
   },

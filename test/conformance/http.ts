@@ -1,5 +1,6 @@
 /** The HTTP side: publish, stats, health, the chat page and room-name validation. */
 import { expect, it } from 'vitest'
+import { chatJs, clientJs } from '../../src/client/bundle.gen.ts'
 import { connect, connectJson, refusedStatus, uniqueRoom } from '../support/client.ts'
 import type { SuiteContext } from './suite.ts'
 
@@ -24,6 +25,18 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/text\/html/)
     expect(await res.text()).toMatch(/<title>roomcast/)
+  })
+
+  it('serves the chat page with a CSP of its own host only, and its scripts pre-built from src/client', async () => {
+    const page = await fetch(`${ctx.server.http}/`)
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self';.*connect-src 'self'/)
+    expect(await page.text()).toContain('<script src="client/chat.js"></script>')
+    for (const [path, body] of [['/client/chat.js', chatJs], ['/client/roomcast.js', clientJs]]) {
+      const res = await fetch(`${ctx.server.http}${path}`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/javascript/)
+      expect(await res.text()).toBe(body)
+    }
   })
 
   it('POST /rooms/:room/messages publishes text and JSON to raw and json members, 202 {seq}', async () => {

@@ -1,6 +1,7 @@
 /** Json mode: the envelope protocol, sequence numbers, interop with raw members, presence. */
 import { expect, it } from 'vitest'
 import { connect, connectJson, uniqueRoom } from '../support/client.ts'
+import { upgradeResponse } from '../support/raw-socket.ts'
 import type { SuiteContext } from './suite.ts'
 
 export function jsonScenarios(ctx: SuiteContext): void {
@@ -86,6 +87,23 @@ export function jsonScenarios(ctx: SuiteContext): void {
     const bin = await json.client.frame('message')
     expect(bin).toMatchObject({ seq: 4, binary: true, data: Buffer.from([1, 2, 3]).toString('base64') })
     await Promise.all([raw.close(), json.client.close()])
+  })
+
+  it('echoes only roomcast.v1 as the subprotocol, never another offered entry such as a token', async () => {
+    const path = `/rooms/${uniqueRoom()}`
+    const cases: [string, string | undefined][] = [
+      ['roomcast.v1, token.secret', 'roomcast.v1'],
+      ['token.secret,roomcast.v1', 'roomcast.v1'],
+      ['token.secret', undefined],
+    ]
+    for (const [offered, echoed] of cases) {
+      const res = await upgradeResponse(ctx.server.port, path, { 'Sec-WebSocket-Protocol': offered })
+      expect(res.status, offered).toBe(101)
+      expect(res.headers['sec-websocket-protocol'], offered).toBe(echoed)
+    }
+    const { client } = await connectJson(url(uniqueRoom()), { protocols: ['roomcast.v1', 'token.secret'] })
+    expect(client.ws.protocol).toBe('roomcast.v1')
+    await client.close()
   })
 
   it('accepts json mode through ?protocol=roomcast.v1 where a client cannot set a subprotocol', async () => {

@@ -8,7 +8,7 @@ beforeAll(() => requireRedis())
 
 conformance({
   name: 'node + redis',
-  caps: { slowConsumer: true, gracefulShutdown: true, idleLiveness: true, utf8Validation: true },
+  caps: { slowConsumer: true, gracefulShutdown: true, idleLiveness: true, utf8Validation: true, closeCodeWhileClientSends: true },
   start: (env) =>
     spawnServer({
       cmd: process.execPath,

@@ -24,6 +24,11 @@ export interface Capabilities {
   /** A text frame that is not valid UTF-8 is closed with 1007 (the runtime hands the core raw bytes or refuses them). */
   utf8Validation: boolean
   /**
+   * A close code reaches a client that is still sending when the server closes it (a flood, a burst of bad
+   * frames), because the server reads on until the client's close frame instead of resetting the connection.
+   */
+  closeCodeWhileClientSends: boolean
+  /**
    * MAX_CONNECTIONS caps the members of one server instance (503 past it). Optional, default true;
    * false only where no instance holds every room (Cloudflare: each room is its own Durable Object).
    */

@@ -2,27 +2,56 @@
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 
+/** The upgrade response as the server sent it: status and lower-cased headers. */
+export interface UpgradeResponse {
+  status: number
+  headers: Record<string, string>
+}
+
 /** Open a TCP connection, complete the WebSocket handshake, and hand back the socket (never reading further). */
-export function handshake(port: number, path = '/'): Promise<net.Socket> {
+export async function handshake(port: number, path = '/', headers: Record<string, string> = {}): Promise<net.Socket> {
+  const { socket, response } = await upgrade(port, path, headers)
+  if (response.status !== 101) {
+    socket.destroy()
+    throw new Error(`handshake refused: ${response.status}`)
+  }
+  return socket
+}
+
+/** Send an upgrade request with extra `headers` and return the server's response, closing the socket. */
+export async function upgradeResponse(port: number, path: string, headers: Record<string, string>): Promise<UpgradeResponse> {
+  const { socket, response } = await upgrade(port, path, headers)
+  socket.destroy()
+  return response
+}
+
+function upgrade(port: number, path: string, headers: Record<string, string>): Promise<{ socket: net.Socket; response: UpgradeResponse }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     const key = randomBytes(16).toString('base64')
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
     let head = ''
     socket.once('error', reject)
     socket.on('connect', () => {
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
       )
     })
     const onData = (chunk: Buffer) => {
       head += chunk.toString('latin1')
-      if (!head.includes('\r\n\r\n')) return
+      const end = head.indexOf('\r\n\r\n')
+      if (end < 0) return
       socket.off('data', onData)
-      if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`handshake refused: ${head.split('\r\n')[0]}`))
       // Stop reading: the server's pings pile up unanswered, as with a vanished peer.
       socket.pause()
-      resolve(socket)
+      const [statusLine, ...lines] = head.slice(0, end).split('\r\n')
+      const response: UpgradeResponse = { status: Number(statusLine.split(' ')[1]), headers: {} }
+      for (const line of lines) {
+        const colon = line.indexOf(':')
+        response.headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+      }
+      resolve({ socket, response })
     }
     socket.on('data', onData)
   })

@@ -71,5 +71,10 @@ export function spawnServer(opts: SpawnOptions): Promise<ServerHandle> {
       clearTimeout(timer)
       reject(new Error(`server exited with ${code} before it was ready: ${opts.cmd} ${opts.args.join(' ')}\n${out}`))
     })
+    // A binary that cannot start at all (missing, not executable) fails the test with the reason.
+    proc.once('error', (err) => {
+      clearTimeout(timer)
+      reject(new Error(`cannot start ${opts.cmd} ${opts.args.join(' ')}: ${err.message}`))
+    })
   })
 }

@@ -13,6 +13,8 @@ export interface TcpProxy {
   restore(): void
   /** Stop forwarding in both directions without closing anything, like a network that went silent. */
   stall(): void
+  /** Send new connections to another port (a load balancer that moved on to another instance). */
+  retarget(port: number): void
   close(): Promise<void>
 }
 
@@ -22,10 +24,11 @@ export function startProxy(targetPort: number): Promise<TcpProxy> {
   let refusing = false
   let stalled = false
   let accepted = 0
+  let target = targetPort
   const server = net.createServer((client) => {
     accepted++
     if (refusing) return void client.destroy()
-    const upstream = net.connect(targetPort, '127.0.0.1')
+    const upstream = net.connect(target, '127.0.0.1')
     const pair: [net.Socket, net.Socket] = [client, upstream]
     pairs.add(pair)
     const forward = (from: net.Socket, to: net.Socket) =>
@@ -65,6 +68,9 @@ export function startProxy(targetPort: number): Promise<TcpProxy> {
         },
         stall() {
           stalled = true
+        },
+        retarget(port) {
+          target = port
         },
         close() {
           proxy.drop(true)

@@ -1,0 +1,81 @@
+/** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
+import type { Server, ServerWebSocket } from 'bun'
+import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
+import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
+import type { WrapSocket } from '../src/index.ts'
+
+const config = readConfig(process.env)
+const port = Number(process.env.PORT ?? 3000)
+const hostname = process.env.HOST ?? '0.0.0.0'
+
+const hub = new Hub({ config })
+
+// Hono's WSContext is a new object for every Bun event; the gateway keeps each member in a closure
+// instead, and this Connection holds the one ServerWebSocket, which is the same for all its events.
+const wrap: WrapSocket = (ctx) => {
+  const ws = ctx.raw as ServerWebSocket<unknown>
+  // send() returns the bytes written, or -1 when the rest waits in Bun's buffer: ask only then.
+  let backpressure = false
+  return {
+    send: (data) => {
+      backpressure = ws.send(data) === -1
+    },
+    close: (code, reason) => ws.close(code, reason),
+    bufferedAmount: () => (backpressure ? ws.getBufferedAmount() : 0),
+  }
+}
+
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
+
+// Bun echoes the first subprotocol a client offers unless the upgrade names one, and hono/bun does not:
+// a token offered beside roomcast.v1 would come back in the handshake. Name ours, or none ('' omits it).
+function withSubprotocol(server: Server<unknown>) {
+  return {
+    // hono/bun's getConnInfo asks the server for the client address, for per-address upgrade limits.
+    requestIP: (req: Request) => server.requestIP(req),
+    upgrade: (req: Request, options: { data: unknown }) =>
+      server.upgrade(req, { ...options, headers: { 'Sec-WebSocket-Protocol': chooseSubprotocol(req.headers.get('sec-websocket-protocol')) ?? '' } }),
+  }
+}
+
+const server = Bun.serve({
+  port,
+  hostname,
+  fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
+  websocket: {
+    ...websocket,
+    // Oversized frames are refused by uWebSockets from the header (close 1009), before the payload is buffered.
+    maxPayloadLength: config.maxFrameBytes,
+    // No Bun limit: past it Bun would drop frames silently; the core closes at MAX_BUFFERED_BYTES with 1013.
+    backpressureLimit: 0,
+    // Bun pings shortly before this many idle seconds (8 at least) and closes a peer that stays silent.
+    idleTimeout: Math.min(960, Math.ceil(config.idleTimeoutMs / 1000)),
+    sendPings: true,
+    // Compression would cost CPU per recipient and defeat encode-once fan-out.
+    perMessageDeflate: false,
+  },
+})
+const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
+console.log(`roomcast listening on http://${shown}:${server.port}`)
+hub.start()
+
+let stopping = false
+function shutdown(signal: string): void {
+  if (stopping) return
+  stopping = true
+  console.log(`roomcast: ${signal}, closing connections`)
+  void server.stop()
+  hub.closeAll('shutting_down')
+  const done = () => process.exit(0)
+  // Give close frames a moment to flush, then go, whatever the clients do.
+  const deadline = setTimeout(done, 2000)
+  const poll = setInterval(() => {
+    if (server.pendingWebSockets === 0) {
+      clearInterval(poll)
+      clearTimeout(deadline)
+      done()
+    }
+  }, 25)
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'))
+process.on('SIGINT', () => shutdown('SIGINT'))

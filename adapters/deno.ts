@@ -1,0 +1,65 @@
+/** Deno: Deno.serve with Hono's upgradeWebSocket from hono/deno. */
+import { getConnInfo, upgradeWebSocket } from 'hono/deno'
+import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
+import type { WrapSocket } from '../src/index.ts'
+
+const env = Deno.env.toObject()
+const config = readConfig(env)
+const port = Number(env.PORT ?? 3000)
+const hostname = env.HOST ?? '0.0.0.0'
+
+const hub = new Hub({ config })
+
+const wrap: WrapSocket = (ctx) => {
+  const ws = ctx.raw as WebSocket
+  // The WebSocket standard's default is "blob", which the core cannot read synchronously.
+  ws.binaryType = 'arraybuffer'
+  // No ping: Deno pings by itself (idleTimeout below). No frame cap at the transport: the core checks size.
+  return {
+    send: (data) => ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+    bufferedAmount: () => ws.bufferedAmount,
+  }
+}
+
+const upgradeOptions: Deno.UpgradeWebSocketOptions = {
+  // hono/deno passes the first offered subprotocol, which may be a token, and Deno throws when a list
+  // is joined by "," without a space (as the ws client does); we set the header ourselves below.
+  protocol: undefined,
+  // Deno pings a peer silent for half this many seconds and closes it (1001) when still silent at the end.
+  idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
+}
+
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo })
+
+const server = Deno.serve(
+  {
+    port,
+    hostname,
+    onListen: (addr) => {
+      const shown = addr.hostname === '0.0.0.0' ? 'localhost' : addr.hostname
+      console.log(`roomcast listening on http://${shown}:${addr.port}`)
+    },
+  },
+  async (req, info) => {
+    const protocol = chooseSubprotocol(req.headers.get('sec-websocket-protocol'))
+    // `info` carries remoteAddr, which hono/deno's getConnInfo reads for per-address upgrade limits.
+    const res = await app.fetch(req, info)
+    if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+    return res
+  },
+)
+hub.start()
+
+let stopping = false
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return
+  stopping = true
+  console.log(`roomcast: ${signal}, closing connections`)
+  hub.closeAll('shutting_down')
+  // shutdown() resolves once every connection (upgraded ones included) has finished; cap the wait.
+  await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, 2000))])
+  Deno.exit(0)
+}
+Deno.addSignalListener('SIGTERM', () => void shutdown('SIGTERM'))
+Deno.addSignalListener('SIGINT', () => void shutdown('SIGINT'))
