@@ -10,9 +10,15 @@ const hostname = env.HOST ?? '0.0.0.0'
 
 const hub = new Hub({ config })
 
+// Open sockets, so shutdown can wait for their close handshakes (Deno.serve keeps no such list).
+const sockets = new Set<WebSocket>()
+
 const wrap: WrapSocket = (ctx) => {
   const ws = ctx.raw as WebSocket
-  // The WebSocket standard's default is "blob", which the core cannot read synchronously.
+  sockets.add(ws)
+  ws.addEventListener('close', () => sockets.delete(ws))
+  // Deno's server sockets start as "arraybuffer" today, but the standard's default is "blob", which the
+  // core cannot read synchronously; say it, so a change of default cannot hand the core a Blob.
   ws.binaryType = 'arraybuffer'
   // No ping: Deno pings by itself (idleTimeout below). No frame cap at the transport: the core checks size.
   return {
@@ -57,8 +63,11 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true
   console.log(`roomcast: ${signal}, closing connections`)
   hub.closeAll('shutting_down')
-  // shutdown() resolves once every connection (upgraded ones included) has finished; cap the wait.
-  await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, 2000))])
+  // Let our close frames (1001 with the core's reason) go out before Deno.serve's shutdown closes the
+  // sockets with its own reason; then let it finish. Two seconds at most, whatever the clients do.
+  const deadline = Date.now() + 2000
+  while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+  await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))])
   Deno.exit(0)
 }
 Deno.addSignalListener('SIGTERM', () => void shutdown('SIGTERM'))

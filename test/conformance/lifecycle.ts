@@ -17,7 +17,7 @@ export function lifecycleScenarios(ctx: SuiteContext): void {
     socket.destroy()
   }, 60000)
 
-  it.runIf(ctx.target.caps.gracefulShutdown)('on SIGTERM closes every client with 1001 and exits 0', async () => {
+  it.runIf(ctx.target.caps.gracefulShutdown)('on SIGTERM closes every client with 1001 shutting_down and exits 0', async () => {
     const server = await ctx.target.start(ctx.env)
     try {
       const raw = await connect(server.ws)
@@ -26,8 +26,10 @@ export function lifecycleScenarios(ctx: SuiteContext): void {
       const code = await server.stop('SIGTERM')
       expect(code).toBe(0)
       expect(Date.now() - started).toBeLessThan(5000)
-      expect((await raw.closed).code).toBe(1001)
-      expect((await json.closed).code).toBe(1001)
+      for (const closed of [await raw.closed, await json.closed]) {
+        expect(closed.code).toBe(1001)
+        expect(closed.reason).toMatch(/^shutting_down: /)
+      }
     } finally {
       await server.stop('SIGKILL')
     }
