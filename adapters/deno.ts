@@ -2,13 +2,16 @@
 import { getConnInfo, upgradeWebSocket } from 'hono/deno'
 import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import { redisFromEnv } from './redis/index.ts'
 
 const env = Deno.env.toObject()
 const config = readConfig(env)
 const port = Number(env.PORT ?? 3000)
 const hostname = env.HOST ?? '0.0.0.0'
 
-const hub = new Hub({ config })
+// With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
+const redis = redisFromEnv(env, config)
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 // Open sockets, so shutdown can wait for their close handshakes (Deno.serve keeps no such list).
 const sockets = new Set<WebSocket>()
@@ -36,7 +39,10 @@ const upgradeOptions: Deno.UpgradeWebSocketOptions = {
   idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
 }
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo })
+// Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
+if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
+
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo, health: redis?.health })
 
 const server = Deno.serve(
   {
@@ -68,6 +74,7 @@ async function shutdown(signal: string): Promise<void> {
   const deadline = Date.now() + 2000
   while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
   await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))])
+  await redis?.close(500)
   Deno.exit(0)
 }
 Deno.addSignalListener('SIGTERM', () => void shutdown('SIGTERM'))

@@ -60,7 +60,7 @@ const FAIL_FAST: RedisOptions = {
   retryStrategy: (times) => Math.min(50 * times, 1000),
   connectTimeout: 2000,
   // A Redis that stops answering without closing the socket still fails commands in bounded time.
-  commandTimeout: 2000,
+  commandTimeout: 5000,
   keepAlive: 10_000,
 }
 
@@ -126,18 +126,10 @@ export class RedisBackend {
   }
 
   /** Resolve once both connections are up (or after `timeoutMs`, with whether they are). */
-  whenUp(timeoutMs: number): Promise<boolean> {
-    if (this.up) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(this.up), timeoutMs)
-      const poll = setInterval(() => {
-        if (!this.up) return
-        clearTimeout(t)
-        clearInterval(poll)
-        resolve(true)
-      }, 20)
-      setTimeout(() => clearInterval(poll), timeoutMs)
-    })
+  async whenUp(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    while (!this.up && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    return this.up
   }
 
   // ---- used by RedisLog ----
@@ -225,10 +217,11 @@ export class RedisBackend {
     if (!up) {
       this.downSince = Date.now()
       if (this.closing) return
-      this.say(`redis unreachable (${this.lastError}); publishes are refused until it returns`)
+      this.say('redis unreachable; publishes and new members are refused until it returns')
       for (const log of this.rooms.values()) log.down()
       return
     }
+    this.lastError = 'connection lost'
     this.say(`redis connected; ${this.rooms.size} room(s) resubscribing`)
     this.subscribe([...this.rooms.values()])
   }
@@ -260,15 +253,14 @@ export class RedisBackend {
   private heartbeat(): void {
     if (!this.up) return
     for (const log of this.rooms.values()) log.heartbeat()
-    // A pub/sub connection that silently stopped (a partition) is only noticed by asking it something.
-    this.sub.ping().catch(() => this.sub.disconnect(true))
+    // A connection that silently stopped (a partition) is only noticed by asking it something: reconnect it.
+    for (const conn of [this.cmd, this.sub]) conn.ping().catch(() => this.up && conn.disconnect(true))
   }
 
-  /** Turn a failed command into Unavailable; a command that timed out means the connection is stuck: reconnect. */
+  /** Turn a failed command into Unavailable, reporting errors that are not about the connection. */
   private failure(err: unknown, message: string): Unavailable {
     const text = err instanceof Error ? err.message : String(err)
-    if (/timed out/i.test(text)) this.cmd.disconnect(true)
-    else if (this.up && !/Connection is closed|max retries|writeable/i.test(text)) this.say(`redis error: ${text}`)
+    if (this.up && !/Connection is closed|max retries|writeable|timed out/i.test(text)) this.say(`redis error: ${text}`)
     return new Unavailable(`${message} (${text})`)
   }
 }

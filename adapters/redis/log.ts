@@ -165,51 +165,54 @@ export class RedisLog implements RoomLog {
    */
   sync(): Promise<void> {
     this.stale = true
-    return (this.syncing ??= this.runSync().finally(() => {
-      this.syncing = null
-    }))
+    // Waiters are settled only once `syncing` is cleared, so none can slip in between and wait forever.
+    return (this.syncing ??= this.runSync().then(
+      () => {
+        this.syncing = null
+        for (const w of this.waiters.splice(0)) w.resolve()
+      },
+      (err) => {
+        this.syncing = null
+        this.stale = true
+        this.rejectWaiters(err instanceof Unavailable ? err : new Unavailable('redis unreachable'))
+        throw err
+      },
+    ))
   }
 
   // ---- internals ----
 
   private async runSync(): Promise<void> {
-    try {
-      while (this.stale && !this.closed) {
-        this.stale = false
-        if (this.epoch === undefined) {
-          const b = await this.backend.beat(this, this.local, false)
-          this.applyBeat(b)
-          this.epoch = b.epoch
-          this.last = b.seq
-          this.beatSeq = b.seq
-          this.placed = { seq: b.seq, epoch: b.epoch }
+    while (this.stale && !this.closed) {
+      this.stale = false
+      if (this.epoch === undefined) {
+        const b = await this.backend.beat(this, this.local, false)
+        this.applyBeat(b)
+        this.epoch = b.epoch
+        this.last = b.seq
+        this.beatSeq = b.seq
+        this.placed = { seq: b.seq, epoch: b.epoch }
+      } else {
+        const r = await this.backend.range(this, this.last, this.epoch)
+        if (r.epoch !== this.epoch) {
+          this.epoch = r.epoch
+          this.last = r.seq
+          this.sink.lost()
         } else {
-          const r = await this.backend.range(this, this.last, this.epoch)
-          if (r.epoch !== this.epoch) {
-            this.epoch = r.epoch
+          for (const e of r.entries) {
+            if (e.seq !== this.last + 1) continue
+            this.last = e.seq
+            this.sink.deliver(e)
+          }
+          if (this.last < r.seq) {
+            // History no longer reaches back to what we missed.
             this.last = r.seq
             this.sink.lost()
-          } else {
-            for (const e of r.entries) {
-              if (e.seq !== this.last + 1) continue
-              this.last = e.seq
-              this.sink.deliver(e)
-            }
-            if (this.last < r.seq) {
-              // History no longer reaches back to what we missed.
-              this.last = r.seq
-              this.sink.lost()
-            }
           }
         }
-        this.drain()
       }
-    } catch (err) {
-      this.stale = true
-      this.rejectWaiters(err instanceof Unavailable ? err : new Unavailable('redis unreachable'))
-      throw err
+      this.drain()
     }
-    for (const w of this.waiters.splice(0)) w.resolve()
   }
 
   /** Hand over queued entries that continue the sequence; a gap or another epoch asks for another sync. */

@@ -34,12 +34,24 @@ export function spawnServer(opts: SpawnOptions): Promise<ServerHandle> {
     cwd: opts.cwd ?? process.cwd(),
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a wrapper such as `deno task` runs the server as a child, which SIGKILL on the
+    // wrapper alone would leave running.
+    detached: true,
   })
+  /** Signal the server: SIGKILL goes to the whole group (it cannot be forwarded), other signals to the process, which forwards them. */
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (sig === 'SIGKILL') process.kill(-proc.pid!, sig)
+      else proc.kill(sig)
+    } catch {
+      // Already gone.
+    }
+  }
   let out = ''
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      proc.kill('SIGKILL')
+      signal('SIGKILL')
       reject(new Error(`server did not start within ${opts.timeoutMs ?? 20000} ms: ${opts.cmd} ${opts.args.join(' ')}\n${out}`))
     }, opts.timeoutMs ?? 20000)
     const onData = (chunk: Buffer) => {
@@ -54,12 +66,17 @@ export function spawnServer(opts: SpawnOptions): Promise<ServerHandle> {
           port,
           proc,
           output: () => out,
-          stop: async (signal = 'SIGTERM', timeoutMs = 10000) => {
-            if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
-            proc.kill(signal)
-            const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs)
+          stop: async (sig = 'SIGTERM', timeoutMs = 10000) => {
+            if (proc.exitCode !== null || proc.signalCode !== null) {
+              signal('SIGKILL')
+              return proc.exitCode
+            }
+            signal(sig)
+            const t = setTimeout(() => signal('SIGKILL'), timeoutMs)
             const code = await exited
             clearTimeout(t)
+            // Whatever the wrapper left behind in its group goes too.
+            signal('SIGKILL')
             return code
           },
         })

@@ -1,0 +1,198 @@
+/**
+ * Redis goes away mid-stream and comes back: publishes in between are refused
+ * explicitly, the instances recover by themselves, and every member's stream
+ * is gap-free or the member is told (close 1012, then complete:false on resume).
+ * Each scenario runs its own redis-server on its own port and stops it by PID.
+ */
+import { describe, expect, it } from 'vitest'
+import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
+import type { TestClient } from '../support/client.ts'
+import { OwnRedis, uniquePrefix } from '../support/redis.ts'
+import type { ServerHandle } from '../support/server.ts'
+import type { Start } from './suite.ts'
+import { SCALE_ENV } from './suite.ts'
+
+/** Poll `/readyz` until it answers `status` (bounded). */
+async function readiness(server: ServerHandle, status: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const res = await fetch(`${server.http}/readyz`)
+    await res.body?.cancel()
+    if (res.status === status) return
+    if (Date.now() > deadline) throw new Error(`/readyz on ${server.http} still ${res.status}, wanted ${status}`)
+    await sleep(50)
+  }
+}
+
+/** A json publisher that sends one publish every few ms and records how each one was answered. */
+class Pump {
+  readonly answers = new Map<string, { seq?: number; error?: string }>()
+  readonly sentAt = new Map<string, number>()
+  private n = 0
+  private timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(
+    readonly client: TestClient,
+    readonly tag: string,
+  ) {
+    client.ws.on('message', (d: Buffer) => {
+      const f = JSON.parse(d.toString())
+      if (f.type === 'ack') this.answers.set(f.id, { seq: f.seq })
+      else if (f.type === 'error') this.answers.set(f.id, { error: f.code })
+    })
+  }
+
+  start(everyMs = 5): void {
+    this.timer = setInterval(() => {
+      const id = `${this.tag}-${this.n++}`
+      this.sentAt.set(id, Date.now())
+      this.client.send({ type: 'publish', data: id, id })
+    }, everyMs)
+  }
+
+  /** Stop sending and wait (bounded) until every publish was answered. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    const deadline = Date.now() + 15_000
+    while (this.answers.size < this.sentAt.size && Date.now() < deadline) await sleep(50)
+  }
+
+  acked(): string[] {
+    return [...this.answers].filter(([, a]) => a.seq !== undefined).map(([id]) => id)
+  }
+
+  /** Ids refused while sent between `from` and `to` (ms timestamps). */
+  refusedBetween(from: number, to: number): string[] {
+    return [...this.answers].filter(([id, a]) => a.error !== undefined && this.sentAt.get(id)! >= from && this.sentAt.get(id)! <= to).map(([id]) => id)
+  }
+}
+
+/** Every frame of type message a json client has received so far (and keeps receiving). */
+function recordMessages(client: TestClient): { seq: number; data: string }[] {
+  const got: { seq: number; data: string }[] = []
+  client.ws.on('message', (d: Buffer) => {
+    const f = JSON.parse(d.toString())
+    if (f.type === 'message') got.push({ seq: f.seq, data: f.data })
+  })
+  return got
+}
+
+/** Everything a raw client receives. */
+function recordRaw(client: TestClient): string[] {
+  const got: string[] = []
+  client.ws.on('message', (d: Buffer) => got.push(d.toString()))
+  return got
+}
+
+const noCrash = (s: ServerHandle) => {
+  expect(s.proc.exitCode, s.output()).toBeNull()
+  expect(s.output()).not.toMatch(/Unhandled|TypeError|ReferenceError|at .*\.ts:\d+/)
+}
+
+/** Register the outage scenarios for instances started by `startA` and `startB`. */
+export function faultScenarios(name: string, startA: Start, startB: Start): void {
+  describe(`Redis outage: ${name}`, () => {
+    it('refuses publishes while Redis is down, recovers by itself, and every member sees every acked message in one gap-free order', async () => {
+      const redis = await OwnRedis.start(true)
+      const env = { ...SCALE_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('fault') }
+      const servers = await Promise.all([startA(env), startB(env)])
+      const [a, b] = servers
+      try {
+        const room = uniqueRoom()
+        const listeners = [await connectJson(`${a.ws}/rooms/${room}`), await connectJson(`${b.ws}/rooms/${room}`)]
+        const streams = listeners.map((l) => recordMessages(l.client))
+        const raws = [await connect(`${a.ws}/rooms/${room}`), await connect(`${b.ws}/rooms/${room}`)]
+        const rawStreams = raws.map(recordRaw)
+        const pumps = [new Pump((await connectJson(`${a.ws}/rooms/${room}`)).client, 'A'), new Pump((await connectJson(`${b.ws}/rooms/${room}`)).client, 'B')]
+        for (const p of pumps) p.start()
+        await sleep(500)
+
+        await redis.stop('SIGKILL')
+        const downAt = Date.now()
+        await Promise.all(servers.map((s) => readiness(s, 503)))
+        // Degraded, not dead: liveness still answers and says why.
+        const health = await (await fetch(`${a.http}/healthz`)).json()
+        expect(health).toMatchObject({ ok: true, status: 'degraded', backend: 'redis' })
+        expect(health.detail).toMatch(/redis unreachable/)
+        // HTTP publishes and new members are refused with 503, not half-served.
+        const post = await fetch(`${b.http}/rooms/${room}/messages`, { method: 'POST', body: 'during outage' })
+        expect(post.status).toBe(503)
+        expect(await post.json()).toMatchObject({ error: 'unavailable' })
+        const { refusedStatus } = await import('../support/client.ts')
+        expect(await refusedStatus(`${a.ws}/rooms/${room}`)).toBe(503)
+        await sleep(700)
+        const restartAt = Date.now()
+        await redis.restart()
+        await Promise.all(servers.map((s) => readiness(s, 200)))
+        await sleep(500)
+        for (const p of pumps) await p.stop()
+        await sleep(500)
+
+        // Existing connections stayed open through it all.
+        for (const c of [...listeners.map((l) => l.client), ...raws, ...pumps.map((p) => p.client)]) expect(c.ws.readyState).toBe(c.ws.OPEN)
+        // Publishes sent while Redis was gone were refused explicitly, and none of them reached anyone.
+        const refused = pumps.flatMap((p) => p.refusedBetween(downAt, restartAt))
+        expect(refused.length).toBeGreaterThan(50)
+        for (const p of pumps) for (const [, ans] of p.answers) if (ans.error !== undefined) expect(ans.error).toBe('unavailable')
+        // Every publish got an answer, and publishing works again after the outage.
+        for (const p of pumps) expect(p.answers.size).toBe(p.sentAt.size)
+        const acked = pumps.flatMap((p) => p.acked())
+        for (const p of pumps) expect(p.acked().some((id) => p.sentAt.get(id)! > restartAt)).toBe(true)
+        // One gap-free order, identical everywhere, holding every acked message and nothing refused during the outage.
+        const order = streams[0].map((m) => m.data)
+        for (const s of streams) {
+          expect(s.map((m) => m.seq)).toEqual(Array.from({ length: s.length }, (_, i) => i + 1))
+          expect(s.map((m) => m.data)).toEqual(order)
+        }
+        for (const r of rawStreams) expect(r).toEqual(order)
+        const delivered = new Set(order)
+        for (const id of acked) expect(delivered.has(id), id).toBe(true)
+        for (const id of refused) expect(delivered.has(id), id).toBe(false)
+        servers.forEach(noCrash)
+        await Promise.all([...listeners.map((l) => l.client.close()), ...raws.map((r) => r.close()), ...pumps.map((p) => p.client.close())])
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()))
+        await redis.dispose()
+      }
+    }, 120_000)
+
+    it('when Redis comes back without its data, closes members with 1012 and their resume says complete:false', async () => {
+      const redis = await OwnRedis.start(false)
+      const env = { ...SCALE_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('lost') }
+      const servers = await Promise.all([startA(env), startB(env)])
+      const [a, b] = servers
+      try {
+        const room = uniqueRoom()
+        const members = [await connectJson(`${a.ws}/rooms/${room}`), await connectJson(`${b.ws}/rooms/${room}`)]
+        const streams = members.map((m) => recordMessages(m.client))
+        const pump = new Pump((await connectJson(`${a.ws}/rooms/${room}`)).client, 'A')
+        pump.start(10)
+        await sleep(400)
+        await redis.stop('SIGKILL')
+        await Promise.all(servers.map((s) => readiness(s, 503)))
+        await redis.restart()
+        await Promise.all(servers.map((s) => readiness(s, 200)))
+        // The instances notice that the room's history is gone and say so by closing its members.
+        for (const m of members) {
+          const closed = await Promise.race([m.client.closed, sleep(15_000).then(() => null)])
+          expect(closed).toMatchObject({ code: 1012 })
+          expect(closed!.reason).toMatch(/^resync: /)
+        }
+        expect((await pump.client.closed).code).toBe(1012)
+        // Up to the close, each stream was gap-free; a resume from where it stopped says it missed something.
+        for (const [i, s] of streams.entries()) {
+          expect(s.map((m) => m.seq)).toEqual(Array.from({ length: s.length }, (_, k) => k + 1))
+          const server = i === 0 ? a : b
+          const again = await connectJson(`${server.ws}/rooms/${room}?since=${s.at(-1)?.seq ?? 0}&epoch=${members[i].welcome.epoch}`)
+          expect(again.welcome.resumed).toEqual({ since: s.at(-1)?.seq ?? 0, complete: false })
+          expect(again.welcome.epoch).not.toBe(members[i].welcome.epoch)
+          await again.client.close()
+        }
+        servers.forEach(noCrash)
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()))
+        await redis.dispose()
+      }
+    }, 120_000)
+  })
+}
