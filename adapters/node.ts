@@ -1,9 +1,12 @@
-/** Node: @hono/node-server with our own ws server, so the frame limit is enforced before a payload is buffered. */
-import { serve, upgradeWebSocket } from '@hono/node-server'
+/** Node: @hono/node-server for HTTP, our own ws server for upgrades, so the frame limit is enforced before a payload is buffered. */
+import type { Server } from 'node:http'
+import { serve } from '@hono/node-server'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import { NodeConnection } from './node-sender.ts'
+import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
 import { redisFromEnv } from './redis/index.ts'
 
 const config = readConfig(process.env)
@@ -26,22 +29,18 @@ const wss = new WebSocketServer({
 const wrap: WrapSocket = (ctx, alive) => {
   const ws = ctx.raw as WebSocket
   ws.on('pong', alive)
-  return {
-    send: (data) => ws.send(data),
-    close: (code, reason) => ws.close(code, reason),
-    bufferedAmount: () => ws.bufferedAmount,
-    ping: () => ws.ping(),
-  }
+  return new NodeConnection(ws)
 }
 
 // Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
 if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), health: redis?.health })
-const server = serve({ fetch: app.fetch, port, hostname, websocket: { server: wss } }, (info) => {
+const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
   console.log(`roomcast listening on http://${shown}:${info.port}`)
 })
+handleUpgrades(server as Server, wss, app.fetch)
 hub.start()
 
 let stopping = false
