@@ -6,7 +6,7 @@ import type { EntryKind } from './entry.ts'
 import { normaliseFrame } from './frames.ts'
 import type { Hub } from './hub.ts'
 import type { RoomGateway } from './gateway.ts'
-import type { Member } from './room.ts'
+import type { Member, Room } from './room.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -25,33 +25,50 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.
       await room.ready()
-      let member: Member | null = null
-      return upgradeWebSocket(
-        c,
-        {
-          onOpen: (_evt, ws) => {
-            member = room.join(
-              wrap(ws, () => member !== null && room.touch(member)),
-              join,
-            )
-          },
-          onMessage: (evt, ws) => {
-            if (member === null) return
-            const frame = normaliseFrame(evt.data)
-            if (frame === null) ws.close(1003, 'unsupported message payload')
-            else room.receive(member, frame)
-          },
-          onClose: () => {
-            if (member !== null) room.leave(member)
-          },
-          onError: () => {
-            if (member !== null) room.leave(member)
-          },
-        },
-        upgradeOptions,
-      )
+      return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
     },
     stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
+  }
+}
+
+/**
+ * One upgrade's socket handlers, as methods rather than closures: under tsx
+ * (keepNames) every named closure also gets its own property dictionary,
+ * about 300 bytes per handler per connection. Hono's Node, Deno and Bun
+ * helpers call onOpen, onMessage and onClose as methods; Bun's calls onError
+ * unbound, so that one is bound.
+ */
+class MemberEvents {
+  private member: Member | null = null
+  readonly onError: () => void
+
+  constructor(
+    private readonly room: Room,
+    private join: JoinRequest | null,
+    private readonly wrap: WrapSocket,
+  ) {
+    this.onError = this.onClose.bind(this)
+  }
+
+  onOpen(_evt: Event, ws: WSContext): void {
+    const join = this.join as JoinRequest
+    this.join = null
+    this.member = this.room.join(this.wrap(ws, this.alive.bind(this)), join)
+  }
+
+  onMessage(evt: MessageEvent, ws: WSContext): void {
+    if (this.member === null) return
+    const frame = normaliseFrame(evt.data)
+    if (frame === null) ws.close(1003, 'unsupported message payload')
+    else this.room.receive(this.member, frame)
+  }
+
+  onClose(): void {
+    if (this.member !== null) this.room.leave(this.member)
+  }
+
+  private alive(): void {
+    if (this.member !== null) this.room.touch(this.member)
   }
 }

@@ -1,0 +1,111 @@
+/**
+ * WebSocket upgrades for Hono on Node, over our own ws server. It stands in for
+ * @hono/node-server's helper because that one keeps the upgrade request's whole
+ * Hono context (request, headers, URL, the IncomingMessage) alive for the life
+ * of every socket, about 8 KiB each, and builds a MessageEvent per frame. Here
+ * a connection holds only its ws socket, a WSContext and the core's handlers.
+ */
+import type { IncomingMessage, Server } from 'node:http'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { UpgradeWebSocket, WSContextInit, WSEvents } from 'hono/ws'
+import { WSContext, defineWebSocketHelper } from 'hono/ws'
+import type { WebSocket, WebSocketServer } from 'ws'
+
+const EVENTS = Symbol('roomcast.wsEvents')
+
+/** The `c.env` of an upgrade request: the handler leaves its socket events there when it accepts. */
+interface UpgradeEnv {
+  incoming: IncomingMessage
+  [EVENTS]?: WSEvents<WebSocket>
+}
+
+/** Hono's `upgradeWebSocket` for Node; pair it with `handleUpgrades`. */
+export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = defineWebSocketHelper<WebSocket>((c, events) => {
+  const env = c.env as UpgradeEnv | undefined
+  if (env?.incoming === undefined || c.req.header('upgrade')?.toLowerCase() !== 'websocket') return
+  env[EVENTS] = events
+  return new Response(null)
+})
+
+type Fetch = (request: Request, env: UpgradeEnv) => Response | Promise<Response>
+
+// Hop-by-hop and handshake headers that ws writes itself.
+const SKIP = new Set(['connection', 'content-length', 'keep-alive', 'transfer-encoding', 'upgrade', 'sec-websocket-accept', 'sec-websocket-extensions', 'sec-websocket-protocol'])
+
+/** Route every upgrade request on `server` through `fetch` (the Hono app); accepted ones become ws sockets. */
+export function handleUpgrades(server: Server, wss: WebSocketServer, fetch: Fetch): void {
+  server.on('upgrade', async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const ignore = () => {}
+    socket.on('error', ignore)
+    const env: UpgradeEnv = { incoming: req }
+    let res: Response
+    try {
+      res = await fetch(toRequest(req), env)
+    } catch {
+      return refuse(socket, new Response(null, { status: 500 }))
+    }
+    const events = env[EVENTS]
+    if (events === undefined) return refuse(socket, res)
+    if (socket.destroyed) return
+    const addHeaders = (headers: string[]) => res.headers.forEach((v, k) => void (SKIP.has(k) || headers.push(`${k}: ${v}`)))
+    wss.on('headers', addHeaders)
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', ignore)
+        open(ws, events)
+      })
+    } finally {
+      wss.off('headers', addHeaders)
+    }
+  })
+}
+
+/** Wire a ws socket to the handler's events. */
+function open(ws: WebSocket, events: WSEvents<WebSocket>): void {
+  const ctx = new WSContext<WebSocket>(new Init(ws))
+  events.onOpen?.(new Event('open'), ctx)
+  // The handlers read only `data` (and nothing of the close or error event), so plain objects stand in for the events.
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    // Copy binary: ws may hand a view into a larger read buffer, which history would otherwise keep alive.
+    const payload = isBinary ? new Uint8Array(data).buffer : data.toString()
+    events.onMessage?.({ data: payload } as MessageEvent, ctx)
+  })
+  ws.on('close', (code: number, reason: Buffer) => events.onClose?.({ code, reason: reason.toString() } as CloseEvent, ctx))
+  ws.on('error', (error: Error) => events.onError?.({ error } as unknown as Event, ctx))
+}
+
+/** What WSContext forwards to: a class, so no closures per connection (see MemberEvents in the core). */
+class Init implements WSContextInit<WebSocket> {
+  constructor(readonly raw: WebSocket) {}
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.raw.readyState as 0 | 1 | 2 | 3
+  }
+  get protocol(): string {
+    return this.raw.protocol
+  }
+  send(data: string | ArrayBuffer | Uint8Array): void {
+    this.raw.send(data)
+  }
+  close(code?: number, reason?: string): void {
+    this.raw.close(code, reason)
+  }
+}
+
+/** A web Request for the upgrade, for the Hono app to route. */
+function toRequest(req: IncomingMessage): Request {
+  const headers = new Headers()
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.append(k, Array.isArray(v) ? v[0] : v)
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { headers })
+}
+
+/** Answer a refused upgrade with the app's status, headers and body, then close. */
+async function refuse(socket: Duplex, res: Response): Promise<void> {
+  if (socket.destroyed) return
+  const body = Buffer.from(await res.arrayBuffer())
+  let head = `HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\nConnection: close\r\nContent-Length: ${body.length}\r\n`
+  res.headers.forEach((v, k) => {
+    if (!SKIP.has(k)) head += `${k}: ${v}\r\n`
+  })
+  socket.end(Buffer.concat([Buffer.from(head + '\r\n'), body]))
+}

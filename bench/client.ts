@@ -1,0 +1,308 @@
+/**
+ * The load generator: a separate process that holds N members of one room and
+ * one publisher, driven by bench/run.ts over IPC. It counts every delivery per
+ * member (lost, duplicated, out of order), keeps the in-flight window bounded
+ * and measures publish-to-receive latency on one monotonic clock.
+ */
+import { Buffer } from 'node:buffer'
+import type { Member } from './wire.ts'
+import { clientFrame, open } from './wire.ts'
+
+export type Command =
+  | { op: 'connect'; host: string; port: number; path: string; count: number; mode: 'raw' | 'json'; room: string }
+  | { op: 'warm' }
+  | { op: 'throughput'; size: number; messages: number; window: number; publishMs: number; stallMs: number }
+  | { op: 'latency'; size: number; rate: number; count: number; stallMs: number }
+  | { op: 'close' }
+
+/** What one measured phase reports. */
+export interface PhaseResult {
+  published: number
+  deliveries: number
+  expected: number
+  lost: number
+  duplicated: number
+  reordered: number
+  /** Frames the client could not read as a delivery (should be 0), and the first of them. */
+  strange: number
+  strangeSample: string
+  wallMs: number
+  clientCpuMs: number
+  /** Latency phase only: publish-to-receive in ms. */
+  p50?: number
+  p99?: number
+  max?: number
+}
+
+const W = 0x57 // 'W': warm-up payload
+const I = 0x49 // 'I': measured payload
+const M_ = 0x6d // 'm' of {"type":"message"
+
+let members: Member[] = []
+let publisher: Member | null = null
+let mode: 'raw' | 'json' = 'raw'
+let jsonPrefix = 0
+let n = 0
+let target: Extract<Command, { op: 'connect' }> | null = null
+
+// Per-member state, indexed by Member.index (the publisher is index n and is not counted).
+let nextId = new Float64Array(0)
+let warm = new Float64Array(0)
+
+// The current phase: ids base+1 .. base+published.
+let idBase = 0
+let lastId = 0
+let perId = new Uint32Array(0)
+let done = 0
+let good = 0
+let duplicated = 0
+let reordered = 0
+let strange = 0
+let strangeSample = ''
+let latencies: Float64Array | null = null
+let latCount = 0
+let onProgress: (() => void) | null = null
+let lastDeliveryAt = 0
+
+function digits(buf: Buffer, from: number, count: number): number {
+  let v = 0
+  for (let i = from; i < from + count; i++) v = v * 10 + (buf[i] - 48)
+  return v
+}
+
+/** Every data frame any member receives. */
+function onPayload(m: Member, buf: Buffer, start: number, len: number, now: number): void {
+  let p = start
+  if (mode === 'json') {
+    if (buf[start + 9] !== M_) return // welcome, presence, pong, ack: not a delivery
+    p = start + jsonPrefix
+    while (buf[p] >= 48 && buf[p] <= 57) p++
+    p += 9 // ,"data":"
+  }
+  const idx = m.index
+  if (idx >= n) return
+  const c = buf[p]
+  if (c === W) {
+    warm[idx] = Math.max(warm[idx], digits(buf, p + 1, 9))
+    return
+  }
+  if (c !== I) {
+    if (strange++ === 0) strangeSample = buf.toString('utf8', start, start + Math.min(len, 120))
+    return
+  }
+  const id = digits(buf, p + 1, 9)
+  const expected = nextId[idx]
+  if (id === expected) {
+    nextId[idx] = id + 1
+    good++
+  } else if (id < expected) {
+    duplicated++
+    return
+  } else {
+    reordered++
+    nextId[idx] = id + 1
+    good++
+  }
+  lastDeliveryAt = now
+  if (latencies !== null && latCount < latencies.length) latencies[latCount++] = now - digits(buf, p + 11, 13) / 1000
+  if (++perId[id - idBase] === n) {
+    done++
+    if (onProgress !== null) onProgress()
+  }
+}
+
+/** The payload of measured message `id`: its id and send time, padded to `size` bytes. */
+function payload(id: number, size: number): string {
+  const head = 'I' + String(id).padStart(9, '0') + 'T' + String(Math.round(performance.now() * 1000)).padStart(13, '0')
+  return head + 'x'.repeat(Math.max(0, size - head.length))
+}
+
+function publishFrame(text: string): Buffer {
+  const body = mode === 'json' ? `{"type":"publish","data":${JSON.stringify(text)}}` : text
+  return clientFrame(Buffer.from(body))
+}
+
+function startPhase(messages: number): void {
+  idBase = lastId
+  perId = new Uint32Array(messages + 2)
+  nextId.fill(idBase + 1)
+  done = good = duplicated = reordered = strange = 0
+  strangeSample = ''
+  lastDeliveryAt = performance.now()
+}
+
+/**
+ * Wait until every published message reached every member, or until nothing
+ * arrived for `stallMs` (what is missing then is lost). A server that only
+ * falls behind is waited for, so late is never counted as lost.
+ */
+async function drain(published: number, stallMs: number): Promise<void> {
+  while (done < published && performance.now() - lastDeliveryAt < stallMs) await sleep(10)
+}
+
+function endPhase(published: number, t0: number, cpu0: NodeJS.CpuUsage, tEnd: number): PhaseResult {
+  const cpu = process.cpuUsage(cpu0)
+  lastId = idBase + published
+  const expected = published * n
+  return {
+    published,
+    deliveries: good,
+    expected,
+    lost: expected - good,
+    duplicated,
+    reordered,
+    strange,
+    strangeSample,
+    wallMs: tEnd - t0,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
+  }
+}
+
+/** Open `count` more members (the first call fixes the server, path and mode). */
+async function connectMore(cmd: Extract<Command, { op: 'connect' }>): Promise<{ connectMs: number; members: number }> {
+  const t0 = performance.now()
+  target = cmd
+  mode = cmd.mode
+  jsonPrefix = `{"type":"message","room":${JSON.stringify(cmd.room)},"seq":`.length
+  const protocol = cmd.mode === 'json' ? 'roomcast.v1' : undefined
+  const from = members.length
+  const to = from + cmd.count
+  // Until warm-up, no member is counted.
+  n = 0
+  let next = from
+  const worker = async () => {
+    while (next < to) {
+      const i = next++
+      members[i] = await open(i, cmd.host, cmd.port, cmd.path, protocol, onPayload)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(64, cmd.count) }, worker))
+  return { connectMs: performance.now() - t0, members: members.length }
+}
+
+/**
+ * Open the publisher and warm up: joins may complete after the handshake, so
+ * publish warm-ups until one has reached every member and no later one is in flight.
+ */
+async function warmUp(): Promise<{ warmups: number }> {
+  const t = target as Extract<Command, { op: 'connect' }>
+  n = members.length
+  nextId = new Float64Array(n + 1)
+  warm = new Float64Array(n + 1)
+  publisher = await open(n, t.host, t.port, t.path, mode === 'json' ? 'roomcast.v1' : undefined, onPayload)
+  let sent = 0
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    sent++
+    publisher.socket.write(publishFrame('W' + String(sent).padStart(9, '0')))
+    await sleep(n >= 2000 ? 500 : 200)
+    let min = Infinity
+    for (let i = 0; i < n; i++) min = Math.min(min, warm[i])
+    if (min === sent) break
+    if (Date.now() > deadline) throw new Error(`only some members joined: lowest warm-up ${min} of ${sent}`)
+  }
+  return { warmups: sent }
+}
+
+/** Publish up to `messages` as fast as the in-flight window allows, for at most `publishMs`. */
+async function throughput(cmd: Extract<Command, { op: 'throughput' }>): Promise<PhaseResult> {
+  const pub = publisher as Member
+  startPhase(cmd.messages)
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const stopAt = t0 + cmd.publishMs
+  let published = 0
+  let stopped = false
+  let scheduled = false
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      scheduled = false
+      if (stopped) return
+      if (published >= cmd.messages || performance.now() >= stopAt) {
+        stopped = true
+        onProgress = null
+        return resolve()
+      }
+      const free = cmd.window - (published - done)
+      // Refill half a window at a time, so the publisher's writes carry many messages, as a busy room's would.
+      if (free < Math.max(1, cmd.window >> 1)) return
+      const count = Math.min(free, cmd.messages - published)
+      const frames: Buffer[] = new Array(count)
+      for (let k = 0; k < count; k++) frames[k] = publishFrame(payload(idBase + published + k + 1, cmd.size))
+      published += count
+      pub.socket.write(Buffer.concat(frames))
+    }
+    onProgress = () => {
+      if (!scheduled) {
+        scheduled = true
+        setImmediate(pump)
+      }
+    }
+    pump()
+  })
+  await drain(published, cmd.stallMs)
+  // Throughput runs to the last delivery, not to when the drain noticed it.
+  return endPhase(published, t0, cpu0, lastDeliveryAt)
+}
+
+/** Publish `count` messages at a fixed `rate` per second and record every delivery's latency. */
+async function latency(cmd: Extract<Command, { op: 'latency' }>): Promise<PhaseResult> {
+  const pub = publisher as Member
+  startPhase(cmd.count)
+  latencies = new Float64Array(cmd.count * n)
+  latCount = 0
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const gap = 1000 / cmd.rate
+  for (let i = 0; i < cmd.count; i++) {
+    const due = t0 + i * gap
+    const wait = due - performance.now()
+    if (wait > 1) await sleep(wait)
+    pub.socket.write(publishFrame(payload(idBase + i + 1, cmd.size)))
+  }
+  await drain(cmd.count, cmd.stallMs)
+  const r = endPhase(cmd.count, t0, cpu0, lastDeliveryAt)
+  const lat = latencies.subarray(0, latCount).sort()
+  latencies = null
+  r.p50 = lat[Math.floor(lat.length * 0.5)] ?? NaN
+  r.p99 = lat[Math.floor(lat.length * 0.99)] ?? NaN
+  r.max = lat[lat.length - 1] ?? NaN
+  return r
+}
+
+function closeAll(): void {
+  for (const m of members) m?.socket.destroy()
+  publisher?.socket.destroy()
+  members = []
+  publisher = null
+  target = null
+  n = 0
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+async function handle(cmd: Command): Promise<unknown> {
+  switch (cmd.op) {
+    case 'connect':
+      return connectMore(cmd)
+    case 'warm':
+      return warmUp()
+    case 'throughput':
+      return throughput(cmd)
+    case 'latency':
+      return latency(cmd)
+    case 'close':
+      closeAll()
+      return {}
+  }
+}
+
+process.on('message', (cmd: Command) => {
+  handle(cmd).then(
+    (result) => process.send!({ ok: true, result }),
+    (err: Error) => process.send!({ ok: false, error: err.stack ?? String(err) }),
+  )
+})
+process.on('disconnect', () => process.exit(0))
