@@ -41,8 +41,8 @@ const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
 /**
  * An HTTP error: a stable code and a readable message in the JSON body, and the
- * code again in `X-Roomcast-Error`, because a refused upgrade may lose its body
- * (@hono/node-server answers refused upgrades with headers only).
+ * code again in `X-Roomcast-Error`, for clients that cannot read the body of a
+ * refused upgrade (most WebSocket libraries expose only its status and headers).
  */
 function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
   if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
