@@ -1,6 +1,6 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
-import { upgradeWebSocket, websocket } from 'hono/bun'
+import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
 import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
 
@@ -48,12 +48,14 @@ const wrap: WrapSocket = (ctx) => {
   return conn
 }
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap) })
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
 
 // Bun echoes the first subprotocol a client offers unless the upgrade names one, and hono/bun does not:
 // a token offered beside roomcast.v1 would come back in the handshake. Name ours, or none ('' omits it).
 function withSubprotocol(server: Server<unknown>) {
   return {
+    // hono/bun's getConnInfo asks the server for the client address, for per-address upgrade limits.
+    requestIP: (req: Request) => server.requestIP(req),
     upgrade: (req: Request, options: { data: unknown }) =>
       server.upgrade(req, { ...options, headers: { 'Sec-WebSocket-Protocol': chooseSubprotocol(req.headers.get('sec-websocket-protocol')) ?? '' } }),
   }

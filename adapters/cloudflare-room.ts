@@ -29,7 +29,12 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
     // The name given to idFromName (the runtime has told objects their name since March 2026).
     const name = ctx.id.name ?? ctx.id.toString()
-    this.room = new Room(name, { config: this.config, logs: sqlLogs(ctx.storage.sql, this.config) })
+    this.room = new Room(name, {
+      config: this.config,
+      logs: sqlLogs(ctx.storage.sql, this.config),
+      // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
+      scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
+    })
     // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
     for (const ws of ctx.getWebSockets()) {
       const info = ws.deserializeAttachment() as MemberInfo | null
@@ -67,6 +72,11 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   /** `POST /rooms/:room/messages` */
   publish(kind: EntryKind, body: string, from?: string): Promise<number> {
     return this.room.publish(kind, body, from)
+  }
+
+  /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */
+  alarm(): void {
+    this.room.expire()
   }
 
   webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {

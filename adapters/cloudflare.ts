@@ -1,5 +1,5 @@
 /** Cloudflare Workers entry: the Hono app, with each room in its own Durable Object (`RoomObject`). */
-import type { Hono } from 'hono'
+import { getConnInfo } from 'hono/cloudflare-workers'
 import { createApp, readConfig } from '../src/index.ts'
 import type { Health, RoomGateway, RoomStats } from '../src/index.ts'
 import { JOIN_HEADER, RoomObject } from './cloudflare-room.ts'
@@ -28,7 +28,7 @@ function objectGateway(rooms: DurableObjectNamespace<RoomObject>): RoomGateway {
 }
 
 const HEALTH: Health = { ready: true, backend: 'durable-objects' }
-let app: Hono | undefined
+let app: ReturnType<typeof createApp> | undefined
 
 export default {
   fetch(request, env, ctx) {
@@ -36,6 +36,8 @@ export default {
     app ??= createApp({
       config: readConfig(env as unknown as Record<string, string | undefined>),
       gateway: objectGateway(env.ROOMS),
+      // The client address from CF-Connecting-IP, which Cloudflare sets and a client cannot.
+      getConnInfo,
       // Each room's storage is its own object's: nothing shared to be down.
       health: () => HEALTH,
     })

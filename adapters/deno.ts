@@ -1,5 +1,5 @@
 /** Deno: Deno.serve with Hono's upgradeWebSocket from hono/deno. */
-import { upgradeWebSocket } from 'hono/deno'
+import { getConnInfo, upgradeWebSocket } from 'hono/deno'
 import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { redisFromEnv } from './redis/index.ts'
@@ -42,7 +42,7 @@ const upgradeOptions: Deno.UpgradeWebSocketOptions = {
 // Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
 if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), health: redis?.health })
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo, health: redis?.health })
 
 const server = Deno.serve(
   {
@@ -53,9 +53,10 @@ const server = Deno.serve(
       console.log(`roomcast listening on http://${shown}:${addr.port}`)
     },
   },
-  async (req) => {
+  async (req, info) => {
     const protocol = chooseSubprotocol(req.headers.get('sec-websocket-protocol'))
-    const res = await app.fetch(req)
+    // `info` carries remoteAddr, which hono/deno's getConnInfo reads for per-address upgrade limits.
+    const res = await app.fetch(req, info)
     if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
     return res
   },

@@ -1,6 +1,7 @@
 /** Node: @hono/node-server for HTTP, our own ws server for upgrades, so the frame limit is enforced before a payload is buffered. */
 import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
@@ -35,8 +36,13 @@ const wrap: WrapSocket = (ctx, alive) => {
 // Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
 if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), health: redis?.health })
-const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+// getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env.
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })
+// The transport's share of the door: headers over 16 KiB get 431, and a client that has not sent its
+// whole request head (an upgrade included) within 10 s gets 408 and is dropped, so slow handshakes
+// cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).
+const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }
+const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info) => {
   const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
   console.log(`roomcast listening on http://${shown}:${info.port}`)
 })

@@ -4,7 +4,7 @@
  * percentiles (publisher send -> member receive, one clock: this process).
  *
  *   npm run bench:cross-instance                       # 1,000 members, default phases
- *   MEMBERS=1000 DURATION_MS=5000 RATES=20,50,max MODE=both REDIS_URL=redis://127.0.0.1:6379 npm run bench:cross-instance
+ *   MEMBERS=1000 DURATION_MS=5000 RATES=50,200,max MODE=both REDIS_URL=redis://127.0.0.1:6379 npm run bench:cross-instance
  *
  * MODE=redis (A -> Redis -> B), memory (publisher and members on one instance
  * without Redis: the baseline), or both (default), run back to back.
@@ -20,7 +20,7 @@ import { requireRedis, uniquePrefix } from '../test/support/redis.ts'
 
 const MEMBERS = Number(process.env.MEMBERS ?? 1000)
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000)
-const RATES = (process.env.RATES ?? '20,50,max').split(',')
+const RATES = (process.env.RATES ?? '50,200,max').split(',')
 const MODES = (process.env.MODE ?? 'both') === 'both' ? ['redis', 'memory'] : [process.env.MODE!]
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
 /** In the "max" phase, how many messages may be in flight (sent, not yet seen by the sentinel member). */

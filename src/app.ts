@@ -1,11 +1,15 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
 import { Hono } from 'hono'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import type { GetConnInfo } from 'hono/conninfo'
 import { chatJs, clientJs } from './client/bundle.gen.ts'
 import { chatPage } from './client/chat-page.ts'
 import type { Config } from './config.ts'
 import type { JoinRequest } from './connection.ts'
+import { bearer, tokenFromProtocols } from './credentials.ts'
+import { Door, isRefusal } from './door.ts'
+import type { Refusal } from './door.ts'
 import type { RoomGateway } from './gateway.ts'
 import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from './protocol.ts'
 import { Unavailable } from './room-log.ts'
@@ -13,6 +17,12 @@ import { Unavailable } from './room-log.ts'
 export interface AppOptions {
   config: Config
   gateway: RoomGateway
+  /**
+   * The runtime's Hono `getConnInfo` (from `@hono/node-server/conninfo`,
+   * `hono/deno`, `hono/bun`, `hono/cloudflare-workers`): the client address
+   * for per-address upgrade limits. Without it, upgrades are not counted per address.
+   */
+  getConnInfo?: GetConnInfo
   /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
   health?: () => Health
 }
@@ -29,11 +39,19 @@ export interface Health {
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
-/** An HTTP error body: a stable code and a readable message. */
-function fail(c: Context, status: 400 | 404 | 413 | 415 | 500 | 503, error: string, message: string): Response {
-  if (status === 503) c.header('Retry-After', '5')
+/**
+ * An HTTP error: a stable code and a readable message in the JSON body, and the
+ * code again in `X-Roomcast-Error`, for clients that cannot read the body of a
+ * refused upgrade (most WebSocket libraries expose only its status and headers).
+ */
+function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
+  if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
+  if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="roomcast"')
+  c.header('X-Roomcast-Error', error)
   return c.json({ error, message }, status)
 }
+
+const refuse = (c: Context, r: Refusal) => fail(c, r.status, r.error, r.message, r.retryAfter)
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
 const SEQ = /^\d{1,15}$/
@@ -69,16 +87,46 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
-/** Build the app over a gateway. */
-export function createApp({ config, gateway, health = () => ALWAYS_READY }: AppOptions): Hono {
-  const app = new Hono()
+/** Per-request values: the authenticated publisher, shown as `from`. */
+type AppEnv = { Variables: { from: string | undefined } }
 
+const BAD_ROOM = 'room names are 1 to 64 of A-Z a-z 0-9 _ . -'
+
+/** Build the app over a gateway. */
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  const door = new Door(config)
+  const clientIp = (c: Context): string | undefined => {
+    try {
+      return getConnInfo?.(c).remote.address
+    } catch {
+      return undefined
+    }
+  }
+
+  // Cheapest checks first, so a flood of bad upgrades costs no token verification.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
+    const throttled = door.throttle(clientIp(c))
+    if (throttled !== null) return refuse(c, throttled)
+    const badOrigin = door.checkOrigin(c.req.header('origin'))
+    if (badOrigin !== null) return refuse(c, badOrigin)
+    if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
     const join = parseJoin(c)
     if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
+    const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
+    if (isRefusal(admitted)) return refuse(c, admitted)
+    if (admitted.grant !== undefined) {
+      const { sub, pub, exp } = admitted.grant
+      if (sub !== undefined) join.from = sub
+      join.canPublish = pub
+      join.exp = exp
+    }
     const h = health()
     // A member could neither get its welcome nor publish; send it to an instance that is ready.
     if (!h.ready) return fail(c, 503, 'unavailable', h.detail ?? 'not ready; try again')
+    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) {
+      return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
+    }
     if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
     try {
       return await gateway.upgrade(c, room, join)
@@ -87,6 +135,20 @@ export function createApp({ config, gateway, health = () => ALWAYS_READY }: AppO
       throw err
     }
   }
+
+  /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
+  const httpAccess =
+    (right: 'read' | 'publish'): MiddlewareHandler<AppEnv> =>
+    async (c, next) => {
+      const badOrigin = door.checkOrigin(c.req.header('origin'))
+      if (badOrigin !== null) return refuse(c, badOrigin)
+      const room = c.req.param('room') ?? ''
+      if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+      const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
+      if (isRefusal(admitted)) return refuse(c, admitted)
+      c.set('from', admitted.grant?.sub)
+      await next()
+    }
 
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
   app.get('/healthz', (c) => {
@@ -107,27 +169,29 @@ export function createApp({ config, gateway, health = () => ALWAYS_READY }: AppO
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
-  app.get('/rooms/:room', async (c) => {
-    const room = c.req.param('room')
-    if (!isRoomName(room)) return fail(c, 400, 'bad_room', 'room names are 1 to 64 of A-Z a-z 0-9 _ . -')
-    if (isUpgrade(c)) return upgrade(c, room)
-    try {
-      return c.json(await gateway.stats(room))
-    } catch (err) {
-      if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
-      throw err
-    }
-  })
+  const readAccess = httpAccess('read')
+  app.get(
+    '/rooms/:room',
+    (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
+    async (c) => {
+      try {
+        return c.json(await gateway.stats(c.req.param('room')))
+      } catch (err) {
+        if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+        throw err
+      }
+    },
+  )
 
   app.post(
     '/rooms/:room/messages',
+    httpAccess('publish'),
     bodyLimit({
       maxSize: config.maxFrameBytes,
       onError: (c) => fail(c, 413, 'too_large', `body exceeds ${config.maxFrameBytes} bytes`),
     }),
     async (c) => {
       const room = c.req.param('room')
-      if (!isRoomName(room)) return fail(c, 400, 'bad_room', 'room names are 1 to 64 of A-Z a-z 0-9 _ . -')
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0].trim().toLowerCase()
       const text = await c.req.text()
       let kind: 'text' | 'json' = 'text'
@@ -148,7 +212,7 @@ export function createApp({ config, gateway, health = () => ALWAYS_READY }: AppO
         return fail(c, 415, 'unsupported_type', 'use text/plain or application/json')
       }
       try {
-        const seq = await gateway.publish(room, kind, body)
+        const seq = await gateway.publish(room, kind, body, c.get('from'))
         return c.json({ seq }, 202)
       } catch (err) {
         if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')

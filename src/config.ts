@@ -1,4 +1,6 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
+import type { AccessConfig } from './access-config.ts'
+import { readAccess } from './access-config.ts'
 
 export interface Config {
   /** Room joined by an upgrade on `/`. */
@@ -29,6 +31,12 @@ export interface Config {
   presenceIntervalMs: number
   /** How long an empty room keeps its history in memory before it is dropped. */
   roomTtlMs: number
+  /** WebSocket upgrades one client address may start per second; past it: 429. */
+  maxUpgradesPerIp: number
+  /** Members across all rooms of one instance; past it the upgrade gets 503. */
+  maxConnections: number
+  /** Origins, token keys and the publish key (see access-config.ts). */
+  access: AccessConfig
 }
 
 /** Defaults, in one place. */
@@ -47,10 +55,13 @@ export const defaults: Config = {
   pingIntervalMs: 20_000,
   presenceIntervalMs: 100,
   roomTtlMs: 10 * 60_000,
+  maxUpgradesPerIp: 20,
+  maxConnections: 100_000,
+  access: { allowedOrigins: [] },
 }
 
 /** Environment variable for each option. */
-export const envNames: Record<keyof Config, string> = {
+export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   defaultRoom: 'DEFAULT_ROOM',
   maxFrameBytes: 'MAX_FRAME_BYTES',
   rateLimit: 'RATE_LIMIT',
@@ -65,6 +76,8 @@ export const envNames: Record<keyof Config, string> = {
   pingIntervalMs: 'PING_INTERVAL_MS',
   presenceIntervalMs: 'PRESENCE_INTERVAL_MS',
   roomTtlMs: 'ROOM_TTL_MS',
+  maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
+  maxConnections: 'MAX_CONNECTIONS',
 }
 
 /** Thrown at startup for a configuration value that cannot be used. */
@@ -72,8 +85,8 @@ export class ConfigError extends Error {}
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */
 export function readConfig(env: Record<string, string | undefined>): Config {
-  const out: Config = { ...defaults }
-  for (const key of Object.keys(envNames) as (keyof Config)[]) {
+  const out: Config = { ...defaults, access: readAccess(env) }
+  for (const key of Object.keys(envNames) as (keyof typeof envNames)[]) {
     const name = envNames[key]
     const raw = env[name]
     if (raw === undefined || raw === '') continue

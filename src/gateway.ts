@@ -6,6 +6,8 @@ import type { RoomStats } from './room.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
+  /** Members across all rooms of this instance, for MAX_CONNECTIONS; absent where there is no instance-wide count (Cloudflare). */
+  connections?(): number
   /** Whether the room has no place for another member on this instance. */
   isFull(room: string): boolean | Promise<boolean>
   /** Answer an already-validated WebSocket upgrade request for `room`. */

@@ -17,6 +17,7 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 /** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
 export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any>, wrap: WrapSocket, upgradeOptions?: unknown): RoomGateway {
   return {
+    connections: () => hub.connections,
     isFull(name) {
       return (hub.peek(name)?.size ?? 0) >= hub.config.maxRoomConnections
     },

@@ -24,6 +24,12 @@ export interface RoomOptions {
   onError?: (err: unknown) => void
   /** The runtime's native one-to-many send, where it has one (Bun); without it the room sends to each member. */
   fanout?: Fanout
+  /**
+   * Schedule a call to `Room.expire()` at `at` (Unix ms), replacing any earlier schedule.
+   * Default: a clock timer. Cloudflare sets a storage alarm instead, because a pending
+   * setTimeout keeps a Durable Object from hibernating.
+   */
+  scheduleExpiry?: (at: number) => void
 }
 
 /** `GET /rooms/:room` */
@@ -60,6 +66,8 @@ export class Member {
 
 const FLOOD_WINDOW_MS = 10_000
 const BAD_FRAME_WINDOW_MS = 60_000
+/** Longest delay a timer takes on every runtime (2^31-1 ms, about 24.8 days); longer waits re-arm. */
+const MAX_TIMER_MS = 2_147_483_647
 
 /** One room of one process (or the whole room, in a Durable Object). */
 export class Room {
@@ -73,6 +81,10 @@ export class Room {
   /** Set when the runtime fans out natively: then sends bypass sendTo, and buffers are checked once a turn. */
   private readonly group: FanoutGroup | undefined
   private bufferCheck: unknown = undefined
+  /** One timer for the room's next credential expiry, so an expired member is closed on time, not at the next sweep. */
+  private expiryTimer: unknown = undefined
+  private expiryAt = Infinity
+  private readonly scheduleExpiry: ((at: number) => void) | undefined
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
 
@@ -83,6 +95,7 @@ export class Room {
     this.config = options.config
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
+    this.scheduleExpiry = options.scheduleExpiry
     this.log = options.logs(name, {
       deliver: this.deliver,
       membersChanged: () => this.schedulePresence(),
@@ -115,6 +128,7 @@ export class Room {
     m.pending = []
     this.members.add(m)
     this.group?.joining.add(m)
+    this.watchExpiry(m)
     this.schedulePresence()
     this.welcome(m, req).catch((err) => {
       if (err instanceof Unavailable) return this.drop(m, 'backend_down')
@@ -129,6 +143,7 @@ export class Room {
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
     this.group?.live(m)
+    this.watchExpiry(m)
     this.lastPresence = this.log.members(this.members.size)
     return m
   }
@@ -138,6 +153,7 @@ export class Room {
     if (m.closed) return
     const now = this.clock.now()
     m.lastSeen = now
+    if (m.info.exp !== undefined && now >= m.info.exp) return this.drop(m, 'token_expired')
     if (exceedsBytes(data, this.config.maxFrameBytes)) return this.drop(m, 'too_large')
     if (m.info.mode === 'raw') {
       if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now)
@@ -178,6 +194,15 @@ export class Room {
     return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
   }
 
+  /** Close members whose credentials expired (4001), then schedule the next expiry. Called by the expiry timer or alarm. */
+  readonly expire = (): void => {
+    this.expiryTimer = undefined
+    this.expiryAt = Infinity
+    const now = this.clock.now()
+    for (const m of this.members) if (m.info.exp !== undefined && now >= m.info.exp) this.drop(m, 'token_expired')
+    for (const m of this.members) this.watchExpiry(m)
+  }
+
   /** Ping members where the runtime lets us, and close those idle too long or whose credentials expired. */
   sweep(now: number = this.clock.now()): void {
     for (const m of this.members) {
@@ -200,10 +225,21 @@ export class Room {
   dispose(): void {
     if (this.presenceTimer !== undefined) this.clock.clearTimeout(this.presenceTimer)
     if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
+    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
     this.log.close()
   }
 
   // ---- internals ----
+
+  /** Schedule `expire` if `m`'s credentials expire before the room's next expiry. */
+  private watchExpiry(m: Member): void {
+    const exp = m.info.exp
+    if (exp === undefined || exp >= this.expiryAt) return
+    this.expiryAt = exp
+    if (this.scheduleExpiry !== undefined) return this.scheduleExpiry(exp)
+    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
+    this.expiryTimer = this.clock.setTimeout(this.expire, Math.min(Math.max(0, exp - this.clock.now()), MAX_TIMER_MS))
+  }
 
   private async welcome(m: Member, req: JoinRequest): Promise<void> {
     // Runs synchronously up to the first await, so the join point is taken as the member joins.

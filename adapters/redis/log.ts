@@ -28,6 +28,8 @@ export class RedisLog implements RoomLog {
   private syncing: Promise<void> | null = null
   private stale = false
   private waiters: Waiter[] = []
+  /** Replays waiting for this instance's delivery to reach a seq. */
+  private reach: { seq: number; resolve: () => void }[] = []
   /** Redis's seq at the previous heartbeat: if `last` has not reached it by the next, pub/sub lost something. */
   private beatSeq = 0
   private local = 0
@@ -84,6 +86,9 @@ export class RedisLog implements RoomLog {
       await this.sync()
       r = await this.backend.range(this, since, epoch)
     }
+    // The room sends this replay, then goes live. Entries up to r.seq still on their way here must reach
+    // the room before that, while it sets them aside for this member, or the member would get them twice.
+    await this.reached(r.seq)
     return replayFrom(r.entries, r, since, epoch)
   }
 
@@ -107,11 +112,7 @@ export class RedisLog implements RoomLog {
   /** An entry arrived on the room's channel. */
   onEntry(epoch: string, entry: Entry): void {
     if (this.syncing === null && this.epoch !== undefined && epoch === this.epoch) {
-      if (entry.seq === this.last + 1) {
-        this.last = entry.seq
-        this.sink.deliver(entry)
-        return
-      }
+      if (entry.seq === this.last + 1) return this.hand(entry)
       if (entry.seq <= this.last) return // a duplicate after a resubscribe
     }
     this.queue.push({ epoch, entry })
@@ -200,9 +201,7 @@ export class RedisLog implements RoomLog {
           this.sink.lost()
         } else {
           for (const e of r.entries) {
-            if (e.seq !== this.last + 1) continue
-            this.last = e.seq
-            this.sink.deliver(e)
+            if (e.seq === this.last + 1) this.hand(e)
           }
           if (this.last < r.seq) {
             // History no longer reaches back to what we missed.
@@ -226,10 +225,34 @@ export class RedisLog implements RoomLog {
         this.stale = true
         break
       }
-      this.last = entry.seq
-      this.sink.deliver(entry)
+      this.hand(entry)
     }
     this.queue = i === this.queue.length ? [] : this.queue.slice(i)
+  }
+
+  /** Give the room the next entry. */
+  private hand(entry: Entry): void {
+    this.last = entry.seq
+    this.sink.deliver(entry)
+    if (this.reach.length > 0) this.wake()
+  }
+
+  /** Resolve once `last` reaches `seq`: over pub/sub if it comes soon, else fetched from history by a sync. */
+  private async reached(seq: number): Promise<void> {
+    if (this.last >= seq) return
+    const arrived = new Promise<void>((resolve) => this.reach.push({ seq, resolve }))
+    const soon = await Promise.race([arrived.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))])
+    if (soon) return
+    // After a sync, `last` is at least Redis's seq when it read, which no waiter's seq exceeds (or the room was lost).
+    await this.sync()
+    this.wake(true)
+  }
+
+  /** Release replays whose seq was reached (all of them when `all`: the sequence was re-read or lost). */
+  private wake(all = false): void {
+    const still: { seq: number; resolve: () => void }[] = []
+    for (const w of this.reach) (all || this.last >= w.seq ? w.resolve() : still.push(w))
+    this.reach = still
   }
 
   /** Wait until this log is placed in the sequence; Unavailable while Redis is down. */

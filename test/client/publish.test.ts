@@ -120,10 +120,12 @@ describe('client: publish, queue, close', () => {
   it('times out a queued publish that never gets a connection, and takes it out of the queue', async () => {
     const px = await proxy()
     px.drop(true)
-    const a = probe({ url: px.ws, room: uniqueRoom(), maxQueue: 1, ackTimeoutMs: 200, initialDelayMs: 50 })
+    // Retries stay well inside the ack timeout, so the second publish is not racing a long backoff under load.
+    const a = probe({ url: px.ws, room: uniqueRoom(), maxQueue: 1, ackTimeoutMs: 1500, initialDelayMs: 50, maxDelayMs: 100 })
     expect(await rejection(a.client.publish('never'))).toBe('timeout')
     expect(a.client.queued).toBe(0)
-    const next = a.client.publish('room again') // the slot is free
+    const next = a.client.publish('room again') // the slot is free: not refused with queue_full
+    expect(a.client.queued).toBe(1)
     px.restore()
     expect(await next).toBe(1)
   })

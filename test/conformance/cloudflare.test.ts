@@ -21,6 +21,8 @@ conformance({
     // closing with 1007; the core cannot tell such a frame from one that really carries U+FFFD.
     utf8Validation: false,
     closeCodeWhileClientSends: true,
+    // Each room is its own Durable Object, so no instance holds every connection to count against MAX_CONNECTIONS.
+    instanceConnectionLimit: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
+import { authScenarios } from './auth.ts'
 import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
@@ -27,6 +28,16 @@ export interface Capabilities {
    * frames), because the server reads on until the client's close frame instead of resetting the connection.
    */
   closeCodeWhileClientSends: boolean
+  /**
+   * MAX_CONNECTIONS caps the members of one server instance (503 past it). Optional, default true;
+   * false only where no instance holds every room (Cloudflare: each room is its own Durable Object).
+   */
+  instanceConnectionLimit?: boolean
+  /**
+   * The transport drops a client that never finishes its request head (slowloris). Optional, default true;
+   * false where the runtime has no header timeout (Deno.serve: denoland/deno#3515).
+   */
+  closesSlowHandshakes?: boolean
 }
 
 /** A runtime under test. */
@@ -51,6 +62,8 @@ export const TEST_ENV: Record<string, string> = {
   PING_INTERVAL_MS: '500',
   HISTORY_MESSAGES: '50',
   PRESENCE_INTERVAL_MS: '20',
+  // Scenarios open many sockets from one address; the per-address limit has its own scenario (auth.ts).
+  MAX_UPGRADES_PER_IP: '1000',
 }
 
 /** Register the whole suite for `target`. */
@@ -69,5 +82,6 @@ export function conformance(target: Target): void {
     httpScenarios(ctx)
     hostileScenarios(ctx)
     lifecycleScenarios(ctx)
+    authScenarios(ctx)
   })
 }

@@ -65,6 +65,7 @@ describe('RedisLog against a real Redis', () => {
     await Promise.all(backends.splice(0).map((b) => b.close(200)))
   })
   afterAll(async () => {
+    if (admin === undefined) return
     const keys = await admin.keys(`${prefix}*`)
     if (keys.length > 0) await admin.del(...keys)
     admin.disconnect()
@@ -111,6 +112,28 @@ describe('RedisLog against a real Redis', () => {
     expect(ly.sink.seqs()).toEqual(range(1, 21))
     expect(ly.sink.entries.some((e) => e.body === 'refused')).toBe(false)
     expect(ly.sink.lost).toBe(0)
+  })
+
+  it('replays only once this instance has delivered up to the replay, so a resuming member gets nothing twice', async () => {
+    const [x, y] = [await backend(), await backend()]
+    const room = uniqueRoom()
+    const [lx, ly] = [await open(x, room), await open(y, room)]
+    for (const i of range(1, 5)) await lx.log.append(draft(`m${i}`))
+    await until('y got 5', () => ly.sink.entries.length === 5)
+    // Hold y's pub/sub back (its socket stops reading), so 6..10 are in Redis but not yet delivered on y.
+    const stream = (y as unknown as { sub: { stream: { pause(): void; resume(): void } } }).sub.stream
+    stream.pause()
+    for (const i of range(6, 10)) await lx.log.append(draft(`m${i}`))
+    const r = await ly.log.replay(5, (await lx.log.head()).epoch)
+    expect(r).toMatchObject({ seq: 10, complete: true })
+    expect(r.entries.map((e) => e.seq)).toEqual(range(6, 10))
+    // By the time the replay is handed over, y has delivered through 10 (from history), so the room can set them aside.
+    expect(ly.sink.seqs()).toEqual(range(1, 10))
+    stream.resume()
+    await lx.log.append(draft('m11'))
+    await until('live again', () => ly.sink.entries.length >= 11)
+    await sleep(3 * HEARTBEAT)
+    expect(ly.sink.seqs()).toEqual(range(1, 11))
   })
 
   it('says lost() when the room vanished from Redis, noticed by the next message or, in a quiet room, the heartbeat', async () => {

@@ -120,6 +120,9 @@ export function faultScenarios(name: string, startA: Start, startB: Start): void
         expect(await post.json()).toMatchObject({ error: 'unavailable' })
         const { refusedStatus } = await import('../support/client.ts')
         expect(await refusedStatus(`${a.ws}/rooms/${room}`)).toBe(503)
+        const stats = await fetch(`${a.http}/rooms/${room}`)
+        expect(stats.status).toBe(503)
+        expect(await stats.json()).toMatchObject({ error: 'unavailable' })
         await sleep(700)
         const restartAt = Date.now()
         await redis.restart()
@@ -155,6 +158,30 @@ export function faultScenarios(name: string, startA: Start, startB: Start): void
         await redis.dispose()
       }
     }, 120_000)
+
+    it('starts degraded when Redis is not there yet, and becomes ready by itself when it appears', async () => {
+      const redis = await OwnRedis.start(false)
+      await redis.stop('SIGKILL')
+      const env = { ...SCALE_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('late') }
+      const server = await startA(env)
+      try {
+        await readiness(server, 503)
+        expect(await (await fetch(`${server.http}/healthz`)).json()).toMatchObject({ ok: true, status: 'degraded' })
+        expect(server.output()).toMatch(/serving degraded/)
+        await redis.restart()
+        await readiness(server, 200)
+        const room = uniqueRoom()
+        const { client } = await connectJson(`${server.ws}/rooms/${room}`)
+        const res = await fetch(`${server.http}/rooms/${room}/messages`, { method: 'POST', body: 'hello' })
+        expect(await res.json()).toEqual({ seq: 1 })
+        expect(await client.frame('message')).toMatchObject({ seq: 1, data: 'hello' })
+        await client.close()
+        noCrash(server)
+      } finally {
+        await server.stop()
+        await redis.dispose()
+      }
+    }, 60_000)
 
     it('when Redis comes back without its data, closes members with 1012 and their resume says complete:false', async () => {
       const redis = await OwnRedis.start(false)

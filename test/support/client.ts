@@ -82,6 +82,20 @@ export class TestClient {
     return this.inbox.splice(0)
   }
 
+  /**
+   * When the server's Close frame arrived (Date.now()), which can be well before `closed`:
+   * that waits for the TCP connection to end, which some runtimes delay.
+   */
+  closing(): Promise<number> {
+    return new Promise((resolve) => {
+      const poll = setInterval(() => {
+        if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) return
+        clearInterval(poll)
+        resolve(Date.now())
+      }, 5)
+    })
+  }
+
   close(code = 1000): Promise<Closed> {
     this.ws.close(code)
     return this.closed
@@ -125,6 +139,44 @@ export async function refusedStatus(url: string, opts: ConnectOptions = {}): Pro
     throw err
   }
   throw new Error(`upgrade to ${url} was accepted`)
+}
+
+/** What an upgrade refused before the handshake answered. */
+export interface Refused {
+  status: number
+  /** The error code from `X-Roomcast-Error` (a refused upgrade's body is dropped on some runtimes). */
+  error: string | undefined
+  headers: Record<string, string | string[] | undefined>
+  /** The JSON error body where the runtime delivers it, else the empty string. */
+  body: any
+}
+
+/** Expect an upgrade to be refused; resolves with the HTTP status, headers and JSON body. */
+export function refused(url: string, opts: ConnectOptions = {}): Promise<Refused> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers, perMessageDeflate: false })
+    ws.once('open', () => {
+      ws.terminate()
+      reject(new Error(`upgrade to ${url} was accepted`))
+    })
+    ws.once('unexpected-response', (_req, res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => {
+        let body: unknown = text
+        try {
+          body = JSON.parse(text)
+        } catch {
+          // not JSON; the assertion on body will say so
+        }
+        const error = res.headers['x-roomcast-error']
+        resolve({ status: res.statusCode ?? 0, error: typeof error === 'string' ? error : undefined, headers: res.headers, body })
+        ws.terminate()
+      })
+    })
+    ws.once('error', (err) => reject(err))
+  })
 }
 
 /** A room name no other test uses. */

@@ -75,3 +75,30 @@ export function frameHeader(opcode: number, length: number, fin = true): Buffer 
   }
   return Buffer.concat([head, mask])
 }
+
+/** What a server did with a request head sent over raw TCP. */
+export interface HeadOutcome {
+  /** The response's status line, or '' if none came. */
+  statusLine: string
+  /** Milliseconds until the server closed the connection, or null if it was still open at the deadline. */
+  closedAfterMs: number | null
+}
+
+/** Write `head` (possibly incomplete) and watch what the server does, for up to `waitMs`. */
+export function sendHead(port: number, head: string, waitMs: number): Promise<HeadOutcome> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1')
+    const started = Date.now()
+    let out = ''
+    const done = (closedAfterMs: number | null) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ statusLine: out.split('\r\n')[0], closedAfterMs })
+    }
+    const timer = setTimeout(() => done(null), waitMs)
+    socket.on('data', (chunk: Buffer) => (out += chunk.toString('latin1')))
+    socket.on('error', () => {})
+    socket.on('close', () => done(Date.now() - started))
+    socket.on('connect', () => socket.write(head))
+  })
+}

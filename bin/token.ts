@@ -1,0 +1,52 @@
+/**
+ * Print a token for the configured AUTH_SECRET, for trying roomcast out:
+ *   AUTH_SECRET=... npm run token -- --room demo --pub --ttl 1h [--sub alice]
+ * `--room` repeats and takes `prefix*` patterns. Only the token goes to stdout.
+ */
+import { parseArgs } from 'node:util'
+import { ConfigError, MAX_SUB_LENGTH, isRoomPattern, mintToken, readAccess } from '../src/index.ts'
+
+const USAGE = 'usage: npm run token -- --room NAME [--room prefix*]... [--pub] [--sub NAME] [--ttl 1h]'
+
+/** `90`, `90s`, `15m`, `1h`, `7d` as seconds; NaN when it is none of these. */
+function parseTtl(text: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(text.trim())
+  if (m === null) return NaN
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd']
+}
+
+function fail(message: string): never {
+  console.error(`roomcast token: ${message}\n${USAGE}`)
+  process.exit(2)
+}
+
+let args
+try {
+  args = parseArgs({
+    options: {
+      room: { type: 'string', multiple: true },
+      pub: { type: 'boolean', default: false },
+      sub: { type: 'string' },
+      ttl: { type: 'string', default: '1h' },
+    },
+  }).values
+} catch (err) {
+  fail((err as Error).message)
+}
+
+let secret: string | undefined
+try {
+  secret = readAccess(process.env).authSecret
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message)
+  throw err
+}
+if (secret === undefined) fail('set AUTH_SECRET to the server\'s secret (tokens for AUTH_JWKS_URL or AUTH_PUBLIC_KEY come from your issuer)')
+const rooms = args.room ?? []
+if (rooms.length === 0) fail('give at least one --room')
+for (const r of rooms) if (!isRoomPattern(r)) fail(`"${r}" is neither a room name nor a "prefix*" pattern`)
+if (args.sub !== undefined && (args.sub.length === 0 || args.sub.length > MAX_SUB_LENGTH)) fail(`--sub must be 1 to ${MAX_SUB_LENGTH} characters`)
+const ttl = parseTtl(args.ttl)
+if (!(ttl > 0)) fail(`--ttl ${args.ttl}: use seconds or a number with s, m, h or d`)
+
+console.log(await mintToken(secret, { rooms, pub: args.pub, sub: args.sub, ttlSeconds: ttl }))

@@ -1,0 +1,127 @@
+/**
+ * The checks at the door, made before an upgrade or a publish costs anything:
+ * upgrades per client address, the browser's Origin, and credentials.
+ */
+import type { Clock } from './clock.ts'
+import { realClock } from './clock.ts'
+import type { Config } from './config.ts'
+import type { Grant, Verifier } from './credentials.ts'
+import { createVerifier, grantsRoom } from './credentials.ts'
+
+/** Why a request is turned away: the HTTP status, a stable code and a readable message. */
+export interface Refusal {
+  status: 401 | 403 | 429 | 503
+  error: 'unauthorized' | 'forbidden' | 'bad_origin' | 'rate_limited' | 'unavailable'
+  message: string
+  /** Seconds, for `Retry-After`. */
+  retryAfter?: number
+}
+
+/** Let in: with the token's grant when one was required. */
+export interface Admitted {
+  grant?: Grant
+}
+
+/** What a credential must allow. */
+export type Right = 'join' | 'read' | 'publish'
+
+/** The door of one app instance. */
+export class Door {
+  private readonly verify: Verifier | null
+  private readonly origins: Set<string> | null
+  private readonly publishKey: string | undefined
+  /** Upgrades per address in the current one-second window; cleared when the window turns, so it stays small. */
+  private readonly upgrades = new Map<string, number>()
+  private window = -1
+
+  constructor(
+    private readonly config: Config,
+    private readonly clock: Clock = realClock,
+    verify: Verifier | null = createVerifier(config.access),
+  ) {
+    this.verify = verify
+    this.origins = config.access.allowedOrigins.length > 0 ? new Set(config.access.allowedOrigins) : null
+    this.publishKey = config.access.publishKey
+  }
+
+  /** Whether tokens are required on upgrades. */
+  get requiresToken(): boolean {
+    return this.verify !== null
+  }
+
+  /** Count an upgrade from `ip`; past `maxUpgradesPerIp` in this second, a 429. Unknown addresses are not counted. */
+  throttle(ip: string | undefined): Refusal | null {
+    if (ip === undefined || ip === '') return null
+    const now = this.clock.now()
+    const window = Math.floor(now / 1000)
+    if (window !== this.window) {
+      this.window = window
+      this.upgrades.clear()
+    }
+    const n = (this.upgrades.get(ip) ?? 0) + 1
+    this.upgrades.set(ip, n)
+    if (n <= this.config.maxUpgradesPerIp) return null
+    return {
+      status: 429,
+      error: 'rate_limited',
+      message: `more than ${this.config.maxUpgradesPerIp} upgrades per second from this address`,
+      retryAfter: 1,
+    }
+  }
+
+  /**
+   * A browser's `Origin` must be listed in ALLOWED_ORIGINS when that is set.
+   * Requests without one (non-browser clients, which can claim any origin anyway) pass.
+   */
+  checkOrigin(origin: string | undefined): Refusal | null {
+    if (this.origins === null || origin === undefined || this.origins.has(origin)) return null
+    return { status: 403, error: 'bad_origin', message: 'this origin may not connect; see ALLOWED_ORIGINS' }
+  }
+
+  /**
+   * Check a WebSocket client's token for `room`. A token that does not grant
+   * the room gets the same 403 whether or not the room has ever existed.
+   */
+  async join(token: string | undefined, room: string): Promise<Refusal | Admitted> {
+    if (this.verify === null) return {}
+    if (token === undefined) return unauthorized('a token is required: ?token=<jwt>, or a second subprotocol entry after roomcast.v1')
+    const v = await this.verify(token)
+    if (!v.ok) return v.status === 401 ? unauthorized(v.message) : unavailable(v.message)
+    if (!grantsRoom(v.grant, room)) return forbidden('this token does not grant this room')
+    return { grant: v.grant }
+  }
+
+  /**
+   * Check an HTTP caller's bearer credential for `right` on `room`: the
+   * publish key, or (when tokens are configured) a token granting the room,
+   * with `pub` to publish. Open when neither PUBLISH_KEY nor a token key is set.
+   */
+  async http(credential: string | undefined, room: string, right: Exclude<Right, 'join'>): Promise<Refusal | Admitted> {
+    if (this.publishKey === undefined && this.verify === null) return {}
+    if (right === 'read' && this.verify === null) return {}
+    if (credential === undefined) return unauthorized('send Authorization: Bearer <key or token>')
+    if (this.publishKey !== undefined && safeEqual(credential, this.publishKey)) return {}
+    if (this.verify === null) return unauthorized('wrong publish key')
+    const v = await this.verify(credential)
+    if (!v.ok) return v.status === 401 ? unauthorized(v.message) : unavailable(v.message)
+    if (!grantsRoom(v.grant, room)) return forbidden('this token does not grant this room')
+    if (right === 'publish' && !v.grant.pub) return forbidden('this token may not publish')
+    return { grant: v.grant }
+  }
+}
+
+/** Whether a door check refused. */
+export function isRefusal(r: Refusal | Admitted | null): r is Refusal {
+  return r !== null && 'status' in r
+}
+
+const unauthorized = (message: string): Refusal => ({ status: 401, error: 'unauthorized', message })
+const forbidden = (message: string): Refusal => ({ status: 403, error: 'forbidden', message })
+const unavailable = (message: string): Refusal => ({ status: 503, error: 'unavailable', message, retryAfter: 5 })
+
+/** Compare secrets in time that does not depend on where they first differ. */
+export function safeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length
+  for (let i = 0; i < b.length; i++) diff |= (a.charCodeAt(i % (a.length || 1)) || 0) ^ b.charCodeAt(i)
+  return diff === 0
+}
