@@ -102,7 +102,8 @@ interface Result {
 async function measure(runtime: string, n: number, bare: boolean): Promise<Result> {
   const { cmd, args } = (bare ? BARE : RUNTIMES)[runtime]
   // Limits out of the way: one room holds all N, and nobody is closed as idle while we measure.
-  const env = { MAX_ROOM_CONNECTIONS: String(n + 100), IDLE_TIMEOUT_MS: '600000' }
+  // Every connection comes from 127.0.0.1, so the per-address upgrade limit must not apply here.
+  const env = { MAX_ROOM_CONNECTIONS: String(n + 100), IDLE_TIMEOUT_MS: '600000', MAX_UPGRADES_PER_IP: '1000000' }
   const server = await spawnServer({ cmd, args, env, timeoutMs: 60000 })
   const pid = server.proc.pid!
   try {
