@@ -1,7 +1,7 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, readConfig } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
 
 const config = readConfig(process.env)
@@ -82,23 +82,11 @@ const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
 console.log(`roomcast listening on http://${shown}:${server.port}`)
 hub.start()
 
-let stopping = false
-function shutdown(signal: string): void {
-  if (stopping) return
-  stopping = true
-  console.log(`roomcast: ${signal}, closing connections`)
-  void server.stop()
-  hub.closeAll('shutting_down')
-  const done = () => process.exit(0)
-  // Give close frames a moment to flush, then go, whatever the clients do.
-  const deadline = setTimeout(done, 2000)
-  const poll = setInterval(() => {
-    if (server.pendingWebSockets === 0) {
-      clearInterval(poll)
-      clearTimeout(deadline)
-      done()
-    }
-  }, 25)
-}
-process.on('SIGTERM', () => shutdown('SIGTERM'))
-process.on('SIGINT', () => shutdown('SIGINT'))
+const shutdown = gracefulShutdown(hub, {
+  // Without `true`, stop() only stops accepting; open sockets stay for their close handshakes.
+  stopAccepting: () => void server.stop(),
+  openSockets: () => server.pendingWebSockets,
+  exit: (code) => process.exit(code),
+})
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

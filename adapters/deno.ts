@@ -1,6 +1,6 @@
 /** Deno: Deno.serve with Hono's upgradeWebSocket from hono/deno. */
 import { getConnInfo, upgradeWebSocket } from 'hono/deno'
-import { Hub, chooseSubprotocol, createApp, hubGateway, readConfig } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { redisFromEnv } from './redis/index.ts'
 
@@ -63,19 +63,12 @@ const server = Deno.serve(
 )
 hub.start()
 
-let stopping = false
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return
-  stopping = true
-  console.log(`roomcast: ${signal}, closing connections`)
-  hub.closeAll('shutting_down')
-  // Let our close frames (1001 with the core's reason) go out before Deno.serve's shutdown closes the
-  // sockets with its own reason; then let it finish. Two seconds at most, whatever the clients do.
-  const deadline = Date.now() + 2000
-  while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
-  await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))])
-  await redis?.close(500)
-  Deno.exit(0)
-}
+// Deno.serve cannot stop accepting without closing open sockets with its own reason, so it is shut down
+// only after our 1001 close frames (with the core's reason) have gone out.
+const shutdown = gracefulShutdown(hub, {
+  openSockets: () => sockets.size,
+  finish: () => Promise.all([server.shutdown(), redis?.close(500)]),
+  exit: (code) => Deno.exit(code),
+})
 Deno.addSignalListener('SIGTERM', () => void shutdown('SIGTERM'))
 Deno.addSignalListener('SIGINT', () => void shutdown('SIGINT'))

@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, hubGateway, readConfig } from '../src/index.ts'
+import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, readConfig } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
 import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
@@ -49,26 +49,11 @@ const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info)
 handleUpgrades(server as Server, wss, app.fetch)
 hub.start()
 
-let stopping = false
-function shutdown(signal: string): void {
-  if (stopping) return
-  stopping = true
-  console.log(`roomcast: ${signal}, closing connections`)
-  server.close()
-  hub.closeAll('shutting_down')
-  const done = () => {
-    if (redis === undefined) process.exit(0)
-    void redis.close(500).finally(() => process.exit(0))
-  }
-  // Give close frames a moment to flush, then go, whatever the clients do.
-  const deadline = setTimeout(done, 2000)
-  const poll = setInterval(() => {
-    if (wss.clients.size === 0) {
-      clearInterval(poll)
-      clearTimeout(deadline)
-      done()
-    }
-  }, 25)
-}
-process.on('SIGTERM', () => shutdown('SIGTERM'))
-process.on('SIGINT', () => shutdown('SIGINT'))
+const shutdown = gracefulShutdown(hub, {
+  stopAccepting: () => server.close(),
+  openSockets: () => wss.clients.size,
+  finish: async () => redis?.close(500),
+  exit: (code) => process.exit(code),
+})
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

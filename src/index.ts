@@ -30,3 +30,5 @@ export { MemoryLog, Unavailable, memoryLogs, newEpoch, replayFrom } from './room
 export type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './room-log.ts'
 export { SqlLog, sqlLogs } from './sql-log.ts'
 export type { SqlStore, SqlValue } from './sql-log.ts'
+export { gracefulShutdown } from './shutdown.ts'
+export type { ShutdownHooks } from './shutdown.ts'
