@@ -6,7 +6,7 @@
  */
 import type { Connection } from './connection.ts'
 import type { Entry } from './entry.ts'
-import type { Member } from './room.ts'
+import type { Member } from './member.ts'
 
 /** What a runtime offers for native fan-out. Topics are plain strings; the core picks them. */
 export interface Fanout {

@@ -6,7 +6,8 @@ import type { EntryKind } from './entry.ts'
 import { normaliseFrame } from './frames.ts'
 import type { Hub } from './hub.ts'
 import type { RoomGateway } from './gateway.ts'
-import type { Member, Room } from './room.ts'
+import type { Member } from './member.ts'
+import type { Room } from './room.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;

@@ -6,9 +6,9 @@ import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
 import type { Draft, Entry, EntryKind } from './entry.ts'
 import { encodeJson } from './entry.ts'
-import type { Bucket, Window } from './limits.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import type { Fanout } from './fanout.ts'
+import { Member } from './member.ts'
 import { FanoutGroup } from './fanout.ts'
 import type { ErrorCode, WelcomeFrame } from './protocol.ts'
 import { Errors, PONG, decodeClientFrame, encodeError } from './protocol.ts'
@@ -37,31 +37,6 @@ export interface RoomStats {
   room: string
   connections: number
   seq: number
-}
-
-/** A member of a room: its connection, its serialisable info and its limit counters. */
-export class Member {
-  readonly bucket: Bucket
-  readonly strikes: Window
-  readonly bad: Window
-  lastSeen: number
-  /** Entries that arrived while the welcome and replay were prepared; null once live. */
-  pending: Entry[] | null = null
-  /** The member count this member was last told, so no one hears the same count twice. */
-  presence = -1
-  closed = false
-
-  constructor(
-    readonly conn: Connection,
-    readonly info: MemberInfo,
-    now: number,
-    burst: number,
-  ) {
-    this.bucket = { tokens: burst, at: now }
-    this.strikes = { count: 0, start: now }
-    this.bad = { count: 0, start: now }
-    this.lastSeen = now
-  }
 }
 
 const FLOOD_WINDOW_MS = 10_000
