@@ -79,6 +79,26 @@ export function hostileScenarios(ctx: SuiteContext): void {
     expect((await c.closed).code).toBe(1007)
   })
 
+  // Where the runtime handles invalid UTF-8 itself (Deno drops the connection, workerd substitutes U+FFFD),
+  // what must still hold: no invalid text reaches anyone, and the room carries on.
+  it.runIf(!ctx.target.caps.utf8Validation)('never relays invalid UTF-8, and the room carries on', async () => {
+    const room = uniqueRoom()
+    const c = await connect(url(room))
+    const bystander = await connect(url(room))
+    c.ws.send(Buffer.from([0x68, 0xff, 0xfe]), { binary: false })
+    bystander.send('after the bad bytes')
+    const seen: string[] = []
+    for (;;) {
+      const text = await bystander.text()
+      if (text === 'after the bad bytes') break
+      seen.push(text)
+    }
+    // Either nothing arrived from the bad frame, or it arrived repaired (each bad byte as U+FFFD).
+    expect(seen.every((t) => t === 'h\uFFFD\uFFFD')).toBe(true)
+    await bystander.close()
+    c.ws.terminate()
+  })
+
   it('rate-limits a burst with rate_limited errors and drops the excess', async () => {
     const room = uniqueRoom()
     const a = await connectJson(url(room))
