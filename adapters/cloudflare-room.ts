@@ -5,7 +5,7 @@
  * Room rebuilt after hibernation or eviction is the room that was.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { PONG, Room, SUBPROTOCOL, normaliseFrame, readConfig, replyCloseCode, sqlLogs } from '../src/index.ts'
+import { PONG, Room, chooseSubprotocol, normaliseFrame, readConfig, replyCloseCode, sqlLogs } from '../src/index.ts'
 import type { Config, Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
@@ -58,9 +58,9 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       server.serializeAttachment(member.info)
       this.members.set(server, member)
     }
-    const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim())
-    // Echo the subprotocol only if the client offered it; a client that chose json by ?protocol= offered none.
-    const headers: HeadersInit = offered.includes(SUBPROTOCOL) ? { 'Sec-WebSocket-Protocol': SUBPROTOCOL } : {}
+    // Echo the subprotocol only if the client offered it (never a token beside it); a client that chose json by ?protocol= offered none.
+    const protocol = chooseSubprotocol(request.headers.get('sec-websocket-protocol'))
+    const headers: HeadersInit = protocol !== undefined ? { 'Sec-WebSocket-Protocol': protocol } : {}
     return new Response(null, { status: 101, webSocket: client, headers })
   }
 
