@@ -1,6 +1,7 @@
 /**
- * The chat page served by Deno (`deno task start`) and Bun (`bun run adapters/bun.ts`), in real headless
- * Chromium: two pages chat through each. Fails (does not skip) when /usr/bin/chromium is missing.
+ * The chat page served by Deno (`deno task start`), Bun (`bun run adapters/bun.ts`) and Cloudflare
+ * (`wrangler dev` on local workerd), in real headless Chromium: two pages chat through each. Fails (does
+ * not skip) when /usr/bin/chromium is missing.
  */
 import { existsSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
@@ -9,13 +10,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { uniqueRoom } from '../support/client.ts'
 import { spawnServer } from '../support/server.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { removeDir, startWrangler, tempDir } from '../support/wrangler.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run']
 
-const RUNTIMES: Record<string, { cmd: string; args: string[] }> = {
-  deno: { cmd: 'node_modules/.bin/deno', args: ['task', 'start'] },
-  bun: { cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun.ts'] },
+const ENV = { PRESENCE_INTERVAL_MS: '20' }
+const dirs: string[] = []
+afterAll(() => dirs.forEach(removeDir))
+
+const RUNTIMES: Record<string, () => Promise<ServerHandle>> = {
+  deno: () => spawnServer({ cmd: 'node_modules/.bin/deno', args: ['task', 'start'], env: ENV, timeoutMs: 60_000 }),
+  bun: () => spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun.ts'], env: ENV, timeoutMs: 60_000 }),
+  cloudflare: () => {
+    const dir = tempDir('roomcast-cf-browser-')
+    dirs.push(dir)
+    return startWrangler(ENV, dir)
+  },
 }
 
 describe.each(Object.keys(RUNTIMES))('chat page on %s in Chromium', (runtime) => {
@@ -24,12 +35,8 @@ describe.each(Object.keys(RUNTIMES))('chat page on %s in Chromium', (runtime) =>
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`)
-    const { cmd, args } = RUNTIMES[runtime]
-    ;[browser, server] = await Promise.all([
-      chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 }),
-      spawnServer({ cmd, args, env: { PRESENCE_INTERVAL_MS: '20' }, timeoutMs: 60_000 }),
-    ])
-  })
+    ;[browser, server] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 }), RUNTIMES[runtime]()])
+  }, 120_000)
   afterAll(async () => {
     await browser?.close()
     await server?.stop()
