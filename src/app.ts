@@ -128,12 +128,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
     }
     if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
-    try {
-      return await gateway.upgrade(c, room, join)
-    } catch (err) {
-      if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
-      throw err
-    }
+    return gateway.upgrade(c, room, join)
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
@@ -173,14 +168,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   app.get(
     '/rooms/:room',
     (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
-    async (c) => {
-      try {
-        return c.json(await gateway.stats(c.req.param('room')))
-      } catch (err) {
-        if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
-        throw err
-      }
-    },
+    async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
 
   app.post(
@@ -211,18 +199,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       } else if (type !== 'text/plain') {
         return fail(c, 415, 'unsupported_type', 'use text/plain or application/json')
       }
-      try {
-        const seq = await gateway.publish(room, kind, body, c.get('from'))
-        return c.json({ seq }, 202)
-      } catch (err) {
-        if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
-        throw err
-      }
+      const seq = await gateway.publish(room, kind, body, c.get('from'))
+      return c.json({ seq }, 202)
     },
   )
 
   app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   app.onError((err, c) => {
+    // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
+    if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
     console.error('roomcast:', err)
     return fail(c, 500, 'internal', 'internal error')
   })

@@ -1,6 +1,7 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
 import type { AccessConfig } from './access-config.ts'
 import { readAccess } from './access-config.ts'
+import { isRoomName } from './names.ts'
 
 export interface Config {
   /** Room joined by an upgrade on `/`. */
@@ -91,7 +92,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     const raw = env[name]
     if (raw === undefined || raw === '') continue
     if (key === 'defaultRoom') {
-      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(raw)) throw new ConfigError(`${name}=${raw} is not a valid room name`)
+      if (!isRoomName(raw)) throw new ConfigError(`${name}=${raw} is not a valid room name`)
       out.defaultRoom = raw
       continue
     }

@@ -1,4 +1,5 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
+import type { Mode } from './protocol.ts'
 
 /** A runtime's WebSocket as the core sees it. */
 export interface Connection {
@@ -18,7 +19,7 @@ export interface Connection {
  */
 export interface MemberInfo {
   id: string
-  mode: 'raw' | 'json'
+  mode: Mode
   /** Authenticated identity, shown as `from` on this member's messages. */
   from?: string
   /** False for read-only members. */
@@ -29,7 +30,7 @@ export interface MemberInfo {
 
 /** What a client asked for when it joined. */
 export interface JoinRequest {
-  mode: 'raw' | 'json'
+  mode: Mode
   /** Resume after this seq (from `?since=`). */
   since?: number
   /** The epoch the client's `since` belongs to (from `?epoch=`). */

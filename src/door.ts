@@ -85,10 +85,7 @@ export class Door {
   async join(token: string | undefined, room: string): Promise<Refusal | Admitted> {
     if (this.verify === null) return {}
     if (token === undefined) return unauthorized('a token is required: ?token=<jwt>, or a second subprotocol entry after roomcast.v1')
-    const v = await this.verify(token)
-    if (!v.ok) return v.status === 401 ? unauthorized(v.message) : unavailable(v.message)
-    if (!grantsRoom(v.grant, room)) return forbidden('this token does not grant this room')
-    return { grant: v.grant }
+    return this.grant(this.verify, token, room)
   }
 
   /**
@@ -102,10 +99,16 @@ export class Door {
     if (credential === undefined) return unauthorized('send Authorization: Bearer <key or token>')
     if (this.publishKey !== undefined && safeEqual(credential, this.publishKey)) return {}
     if (this.verify === null) return unauthorized('wrong publish key')
-    const v = await this.verify(credential)
+    const admitted = await this.grant(this.verify, credential, room)
+    if (!isRefusal(admitted) && right === 'publish' && !admitted.grant?.pub) return forbidden('this token may not publish')
+    return admitted
+  }
+
+  /** Verify `token` and check that it grants `room`: the same answers for a WebSocket and an HTTP caller. */
+  private async grant(verify: Verifier, token: string, room: string): Promise<Refusal | Admitted> {
+    const v = await verify(token)
     if (!v.ok) return v.status === 401 ? unauthorized(v.message) : unavailable(v.message)
     if (!grantsRoom(v.grant, room)) return forbidden('this token does not grant this room')
-    if (right === 'publish' && !v.grant.pub) return forbidden('this token may not publish')
     return { grant: v.grant }
   }
 }

@@ -26,11 +26,6 @@ export interface Entry extends Draft {
   seq: number
 }
 
-/** The frame a raw member receives for this entry: text as text, bytes as binary. */
-export function encodeRaw(entry: Draft): string | Uint8Array {
-  return entry.body
-}
-
 /** The `message` frame a json member receives for this entry. */
 export function encodeJson(room: string, entry: Entry): string {
   let data: string

@@ -190,15 +190,20 @@ export function decodeClientFrame(text: string): Decoded {
 
 // ---- encoding ----
 
-/** Encode any server frame. Fan-out uses the cheaper `encodeMessage` in entry.ts instead. */
-export function encodeFrame(frame: ServerFrame): string {
-  return JSON.stringify(frame)
-}
-
 /** Encode an `error` frame. */
 export function encodeError(code: ErrorCode, message: string = Errors[code].message, id?: string): string {
   const frame: ErrorFrame = id === undefined ? { type: 'error', code, message } : { type: 'error', code, message, id }
   return JSON.stringify(frame)
+}
+
+/** Encode an `ack` frame. */
+export function encodeAck(id: string, seq: number): string {
+  return `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`
+}
+
+/** Encode a `presence` frame. */
+export function encodePresence(room: string, connections: number): string {
+  return `{"type":"presence","room":${JSON.stringify(room)},"connections":${connections}}`
 }
 
 /** Encode the `pong` frame (a constant). */

@@ -8,10 +8,10 @@ import type { Draft, Entry, EntryKind } from './entry.ts'
 import { encodeJson } from './entry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import type { Fanout } from './fanout.ts'
-import { Member } from './member.ts'
 import { FanoutGroup } from './fanout.ts'
+import { Member } from './member.ts'
 import type { ErrorCode, WelcomeFrame } from './protocol.ts'
-import { Errors, PONG, decodeClientFrame, encodeError } from './protocol.ts'
+import { Errors, PONG, decodeClientFrame, encodeAck, encodeError, encodePresence } from './protocol.ts'
 import type { LogFactory, Replay, RoomLog } from './room-log.ts'
 import { Unavailable } from './room-log.ts'
 
@@ -128,7 +128,7 @@ export class Room {
     if (m.closed) return
     const now = this.clock.now()
     m.lastSeen = now
-    if (m.info.exp !== undefined && now >= m.info.exp) return this.drop(m, 'token_expired')
+    if (expired(m, now)) return this.drop(m, 'token_expired')
     if (exceedsBytes(data, this.config.maxFrameBytes)) return this.drop(m, 'too_large')
     if (m.info.mode === 'raw') {
       if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now)
@@ -174,17 +174,13 @@ export class Room {
     this.expiryTimer = undefined
     this.expiryAt = Infinity
     const now = this.clock.now()
-    for (const m of this.members) if (m.info.exp !== undefined && now >= m.info.exp) this.drop(m, 'token_expired')
+    for (const m of this.members) if (expired(m, now)) this.drop(m, 'token_expired')
     for (const m of this.members) this.watchExpiry(m)
   }
 
-  /** Ping members where the runtime lets us, and close those idle too long or whose credentials expired. */
+  /** Ping members where the runtime lets us, and close those idle too long. (Expiry has its own timer: `expire`.) */
   sweep(now: number = this.clock.now()): void {
     for (const m of this.members) {
-      if (m.info.exp !== undefined && now >= m.info.exp) {
-        this.drop(m, 'token_expired')
-        continue
-      }
       if (m.conn.ping === undefined) continue
       if (now - m.lastSeen > this.config.idleTimeoutMs) this.drop(m, 'idle_timeout')
       else m.conn.ping()
@@ -272,7 +268,7 @@ export class Room {
     const appended = this.log.append(draft)
     if (id !== undefined) {
       appended.then(
-        (seq) => this.sendTo(m, `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`),
+        (seq) => this.sendTo(m, encodeAck(id, seq)),
         (err) => this.refused(m, err, id),
       )
     } else {
@@ -299,8 +295,13 @@ export class Room {
       this.onError(err)
       return this.drop(m, 'internal')
     }
+    if (this.overBuffered(m)) this.drop(m, 'slow_consumer')
+  }
+
+  /** Whether more than MAX_BUFFERED_BYTES wait to be sent to `m` (never, where the runtime cannot tell). */
+  private overBuffered(m: Member): boolean {
     const buffered = m.conn.bufferedAmount
-    if (buffered !== undefined && buffered.call(m.conn) > this.config.maxBufferedBytes) this.drop(m, 'slow_consumer')
+    return buffered !== undefined && buffered.call(m.conn) > this.config.maxBufferedBytes
   }
 
   /** Remove a member and close its socket with the code's close code. */
@@ -323,10 +324,7 @@ export class Room {
     if (this.bufferCheck !== undefined) return
     this.bufferCheck = this.clock.setTimeout(() => {
       this.bufferCheck = undefined
-      for (const m of this.members) {
-        const buffered = m.conn.bufferedAmount
-        if (buffered !== undefined && buffered.call(m.conn) > this.config.maxBufferedBytes) this.drop(m, 'slow_consumer')
-      }
+      for (const m of this.members) if (this.overBuffered(m)) this.drop(m, 'slow_consumer')
     }, 0)
   }
 
@@ -350,7 +348,7 @@ export class Room {
   private tellPresence(m: Member, count: number, frame: string | undefined): string | undefined {
     if (m.presence === count) return frame
     m.presence = count
-    frame ??= `{"type":"presence","room":${JSON.stringify(this.name)},"connections":${count}}`
+    frame ??= encodePresence(this.name, count)
     this.sendTo(m, frame)
     return frame
   }
@@ -364,4 +362,9 @@ function closeQuietly(conn: Connection, code: ErrorCode, onError: (err: unknown)
   } catch (err) {
     onError(err)
   }
+}
+
+/** Whether `m`'s credentials have expired at `now`. */
+function expired(m: Member, now: number): boolean {
+  return m.info.exp !== undefined && now >= m.info.exp
 }
