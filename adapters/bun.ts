@@ -1,12 +1,11 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, readConfig } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
 
 const config = readConfig(process.env)
-const port = Number(process.env.PORT ?? 3000)
-const hostname = process.env.HOST ?? '0.0.0.0'
+const { port, hostname } = readListen(process.env)
 
 /** A core Connection that keeps its ServerWebSocket, for the topics below. */
 interface BunConnection extends Connection {
@@ -78,8 +77,7 @@ const server = Bun.serve({
     perMessageDeflate: false,
   },
 })
-const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
-console.log(`roomcast listening on http://${shown}:${server.port}`)
+console.log(listeningLine(hostname, server.port ?? port))
 hub.start()
 
 const shutdown = gracefulShutdown(hub, {

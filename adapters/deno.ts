@@ -1,13 +1,12 @@
 /** Deno: Deno.serve with Hono's upgradeWebSocket from hono/deno. */
 import { getConnInfo, upgradeWebSocket } from 'hono/deno'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, readConfig } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { redisFromEnv } from './redis/index.ts'
 
 const env = Deno.env.toObject()
 const config = readConfig(env)
-const port = Number(env.PORT ?? 3000)
-const hostname = env.HOST ?? '0.0.0.0'
+const { port, hostname } = readListen(env)
 
 // With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
 const redis = redisFromEnv(env, config)
@@ -49,8 +48,7 @@ const server = Deno.serve(
     port,
     hostname,
     onListen: (addr) => {
-      const shown = addr.hostname === '0.0.0.0' ? 'localhost' : addr.hostname
-      console.log(`roomcast listening on http://${shown}:${addr.port}`)
+      console.log(listeningLine(addr.hostname, addr.port))
     },
   },
   async (req, info) => {

@@ -4,15 +4,14 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, readConfig } from '../src/index.ts'
+import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
 import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
 import { redisFromEnv } from './redis/index.ts'
 
 const config = readConfig(process.env)
-const port = Number(process.env.PORT ?? 3000)
-const hostname = process.env.HOST ?? '0.0.0.0'
+const { port, hostname } = readListen(process.env)
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
 const redis = redisFromEnv(process.env, config)
@@ -43,8 +42,7 @@ const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap)
 // cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).
 const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }
 const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info) => {
-  const shown = hostname === '0.0.0.0' ? 'localhost' : hostname
-  console.log(`roomcast listening on http://${shown}:${info.port}`)
+  console.log(listeningLine(hostname, info.port))
 })
 handleUpgrades(server as Server, wss, app.fetch)
 hub.start()

@@ -96,11 +96,39 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       out.defaultRoom = raw
       continue
     }
-    const n = Number(raw)
-    if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && key !== 'presenceIntervalMs')) {
-      throw new ConfigError(`${name}=${raw} must be a positive integer`)
-    }
-    out[key] = n
+    out[key] = parseCount(name, raw, key === 'presenceIntervalMs')
   }
   return out
+}
+
+/** An integer setting: positive (or, with `zeroOk`, zero or more); anything else throws ConfigError naming the variable. */
+function parseCount(name: string, raw: string, zeroOk = false): number {
+  const n = Number(raw)
+  if (!Number.isSafeInteger(n) || n < 0 || (n === 0 && !zeroOk)) throw new ConfigError(`${name}=${raw} must be a positive integer`)
+  return n
+}
+
+/** A positive integer variable outside `Config` (an adapter's own setting), or `fallback` when unset. */
+export function readPositiveInt(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name]
+  return raw === undefined || raw === '' ? fallback : parseCount(name, raw)
+}
+
+/** Where a long-running server (Node, Deno, Bun) listens. */
+export interface Listen {
+  port: number
+  hostname: string
+}
+
+/** `PORT` (default 3000; 0: any free port) and `HOST` (default 0.0.0.0). */
+export function readListen(env: Record<string, string | undefined>): Listen {
+  const raw = env.PORT
+  const port = raw === undefined || raw === '' ? 3000 : parseCount('PORT', raw, true)
+  if (port > 65535) throw new ConfigError(`PORT=${raw} must be at most 65535`)
+  return { port, hostname: env.HOST || '0.0.0.0' }
+}
+
+/** The line a server prints once it listens: people open the URL, and tests read the port from it. */
+export function listeningLine(hostname: string, port: number): string {
+  return `roomcast listening on http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`
 }

@@ -2,7 +2,7 @@
  * Scale-out through Redis, for the runtimes that hold rooms in a Hub (Node, Deno).
  * Selected by REDIS_URL; without it the Hub keeps everything in memory.
  */
-import { ConfigError } from '../../src/index.ts'
+import { ConfigError, readPositiveInt } from '../../src/index.ts'
 import type { Config } from '../../src/index.ts'
 import { RedisBackend } from './backend.ts'
 
@@ -17,10 +17,6 @@ export function redisFromEnv(env: Record<string, string | undefined>, config: Co
   if (url === undefined || url === '') return undefined
   if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL=${url} must start with redis:// or rediss://`)
   const prefix = env.REDIS_PREFIX || redisDefaults.prefix
-  const rawBeat = env.PRESENCE_HEARTBEAT_MS
-  const heartbeatMs = rawBeat === undefined || rawBeat === '' ? redisDefaults.heartbeatMs : Number(rawBeat)
-  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs <= 0) {
-    throw new ConfigError(`PRESENCE_HEARTBEAT_MS=${rawBeat} must be a positive integer`)
-  }
+  const heartbeatMs = readPositiveInt(env, 'PRESENCE_HEARTBEAT_MS', redisDefaults.heartbeatMs)
   return new RedisBackend({ url, prefix, limits: config, roomTtlMs: config.roomTtlMs, heartbeatMs })
 }

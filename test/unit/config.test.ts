@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, defaults, envNames, readConfig } from '../../src/index.ts'
+import { ConfigError, defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from '../../src/index.ts'
 
 describe('readConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -24,5 +24,23 @@ describe('readConfig', () => {
   ])('refuses %s=%s with a ConfigError naming the variable', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => readConfig({ [name]: value })).toThrow(name)
+  })
+})
+
+describe('readListen and listeningLine', () => {
+  it('defaults to port 3000 on all interfaces, and prints localhost for it', () => {
+    expect(readListen({})).toEqual({ port: 3000, hostname: '0.0.0.0' })
+    expect(listeningLine('0.0.0.0', 3000)).toBe('roomcast listening on http://localhost:3000')
+    expect(readListen({ PORT: '0', HOST: '127.0.0.1' })).toEqual({ port: 0, hostname: '127.0.0.1' })
+  })
+
+  it.each(['http', '-1', '1.5', '65536'])('refuses PORT=%s with a ConfigError naming PORT', (value) => {
+    expect(() => readListen({ PORT: value })).toThrow(/PORT/)
+  })
+
+  it('reads an adapter’s own positive integer or its fallback', () => {
+    expect(readPositiveInt({}, 'X_MS', 5)).toBe(5)
+    expect(readPositiveInt({ X_MS: '7' }, 'X_MS', 5)).toBe(7)
+    expect(() => readPositiveInt({ X_MS: '0' }, 'X_MS', 5)).toThrow(ConfigError)
   })
 })
