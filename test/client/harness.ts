@@ -3,12 +3,64 @@ import WS from 'ws'
 import type { ClientOptions, Missed, StateChange } from '../../src/client/index.ts'
 import { RoomcastClient } from '../../src/client/index.ts'
 import type { MessageFrame, WelcomeFrame } from '../../src/protocol.ts'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { spawnServer } from '../support/server.ts'
 import type { ServerHandle } from '../support/server.ts'
+import type { TcpProxy } from '../support/tcp-proxy.ts'
+import { startProxy } from '../support/tcp-proxy.ts'
 
 /** Start the Node server; `port` to come back on the same port after a restart. */
 export function startNode(env: Record<string, string> = {}, port = 0): Promise<ServerHandle> {
   return spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env: { ...env, PORT: String(port) } })
+}
+
+/** What a client test file shares: one Node server, and probes and proxies that are closed after each test. */
+export interface ClientFixture {
+  readonly server: ServerHandle
+  /** A probe on the fixture's server (unless `url` says otherwise), with the fixture's default options. */
+  probe(opts: Partial<ClientOptions>): Probe
+  /** A TCP proxy in front of the fixture's server (or of `port`), to cut, refuse or stall the network. */
+  proxy(port?: number): Promise<TcpProxy>
+  /** Close every probe now (before stopping a server a test started itself). */
+  closeProbes(): Promise<void>
+}
+
+/** Register the hooks of a client test file: start a Node server with `env`, clean up after each test and at the end. */
+export function clientFixture(env: Record<string, string>, defaults: Partial<ClientOptions> = {}): ClientFixture {
+  let server: ServerHandle | undefined
+  const probes: Probe[] = []
+  const proxies: TcpProxy[] = []
+  beforeAll(async () => {
+    server = await startNode(env)
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+  afterEach(async () => {
+    // Proxies first: a client closing over a stalled proxy would wait for its closing handshake.
+    await Promise.all(proxies.splice(0).map((p) => p.close()))
+    await fixture.closeProbes()
+  })
+  const fixture: ClientFixture = {
+    get server() {
+      if (server === undefined) throw new Error('the fixture server is not started yet')
+      return server
+    },
+    probe(opts) {
+      const p = new Probe({ url: fixture.server.ws, ...defaults, ...opts })
+      probes.push(p)
+      return p
+    },
+    async proxy(port = fixture.server.port) {
+      const p = await startProxy(port)
+      proxies.push(p)
+      return p
+    },
+    async closeProbes() {
+      await Promise.all(probes.splice(0).map((p) => p.client.close()))
+    },
+  }
+  return fixture
 }
 
 /** A client and everything it reported, in order. */

@@ -1,39 +1,11 @@
 /** The client against a real Node server: acks, the server's errors, timeouts, the bounded queue, close() and backoff. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ClientOptions } from '../../src/client/index.ts'
+import { describe, expect, it } from 'vitest'
 import { sleep, uniqueRoom } from '../support/client.ts'
-import type { ServerHandle } from '../support/server.ts'
-import type { TcpProxy } from '../support/tcp-proxy.ts'
-import { startProxy } from '../support/tcp-proxy.ts'
-import { Probe, rejection, startNode, until } from './harness.ts'
+import { clientFixture, rejection, until } from './harness.ts'
 
 describe('client: publish, queue, close', () => {
-  let server: ServerHandle
-  const probes: Probe[] = []
-  const proxies: TcpProxy[] = []
-
-  beforeAll(async () => {
-    server = await startNode({ RATE_LIMIT: '5', RATE_BURST: '5', PRESENCE_INTERVAL_MS: '20' })
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-  afterEach(async () => {
-    // Proxies first: a client closing over a stalled proxy would wait for its closing handshake.
-    await Promise.all(proxies.splice(0).map((p) => p.close()))
-    await Promise.all(probes.splice(0).map((p) => p.client.close()))
-  })
-
-  const probe = (opts: Partial<ClientOptions>) => {
-    const p = new Probe({ url: server.ws, ...opts })
-    probes.push(p)
-    return p
-  }
-  const proxy = async () => {
-    const p = await startProxy(server.port)
-    proxies.push(p)
-    return p
-  }
+  const fx = clientFixture({ RATE_LIMIT: '5', RATE_BURST: '5', PRESENCE_INTERVAL_MS: '20' })
+  const { probe, proxy } = fx
 
   it('resolves publish with the seq from the ack, and other members get the message with that seq', async () => {
     const room = uniqueRoom()
@@ -152,7 +124,7 @@ describe('client: publish, queue, close', () => {
     const room = uniqueRoom()
     const a = probe({ room })
     await a.welcomed()
-    const stats = async () => ((await (await fetch(`${server.http}/rooms/${room}`)).json()) as { connections: number }).connections
+    const stats = async () => ((await (await fetch(`${fx.server.http}/rooms/${room}`)).json()) as { connections: number }).connections
     expect(await stats()).toBe(1)
     await a.client.close()
     await until(async () => (await stats()) === 0 || undefined, 'the room to be empty')

@@ -4,44 +4,22 @@
  * network (found by the client's ping), and a server killed and restarted
  * (history lost: the client is told, and takes the new numbers).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ClientOptions } from '../../src/client/index.ts'
+import { describe, expect, it } from 'vitest'
 import { sleep, uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
-import type { TcpProxy } from '../support/tcp-proxy.ts'
-import { startProxy } from '../support/tcp-proxy.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
-import { Probe, startNode, until } from './harness.ts'
+import { clientFixture, startNode, until } from './harness.ts'
 
 const ENV = { PRESENCE_INTERVAL_MS: '20' }
 const FAST = { initialDelayMs: 100, maxDelayMs: 400 }
 
 describe('client: reconnect and resume', () => {
-  let server: ServerHandle
-  const probes: Probe[] = []
-  const proxies: TcpProxy[] = []
-
-  beforeAll(async () => {
-    server = await startNode(ENV)
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-  afterEach(async () => {
-    await Promise.all(proxies.splice(0).map((p) => p.close()))
-    await Promise.all(probes.splice(0).map((p) => p.client.close()))
-  })
-
-  const probe = (opts: Partial<ClientOptions>) => {
-    const p = new Probe({ url: server.ws, ...FAST, ...opts })
-    probes.push(p)
-    return p
-  }
+  const fx = clientFixture(ENV, FAST)
+  const { probe, proxy } = fx
 
   it('resumes after a network drop: what was published while away arrives once, in order, and what it queued goes out', async () => {
     const room = uniqueRoom()
-    const px = await startProxy(server.port)
-    proxies.push(px)
+    const px = await proxy()
     const a = probe({ url: px.ws, room })
     const b = probe({ room })
     await Promise.all([a.welcomed(), b.welcomed()])
@@ -78,8 +56,7 @@ describe('client: reconnect and resume', () => {
 
   it('finds a connection that went silent with its ping, and resumes on a new one', async () => {
     const room = uniqueRoom()
-    const px = await startProxy(server.port)
-    proxies.push(px)
+    const px = await proxy()
     const a = probe({ url: px.ws, room, pingIntervalMs: 200 })
     const b = probe({ room })
     await Promise.all([a.welcomed(), b.welcomed()])
@@ -98,8 +75,7 @@ describe('client: reconnect and resume', () => {
     const small = await startNode({ ...ENV, HISTORY_MESSAGES: '3' })
     try {
       const room = uniqueRoom()
-      const px = await startProxy(small.port)
-      proxies.push(px)
+      const px = await proxy(small.port)
       const a = probe({ url: px.ws, room })
       const b = probe({ url: small.ws, room })
       await Promise.all([a.welcomed(), b.welcomed()])
@@ -116,7 +92,7 @@ describe('client: reconnect and resume', () => {
       await until(() => a.messages.length === 4, 'the next live message')
       expect(a.messages[3].seq).toBe(7)
     } finally {
-      await Promise.all(probes.splice(0).map((p) => p.client.close()))
+      await fx.closeProbes()
       await small.stop()
     }
   })
@@ -127,8 +103,7 @@ describe('client: reconnect and resume', () => {
     const [one, two] = await Promise.all([startNode(env), startNode(env)])
     try {
       const room = uniqueRoom()
-      const px = await startProxy(one.port)
-      proxies.push(px)
+      const px = await proxy(one.port)
       const a = probe({ url: px.ws, room })
       const b = probe({ url: two.ws, room })
       await Promise.all([a.welcomed(), b.welcomed()])
@@ -152,7 +127,7 @@ describe('client: reconnect and resume', () => {
       expect(b.data()).toEqual(['a1', 'a2, queued'])
       expect(a.missed).toEqual([])
     } finally {
-      await Promise.all(probes.splice(0).map((p) => p.client.close()))
+      await fx.closeProbes()
       await Promise.all([one.stop(), two.stop()])
     }
   })
@@ -191,7 +166,7 @@ describe('client: reconnect and resume', () => {
         [2, 'after'],
       ])
     } finally {
-      await Promise.all(probes.splice(0).map((p) => p.client.close()))
+      await fx.closeProbes()
       await second?.stop()
       await first.stop()
     }
