@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { PONG, Room, chooseSubprotocol, normaliseFrame, readConfig, replyCloseCode, sqlLogs } from '../src/index.ts'
-import type { Config, Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
+import type { Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'
@@ -17,21 +17,20 @@ function wrap(ws: WebSocket): Connection {
 }
 
 export class RoomObject extends DurableObject<Record<string, unknown>> {
-  private readonly config: Config
   private readonly room: Room
   /** A cache of the sockets' members, rebuilt from getWebSockets() whenever the object starts. */
   private readonly members = new Map<WebSocket, Member>()
 
   constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
     super(ctx, env)
-    this.config = readConfig(env as Record<string, string | undefined>)
+    const config = readConfig(env as Record<string, string | undefined>)
     // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
     // The name given to idFromName (the runtime has told objects their name since March 2026).
     const name = ctx.id.name ?? ctx.id.toString()
     this.room = new Room(name, {
-      config: this.config,
-      logs: sqlLogs(ctx.storage.sql, this.config),
+      config,
+      logs: sqlLogs(ctx.storage.sql, config),
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
       scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
     })
@@ -46,7 +45,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */
   fetch(request: Request): Response {
     // Checked by the object, which alone knows its members: from the Worker it would cost a second round trip.
-    if (this.room.size >= this.config.maxRoomConnections) {
+    if (this.room.full) {
       return Response.json({ error: 'room_full', message: 'room is full; try again later' }, { status: 503, headers: { 'Retry-After': '5' } })
     }
     const join = JSON.parse(request.headers.get(JOIN_HEADER) ?? '{"mode":"raw"}') as JoinRequest

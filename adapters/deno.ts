@@ -9,7 +9,7 @@ const config = readConfig(env)
 const { port, hostname } = readListen(env)
 
 // With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
-const redis = redisFromEnv(env, config)
+const redis = await redisFromEnv(env, config)
 const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 // Open sockets, so shutdown can wait for their close handshakes (Deno.serve keeps no such list).
@@ -38,8 +38,6 @@ const upgradeOptions: Deno.UpgradeWebSocketOptions = {
   idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
 }
 
-// Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
-if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo, health: redis?.health })
 

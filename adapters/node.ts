@@ -14,7 +14,7 @@ const config = readConfig(process.env)
 const { port, hostname } = readListen(process.env)
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
-const redis = redisFromEnv(process.env, config)
+const redis = await redisFromEnv(process.env, config)
 const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 const wss = new WebSocketServer({
@@ -32,8 +32,6 @@ const wrap: WrapSocket = (ctx, alive) => {
   return new NodeConnection(ws)
 }
 
-// Wait a little for Redis so the first clients are not refused; without it, start degraded and say so.
-if (redis !== undefined && !(await redis.whenUp(5000))) console.error(`roomcast: ${redis.health().detail}; serving degraded`)
 
 // getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env.
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })

@@ -20,7 +20,7 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
   return {
     connections: () => hub.connections,
     isFull(name) {
-      return (hub.peek(name)?.size ?? 0) >= hub.config.maxRoomConnections
+      return hub.peek(name)?.full ?? false
     },
     async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)

@@ -85,6 +85,11 @@ export class Room {
     return this.members.size
   }
 
+  /** Whether the room is at MAX_ROOM_CONNECTIONS (on this instance): a new member would be refused. */
+  get full(): boolean {
+    return this.members.size >= this.config.maxRoomConnections
+  }
+
   /** Resolves when a connection opened from now on misses nothing; rejects with Unavailable when the backend is down. */
   ready(): Promise<void> {
     return this.log.ready?.() ?? Promise.resolve()
@@ -92,7 +97,7 @@ export class Room {
 
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
-    if (this.members.size >= this.config.maxRoomConnections) {
+    if (this.full) {
       closeQuietly(conn, 'room_full', this.onError)
       return null
     }
