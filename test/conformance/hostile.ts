@@ -1,21 +1,12 @@
 /** Hostile and broken clients: each gets a clear error or close code, and nobody else notices. */
 import { expect, it } from 'vitest'
-import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
+import { connect, connectJson, uniqueRoom, waitForConnections } from '../support/client.ts'
 import { frameHeader, handshake } from '../support/raw-socket.ts'
 import type { SuiteContext } from './suite.ts'
 
 export function hostileScenarios(ctx: SuiteContext): void {
   const url = (room: string) => `${ctx.server.ws}/rooms/${room}`
   const stats = async (room: string) => (await fetch(`${ctx.server.http}/rooms/${room}`)).json()
-  async function waitForConnections(room: string, n: number, timeoutMs = 10000): Promise<number> {
-    const deadline = Date.now() + timeoutMs
-    let s = await stats(room)
-    while (s.connections !== n && Date.now() < deadline) {
-      await sleep(50)
-      s = await stats(room)
-    }
-    return s.connections
-  }
 
   it('answers malformed json frames with error frames and keeps the connection open', async () => {
     const { client } = await connectJson(url(uniqueRoom()))
@@ -128,7 +119,7 @@ export function hostileScenarios(ctx: SuiteContext): void {
     const { client } = await connectJson(url(room))
     for (let i = 0; i < 400 && client.ws.readyState === client.ws.OPEN; i++) client.send({ type: 'publish', data: i })
     expectClosedWhileSending(await client.closed, 1008, /flooding/)
-    expect(await waitForConnections(room, 0)).toBe(0)
+    expect(await waitForConnections(ctx.server.http, room, 0)).toBe(0)
   })
 
   it('closes with 1008 past the bad-frame budget, after 20 error frames', async () => {
@@ -141,19 +132,19 @@ export function hostileScenarios(ctx: SuiteContext): void {
     // A reset may discard error frames the client had not read yet, never add any.
     if (closed.code === 1008) expect(errors.length).toBe(20)
     else expect(errors.length).toBeLessThanOrEqual(20)
-    expect(await waitForConnections(room, 0)).toBe(0)
+    expect(await waitForConnections(ctx.server.http, room, 0)).toBe(0)
   })
 
   it('forgets sockets destroyed mid-frame, and the room carries on', async () => {
     const room = uniqueRoom()
     const bystander = await connect(url(room))
     const sockets = await Promise.all([1, 2, 3].map(() => handshake(ctx.server.port, `/rooms/${room}`)))
-    expect(await waitForConnections(room, 4)).toBe(4)
+    expect(await waitForConnections(ctx.server.http, room, 4)).toBe(4)
     for (const s of sockets) {
       s.write(Buffer.concat([frameHeader(0x1, 1000), Buffer.alloc(10, 0x41)]))
       s.destroy()
     }
-    expect(await waitForConnections(room, 1)).toBe(1)
+    expect(await waitForConnections(ctx.server.http, room, 1)).toBe(1)
     bystander.send('still here')
     expect(await bystander.text()).toBe('still here')
     await bystander.close()

@@ -1,7 +1,7 @@
 /** The HTTP side: publish, stats, health, the chat page and room-name validation. */
 import { expect, it } from 'vitest'
 import { chatJs, clientJs } from '../../src/client/bundle.gen.ts'
-import { connect, connectJson, refusedStatus, uniqueRoom } from '../support/client.ts'
+import { connect, connectJson, refusedStatus, uniqueRoom, waitForConnections } from '../support/client.ts'
 import type { SuiteContext } from './suite.ts'
 
 export function httpScenarios(ctx: SuiteContext): void {
@@ -80,8 +80,7 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(await stats()).toEqual({ room, connections: 2, seq: 1 })
     await a.close()
     b.client.ws.terminate()
-    const deadline = Date.now() + 5000
-    while ((await stats()).connections !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    await waitForConnections(ctx.server.http, room, 0, 5000)
     expect(await stats()).toEqual({ room, connections: 0, seq: 1 })
   })
 

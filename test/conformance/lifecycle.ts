@@ -1,6 +1,6 @@
 /** Connections that vanish, and servers that stop. */
 import { expect, it } from 'vitest'
-import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
+import { connect, connectJson, uniqueRoom, waitForConnections } from '../support/client.ts'
 import { handshake } from '../support/raw-socket.ts'
 import type { SuiteContext } from './suite.ts'
 
@@ -11,8 +11,7 @@ export function lifecycleScenarios(ctx: SuiteContext): void {
     const stats = async () => (await fetch(`${ctx.server.http}/rooms/${room}`)).json()
     expect((await stats()).connections).toBe(1)
     const idle = Number(ctx.env.IDLE_TIMEOUT_MS)
-    const deadline = Date.now() + idle * 4 + 5000
-    while ((await stats()).connections !== 0 && Date.now() < deadline) await sleep(200)
+    await waitForConnections(ctx.server.http, room, 0, idle * 4 + 5000, 200)
     expect((await stats()).connections).toBe(0)
     socket.destroy()
   }, 60000)

@@ -185,3 +185,15 @@ export function uniqueRoom(prefix = 't'): string {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Poll `GET /rooms/:room` on `http` until it counts `n` connections or `timeoutMs` passes; returns the last count. */
+export async function waitForConnections(http: string, room: string, n: number, timeoutMs = 10000, everyMs = 50): Promise<number> {
+  const count = async () => ((await (await fetch(`${http}/rooms/${room}`)).json()) as { connections: number }).connections
+  const deadline = Date.now() + timeoutMs
+  let c = await count()
+  while (c !== n && Date.now() < deadline) {
+    await sleep(everyMs)
+    c = await count()
+  }
+  return c
+}
