@@ -35,7 +35,7 @@ function open(url: string): Promise<WebSocket> {
 }
 
 function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
 }
 
 interface Result {
@@ -56,8 +56,8 @@ async function measure(mode: string): Promise<void> {
   }
   if (mode === 'redis') Object.assign(env, { REDIS_URL, REDIS_PREFIX: uniquePrefix('bench') })
   const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env })
-  const servers: ServerHandle[] = mode === 'redis' ? await Promise.all([start(), start()]) : [await start()]
-  const [a, b] = mode === 'redis' ? servers : [servers[0], servers[0]]
+  const servers: [ServerHandle, ...ServerHandle[]] = mode === 'redis' ? await Promise.all([start(), start()]) : [await start()]
+  const [a, b = a] = servers
   const room = `bench-${Date.now().toString(36)}`
   try {
     const members: WebSocket[] = []
@@ -139,7 +139,7 @@ async function measure(mode: string): Promise<void> {
         seconds,
         p50: percentile(got, 0.5),
         p99: percentile(got, 0.99),
-        max: got[got.length - 1],
+        max: got.at(-1) ?? Number.NaN,
       })
       if (count < want) console.error(`rate ${rate}: only ${count} of ${want} deliveries within 60 s`)
     }

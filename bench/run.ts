@@ -138,9 +138,10 @@ async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n:
       rows.push(row)
     }
     // Latency last, at a fixed rate a slow server may not sustain; its tail then cannot spill into a throughput phase.
-    if (n <= plan.latencyMaxN) {
-      const l = await client.call<PhaseResult>({ op: 'latency', size: plan.sizes[0], rate: plan.latencyRate, count: plan.latencyCount, stallMs: STALL_MS }, 180_000)
-      const row = rows[0]
+    // The latency figures join the row of the first size, measured at that size.
+    const row = rows[0]
+    if (n <= plan.latencyMaxN && row !== undefined) {
+      const l = await client.call<PhaseResult>({ op: 'latency', size: row.size, rate: plan.latencyRate, count: plan.latencyCount, stallMs: STALL_MS }, 180_000)
       row.p50 = l.p50
       row.p99 = l.p99
       row.lost += l.lost

@@ -217,15 +217,16 @@ export class RedisLog implements RoomLog {
   /** Hand over queued entries that continue the sequence; a gap or another epoch asks for another sync. */
   private drain(): void {
     let i = 0
-    for (; i < this.queue.length; i++) {
-      const { epoch, entry } = this.queue[i]
+    for (const { epoch, entry } of this.queue) {
       // Another epoch here is older than the one we just read (or newer and caught by the heartbeat): drop it.
-      if (epoch !== this.epoch || entry.seq <= this.last) continue
-      if (entry.seq !== this.last + 1) {
-        this.stale = true
-        break
+      if (epoch === this.epoch && entry.seq > this.last) {
+        if (entry.seq !== this.last + 1) {
+          this.stale = true
+          break
+        }
+        this.hand(entry)
       }
-      this.hand(entry)
+      i++
     }
     this.queue = i === this.queue.length ? [] : this.queue.slice(i)
   }

@@ -1,0 +1,6 @@
+/** Element `i` of `list` (negative counts from the end); throws when there is none, since in a test a missing element is a bug, not a value. */
+export function at<T>(list: ArrayLike<T>, i: number): T {
+  const value = list[i < 0 ? list.length + i : i]
+  if (value === undefined) throw new Error(`expected an element at index ${i}, but the list has ${list.length}`)
+  return value
+}
