@@ -113,7 +113,8 @@ export class NodeConnection implements Connection {
     // Corked bytes count in the socket's writableLength, so bufferedAmount (and slow-consumer detection) sees them.
     const frame = frameOf(data)
     socket.write(frame)
-    if ((this.held += frame.length) >= FLUSH_BYTES) {
+    this.held += frame.length
+    if (this.held >= FLUSH_BYTES) {
       this.held = 0
       socket.uncork()
       socket.cork()

@@ -305,10 +305,12 @@ async function handle(cmd: Command): Promise<unknown> {
   }
 }
 
+const send = process.send?.bind(process)
+if (send === undefined) throw new Error('bench/client.ts takes its commands over IPC: bench/run.ts forks it')
 process.on('message', (cmd: Command) => {
   handle(cmd).then(
-    (result) => process.send!({ ok: true, result }),
-    (err: Error) => process.send!({ ok: false, error: err.stack ?? String(err) }),
+    (result) => send({ ok: true, result }),
+    (err: Error) => send({ ok: false, error: err.stack ?? String(err) }),
   )
 })
 process.on('disconnect', () => process.exit(0))

@@ -21,7 +21,8 @@ import { requireRedis, uniquePrefix } from '../test/support/redis.ts'
 const MEMBERS = Number(process.env.MEMBERS ?? 1000)
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000)
 const RATES = (process.env.RATES ?? '50,200,max').split(',')
-const MODES = (process.env.MODE ?? 'both') === 'both' ? ['redis', 'memory'] : [process.env.MODE!]
+const MODE = process.env.MODE ?? 'both'
+const MODES = MODE === 'both' ? ['redis', 'memory'] : [MODE]
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
 /** In the "max" phase, how many messages may be in flight (sent, not yet seen by the sentinel member). */
 const WINDOW = 32

@@ -82,8 +82,14 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
       (ws) =>
         new Promise<void>((resolve) => {
           if (ws.readyState === WebSocket.CLOSED) return resolve()
-          const t = setTimeout(() => (ws.terminate(), resolve()), 3000)
-          ws.once('close', () => (clearTimeout(t), resolve()))
+          const t = setTimeout(() => {
+            ws.terminate()
+            resolve()
+          }, 3000)
+          ws.once('close', () => {
+            clearTimeout(t)
+            resolve()
+          })
           ws.close()
         }),
     ),
@@ -109,7 +115,8 @@ async function measure(runtime: string, n: number, bare: boolean): Promise<Resul
   // Every connection comes from 127.0.0.1, so the per-address upgrade limit must not apply here.
   const env = { MAX_ROOM_CONNECTIONS: String(n + 100), IDLE_TIMEOUT_MS: '600000', MAX_UPGRADES_PER_IP: '1000000' }
   const server = await spawnServer({ cmd, args, env, timeoutMs: 60000 })
-  const pid = server.proc.pid!
+  const pid = server.proc.pid
+  if (pid === undefined) throw new Error(`${runtime} server has no pid`)
   try {
     const room = 'idle'
     const url = `${server.ws}/rooms/${room}`

@@ -63,8 +63,14 @@ class LoadClient {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`client: ${cmd.op} took over ${timeoutMs} ms`)), timeoutMs)
       this.pending = {
-        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
+        resolve: (v) => {
+          clearTimeout(timer)
+          resolve(v as T)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
       }
       this.proc.send(cmd)
     })
@@ -153,7 +159,7 @@ async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n:
         `  ${target.runtime} ${target.name} ${mode} N=${n} ${row.size} B: ${Math.round(row.deliveriesPerSec).toLocaleString('en')}/s` +
           ` lost ${row.lost} dup ${row.duplicated} server ${row.serverUsPerDelivery.toFixed(2)} µs/del (${Math.round(row.serverUtil * 100)}% cpu)` +
           ` client ${row.clientUsPerDelivery.toFixed(2)} µs/del (${Math.round(row.clientUtil * 100)}%)` +
-          (row.p99 !== undefined ? ` p50 ${row.p50!.toFixed(2)} p99 ${row.p99.toFixed(2)} ms` : '') +
+          (row.p50 !== undefined && row.p99 !== undefined ? ` p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} ms` : '') +
           ` mem ${memPerConnKiB.toFixed(1)} KiB/conn`,
       )
     }

@@ -167,7 +167,7 @@ export class RedisLog implements RoomLog {
   sync(): Promise<void> {
     this.stale = true
     // Waiters are settled only once `syncing` is cleared, so none can slip in between and wait forever.
-    return (this.syncing ??= this.runSync().then(
+    this.syncing ??= this.runSync().then(
       () => {
         this.syncing = null
         for (const w of this.waiters.splice(0)) w.resolve()
@@ -178,7 +178,8 @@ export class RedisLog implements RoomLog {
         this.rejectWaiters(err instanceof Unavailable ? err : new Unavailable('redis unreachable'))
         throw err
       },
-    ))
+    )
+    return this.syncing
   }
 
   // ---- internals ----

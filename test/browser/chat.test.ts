@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startNode } from '../client/harness.ts'
-import { at } from '../support/at.ts'
+import { at } from '../support/present.ts'
 import { uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 
@@ -146,7 +146,7 @@ describe('chat page in Chromium', () => {
     const fit = await bob.page.evaluate(() => ({
       scroll: document.documentElement.scrollWidth,
       width: innerWidth,
-      formBottom: document.getElementById('form')!.getBoundingClientRect().bottom,
+      formBottom: document.getElementById('form')?.getBoundingClientRect().bottom,
       height: innerHeight,
     }))
     expect(fit.scroll).toBeLessThanOrEqual(fit.width)

@@ -5,7 +5,7 @@
  * (history lost: the client is told, and takes the new numbers).
  */
 import { describe, expect, it } from 'vitest'
-import { at } from '../support/at.ts'
+import { at } from '../support/present.ts'
 import { sleep, uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'

@@ -1,7 +1,7 @@
 /** The client runs unchanged on Deno and Bun with their own WebSocket, against the real Node server. */
 import { execFile } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { at } from '../support/at.ts'
+import { at } from '../support/present.ts'
 import { uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { startNode } from './harness.ts'

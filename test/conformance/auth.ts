@@ -5,7 +5,7 @@
  */
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { at } from '../support/at.ts'
+import { at } from '../support/present.ts'
 import { connect, connectJson, refused, sleep, uniqueRoom } from '../support/client.ts'
 import { sendHead } from '../support/raw-socket.ts'
 import type { ServerHandle } from '../support/server.ts'

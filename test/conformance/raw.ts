@@ -1,6 +1,6 @@
 /** Raw mode: the classic chat server's behaviour. */
 import { expect, it } from 'vitest'
-import { at } from '../support/at.ts'
+import { at } from '../support/present.ts'
 import { connect, uniqueRoom } from '../support/client.ts'
 import type { SuiteContext } from './suite.ts'
 

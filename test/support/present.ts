@@ -4,3 +4,9 @@ export function at<T>(list: ArrayLike<T>, i: number): T {
   if (value === undefined) throw new Error(`expected an element at index ${i}, but the list has ${list.length}`)
   return value
 }
+
+/** `value`, or a thrown error naming `what` when it is null or undefined: in a test, that absence is a bug. */
+export function present<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`expected ${what}, got ${value}`)
+  return value
+}
