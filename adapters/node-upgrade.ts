@@ -121,7 +121,7 @@ function onError(this: WebSocket, error: Error): void {
 /** A web Request for the upgrade, for the Hono app to route. */
 function toRequest(req: IncomingMessage): Request {
   const headers = new Headers()
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.append(k, Array.isArray(v) ? v[0] : v)
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.append(k, Array.isArray(v) ? v.join(', ') : v)
   return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { headers })
 }
 
