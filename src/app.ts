@@ -9,10 +9,10 @@ import type { Config } from './config.ts'
 import type { JoinRequest } from './connection.ts'
 import { bearer, tokenFromProtocols } from './credentials.ts'
 import { Door, isRefusal } from './door.ts'
-import type { Refusal } from './door.ts'
 import type { RoomGateway } from './gateway.ts'
 import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from './protocol.ts'
 import { Unavailable } from './room-log.ts'
+import { refusalResponse } from './wire/refusals.ts'
 
 export interface AppOptions {
   config: Config
@@ -38,20 +38,6 @@ export interface Health {
 }
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
-
-/**
- * An HTTP error: a stable code and a readable message in the JSON body, and the
- * code again in `X-Roomcast-Error`, for clients that cannot read the body of a
- * refused upgrade (most WebSocket libraries expose only its status and headers).
- */
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
-  if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
-  if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="roomcast"')
-  c.header('X-Roomcast-Error', error)
-  return c.json({ error, message }, status)
-}
-
-const refuse = (c: Context, r: Refusal) => fail(c, r.status, r.error, r.message, r.retryAfter)
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
 const SEQ = /^\d{1,15}$/
@@ -90,8 +76,6 @@ function isUpgrade(c: Context): boolean {
 /** Per-request values: the authenticated publisher, shown as `from`. */
 type AppEnv = { Variables: { from: string | undefined } }
 
-const BAD_ROOM = 'room names are 1 to 64 of A-Z a-z 0-9 _ . -'
-
 /** Build the app over a gateway. */
 export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
@@ -107,14 +91,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // Cheapest checks first, so a flood of bad upgrades costs no token verification.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
-    if (throttled !== null) return refuse(c, throttled)
+    if (throttled !== null) return refusalResponse(throttled)
     const badOrigin = door.checkOrigin(c.req.header('origin'))
-    if (badOrigin !== null) return refuse(c, badOrigin)
-    if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+    if (badOrigin !== null) return refusalResponse(badOrigin)
+    if (!isRoomName(room)) return refusalResponse('bad_room')
     const join = parseJoin(c)
-    if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
+    if (typeof join === 'string') return refusalResponse('bad_request', join)
     const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
-    if (isRefusal(admitted)) return refuse(c, admitted)
+    if (isRefusal(admitted)) return refusalResponse(admitted)
     if (admitted.grant !== undefined) {
       const { sub, pub, exp } = admitted.grant
       if (sub !== undefined) join.from = sub
@@ -123,11 +107,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }
     const h = health()
     // A member could neither get its welcome nor publish; send it to an instance that is ready.
-    if (!h.ready) return fail(c, 503, 'unavailable', h.detail ?? 'not ready; try again')
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) {
-      return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
+      return refusalResponse('server_full')
     }
-    if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
+    if (await gateway.isFull(room)) return refusalResponse('room_full')
     return gateway.upgrade(c, room, join)
   }
 
@@ -136,11 +120,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     (right: 'read' | 'publish'): MiddlewareHandler<AppEnv> =>
     async (c, next) => {
       const badOrigin = door.checkOrigin(c.req.header('origin'))
-      if (badOrigin !== null) return refuse(c, badOrigin)
+      if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
-      if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+      if (!isRoomName(room)) return refusalResponse('bad_room')
       const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
-      if (isRefusal(admitted)) return refuse(c, admitted)
+      if (isRefusal(admitted)) return refusalResponse(admitted)
       c.set('from', admitted.grant?.sub)
       await next()
     }
@@ -157,7 +141,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   app.get('/readyz', (c) => {
     const h = health()
     if (h.ready) return c.json({ ready: true, backend: h.backend })
-    return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
+    return refusalResponse('unavailable', h.detail ?? 'not ready')
   })
 
   app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
@@ -176,7 +160,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     httpAccess('publish'),
     bodyLimit({
       maxSize: config.maxFrameBytes,
-      onError: (c) => fail(c, 413, 'too_large', `body exceeds ${config.maxFrameBytes} bytes`),
+      onError: () => refusalResponse('too_large', `body exceeds ${config.maxFrameBytes} bytes`),
     }),
     async (c) => {
       const room = c.req.param('room')
@@ -189,7 +173,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
         try {
           value = JSON.parse(text)
         } catch {
-          return fail(c, 400, 'bad_json', 'body is not valid JSON')
+          return refusalResponse('bad_json')
         }
         if (typeof value === 'string') body = value
         else {
@@ -197,19 +181,19 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
           body = JSON.stringify(value)
         }
       } else if (type !== 'text/plain') {
-        return fail(c, 415, 'unsupported_type', 'use text/plain or application/json')
+        return refusalResponse('unsupported_type')
       }
       const seq = await gateway.publish(room, kind, body, c.get('from'))
       return c.json({ seq }, 202)
     },
   )
 
-  app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
+  app.notFound((c) => refusalResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   app.onError((err, c) => {
     // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
-    if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+    if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || 'room unavailable; try again')
     console.error('roomcast:', err)
-    return fail(c, 500, 'internal', 'internal error')
+    return refusalResponse('internal')
   })
   return app
 }

@@ -8,10 +8,11 @@ import type { Draft, Entry, EntryKind } from './entry.ts'
 import { encodeJson } from './entry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import type { Fanout } from './fanout.ts'
+import { normaliseFrame } from './frames.ts'
 import { FanoutGroup } from './fanout.ts'
 import { Member } from './member.ts'
 import type { ErrorCode, WelcomeFrame } from './protocol.ts'
-import { Errors, PONG, decodeClientFrame, encodeAck, encodeError, encodePresence } from './protocol.ts'
+import { Errors, PONG, closeReason, decodeClientFrame, encodeAck, encodeError, encodePresence } from './protocol.ts'
 import type { LogFactory, Replay, RoomLog } from './room-log.ts'
 import { Unavailable } from './room-log.ts'
 
@@ -128,9 +129,15 @@ export class Room {
     return m
   }
 
-  /** Handle one frame from a member: text as a string, binary as bytes. */
-  receive(m: Member, data: string | Uint8Array): void {
+  /**
+   * Handle one frame from a member, as the runtime handed it over: text as a
+   * string, binary as bytes (an ArrayBuffer or a view). Anything else closes
+   * the member with 1003 `unsupported_payload`.
+   */
+  receive(m: Member, payload: unknown): void {
     if (m.closed) return
+    const data = normaliseFrame(payload)
+    if (data === null) return this.drop(m, 'unsupported_payload')
     const now = this.clock.now()
     m.lastSeen = now
     if (expired(m, now)) return this.drop(m, 'token_expired')
@@ -361,9 +368,8 @@ export class Room {
 
 /** Close a connection with the close code and reason an error code names. */
 function closeQuietly(conn: Connection, code: ErrorCode, onError: (err: unknown) => void): void {
-  const e = Errors[code]
   try {
-    conn.close(e.close ?? 1000, `${code}: ${e.message}`)
+    conn.close(Errors[code].close ?? 1000, closeReason(code))
   } catch (err) {
     onError(err)
   }
