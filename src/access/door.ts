@@ -2,13 +2,13 @@
  * The checks at the door, made before an upgrade or a publish costs anything:
  * upgrades per client address, the browser's Origin, and credentials.
  */
-import type { Clock } from './clock.ts'
-import { realClock } from './clock.ts'
-import type { Config } from './config.ts'
+import type { Clock } from '../config/clock.ts'
+import { realClock } from '../config/clock.ts'
+import type { Config } from '../config/config.ts'
 import type { Grant, Verifier } from './credentials.ts'
 import { createVerifier, grantsRoom } from './credentials.ts'
-import type { Refusal } from './wire/refusals.ts'
-import { refusal } from './wire/refusals.ts'
+import type { Refusal } from '../wire/refusals.ts'
+import { refusal } from '../wire/refusals.ts'
 
 /** Let in: with the token's grant when one was required. */
 export interface Admitted {

@@ -97,12 +97,12 @@ export type ServerFrame = WelcomeFrame | MessageFrame | AckFrame | PresenceFrame
 
 // ---- close codes and the Errors table (wire/errors.ts); HTTP refusals (wire/refusals.ts) ----
 
-export { CloseCode, Errors, closeReason, closeReasonCode } from './wire/errors.ts'
-export type { ErrorCode, ErrorSpec, Retry } from './wire/errors.ts'
-import { Errors } from './wire/errors.ts'
-import type { ErrorCode } from './wire/errors.ts'
-export { Refusals, refusal, refusalResponse } from './wire/refusals.ts'
-export type { Refusal, RefusalCode, RefusalSpec } from './wire/refusals.ts'
+export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
+export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
+import { Errors } from './errors.ts'
+import type { ErrorCode } from './errors.ts'
+export { Refusals, refusal, refusalResponse } from './refusals.ts'
+export type { Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 
 // ---- decoding ----
 
