@@ -5,14 +5,15 @@ import type { Config } from '../config/config.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
 import type { Draft, Entry, EntryKind } from '../log/entry.ts'
-import { encodeJson } from '../log/entry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import type { Fanout } from './topics.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import { FanoutGroup } from './topics.ts'
 import { Member } from './member.ts'
-import type { ErrorCode, WelcomeFrame } from '../wire/frames.ts'
-import { Errors, PONG, closeReason, decodeClientFrame, encodeAck, encodeError, encodePresence } from '../wire/frames.ts'
+import { decodeClientFrame } from '../wire/decode.ts'
+import { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from '../wire/encode.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
+import type { ErrorCode } from '../wire/errors.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { Unavailable } from '../log/room-log.ts'
 
@@ -78,7 +79,7 @@ export class Room {
       lost: () => this.closeAll('resync'),
     })
     this.emptySince = this.clock.now()
-    if (options.fanout !== undefined) this.group = new FanoutGroup(options.fanout, name, (e) => encodeJson(name, e))
+    if (options.fanout !== undefined) this.group = new FanoutGroup(options.fanout, name, (e) => encodeMessage(name, e))
   }
 
   /** Members on this instance. */
@@ -232,9 +233,8 @@ export class Room {
         : { ...(await (this.log.joinPoint?.() ?? this.log.head())), entries: [], complete: true }
     if (m.closed) return
     if (m.info.mode === 'json') {
-      const frame: WelcomeFrame = { type: 'welcome', room: this.name, connectionId: m.info.id, seq: replay.seq, epoch: replay.epoch }
-      if (req.since !== undefined) frame.resumed = { since: req.since, complete: replay.complete }
-      this.sendTo(m, JSON.stringify(frame))
+      const resumed = req.since === undefined ? undefined : { since: req.since, complete: replay.complete }
+      this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
     }
     for (const e of replay.entries) this.sendEntry(m, e)
     const pending = m.pending ?? []
@@ -255,13 +255,13 @@ export class Room {
     for (const m of this.members) {
       if (m.pending !== null) m.pending.push(entry)
       else if (m.info.mode === 'raw') this.sendTo(m, raw)
-      else if (m.info.id !== entry.origin) this.sendTo(m, (json ??= encodeJson(this.name, entry)))
+      else if (m.info.id !== entry.origin) this.sendTo(m, (json ??= encodeMessage(this.name, entry)))
     }
   }
 
   private sendEntry(m: Member, e: Entry): void {
     if (m.info.mode === 'raw') this.sendTo(m, e.body)
-    else if (m.info.id !== e.origin) this.sendTo(m, encodeJson(this.name, e))
+    else if (m.info.id !== e.origin) this.sendTo(m, encodeMessage(this.name, e))
   }
 
   private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number): void {

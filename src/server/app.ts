@@ -10,7 +10,8 @@ import type { JoinRequest } from '../room/connection.ts'
 import { bearer, tokenFromProtocols } from '../access/credentials.ts'
 import { Door, isRefusal } from '../access/door.ts'
 import type { RoomGateway } from './gateway.ts'
-import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from '../wire/frames.ts'
+import { parseJoinQuery } from '../wire/join.ts'
+import { isRoomName } from '../wire/names.ts'
 import { Unavailable } from '../log/room-log.ts'
 import { refusalResponse } from '../wire/refusals.ts'
 
@@ -39,26 +40,9 @@ export interface Health {
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
-const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
-const SEQ = /^\d{1,15}$/
-
-/** Read the join request from an upgrade's query and headers; a string is the reason it is bad. */
+/** Read the join request from an upgrade's query and headers (the rules are wire/join.ts's); a string is the reason it is bad. */
 export function parseJoin(c: Context): JoinRequest | string {
-  const offered = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-  const asked = c.req.query('protocol')
-  if (asked !== undefined && asked !== SUBPROTOCOL) return `unknown protocol "${asked.slice(0, 32)}"; use ${SUBPROTOCOL}`
-  const join: JoinRequest = { mode: offered !== undefined || asked === SUBPROTOCOL ? 'json' : 'raw' }
-  const since = c.req.query('since')
-  if (since !== undefined) {
-    if (!SEQ.test(since)) return '"since" must be a non-negative integer'
-    join.since = Number(since)
-  }
-  const epoch = c.req.query('epoch')
-  if (epoch !== undefined) {
-    if (!EPOCH.test(epoch)) return '"epoch" must be 1 to 64 of A-Z a-z 0-9 _ -'
-    join.epoch = epoch
-  }
-  return join
+  return parseJoinQuery(c.req.header('sec-websocket-protocol'), (name) => c.req.query(name))
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
