@@ -7,7 +7,7 @@ import type { ErrorCode } from '../wire/errors.ts'
 import { Room } from '../room/room.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { LogFactory } from '../log/room-log.ts'
-import { memoryLogs } from '../log/room-log.ts'
+import { memoryLogs } from '../log/memory-log.ts'
 
 export interface HubOptions {
   config: Config
