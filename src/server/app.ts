@@ -13,7 +13,7 @@ import type { RoomGateway } from './gateway.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Unavailable } from '../log/room-log.ts'
-import { refusalResponse } from '../wire/refusals.ts'
+import { Refusals, refusalResponse } from '../wire/refusals.ts'
 
 export interface AppOptions {
   config: Config
@@ -56,6 +56,9 @@ function script(c: Context, js: string): Response {
 function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
+
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
+const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
 /** Per-request values: the authenticated publisher, shown as `from`. */
 type AppEnv = { Variables: { from: string | undefined } }
@@ -149,7 +152,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     async (c) => {
       const room = c.req.param('room')
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0].trim().toLowerCase()
+      // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
+      if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
+      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
+      if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
       let body = text
       if (type === 'application/json') {
@@ -164,8 +171,6 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
           kind = 'json'
           body = JSON.stringify(value)
         }
-      } else if (type !== 'text/plain') {
-        return refusalResponse('unsupported_type')
       }
       const seq = await gateway.publish(room, kind, body, c.get('from'))
       return c.json({ seq }, 202)

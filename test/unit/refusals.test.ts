@@ -15,6 +15,8 @@ describe('the HTTP refusal table', () => {
   it.each([
     ['bad_room', 'terminal'],
     ['bad_request', 'terminal'],
+    ['bad_json', 'terminal'],
+    ['empty_body', 'terminal'],
     ['unauthorized', 'terminal'],
     ['forbidden', 'terminal'],
     ['bad_origin', 'terminal'],
