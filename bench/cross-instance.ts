@@ -54,6 +54,8 @@ async function measure(mode: string): Promise<void> {
     RATE_LIMIT: '1000000',
     RATE_BURST: '1000000',
     MAX_ROOM_CONNECTIONS: String(MEMBERS + 10),
+    // Every member connects from 127.0.0.1, far past the per-address upgrade limit's 20 a second.
+    MAX_UPGRADES_PER_IP: String(MEMBERS + 10),
   }
   if (mode === 'redis') Object.assign(env, { REDIS_URL, REDIS_PREFIX: uniquePrefix('bench') })
   const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env })
