@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { Errors, PONG, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../src/index.ts'
-import type { Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
+import type { Appended, Connection, EntryKind, JoinRequest, Member, MemberInfo, Once, RoomStats } from '../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'
@@ -66,9 +66,9 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     return this.room.stats()
   }
 
-  /** `POST /rooms/:room/messages` */
-  publish(kind: EntryKind, body: string, from?: string): Promise<number> {
-    return this.room.publish(kind, body, from)
+  /** `POST /rooms/:room/messages`, with its Idempotency-Key as `once` (looked up in this object's SQLite). */
+  publish(kind: EntryKind, body: string, from?: string, once?: Once): Promise<Appended> {
+    return this.room.publish(kind, body, from, once)
   }
 
   /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */

@@ -23,7 +23,7 @@ function objectGateway(rooms: DurableObjectNamespace<RoomObject>): RoomGateway {
       return room(name).fetch(new Request(c.req.url, { headers }))
     },
     stats: async (name) => (await room(name).stats()) as RoomStats,
-    publish: (name, kind, body, from) => room(name).publish(kind, body, from),
+    publish: (name, kind, body, from, once) => room(name).publish(kind, body, from, once),
   }
 }
 

@@ -6,8 +6,8 @@
  */
 import { Redis } from 'ioredis'
 import type { RedisOptions } from 'ioredis'
-import { Unavailable, entryBytes } from '../../src/index.ts'
-import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
+import { Unavailable, dedupeLimits, entryBytes } from '../../src/index.ts'
+import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Once, RoomStats } from '../../src/index.ts'
 import { RedisLog } from './log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
@@ -18,7 +18,8 @@ export interface RedisBackendOptions {
   url: string
   /** Prefix of every key and channel, so several deployments (or test runs) share one Redis. */
   prefix: string
-  limits: HistoryLimits
+  /** History limits, and the dedupe window and cap of publish keys (defaults: DEDUPE_DEFAULTS). */
+  limits: LogLimits
   /** How long a room's keys outlive the last instance that had it open. */
   roomTtlMs: number
   /** How often each instance re-announces its member counts; a count expires after 3 of these. */
@@ -29,6 +30,7 @@ export interface RedisBackendOptions {
 
 type Scripted = Redis & {
   rcAppend(meta: string, log: string, ...args: (string | number)[]): Promise<number>
+  rcAppendOnce(meta: string, log: string, ids: string, idx: string, ...args: (string | number)[]): Promise<[number, number]>
   rcRange(meta: string, log: string, ...args: (string | number)[]): Promise<(string | number)[]>
   rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<(string | number)[]>
   rcPeek(meta: string, presence: string): Promise<number[]>
@@ -63,6 +65,7 @@ export class RedisBackend implements RoomStore {
   /** The rooms open on this instance, by channel: where channel messages and connection changes are reported. */
   private readonly rooms = new Map<string, RoomListener>()
   private readonly options: RedisBackendOptions
+  private readonly dedupe: DedupeLimits
   private readonly say: (message: string) => void
   private downSince = Date.now()
   private lastError = 'connecting'
@@ -71,11 +74,14 @@ export class RedisBackend implements RoomStore {
 
   constructor(options: RedisBackendOptions) {
     this.options = options
+    this.dedupe = dedupeLimits(options.limits)
     this.prefix = options.prefix
     this.say = options.log ?? ((m) => console.log(`roomcast: ${m}`))
     this.cmd = new Redis(options.url, { ...FAIL_FAST, enableAutoPipelining: true }) as Scripted
     this.sub = new Redis(options.url, FAIL_FAST)
     this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
+    // The same script with the publish-key keys: the dedupe lookup runs inside the append.
+    this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
@@ -147,6 +153,23 @@ export class RedisBackend implements RoomStore {
     } catch (err) {
       throw this.failure(err, 'redis failed before confirming the publish')
     }
+  }
+
+  /** As `append`, unless `once.key` was appended within the window: one script looks it up and appends. */
+  async appendOnce(keys: RoomKeys, draft: Draft, once: Once): Promise<Appended> {
+    if (!this.up) throw new Unavailable('redis unreachable; nothing was published')
+    const { limits, roomTtlMs } = this.options
+    let r: [number, number]
+    try {
+      r = await this.cmd.rcAppendOnce(
+        keys.meta, keys.log, keys.ids, keys.idx,
+        keys.channel, entryBytes(draft), draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
+        once.key, once.hash, this.dedupe.dedupeWindowMs, this.dedupe.dedupeMaxIds,
+      )
+    } catch (err) {
+      throw this.failure(err, 'redis failed before confirming the publish')
+    }
+    return { seq: Number(r[0]), duplicate: r[1] !== 0, mismatch: r[1] === 2 }
   }
 
   /** The room's head and its history after `since` (all of it when `epoch` is not the room's). */

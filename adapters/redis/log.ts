@@ -7,7 +7,7 @@
  * reordering. Member counts across instances are presence.ts's.
  */
 import { Unavailable, replayFrom } from '../../src/index.ts'
-import type { Draft, Entry, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import type { Appended, Draft, Entry, Head, Once, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { RoomPresence } from './presence.ts'
 import type { Beat, RoomListener, RoomStore } from './room-store.ts'
 import type { RoomKeys } from './wire.ts'
@@ -77,6 +77,11 @@ export class RedisLog implements RoomLog, RoomListener {
     // A member's own publish must come after its join point, which a new log only learns once placed.
     if (this.epoch === undefined) await this.settled()
     return this.store.append(this.keys, draft)
+  }
+
+  async appendOnce(draft: Draft, once: Once): Promise<Appended> {
+    if (this.epoch === undefined) await this.settled()
+    return this.store.appendOnce(this.keys, draft, once)
   }
 
   async replay(since: number, epoch: string | undefined): Promise<Replay> {

@@ -25,6 +25,10 @@ export interface Config {
   historyMessages: number
   /** Bytes of message bodies kept per room for resume. */
   historyBytes: number
+  /** How long a publish id (or HTTP Idempotency-Key) is remembered per room, so a resend is not published twice. */
+  dedupeWindowMs: number
+  /** Publish ids remembered per room; past it the oldest is forgotten first, even inside the window. */
+  dedupeMaxIds: number
   /** A connection with no frame and no pong for this long is closed. */
   idleTimeoutMs: number
   /** How often the server pings where the runtime lets it. */
@@ -53,6 +57,8 @@ export const defaults: Config = {
   maxBufferedBytes: 4 * 1024 * 1024,
   historyMessages: 1000,
   historyBytes: 1024 * 1024,
+  dedupeWindowMs: 120_000,
+  dedupeMaxIds: 10_000,
   idleTimeoutMs: 60_000,
   pingIntervalMs: 20_000,
   presenceIntervalMs: 100,
@@ -74,6 +80,8 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   maxBufferedBytes: 'MAX_BUFFERED_BYTES',
   historyMessages: 'HISTORY_MESSAGES',
   historyBytes: 'HISTORY_BYTES',
+  dedupeWindowMs: 'DEDUPE_WINDOW_MS',
+  dedupeMaxIds: 'DEDUPE_MAX_IDS',
   idleTimeoutMs: 'IDLE_TIMEOUT_MS',
   pingIntervalMs: 'PING_INTERVAL_MS',
   presenceIntervalMs: 'PRESENCE_INTERVAL_MS',

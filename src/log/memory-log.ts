@@ -1,8 +1,9 @@
-/** The RoomLog of one room in one process: seq, epoch and a bounded history in memory. */
+/** The RoomLog of one room in one process: seq, epoch, a bounded history and the dedupe table in memory. */
+import { DedupeTable } from './dedupe.ts'
 import type { Draft, Entry } from './entry.ts'
 import { entryBytes } from './entry.ts'
-import type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './room-log.ts'
-import { newEpoch, replayFrom } from './room-log.ts'
+import type { Appended, Head, HistoryLimits, LogFactory, LogLimits, Once, Replay, RoomLog, RoomSink } from './room-log.ts'
+import { dedupeLimits, newEpoch, replayFrom } from './room-log.ts'
 
 /** The in-memory log of one room in one process. */
 export class MemoryLog implements RoomLog {
@@ -11,11 +12,16 @@ export class MemoryLog implements RoomLog {
   private entries: Entry[] = []
   private start = 0
   private bytes = 0
+  private readonly limits: HistoryLimits
+  private readonly dedupe: DedupeTable
 
   constructor(
     private readonly sink: RoomSink,
-    private readonly limits: HistoryLimits,
-  ) {}
+    limits: LogLimits,
+  ) {
+    this.limits = limits
+    this.dedupe = new DedupeTable(dedupeLimits(limits))
+  }
 
   head(): Promise<Head> {
     return Promise.resolve({ seq: this.seq, epoch: this.epoch })
@@ -29,6 +35,18 @@ export class MemoryLog implements RoomLog {
     return Promise.resolve(entry.seq)
   }
 
+  appendOnce(draft: Draft, once: Once): Promise<Appended> {
+    // The room's clock stamped the draft: the window runs on the same time as everything else in the room.
+    const earlier = this.dedupe.find(once, draft.ts)
+    if (earlier !== undefined) return Promise.resolve(earlier)
+    const entry = draft as Entry
+    entry.seq = ++this.seq
+    this.keep(entry)
+    this.dedupe.remember(once, entry.seq, draft.ts)
+    this.sink.deliver(entry)
+    return Promise.resolve({ seq: entry.seq, duplicate: false, mismatch: false })
+  }
+
   replay(since: number, epoch: string | undefined): Promise<Replay> {
     const retained = this.start === 0 ? this.entries : this.entries.slice(this.start)
     return Promise.resolve(replayFrom(retained, { seq: this.seq, epoch: this.epoch }, since, epoch))
@@ -39,6 +57,7 @@ export class MemoryLog implements RoomLog {
   }
 
   close(): void {
+    this.dedupe.clear()
     this.entries = []
     this.start = 0
     this.bytes = 0
@@ -63,6 +82,6 @@ export class MemoryLog implements RoomLog {
 }
 
 /** A LogFactory for one process: every room's log in memory. */
-export function memoryLogs(limits: HistoryLimits): LogFactory {
+export function memoryLogs(limits: LogLimits): LogFactory {
   return (_room, sink) => new MemoryLog(sink, limits)
 }

@@ -27,6 +27,8 @@ export interface MemberInfo {
   canPublish: boolean
   /** Unix ms after which the member's credentials expire, if they do. */
   exp?: number
+  /** The client key from `?client=`: without `from`, publish ids are deduplicated under it. */
+  client?: string
 }
 
 /** What a client asked for when it joined (wire/join.ts), and what its credentials grant. */

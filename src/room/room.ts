@@ -8,8 +8,8 @@ import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
-import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
-import { Unavailable } from '../log/room-log.ts'
+import type { Appended, LogFactory, Once, Replay, RoomLog } from '../log/room-log.ts'
+import { Unavailable, dedupeKey } from '../log/room-log.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
@@ -23,6 +23,7 @@ import { ExpiryTimer, expired } from './expiry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import { Member } from './member.ts'
 import { Presence } from './presence.ts'
+import { memberIdentity } from './publisher.ts'
 import type { Fanout } from './topics.ts'
 import { TopicDelivery } from './topics.ts'
 
@@ -117,6 +118,7 @@ export class Room {
     const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
+    if (req.client !== undefined) info.client = req.client
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
     this.delivery.joining(m)
@@ -217,11 +219,15 @@ export class Room {
     m.lastSeen = this.clock.now()
   }
 
-  /** Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published. */
-  publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+  /**
+   * Publish from outside the room (HTTP); with `once`, not again if its key was
+   * published within the dedupe window. Rejects with Unavailable when it cannot be published.
+   */
+  async publish(kind: EntryKind, body: string | Uint8Array, from?: string, once?: Once): Promise<Appended> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (from !== undefined) draft.from = from
-    return this.log.append(draft)
+    if (once !== undefined) return this.log.appendOnce(draft, once)
+    return { seq: await this.log.append(draft), duplicate: false, mismatch: false }
   }
 
   private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number): void {
@@ -237,15 +243,16 @@ export class Room {
     }
     const draft: Draft = { kind, body, ts: now, origin: m.info.id }
     if (m.info.from !== undefined) draft.from = m.info.from
-    const appended = this.log.append(draft)
-    if (id !== undefined) {
-      appended.then(
-        (seq) => this.sendTo(m, encodeAck(id, seq)),
-        (err) => this.refused(m, err, id),
-      )
-    } else {
-      appended.catch((err) => this.refused(m, err, undefined))
+    if (id === undefined) {
+      // No id, no dedupe: nothing is looked up.
+      this.log.append(draft).catch((err) => this.refused(m, err, undefined))
+      return
     }
+    // Once per publish, never per recipient: a repeat is answered here and reaches no one.
+    this.log.appendOnce(draft, { key: dedupeKey(memberIdentity(m.info), id), hash: '' }).then(
+      (a) => this.sendTo(m, encodeAck(id, a.seq, a.duplicate)),
+      (err) => this.refused(m, err, id),
+    )
   }
 
   private refused(m: Member, err: unknown, id: string | undefined): void {

@@ -12,8 +12,12 @@ import { Door, isRefusal } from '../access/door.ts'
 import type { RoomGateway } from './gateway.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
-import { Unavailable } from '../log/room-log.ts'
+import { Unavailable, dedupeKey } from '../log/room-log.ts'
+import type { Once } from '../log/room-log.ts'
+import { httpIdentity } from '../room/publisher.ts'
+import { parseIdempotencyKey } from '../wire/idempotency.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import { bodyHash } from './body-hash.ts'
 
 export interface AppOptions {
   config: Config
@@ -60,13 +64,15 @@ function isUpgrade(c: Context): boolean {
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
-/** Per-request values: the authenticated publisher, shown as `from`. */
-type AppEnv = { Variables: { from: string | undefined } }
+/** Per-request values: the authenticated publisher, shown as `from`, and the identity its Idempotency-Key belongs to. */
+type AppEnv = { Variables: { from: string | undefined; publisher: string } }
 
 /** Build the app over a gateway. */
 export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const door = new Door(config)
+  // Past the door, a caller either showed a valid credential or none was asked for.
+  const credentialed = config.access.publishKey !== undefined || door.requiresToken
   const clientIp = (c: Context): string | undefined => {
     try {
       return getConnInfo?.(c).remote.address
@@ -113,6 +119,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
       if (isRefusal(admitted)) return refusalResponse(admitted)
       c.set('from', admitted.grant?.sub)
+      c.set('publisher', httpIdentity(admitted.grant?.sub, credentialed))
       await next()
     }
 
@@ -151,6 +158,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }),
     async (c) => {
       const room = c.req.param('room')
+      const key = parseIdempotencyKey(c.req.header('idempotency-key'))
+      if (typeof key === 'object') return refusalResponse('bad_request', key.bad)
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
@@ -172,8 +181,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
           body = JSON.stringify(value)
         }
       }
-      const seq = await gateway.publish(room, kind, body, c.get('from'))
-      return c.json({ seq }, 202)
+      // Hashed only when there is a key: a publish without one costs nothing more than before.
+      const once: Once | undefined = key === undefined ? undefined : { key: dedupeKey(c.get('publisher'), key), hash: await bodyHash(type, text) }
+      const { seq, duplicate, mismatch } = await gateway.publish(room, kind, body, c.get('from'), once)
+      if (mismatch) return refusalResponse('idempotency_mismatch')
+      return c.json(duplicate ? { seq, duplicate: true } : { seq }, 202)
     },
   )
 

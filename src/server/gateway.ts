@@ -2,6 +2,7 @@
 import type { Context } from 'hono'
 import type { JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
+import type { Appended, Once } from '../log/room-log.ts'
 import type { RoomStats } from '../room/room.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
@@ -14,6 +15,6 @@ export interface RoomGateway {
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>
-  /** `POST /rooms/:room/messages`; rejects with Unavailable when it cannot be published. */
-  publish(room: string, kind: EntryKind, body: string, from?: string): Promise<number>
+  /** `POST /rooms/:room/messages` (with `once`: its Idempotency-Key); rejects with Unavailable when it cannot be published. */
+  publish(room: string, kind: EntryKind, body: string, from?: string, once?: Once): Promise<Appended>
 }

@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
+import type { Once } from '../log/room-log.ts'
 import type { Hub } from './hub.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Member } from '../room/member.ts'
@@ -28,7 +29,7 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
     },
     stats: (name) => hub.stats(name),
-    publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
+    publish: (name: string, kind: EntryKind, body: string, from?: string, once?: Once) => hub.room(name).publish(kind, body, from, once),
   }
 }
 

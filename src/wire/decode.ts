@@ -7,7 +7,8 @@ export type Decoded =
   | { ok: true; frame: ClientFrame; dataJson?: string }
   | { ok: false; code: 'bad_json' | 'bad_frame'; message: string; id?: string }
 
-const MAX_ID_LENGTH = 256
+/** The longest publish `id` (and HTTP `Idempotency-Key`), in characters. */
+export const MAX_ID_LENGTH = 256
 const hasOwn = Object.prototype.hasOwnProperty
 
 /**

@@ -14,7 +14,12 @@
  *   client -> server  {"type":"publish","data":<any JSON>,"id"?:"..."}   {"type":"ping"}
  *   server -> client  welcome {room, connectionId, seq, epoch, resumed?}   first, once
  *                     message {room, seq, data, ts, from?, binary?}        to every member but the publisher
- *                     ack {id, seq}   presence {room, connections}   error {code, message, id?}   pong
+ *                     ack {id, seq, duplicate?}   presence {room, connections}   error {code, message, id?}   pong
+ *
+ * A publish's `id` is a deduplication key: the same publisher (its token's
+ * `sub`, else its `?client=` key, else its connection) sending an id again
+ * within DEDUPE_WINDOW_MS gets the first one's seq with `duplicate: true`, and
+ * nothing is published again. HTTP does the same with `Idempotency-Key`.
  *
  * Errors (errors.ts): one table of codes, each with the close code that follows
  * (or none: the connection stays open) and whether a retry can help; a close
@@ -26,13 +31,14 @@
  * bytes.ts holds the UTF-8 and base64 arithmetic the encoders share.
  */
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
-export { decodeClientFrame } from './decode.ts'
+export { MAX_ID_LENGTH, decodeClientFrame } from './decode.ts'
 export type { Decoded } from './decode.ts'
 export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
 export type { MessageSource } from './encode.ts'
 export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
 export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
 export type { AckFrame, ClientFrame, DataKind, ErrorFrame, MessageFrame, Mode, PingFrame, PongFrame, PresenceFrame, PublishFrame, ServerFrame, WelcomeFrame } from './frames.ts'
+export { IDEMPOTENCY_KEY, parseIdempotencyKey } from './idempotency.ts'
 export { chooseSubprotocol, parseJoinQuery } from './join.ts'
 export type { JoinQuery } from './join.ts'
 export { SUBPROTOCOL, isRoomName } from './names.ts'

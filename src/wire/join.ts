@@ -1,6 +1,7 @@
 /**
  * What a client asks for in its upgrade request: json mode by subprotocol
- * (or `?protocol=`), and a resume point by `?since=` and `?epoch=`.
+ * (or `?protocol=`), a resume point by `?since=` and `?epoch=`, and the
+ * client key its publish ids are deduplicated under by `?client=`.
  */
 import type { Mode } from './frames.ts'
 import { SUBPROTOCOL } from './names.ts'
@@ -12,9 +13,15 @@ export interface JoinQuery {
   since?: number
   /** The epoch the client's `since` belongs to (from `?epoch=`). */
   epoch?: string
+  /**
+   * The client's own key (from `?client=`), kept across its reconnects: without
+   * a token's `sub`, publish ids are deduplicated per client key rather than per connection.
+   */
+  client?: string
 }
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
+const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/
 const SEQ = /^\d{1,15}$/
 
 /**
@@ -28,7 +35,7 @@ export function chooseSubprotocol(offered: string | null | undefined): typeof SU
 
 /**
  * Read a join from the `Sec-WebSocket-Protocol` header and the query parameters
- * `protocol`, `since` and `epoch`; a string is the reason the request is bad (400 `bad_request`).
+ * `protocol`, `since`, `epoch` and `client`; a string is the reason the request is bad (400 `bad_request`).
  */
 export function parseJoinQuery(subprotocols: string | null | undefined, query: (name: string) => string | undefined): JoinQuery | string {
   const offered = chooseSubprotocol(subprotocols)
@@ -44,6 +51,11 @@ export function parseJoinQuery(subprotocols: string | null | undefined, query: (
   if (epoch !== undefined) {
     if (!EPOCH.test(epoch)) return '"epoch" must be 1 to 64 of A-Z a-z 0-9 _ -'
     join.epoch = epoch
+  }
+  const client = query('client')
+  if (client !== undefined) {
+    if (!CLIENT_KEY.test(client)) return '"client" must be 1 to 64 of A-Z a-z 0-9 _ -'
+    join.client = client
   }
   return join
 }

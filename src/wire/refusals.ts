@@ -9,7 +9,7 @@ import type { Retry } from './errors.ts'
 
 /** One row of the Refusals table. */
 export interface RefusalSpec {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 503
   retry: Retry
   /** Seconds for `Retry-After` (429 and 503 only). */
   retryAfter?: number
@@ -28,6 +28,8 @@ export const Refusals = {
   not_found: { status: 404, retry: 'terminal', message: 'no such route' },
   too_large: { status: 413, retry: 'terminal', message: 'body exceeds the size limit' },
   unsupported_type: { status: 415, retry: 'terminal', message: "send the header 'content-type: text/plain' or 'content-type: application/json'" },
+  // The IETF Idempotency-Key draft's answer to a key reused for another request: the first one stands.
+  idempotency_mismatch: { status: 422, retry: 'terminal', message: 'this Idempotency-Key was used for a different body within the dedupe window; use a new key for a new message' },
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
   unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; try again' },
