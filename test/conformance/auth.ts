@@ -5,8 +5,8 @@
  */
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { at } from '../support/present.ts'
 import { connect, connectJson, refused, sleep, uniqueRoom } from '../support/client.ts'
+import { at } from '../support/present.ts'
 import { sendHead } from '../support/raw-socket.ts'
 import type { ServerHandle } from '../support/server.ts'
 import type { SuiteContext } from './suite.ts'
@@ -242,6 +242,31 @@ export function authScenarios(ctx: SuiteContext): void {
       await listener.client.close()
     })
 
+    it('deduplicates a publish id per token sub: one sub is one publisher on every connection, another sub is another', async () => {
+      const room = uniqueRoom()
+      const tab1 = await connectJson(url(room, `${await sign({ rooms: [room], pub: true, sub: 'alice' })}&client=tab-1`))
+      const tab2 = await connectJson(url(room, `${await sign({ rooms: [room], pub: true, sub: 'alice' })}&client=tab-2`))
+      const bob = await connectJson(url(room, `${await sign({ rooms: [room], pub: true, sub: 'bob' })}&client=tab-1`))
+      tab1.client.send({ type: 'publish', data: 'hi', id: 'm1' })
+      expect(await tab1.client.frame('ack')).toEqual({ type: 'ack', id: 'm1', seq: 1 })
+      tab2.client.send({ type: 'publish', data: 'hi', id: 'm1' })
+      expect(await tab2.client.frame('ack', 5000, ['presence', 'message'])).toEqual({ type: 'ack', id: 'm1', seq: 1, duplicate: true })
+      bob.client.send({ type: 'publish', data: 'hi', id: 'm1' })
+      expect(await bob.client.frame('ack', 5000, ['presence', 'message'])).toEqual({ type: 'ack', id: 'm1', seq: 2 })
+      await Promise.all([tab1.client, tab2.client, bob.client].map((c) => c.close()))
+    })
+
+    it('deduplicates an HTTP Idempotency-Key per caller: a token sub, the publish key holders, each their own', async () => {
+      const room = uniqueRoom()
+      const key = { 'idempotency-key': 'k-1' }
+      const carol = await sign({ rooms: [room], pub: true, sub: 'carol' })
+      expect(await (await post(room, 'm', PUBLISH_KEY, key)).json()).toEqual({ seq: 1 })
+      expect(await (await post(room, 'm', PUBLISH_KEY, key)).json()).toEqual({ seq: 1, duplicate: true })
+      expect(await (await post(room, 'm', carol, key)).json()).toEqual({ seq: 2 })
+      expect(await (await post(room, 'm', await sign({ rooms: [room], pub: true, sub: 'carol' }), key)).json()).toEqual({ seq: 2, duplicate: true })
+      expect(await (await post(room, 'm', await sign({ rooms: [room], pub: true, sub: 'dave' }), key)).json()).toEqual({ seq: 3 })
+    })
+
     it('requires a credential for GET /rooms/:room, and keeps /healthz open', async () => {
       const room = uniqueRoom()
       const stats = (auth?: string) => fetch(`${server.http}/rooms/${room}`, { headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` } })
@@ -275,11 +300,15 @@ export function authScenarios(ctx: SuiteContext): void {
       expect((await fetch(`${ctx.server.http}/healthz`)).status).toBe(200)
     }, 20000)
 
-    it.runIf(ctx.target.caps.closesSlowHandshakes !== false)('drops a client that never finishes its handshake', async () => {
-      const outcome = await sendHead(ctx.server.port, upgradeHead('X-Slow: 1\r\n'), 40000)
-      expect(outcome.closedAfterMs).not.toBeNull()
-      expect(outcome.statusLine).not.toMatch(/ 101 /)
-    }, 60000)
+    it.runIf(ctx.target.caps.closesSlowHandshakes !== false)(
+      'drops a client that never finishes its handshake',
+      async () => {
+        const outcome = await sendHead(ctx.server.port, upgradeHead('X-Slow: 1\r\n'), 40000)
+        expect(outcome.closedAfterMs).not.toBeNull()
+        expect(outcome.statusLine).not.toMatch(/ 101 /)
+      },
+      60000,
+    )
   })
 
   describe('limits at the door', () => {
@@ -300,9 +329,7 @@ export function authScenarios(ctx: SuiteContext): void {
       await freshWindow()
       // Eleven at once span at most two one-second windows, so at most ten pass the limit of five.
       const outcomes = await Promise.all(
-        Array.from({ length: 11 }, () =>
-          refused(`${server.ws}/rooms/${room}?since=x`).catch((err: Error) => ({ status: 101, err }) as never),
-        ),
+        Array.from({ length: 11 }, () => refused(`${server.ws}/rooms/${room}?since=x`).catch((err: Error) => ({ status: 101, err }) as never)),
       )
       const limited = outcomes.filter((r) => r.status === 429)
       expect(limited.length).toBeGreaterThanOrEqual(1)
@@ -332,7 +359,11 @@ export function authScenarios(ctx: SuiteContext): void {
       'refuses upgrades past MAX_CONNECTIONS with 503 server_full and Retry-After, and admits again when one leaves',
       async () => {
         await freshWindow()
-        const members = [await connect(`${server.ws}/rooms/${room}`), await connect(`${server.ws}/rooms/${uniqueRoom('door')}`), await connect(`${server.ws}/rooms/${room}`)] as const
+        const members = [
+          await connect(`${server.ws}/rooms/${room}`),
+          await connect(`${server.ws}/rooms/${uniqueRoom('door')}`),
+          await connect(`${server.ws}/rooms/${room}`),
+        ] as const
         const r = await refused(`${server.ws}/rooms/${uniqueRoom('door')}`)
         expect(r.status).toBe(503)
         expect(r.error).toBe('server_full')

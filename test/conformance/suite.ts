@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
 import { authScenarios } from './auth.ts'
+import { dedupeScenarios } from './dedupe.ts'
 import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
@@ -80,6 +81,7 @@ export function conformance(target: Target): void {
     jsonScenarios(ctx)
     resumeScenarios(ctx)
     httpScenarios(ctx)
+    dedupeScenarios(ctx)
     hostileScenarios(ctx)
     lifecycleScenarios(ctx)
     authScenarios(ctx)
