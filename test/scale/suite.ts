@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe } from 'vitest'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { crossDedupeScenarios } from './dedupe.ts'
 import { crossDeliveryScenarios } from './delivery.ts'
 import { crossPresenceScenarios } from './presence.ts'
 
@@ -46,6 +47,7 @@ export function scaleOut(name: string, startA: Start, startB: Start): void {
       await Promise.all([ctx.a?.stop(), ctx.b?.stop()])
     }, 30_000)
     crossDeliveryScenarios(ctx)
+    crossDedupeScenarios(ctx)
     crossPresenceScenarios(ctx)
   })
 }
