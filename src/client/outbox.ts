@@ -8,10 +8,11 @@
  * through. Only past the window does it give up, with the code that left its
  * outcome open.
  */
-import { Errors } from '../wire/errors.ts'
+
 import type { ErrorCode } from '../wire/errors.ts'
-import { backoffDelay } from './backoff.ts'
+import { Errors } from '../wire/errors.ts'
 import type { BackoffOptions } from './backoff.ts'
+import { backoffDelay } from './backoff.ts'
 
 /** The codes a publish can be rejected with (the client's ClientErrorCode holds them all). */
 export type OutboxCode = ErrorCode | 'outcome_unknown' | 'timeout' | 'queue_full' | 'closed' | 'connection_lost' | 'bad_data'
@@ -180,11 +181,14 @@ export class Outbox {
   private resendLater(out: Outgoing): void {
     if (!this.resendable(out)) return this.giveUp(out, 'no ack')
     this.later.add(out)
-    out.retry = setTimeout(() => {
-      out.retry = undefined
-      if (!this.later.delete(out)) return
-      if (!this.transmit(out)) this.waiting.unshift(out)
-    }, backoffDelay(out.attempts++, this.o.backoff))
+    out.retry = setTimeout(
+      () => {
+        out.retry = undefined
+        if (!this.later.delete(out)) return
+        if (!this.transmit(out)) this.waiting.unshift(out)
+      },
+      backoffDelay(out.attempts++, this.o.backoff),
+    )
   }
 
   /** Whether a resend would still be recognised as a repeat by the server. */

@@ -42,7 +42,10 @@ export class SqlDedupe {
     const [had] = Array.from(this.sql.exec('SELECT 1 AS n FROM roomcast_dedupe WHERE key = ?', once.key))
     this.sql.exec(
       'INSERT INTO roomcast_dedupe (key, seq, hash, expires) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, expires = excluded.expires',
-      once.key, seq, once.hash, expires,
+      once.key,
+      seq,
+      once.hash,
+      expires,
     )
     if (had === undefined) this.count++
     if (now >= this.nextSweep) {

@@ -1,7 +1,7 @@
 /** Publish keys in memory: one append per key within the window, at most DEDUPE_MAX_IDS keys, and keys that cannot collide. */
 import { describe, expect, it } from 'vitest'
-import { DEDUPE_DEFAULTS, DedupeTable, MemoryLog, dedupeKey, defaults } from '../../src/index.ts'
 import type { Draft, Entry, Once, RoomSink } from '../../src/index.ts'
+import { DEDUPE_DEFAULTS, DedupeTable, MemoryLog, dedupeKey, defaults } from '../../src/index.ts'
 
 const once = (key: string, hash = ''): Once => ({ key, hash })
 const draft = (body: string, ts: number): Draft => ({ kind: 'text', body, ts })
@@ -70,7 +70,11 @@ describe('MemoryLog.appendOnce', () => {
     expect(await log.append(draft('b', 1))).toBe(2)
     expect(await log.appendOnce(draft('a again', 2), once('k'))).toEqual({ seq: 1, duplicate: true, mismatch: false })
     expect(await log.appendOnce(draft('c', 3), once('other'))).toEqual({ seq: 3, duplicate: false, mismatch: false })
-    expect(delivered.map((e) => [e.seq, e.body])).toEqual([[1, 'a'], [2, 'b'], [3, 'c']])
+    expect(delivered.map((e) => [e.seq, e.body])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ])
     expect((await log.head()).seq).toBe(3)
   })
 

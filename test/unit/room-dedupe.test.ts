@@ -1,7 +1,7 @@
 /** The Room's side of idempotent publish: whose an id is, what a repeat gets, and that a publish without an id looks nothing up. */
 import { describe, expect, it } from 'vitest'
-import { MemoryLog, Room } from '../../src/index.ts'
 import type { Draft, JoinRequest, LogFactory, Once } from '../../src/index.ts'
+import { MemoryLog, Room } from '../../src/index.ts'
 import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
@@ -55,7 +55,10 @@ describe('Room: idempotent publish', () => {
       { type: 'ack', id: 'x', seq: 1, duplicate: true },
       { type: 'ack', id: 'y', seq: 2 },
     ])
-    expect(b.conn.ofType('message').map((m) => [m.seq, m.data])).toEqual([[1, 'hello'], [2, 'next']])
+    expect(b.conn.ofType('message').map((m) => [m.seq, m.data])).toEqual([
+      [1, 'hello'],
+      [2, 'next'],
+    ])
   })
 
   it('never lets one publisher suppress another: the same id from another connection is a new entry', async () => {
@@ -115,7 +118,11 @@ describe('Room: idempotent publish', () => {
     clock.advance(1)
     publish(a, 'm', 'x')
     await flush()
-    expect(a.conn.ofType('ack').map((f) => [f.seq, f.duplicate ?? false])).toEqual([[1, false], [1, true], [2, false]])
+    expect(a.conn.ofType('ack').map((f) => [f.seq, f.duplicate ?? false])).toEqual([
+      [1, false],
+      [1, true],
+      [2, false],
+    ])
   })
 
   it('looks nothing up for a publish without an id, and once per publish (not per recipient) for one with', async () => {
