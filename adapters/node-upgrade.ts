@@ -125,6 +125,9 @@ function toRequest(req: IncomingMessage): Request {
   return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { headers })
 }
 
+// How long a refused upgrade's response may take to reach the kernel before its socket is destroyed anyway.
+const REFUSE_FLUSH_MS = 1000
+
 /** Answer a refused upgrade with the app's status, headers and body, then close. */
 async function refuse(socket: Duplex, res: Response): Promise<void> {
   if (socket.destroyed) return
@@ -133,5 +136,12 @@ async function refuse(socket: Duplex, res: Response): Promise<void> {
   res.headers.forEach((v, k) => {
     if (!SKIP.has(k)) head += `${k}: ${v}\r\n`
   })
+  // end() only half-closes, and the server's sockets allow half-open: a client that read the answer and
+  // never sends its FIN would hold this fd for good. Destroy once the response is flushed, as ws does,
+  // and after a short grace at most, for a client that does not even read it.
+  const destroy = () => socket.destroy()
+  const timer = setTimeout(destroy, REFUSE_FLUSH_MS)
+  socket.once('finish', destroy)
+  socket.once('close', () => clearTimeout(timer))
   socket.end(Buffer.concat([Buffer.from(head + '\r\n'), body]))
 }
