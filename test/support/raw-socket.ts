@@ -102,3 +102,35 @@ export function sendHead(port: number, head: string, waitMs: number): Promise<He
     socket.on('connect', () => socket.write(head))
   })
 }
+
+/** A frame from the server (servers never mask), as a raw socket reads it. */
+export interface ServerFrame {
+  opcode: number
+  payload: Buffer
+}
+
+/** Read the server's frames from a handshaken `socket` (resuming it) and hand each to `onFrame`; answers nothing. */
+export function readFrames(socket: net.Socket, onFrame: (frame: ServerFrame) => void): void {
+  let buf = Buffer.alloc(0)
+  socket.on('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk])
+    for (;;) {
+      if (buf.length < 2) return
+      let length = buf[1] & 0x7f
+      let offset = 2
+      if (length === 126) {
+        if (buf.length < 4) return
+        length = buf.readUInt16BE(2)
+        offset = 4
+      } else if (length === 127) {
+        if (buf.length < 10) return
+        length = Number(buf.readBigUInt64BE(2))
+        offset = 10
+      }
+      if (buf.length < offset + length) return
+      onFrame({ opcode: buf[0] & 0x0f, payload: buf.subarray(offset, offset + length) })
+      buf = buf.subarray(offset + length)
+    }
+  })
+  socket.resume()
+}
