@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
 import { authScenarios } from './auth.ts'
+import { handshakeScenarios } from './handshake.ts'
 import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
@@ -81,6 +82,7 @@ export function conformance(target: Target): void {
     resumeScenarios(ctx)
     httpScenarios(ctx)
     hostileScenarios(ctx)
+    handshakeScenarios(ctx)
     lifecycleScenarios(ctx)
     authScenarios(ctx)
   })
