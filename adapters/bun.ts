@@ -13,6 +13,8 @@ interface BunConnection extends Connection {
 }
 
 const OPEN = 1
+/** Bytes past MAX_FRAME_BYTES that Bun still reads, so the core, not uWebSockets, closes such a frame. */
+const TOO_LARGE_MARGIN = 64 * 1024
 
 // Bun's topics are the rooms' fan-out: one publish per broadcast and mode, and uWebSockets writes it
 // to every subscriber, gathering what each socket gets in one loop iteration into one write.
@@ -66,8 +68,10 @@ const server = Bun.serve({
   fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
   websocket: {
     ...websocket,
-    // Oversized frames are refused by uWebSockets from the header (close 1009), before the payload is buffered.
-    maxPayloadLength: config.maxFrameBytes,
+    // Past this, uWebSockets refuses a frame from its header, before buffering it, but closes with a reason of
+    // its own ("Received too big message"). Up to one more default frame's worth, the core sees the frame and
+    // closes with its reason (too_large: ...), so a frame just over the limit gets the documented close.
+    maxPayloadLength: config.maxFrameBytes + TOO_LARGE_MARGIN,
     // No Bun limit: past it Bun would drop frames silently; the core closes at MAX_BUFFERED_BYTES with 1013.
     backpressureLimit: 0,
     // Bun pings shortly before this many idle seconds (8 at least) and closes a peer that stays silent.

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws'
 import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
+import { RoomcastWebSocket } from './node-socket.ts'
 import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
 import { redisFromEnv } from './redis/index.ts'
 
@@ -20,6 +21,8 @@ const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsEls
 const wss = new WebSocketServer({
   noServer: true,
   maxPayload: config.maxFrameBytes,
+  // With the core's reason on ws's own 1009 close, which has none.
+  WebSocket: RoomcastWebSocket,
   // Compression would cost CPU per recipient and defeat encode-once fan-out.
   perMessageDeflate: false,
   // Echo only our subprotocol; anything else after it (such as a token) is never echoed.

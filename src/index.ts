@@ -24,7 +24,7 @@ export { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from './handshake.ts
 export type { BadHandshake } from './handshake.ts'
 export { hubGateway } from './hub-gateway.ts'
 export type { WrapSocket } from './hub-gateway.ts'
-export { CloseCode, Errors, PONG, SUBPROTOCOL, chooseSubprotocol, decodeClientFrame, encodeError, isRoomName } from './protocol.ts'
+export { CloseCode, Errors, PONG, SUBPROTOCOL, chooseSubprotocol, closeReason, decodeClientFrame, encodeError, isRoomName } from './protocol.ts'
 export type { ClientFrame, ErrorCode, Mode, ServerFrame } from './protocol.ts'
 export { Member } from './member.ts'
 export { Room } from './room.ts'

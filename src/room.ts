@@ -11,7 +11,7 @@ import type { Fanout } from './fanout.ts'
 import { FanoutGroup } from './fanout.ts'
 import { Member } from './member.ts'
 import type { ErrorCode, WelcomeFrame } from './protocol.ts'
-import { Errors, PONG, decodeClientFrame, encodeAck, encodeError, encodePresence } from './protocol.ts'
+import { Errors, PONG, closeReason, decodeClientFrame, encodeAck, encodeError, encodePresence } from './protocol.ts'
 import type { LogFactory, Replay, RoomLog } from './room-log.ts'
 import { Unavailable } from './room-log.ts'
 
@@ -367,7 +367,7 @@ export class Room {
 function closeQuietly(conn: Connection, code: ErrorCode, onError: (err: unknown) => void): void {
   const e = Errors[code]
   try {
-    conn.close(e.close ?? 1000, `${code}: ${e.message}`)
+    conn.close(e.close ?? 1000, closeReason(code))
   } catch (err) {
     onError(err)
   }

@@ -39,6 +39,11 @@ export interface Capabilities {
    * false where the runtime has no header timeout (Deno.serve: denoland/deno#3515).
    */
   closesSlowHandshakes?: boolean
+  /**
+   * A frame of any size past MAX_FRAME_BYTES is closed with 1009 and the reason `too_large: ...`. Optional,
+   * default true; false where the transport refuses a frame far past the limit itself, with its own reason.
+   */
+  tooLargeReasonAtAnySize?: boolean
 }
 
 /** A runtime under test. */
