@@ -1,11 +1,12 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
 
-const config = readConfig(process.env)
-const { port, hostname } = readListen(process.env)
+// Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
+const { config, listen, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
+const { port, hostname } = listen
 
 /** A core Connection that keeps its ServerWebSocket, for the topics below. */
 interface BunConnection extends Connection {
@@ -62,7 +63,7 @@ function withSubprotocol(server: Server<unknown>) {
   }
 }
 
-const server = Bun.serve({
+const server = listening(() => Bun.serve({
   port,
   hostname,
   fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
@@ -80,7 +81,7 @@ const server = Bun.serve({
     // Compression would cost CPU per recipient and defeat encode-once fan-out.
     perMessageDeflate: false,
   },
-})
+}))
 console.log(listeningLine(hostname, server.port ?? port))
 hub.start()
 

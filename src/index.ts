@@ -34,4 +34,7 @@ export type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from 
 export { SqlLog, sqlLogs } from './sql-log.ts'
 export type { SqlStore, SqlValue } from './sql-log.ts'
 export { gracefulShutdown } from './shutdown.ts'
+export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } from './env-names.ts'
+export { startup } from './startup.ts'
+export type { Exit, Startup, StartupOptions } from './startup.ts'
 export type { ShutdownHooks } from './shutdown.ts'
