@@ -47,12 +47,13 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => busy.close(() => r())))
 
 describe.each(runtimes)('start-up on $name', (rt) => {
-  it.each([
-    // Functions: the busy port is known only once beforeAll has run.
+  // Functions: the busy port is known only once beforeAll has run.
+  const failures: [string, () => Record<string, string>, () => string][] = [
     ['a bad setting', () => ({ MAX_FRAME_BYTES: 'abc' }), () => 'roomcast: cannot start: MAX_FRAME_BYTES=abc must be a positive integer'],
     ['a port in use', () => ({ PORT: String(busyPort) }), () => `roomcast: cannot listen on HOST=127.0.0.1 PORT=${busyPort}: the port is already in use`],
     ['a HOST that does not resolve', () => ({ HOST: 'nonexistent.invalid' }), () => 'roomcast: cannot listen on HOST=nonexistent.invalid PORT=0: HOST does not resolve to an address'],
-  ])('exits 1 with one line for %s', async (_what, env, line) => {
+  ]
+  it.each(failures)('exits 1 with one line for %s', async (_what, env, line) => {
     const { code, lines } = await runToExit(rt, env())
     expect(lines).toEqual([line()])
     expect(code).toBe(1)
