@@ -47,22 +47,20 @@ export function lookalikeWarnings(env: Record<string, string | undefined>): stri
 /** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`; any answer past `max` is `max + 1`. */
 export function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1
-  // Three rows of the optimal-string-alignment table: two back (for swaps), previous, current.
-  let before = new Array<number>(b.length + 1).fill(0)
+  // Rows of the optimal-string-alignment table: two back (for swaps), previous, current. A cell outside it is unreachable.
+  const cell = (row: readonly number[], j: number) => row[j] ?? Number.POSITIVE_INFINITY
+  let before: number[] = []
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     const row = [i]
-    let rowMin = i
     for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2] + 1)
+      let d = Math.min(cell(prev, j) + 1, cell(row, j - 1) + 1, cell(prev, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, cell(before, j - 2) + 1)
       row.push(d)
-      rowMin = Math.min(rowMin, d)
     }
-    if (rowMin > max) return max + 1
+    if (Math.min(...row) > max) return max + 1
     before = prev
     prev = row
   }
-  return Math.min(prev[b.length], max + 1)
+  return Math.min(cell(prev, b.length), max + 1)
 }

@@ -66,21 +66,21 @@ function refuseScaleOut(env: Record<string, string | undefined>): void {
 }
 
 // What each runtime's listen error means, by its code (Node and Bun set `code`; Deno's errors carry it too).
-const LISTEN_PROBLEMS: Record<string, string> = {
+const LISTEN_PROBLEMS = {
   EADDRINUSE: 'the port is already in use',
   EADDRNOTAVAIL: 'HOST is not an address of this machine',
   EACCES: 'permission denied (a port below 1024 needs privileges)',
   ENOTFOUND: 'HOST does not resolve to an address',
   EAI_AGAIN: 'HOST could not be resolved (DNS did not answer)',
   EINVAL: 'HOST is not a usable address',
-}
+} as const satisfies Record<string, string>
 
 /** Why listening on `hostname` failed, in words; the runtime's own message where its error has no known code. */
 function listenProblem(err: unknown, hostname: string): string {
   let code = (err as { code?: unknown } | null)?.code
   // Bun's answer for a host name it cannot resolve.
   if (code === 'EINVAL' && !/^[\d.]+$|:/.test(hostname)) code = 'ENOTFOUND'
-  if (typeof code === 'string' && code in LISTEN_PROBLEMS) return LISTEN_PROBLEMS[code]
+  if (typeof code === 'string' && code in LISTEN_PROBLEMS) return LISTEN_PROBLEMS[code as keyof typeof LISTEN_PROBLEMS]
   const message = err instanceof Error ? err.message : String(err)
   // Deno's resolver error has no code.
   if (/failed to lookup address/i.test(message)) return LISTEN_PROBLEMS.ENOTFOUND
