@@ -14,6 +14,7 @@ import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Unavailable } from '../log/room-log.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
 
 export interface AppOptions {
   config: Config
@@ -79,6 +80,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refusalResponse(throttled)
+    // Before anything is created: a request the runtime would not upgrade must not open a room.
+    const bad = handshakeProblem(c.req.raw.headers)
+    if (bad !== null) {
+      if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
+      const res = refusalResponse('unsupported_version', bad.message)
+      res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return res
+    }
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
@@ -115,6 +124,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       c.set('from', admitted.grant?.sub)
       await next()
     }
+
+  // RFC 9110: a Host that names no host is a bad request. Runtimes disagree on what it does to the URL (Bun
+  // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
+  app.use(async (c, next) => {
+    if (!isValidHost(c.req.header('host'))) return refusalResponse('bad_request', 'the Host header is not a valid host')
+    await next()
+  })
 
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
   app.get('/healthz', (c) => {
