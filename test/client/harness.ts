@@ -94,6 +94,18 @@ export class Probe {
   }
 }
 
+/**
+ * Publish a sentinel from `from` and wait until each of `to` has it: a replay or a duplicate would come
+ * before it on the same connection, so after this nothing more is on its way. The sentinel is then taken
+ * out of their `messages`, so a test's assertions read as if it had not been sent.
+ */
+export async function sentinel(from: Probe, ...to: Probe[]): Promise<void> {
+  const mark = `sentinel-${Math.random().toString(36).slice(2, 10)}`
+  await from.client.publish(mark)
+  await until(() => to.every((p) => p.messages.some((m) => m.data === mark)), `the sentinel ${mark}`)
+  for (const p of to) p.messages.splice(p.messages.findIndex((m) => m.data === mark), 1)
+}
+
 /** Poll `get` until it returns something other than undefined or false. */
 export async function until<T>(get: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
