@@ -87,6 +87,11 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
+/** An upgrade, or a door check of one (`?check`). */
+function isJoin(c: Context): boolean {
+  return isUpgrade(c) || c.req.query('check') !== undefined
+}
+
 /** Per-request values: the authenticated publisher, shown as `from`. */
 type AppEnv = { Variables: { from: string | undefined } }
 
@@ -104,7 +109,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }
   }
 
-  // Cheapest checks first, so a flood of bad upgrades costs no token verification.
+  // Cheapest checks first, so a flood of bad upgrades costs no token verification. A plain GET with `?check`
+  // (a door check) gets the same answers, or 204 where an upgrade would be let in: a browser cannot read a
+  // refused upgrade's status, so its client asks this way why it was turned away.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refuse(c, throttled)
@@ -113,7 +120,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
     const join = parseJoin(c)
     if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
-    const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = await door.join(token, room)
     if (isRefusal(admitted)) return refuse(c, admitted)
     if (admitted.grant !== undefined) {
       const { sub, pub, exp } = admitted.grant
@@ -128,6 +136,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
     }
     if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
+    if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
   }
 
@@ -160,14 +169,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
   })
 
-  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  app.get('/', (c) => (isJoin(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
   const readAccess = httpAccess('read')
   app.get(
     '/rooms/:room',
-    (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
+    (c, next) => (isJoin(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
     async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
 
