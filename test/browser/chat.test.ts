@@ -12,12 +12,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mintToken } from '../../src/index.ts'
 import { startNode } from '../client/harness.ts'
 import { uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { browserFixture, counted, lines, online, say, shown } from './harness.ts'
 
 const ENV = { PRESENCE_INTERVAL_MS: '20' }
+const SECRET = 'browser-secret-0123456789-abcdefghijklmn'
 
 describe('chat page in Chromium', () => {
   const { open, chat } = browserFixture()
@@ -84,7 +86,7 @@ describe('chat page in Chromium', () => {
     // afterEach checks that no dialog opened on either page.
   })
 
-  it('reconnects both pages after the server restarts, and shows a message sent during the restart once', async () => {
+  it('reconnects both pages after the server restarts, shows the count as stale meanwhile, and shows a message sent during the restart once', async () => {
     const first = await startNode(ENV)
     let second: ServerHandle | undefined
     try {
@@ -96,8 +98,20 @@ describe('chat page in Chromium', () => {
       await say(bob.page, 'see you on the other side')
       await shown(alice.page, 'see you on the other side')
 
+      await counted(bob.page, '2 online')
       expect(await first.stop()).toBe(0)
       for (const t of [alice, bob]) await t.page.waitForSelector('#state[data-state="reconnecting"]')
+      // While nobody can know, the count is what it was when last heard, marked as such: greyed, with the time.
+      for (const t of [alice, bob]) {
+        const count = await t.page.$eval('#count', (el) => ({
+          text: el.textContent,
+          stale: (el as HTMLElement).dataset.stale !== undefined,
+          opacity: Number(getComputedStyle(el).opacity),
+        }))
+        expect(count.text).toMatch(/^2 online as of \d{1,2}[:.]\d{2}/)
+        expect(count.stale).toBe(true)
+        expect(count.opacity).toBeLessThan(0.6)
+      }
       await say(alice.page, 'sent during the restart')
       expect((await lines(alice.page)).at(-1)).toMatchObject({ text: 'sent during the restart', status: 'queued' })
 
@@ -128,6 +142,55 @@ describe('chat page in Chromium', () => {
     } finally {
       await second?.stop()
       await first.stop()
+    }
+  })
+
+  it('says a room name is bad instead of trying to connect', async () => {
+    const tab = await open(`${server.http}/?room=${encodeURIComponent('bad room!')}`)
+    await tab.page.waitForSelector('#problem:not([hidden])')
+    expect(await tab.page.textContent('#problem-text')).toBe(
+      '“bad room!” is not a room name: room names are 1 to 64 of A-Z a-z 0-9 _ . - (for example ?room=bad-room).',
+    )
+    expect(await tab.page.getAttribute('#state', 'data-state')).toBe('closed')
+    expect(await tab.page.textContent('#room')).toBe('#bad room!')
+    expect(await tab.page.isDisabled('#text')).toBe(true)
+    expect(tab.sockets).toEqual([])
+    // The fixture checks that nothing threw.
+  })
+
+  it('says when the server needs a token, connects with one typed in, and takes one from ?token=', async () => {
+    const secured = await startNode({ ...ENV, AUTH_SECRET: SECRET })
+    try {
+      const room = uniqueRoom()
+      const tab = await open(`${secured.http}/?room=${room}`)
+      const { page } = tab
+      await page.waitForSelector('#token-form:not([hidden])')
+      expect(await page.textContent('#problem-text')).toBe(`This server needs a token to join #${room}.`)
+      expect(await page.textContent('#problem-hint')).toContain('?token=')
+      expect(await page.getAttribute('#state', 'data-state')).toBe('closed')
+      // It stopped at the refusal: one attempt per token, below.
+      expect(tab.sockets).toHaveLength(1)
+
+      await page.fill('#token', await mintToken(SECRET, { rooms: ['elsewhere'], ttlSeconds: 600 }))
+      await page.press('#token', 'Enter')
+      await page.waitForFunction(() => document.getElementById('problem-text')?.textContent?.includes('403'))
+      expect(await page.textContent('#problem-text')).toBe(`This token does not let you into #${room} (403 forbidden).`)
+      expect(tab.sockets).toHaveLength(2)
+
+      await page.fill('#token', await mintToken(SECRET, { rooms: [room], pub: true, ttlSeconds: 600 }))
+      await page.press('#token', 'Enter')
+      await online(page)
+      expect(await page.isHidden('#problem')).toBe(true)
+      expect(tab.sockets).toHaveLength(3)
+      await say(page, 'let in')
+      await shown(page, 'let in')
+
+      const viaUrl = await open(`${secured.http}/?room=${room}&token=${await mintToken(SECRET, { rooms: [room], ttlSeconds: 600 })}`)
+      await online(viaUrl.page)
+      await shown(viaUrl.page, 'let in') // the history, for a reader
+      expect(await viaUrl.page.isHidden('#problem')).toBe(true)
+    } finally {
+      await secured.stop()
     }
   })
 

@@ -71,10 +71,19 @@ export class Probe {
   readonly welcomes: WelcomeFrame[] = []
   readonly missed: Missed[] = []
   readonly errors: string[] = []
+  /** Every socket the client opened, so a test can make it misbehave on the wire. */
+  readonly sockets: WS[] = []
   presence = 0
 
   constructor(opts: Omit<ClientOptions, 'WebSocket'>) {
-    this.client = new RoomcastClient({ ...opts, WebSocket: WS as unknown as typeof WebSocket })
+    const sockets = this.sockets
+    class Recorded extends WS {
+      constructor(...args: ConstructorParameters<typeof WS>) {
+        super(...args)
+        sockets.push(this)
+      }
+    }
+    this.client = new RoomcastClient({ ...opts, WebSocket: Recorded as unknown as typeof WebSocket })
     this.client.on('message', (m) => this.messages.push(m))
     this.client.on('state', (s) => this.states.push(s))
     this.client.on('welcome', (w) => this.welcomes.push(w))
