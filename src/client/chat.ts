@@ -6,8 +6,8 @@
  * when the server refuses. Every piece of user text goes in with
  * textContent; no HTML from anyone, ever.
  */
-import { isRoomName } from '../names.ts'
-import type { MessageFrame } from '../protocol.ts'
+import { isRoomName } from '../wire/names.ts'
+import type { MessageFrame } from '../wire/frames.ts'
 import type { RoomcastError, StateChange } from './client.ts'
 import { RoomcastClient } from './client.ts'
 

@@ -4,13 +4,12 @@
  * jitter, resume with since+epoch, de-duplication by seq, acked publishes and
  * a bounded queue while disconnected.
  */
-import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../protocol.ts'
-import { SUBPROTOCOL, isRoomName } from '../names.ts'
+import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
+import { SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import { askWhy } from './door-check.ts'
 import { RoomcastError } from './error.ts'
-import type { ClientErrorCode } from './error.ts'
-import { retryOf } from './retry.ts'
+import { closeRetry } from './retry.ts'
 import { SeqTracker } from './seq-tracker.ts'
 
 export { RoomcastError }
@@ -478,10 +477,10 @@ export class RoomcastClient {
   }
 }
 
-/** The error a close reason names (`"<code>: <message>"`, as the server closes), if it names one. */
+/** The error a close reason names (`"<code>: <message>"`, as the server closes), if it names one of the Errors table's. */
 function closeError(reason: string): RoomcastError | undefined {
-  const m = /^([a-z_]+): (.*)$/s.exec(reason)
-  if (m === null) return undefined
-  const code = m[1] as ClientErrorCode
-  return new RoomcastError(code, m[2], { retry: retryOf(code) })
+  const named = closeRetry(reason)
+  if (named === undefined) return undefined
+  const message = reason.slice(named.code.length).replace(/^:\s*/, '')
+  return new RoomcastError(named.code, message || reason, { retry: named.retry })
 }

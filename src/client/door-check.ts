@@ -3,7 +3,9 @@
  * HTTP status and X-Roomcast-Error of the refusal are not exposed), so the client asks again with a plain
  * GET of the same URL plus `?check`, which runs the same door checks and answers 204 or the refusal.
  */
-import { retryOf } from './retry.ts'
+import { Refusals } from '../wire/refusals.ts'
+import type { RefusalCode } from '../wire/refusals.ts'
+import { refusalRetry } from './retry.ts'
 import { RoomcastError } from './error.ts'
 import type { ClientErrorCode } from './error.ts'
 
@@ -28,7 +30,8 @@ export async function askWhy(wsUrl: string, token: string | undefined, timeoutMs
   }
   const code = res.headers.get('x-roomcast-error')
   if (res.ok || code === null) return undefined
-  let message = `refused with ${res.status}`
+  // The table's message where the body gives none (a runtime that drops a refusal's body, say).
+  let message: string = Object.prototype.hasOwnProperty.call(Refusals, code) ? Refusals[code as RefusalCode].message : `refused with ${res.status}`
   try {
     const body = (await res.json()) as { message?: unknown }
     if (typeof body.message === 'string') message = body.message
@@ -39,7 +42,7 @@ export async function askWhy(wsUrl: string, token: string | undefined, timeoutMs
   // The server's code as it sent it (a newer server may have codes this client does not list).
   return new RoomcastError(code as ClientErrorCode, message, {
     status: res.status,
-    retry: retryOf(code, res.status),
+    retry: refusalRetry(code, res.status),
     retryAfterMs: after > 0 ? after * 1000 : undefined,
   })
 }

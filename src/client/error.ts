@@ -1,31 +1,19 @@
 /** The client's error type: a stable code, a readable message and, for the server's refusals, whether to try again. */
-import type { ErrorCode } from '../protocol.ts'
+import type { ErrorCode, Retry } from '../wire/errors.ts'
+import type { RefusalCode } from '../wire/refusals.ts'
 
 /**
  * Codes a RoomcastError can have: the server's (an `error` frame's or a close reason's, or the
  * X-Roomcast-Error of a refused upgrade), or one of the client's own.
  */
-export type ClientErrorCode =
-  | ErrorCode
-  | 'bad_room'
-  | 'bad_request'
-  | 'unauthorized'
-  | 'bad_origin'
-  | 'server_full'
-  | 'not_found'
-  | 'timeout'
-  | 'queue_full'
-  | 'closed'
-  | 'connection_lost'
-  | 'bad_data'
-  | 'token_failed'
+export type ClientErrorCode = ErrorCode | RefusalCode | 'timeout' | 'queue_full' | 'closed' | 'connection_lost' | 'bad_data' | 'token_failed'
 
 /** What the server's refusals and closes add to an error. */
 export interface ErrorDetails {
   /** The HTTP status of a refused upgrade. */
   status?: number
   /** Whether connecting again can help (`reconnect`) or not (`terminal`: the client stops). */
-  retry?: 'reconnect' | 'terminal'
+  retry?: Retry
   /** How long the server asked the client to wait (its Retry-After). */
   retryAfterMs?: number
 }
@@ -34,7 +22,7 @@ export interface ErrorDetails {
 export class RoomcastError extends Error {
   override name = 'RoomcastError'
   readonly status?: number
-  readonly retry?: 'reconnect' | 'terminal'
+  readonly retry?: Retry
   readonly retryAfterMs?: number
   constructor(
     readonly code: ClientErrorCode,

@@ -1,14 +1,23 @@
-/** Whether connecting again can help after the server closed with, or refused with, a code. */
+/**
+ * Whether connecting again can help, from the core's own tables: Errors for a close reason, Refusals for a
+ * refused upgrade. Both files import nothing, so the browser bundle takes only the tables.
+ */
+import { Errors, closeReasonCode } from '../wire/errors.ts'
+import type { ErrorCode, Retry } from '../wire/errors.ts'
+import { Refusals } from '../wire/refusals.ts'
+import type { RefusalCode } from '../wire/refusals.ts'
 
-const TERMINAL = new Set(['bad_room', 'bad_request', 'unauthorized', 'forbidden', 'bad_origin', 'not_found', 'too_many_errors', 'flooding', 'binary_unsupported', 'too_large'])
+/** The code a close reason names (`"<code>: <message>"`) and its retry class; undefined when it names none of the table's. */
+export function closeRetry(reason: string): { code: ErrorCode; retry: Retry } | undefined {
+  const code = closeReasonCode(reason)
+  return code === undefined ? undefined : { code, retry: Errors[code].retry }
+}
 
 /**
- * `terminal` when trying again the same way cannot help (a bad room, a refused token, a client closed for
- * misbehaving); else `reconnect`. A code this client does not know goes by the HTTP `status` of a refusal
- * (4xx but 408 and 429: terminal), and otherwise reconnects.
+ * The retry class of an HTTP refusal with `code` (its X-Roomcast-Error) and `status`. A code this client
+ * does not know (a newer server's) goes by the status: 4xx but 408 and 429 cannot be helped by retrying.
  */
-export function retryOf(code: string, status?: number): 'reconnect' | 'terminal' {
-  if (TERMINAL.has(code)) return 'terminal'
-  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return 'terminal'
-  return 'reconnect'
+export function refusalRetry(code: string, status: number): Retry {
+  if (Object.prototype.hasOwnProperty.call(Refusals, code)) return Refusals[code as RefusalCode].retry
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 ? 'terminal' : 'reconnect'
 }

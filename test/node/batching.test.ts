@@ -134,7 +134,7 @@ describe('Node batched sender', () => {
     const room = new Room('batch', { config, logs: memoryLogs(config) })
     await room.ready()
     const members = conns.map((c) => room.join(c, { mode: 'raw' })!)
-    await until(() => members.every((m) => m.pending === null), 'welcomes')
+    await until(() => members.every((m) => m.live), 'welcomes')
     pause(clients[0])
     const chunk = (i: number) => `${String(i).padStart(4, '0')}:` + 'q'.repeat(60 * 1024)
     // Ten 60 KiB publishes per turn until the stopped reader is closed; the others read between turns.
@@ -157,7 +157,7 @@ describe('Node batched sender', () => {
     const room = new Room('burst', { config, logs: memoryLogs(config) })
     await room.ready()
     const members = conns.map((c) => room.join(c, { mode: 'raw' })!)
-    await until(() => members.every((m) => m.pending === null), 'welcomes')
+    await until(() => members.every((m) => m.live), 'welcomes')
     // 2.5 MiB in one turn: loopback takes that much at once (ws alone would leave it nearly all written), so
     // holding it all corked until the end of the turn must not make a reader look slow.
     const frames = Array.from({ length: 44 }, (_, i) => `${String(i).padStart(2, '0')}` + 'b'.repeat(60 * 1024))

@@ -3,16 +3,17 @@ import { Hono } from 'hono'
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
-import { chatJs, clientJs } from './client/bundle.gen.ts'
-import { chatPage } from './client/chat-page.ts'
-import type { Config } from './config.ts'
-import type { JoinRequest } from './connection.ts'
-import { bearer, tokenFromProtocols } from './credentials.ts'
-import { Door, isRefusal } from './door.ts'
-import type { Refusal } from './door.ts'
+import { chatJs, clientJs } from '../client/bundle.gen.ts'
+import { chatPage } from '../client/chat-page.ts'
+import type { Config } from '../config/config.ts'
+import type { JoinRequest } from '../room/connection.ts'
+import { bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
 import type { RoomGateway } from './gateway.ts'
-import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from './protocol.ts'
-import { Unavailable } from './room-log.ts'
+import { parseJoinQuery } from '../wire/join.ts'
+import { isRoomName } from '../wire/names.ts'
+import { Unavailable } from '../log/room-log.ts'
+import { Refusals, refusalResponse } from '../wire/refusals.ts'
 
 export interface AppOptions {
   config: Config
@@ -39,40 +40,9 @@ export interface Health {
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
-/**
- * An HTTP error: a stable code and a readable message in the JSON body, and the
- * code again in `X-Roomcast-Error`, for clients that cannot read the body of a
- * refused upgrade (most WebSocket libraries expose only its status and headers).
- */
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
-  if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
-  if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="roomcast"')
-  c.header('X-Roomcast-Error', error)
-  return c.json({ error, message }, status)
-}
-
-const refuse = (c: Context, r: Refusal) => fail(c, r.status, r.error, r.message, r.retryAfter)
-
-const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
-const SEQ = /^\d{1,15}$/
-
-/** Read the join request from an upgrade's query and headers; a string is the reason it is bad. */
+/** Read the join request from an upgrade's query and headers (the rules are wire/join.ts's); a string is the reason it is bad. */
 export function parseJoin(c: Context): JoinRequest | string {
-  const offered = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-  const asked = c.req.query('protocol')
-  if (asked !== undefined && asked !== SUBPROTOCOL) return `unknown protocol "${asked.slice(0, 32)}"; use ${SUBPROTOCOL}`
-  const join: JoinRequest = { mode: offered !== undefined || asked === SUBPROTOCOL ? 'json' : 'raw' }
-  const since = c.req.query('since')
-  if (since !== undefined) {
-    if (!SEQ.test(since)) return '"since" must be a non-negative integer'
-    join.since = Number(since)
-  }
-  const epoch = c.req.query('epoch')
-  if (epoch !== undefined) {
-    if (!EPOCH.test(epoch)) return '"epoch" must be 1 to 64 of A-Z a-z 0-9 _ -'
-    join.epoch = epoch
-  }
-  return join
+  return parseJoinQuery(c.req.header('sec-websocket-protocol'), (name) => c.req.query(name))
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
@@ -92,10 +62,11 @@ function isJoin(c: Context): boolean {
   return isUpgrade(c) || c.req.query('check') !== undefined
 }
 
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
+const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
+
 /** Per-request values: the authenticated publisher, shown as `from`. */
 type AppEnv = { Variables: { from: string | undefined } }
-
-const BAD_ROOM = 'room names are 1 to 64 of A-Z a-z 0-9 _ . -'
 
 /** Build the app over a gateway. */
 export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
@@ -114,15 +85,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // refused upgrade's status, so its client asks this way why it was turned away.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
-    if (throttled !== null) return refuse(c, throttled)
+    if (throttled !== null) return refusalResponse(throttled)
     const badOrigin = door.checkOrigin(c.req.header('origin'))
-    if (badOrigin !== null) return refuse(c, badOrigin)
-    if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+    if (badOrigin !== null) return refusalResponse(badOrigin)
+    if (!isRoomName(room)) return refusalResponse('bad_room')
     const join = parseJoin(c)
-    if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
+    if (typeof join === 'string') return refusalResponse('bad_request', join)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
     const admitted = await door.join(token, room)
-    if (isRefusal(admitted)) return refuse(c, admitted)
+    if (isRefusal(admitted)) return refusalResponse(admitted)
     if (admitted.grant !== undefined) {
       const { sub, pub, exp } = admitted.grant
       if (sub !== undefined) join.from = sub
@@ -131,11 +102,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }
     const h = health()
     // A member could neither get its welcome nor publish; send it to an instance that is ready.
-    if (!h.ready) return fail(c, 503, 'unavailable', h.detail ?? 'not ready; try again')
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) {
-      return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
+      return refusalResponse('server_full')
     }
-    if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
+    if (await gateway.isFull(room)) return refusalResponse('room_full')
     if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
   }
@@ -145,11 +116,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     (right: 'read' | 'publish'): MiddlewareHandler<AppEnv> =>
     async (c, next) => {
       const badOrigin = door.checkOrigin(c.req.header('origin'))
-      if (badOrigin !== null) return refuse(c, badOrigin)
+      if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
-      if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+      if (!isRoomName(room)) return refusalResponse('bad_room')
       const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
-      if (isRefusal(admitted)) return refuse(c, admitted)
+      if (isRefusal(admitted)) return refusalResponse(admitted)
       c.set('from', admitted.grant?.sub)
       await next()
     }
@@ -166,7 +137,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   app.get('/readyz', (c) => {
     const h = health()
     if (h.ready) return c.json({ ready: true, backend: h.backend })
-    return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
+    return refusalResponse('unavailable', h.detail ?? 'not ready')
   })
 
   app.get('/', (c) => (isJoin(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
@@ -185,12 +156,16 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     httpAccess('publish'),
     bodyLimit({
       maxSize: config.maxFrameBytes,
-      onError: (c) => fail(c, 413, 'too_large', `body exceeds ${config.maxFrameBytes} bytes`),
+      onError: () => refusalResponse('too_large', `body exceeds ${config.maxFrameBytes} bytes`),
     }),
     async (c) => {
       const room = c.req.param('room')
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0].trim().toLowerCase()
+      // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
+      if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
+      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
+      if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
       let body = text
       if (type === 'application/json') {
@@ -198,27 +173,25 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
         try {
           value = JSON.parse(text)
         } catch {
-          return fail(c, 400, 'bad_json', 'body is not valid JSON')
+          return refusalResponse('bad_json')
         }
         if (typeof value === 'string') body = value
         else {
           kind = 'json'
           body = JSON.stringify(value)
         }
-      } else if (type !== 'text/plain') {
-        return fail(c, 415, 'unsupported_type', 'use text/plain or application/json')
       }
       const seq = await gateway.publish(room, kind, body, c.get('from'))
       return c.json({ seq }, 202)
     },
   )
 
-  app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
+  app.notFound((c) => refusalResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   app.onError((err, c) => {
     // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
-    if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+    if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || 'room unavailable; try again')
     console.error('roomcast:', err)
-    return fail(c, 500, 'internal', 'internal error')
+    return refusalResponse('internal')
   })
   return app
 }
