@@ -2,7 +2,9 @@
  * A small roomcast client over the web-standard `WebSocket` (browsers, Deno,
  * Bun, Workers; on Node 20 pass `ws`). Json mode, reconnect with backoff and
  * jitter, resume with since+epoch, de-duplication by seq, acked publishes and
- * a bounded queue while disconnected.
+ * a bounded queue while disconnected. Where the server says why it closed or
+ * refused (a close reason, or a door check after a refused upgrade), the state
+ * change carries it, and a terminal one ends the reconnecting.
  */
 import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
 import { SUBPROTOCOL, isRoomName } from '../wire/names.ts'
@@ -102,7 +104,7 @@ interface Outgoing {
 const PING = '{"type":"ping"}'
 const CLOSE_WAIT_MS = 2000
 
-/** A client of one room. It connects on construction and keeps reconnecting until `close()`. */
+/** A client of one room. It connects on construction and keeps reconnecting until `close()`, or until the server says that cannot help. */
 export class RoomcastClient {
   private readonly WS: typeof WebSocket
   private readonly fetch: typeof fetch | undefined
@@ -386,15 +388,13 @@ export class RoomcastClient {
     if (this.current === 'closed') return
     const error = closeError(reason)
     if (error?.retry === 'terminal') return this.stop(code, reason, error)
-    const state = this.currentEpoch === undefined && this.current === 'connecting' ? 'connecting' : 'reconnecting'
-    this.attempt++
-    this.wait({ state, code, reason, delayMs: backoffDelay(this.attempt - 1, this.backoff), attempt: this.attempt, error })
+    this.retry(code, reason, error)
   }
 
-  private retry(code: number, reason: string): void {
+  private retry(code: number, reason: string, error?: RoomcastError): void {
     this.attempt++
     const state = this.currentEpoch === undefined && this.current === 'connecting' ? 'connecting' : 'reconnecting'
-    this.wait({ state, code, reason, delayMs: backoffDelay(this.attempt - 1, this.backoff), attempt: this.attempt })
+    this.wait({ state, code, reason, delayMs: backoffDelay(this.attempt - 1, this.backoff), attempt: this.attempt, error })
   }
 
   /** The door said why it refused the last upgrade, while the retry waits: stop, or wait at least as long as it asked. */
