@@ -58,6 +58,11 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
+/** An upgrade, or a door check of one (`?check`). */
+function isJoin(c: Context): boolean {
+  return isUpgrade(c) || c.req.query('check') !== undefined
+}
+
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
@@ -76,12 +81,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }
   }
 
-  // Cheapest checks first, so a flood of bad upgrades costs no token verification.
+  // Cheapest checks first, so a flood of bad upgrades costs no token verification. A plain GET with `?check`
+  // (a door check) gets the same answers, or 204 where an upgrade would be let in: a browser cannot read a
+  // refused upgrade's status, so its client asks this way why it was turned away.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refusalResponse(throttled)
-    // Before anything is created: a request the runtime would not upgrade must not open a room.
-    const bad = handshakeProblem(c.req.raw.headers)
+    // Before anything is created: a request the runtime would not upgrade must not open a room. (A door
+    // check is a plain GET, not a handshake: it has no handshake headers to check.)
+    const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
     if (bad !== null) {
       if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
       const res = refusalResponse('unsupported_version', bad.message)
@@ -93,7 +101,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     if (!isRoomName(room)) return refusalResponse('bad_room')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
-    const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = await door.join(token, room)
     if (isRefusal(admitted)) return refusalResponse(admitted)
     if (admitted.grant !== undefined) {
       const { sub, pub, exp } = admitted.grant
@@ -108,6 +117,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return refusalResponse('server_full')
     }
     if (await gateway.isFull(room)) return refusalResponse('room_full')
+    if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
   }
 
@@ -147,14 +157,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return refusalResponse('unavailable', h.detail ?? 'not ready')
   })
 
-  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  app.get('/', (c) => (isJoin(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
   const readAccess = httpAccess('read')
   app.get(
     '/rooms/:room',
-    (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
+    (c, next) => (isJoin(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
     async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
 
