@@ -18,6 +18,7 @@ export { ConfigError } from './config/config-error.ts'
 export { defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from './config/config.ts'
 export type { Config, Listen } from './config/config.ts'
 export { readAccess } from './config/access-config.ts'
+export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } from './config/env-names.ts'
 export type { AccessConfig } from './config/access-config.ts'
 
 // ---- access ----
@@ -56,3 +57,5 @@ export { hubGateway } from './server/hub-gateway.ts'
 export type { WrapSocket } from './server/hub-gateway.ts'
 export { gracefulShutdown } from './server/shutdown.ts'
 export type { ShutdownHooks } from './server/shutdown.ts'
+export { startup } from './server/startup.ts'
+export type { Exit, Startup, StartupOptions } from './server/startup.ts'

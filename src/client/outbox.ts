@@ -152,13 +152,13 @@ export class Outbox {
     this.waiting = [...resend, ...this.waiting]
   }
 
-  /** Reject everything with `closed` (the client was closed). */
-  close(): void {
+  /** Reject everything: with `error` (the server closed for good), else with `closed` (the client was closed). */
+  close(error?: Error): void {
     const all = [...this.waiting, ...this.inflight.values(), ...this.later]
     this.waiting = []
     for (const out of all) {
       const sent = out.firstSent === 0 ? 'before it was sent' : 'before the ack; it may or may not have been published'
-      this.settle(out, this.o.fail('closed', `the client was closed ${sent}`))
+      this.settle(out, error ?? this.o.fail('closed', `the client was closed ${sent}`))
     }
   }
 

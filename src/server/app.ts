@@ -17,6 +17,7 @@ import type { Once } from '../log/room-log.ts'
 import { httpIdentity } from '../room/publisher.ts'
 import { parseIdempotencyKey } from '../wire/idempotency.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
 import { bodyHash } from './body-hash.ts'
 
 export interface AppOptions {
@@ -61,6 +62,11 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
+/** An upgrade, or a door check of one (`?check`). */
+function isJoin(c: Context): boolean {
+  return isUpgrade(c) || c.req.query('check') !== undefined
+}
+
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
@@ -81,16 +87,28 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }
   }
 
-  // Cheapest checks first, so a flood of bad upgrades costs no token verification.
+  // Cheapest checks first, so a flood of bad upgrades costs no token verification. A plain GET with `?check`
+  // (a door check) gets the same answers, or 204 where an upgrade would be let in: a browser cannot read a
+  // refused upgrade's status, so its client asks this way why it was turned away.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refusalResponse(throttled)
+    // Before anything is created: a request the runtime would not upgrade must not open a room. (A door
+    // check is a plain GET, not a handshake: it has no handshake headers to check.)
+    const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
+    if (bad !== null) {
+      if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
+      const res = refusalResponse('unsupported_version', bad.message)
+      res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return res
+    }
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
-    const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = await door.join(token, room)
     if (isRefusal(admitted)) return refusalResponse(admitted)
     if (admitted.grant !== undefined) {
       const { sub, pub, exp } = admitted.grant
@@ -105,6 +123,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return refusalResponse('server_full')
     }
     if (await gateway.isFull(room)) return refusalResponse('room_full')
+    if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
   }
 
@@ -123,6 +142,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       await next()
     }
 
+  // RFC 9110: a Host that names no host is a bad request. Runtimes disagree on what it does to the URL (Bun
+  // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
+  app.use(async (c, next) => {
+    if (!isValidHost(c.req.header('host'))) return refusalResponse('bad_request', 'the Host header is not a valid host')
+    await next()
+  })
+
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
   app.get('/healthz', (c) => {
     const h = health()
@@ -138,14 +164,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return refusalResponse('unavailable', h.detail ?? 'not ready')
   })
 
-  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  app.get('/', (c) => (isJoin(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
   const readAccess = httpAccess('read')
   app.get(
     '/rooms/:room',
-    (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
+    (c, next) => (isJoin(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
     async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
 

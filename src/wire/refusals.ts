@@ -9,7 +9,7 @@ import type { Retry } from './errors.ts'
 
 /** One row of the Refusals table. */
 export interface RefusalSpec {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 503
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 426 | 429 | 500 | 503
   retry: Retry
   /** Seconds for `Retry-After` (429 and 503 only). */
   retryAfter?: number
@@ -27,6 +27,7 @@ export const Refusals = {
   bad_origin: { status: 403, retry: 'terminal', message: 'this origin may not connect; see ALLOWED_ORIGINS' },
   not_found: { status: 404, retry: 'terminal', message: 'no such route' },
   too_large: { status: 413, retry: 'terminal', message: 'body exceeds the size limit' },
+  unsupported_version: { status: 426, retry: 'terminal', message: 'only WebSocket version 13 is supported' },
   unsupported_type: { status: 415, retry: 'terminal', message: "send the header 'content-type: text/plain' or 'content-type: application/json'" },
   // The IETF Idempotency-Key draft's answer to a key reused for another request: the first one stands.
   idempotency_mismatch: { status: 422, retry: 'terminal', message: 'this Idempotency-Key was used for a different body within the dedupe window; use a new key for a new message' },
