@@ -1,19 +1,21 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
-import { Hono } from 'hono'
+
 import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
+import { bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
+import { Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
-import { bearer, tokenFromProtocols } from '../access/credentials.ts'
-import { Door, isRefusal } from '../access/door.ts'
-import type { RoomGateway } from './gateway.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
-import { Unavailable } from '../log/room-log.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import type { RoomGateway } from './gateway.ts'
 
 export interface AppOptions {
   config: Config
@@ -46,7 +48,8 @@ export function parseJoin(c: Context): JoinRequest | string {
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
@@ -79,6 +82,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refusalResponse(throttled)
+    // Before anything is created: a request the runtime would not upgrade must not open a room.
+    const bad = handshakeProblem(c.req.raw.headers)
+    if (bad !== null) {
+      const res = refusalResponse({ status: bad.status, error: 'bad_request', message: bad.message })
+      if (bad.status === 426) res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return res
+    }
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
@@ -115,6 +125,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       c.set('from', admitted.grant?.sub)
       await next()
     }
+
+  // RFC 9110: a Host that names no host is a bad request. Runtimes disagree on what it does to the URL (Bun
+  // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
+  app.use(async (c, next) => {
+    if (!isValidHost(c.req.header('host'))) return refusalResponse('bad_request', 'the Host header is not a valid host')
+    await next()
+  })
 
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
   app.get('/healthz', (c) => {
@@ -154,7 +171,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
-      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      if (type !== 'text/plain' && type !== 'application/json')
+        return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'

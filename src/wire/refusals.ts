@@ -9,7 +9,7 @@ import type { Retry } from './errors.ts'
 
 /** One row of the Refusals table. */
 export interface RefusalSpec {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503
   retry: Retry
   /** Seconds for `Retry-After` (429 and 503 only). */
   retryAfter?: number
