@@ -6,7 +6,7 @@
  */
 import type { ErrorCode } from '../wire/errors.ts'
 import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
-import { SUBPROTOCOL, isRoomName } from '../wire/names.ts'
+import { ROOM_NAME_RULE, SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import { SeqTracker } from './seq-tracker.ts'
 
@@ -137,7 +137,7 @@ export class RoomcastClient {
     if (base.protocol !== 'ws:' && base.protocol !== 'wss:') throw new TypeError(`not a ws(s) or http(s) URL: ${options.url}`)
     if (!base.pathname.endsWith('/')) base.pathname += '/'
     this.base = base
-    if (options.room !== undefined && !isRoomName(options.room)) throw new TypeError('room names are 1 to 64 of A-Z a-z 0-9 _ . -')
+    if (options.room !== undefined && !isRoomName(options.room)) throw new TypeError(ROOM_NAME_RULE)
     this.path = options.room === undefined ? '' : `rooms/${options.room}`
     this.token = options.token
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000
@@ -376,7 +376,13 @@ export class RoomcastClient {
   private retry(code: number, reason: string): void {
     const delayMs = backoffDelay(this.attempt, this.backoff)
     this.attempt++
-    this.setState({ state: this.currentEpoch === undefined && this.current === 'connecting' ? 'connecting' : 'reconnecting', code, reason, delayMs, attempt: this.attempt })
+    this.setState({
+      state: this.currentEpoch === undefined && this.current === 'connecting' ? 'connecting' : 'reconnecting',
+      code,
+      reason,
+      delayMs,
+      attempt: this.attempt,
+    })
     this.retryTimer = setTimeout(() => void this.connect(), delayMs)
   }
 

@@ -9,9 +9,9 @@ import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
-import { Unavailable } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
-import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
+import { PONG, encodeError, encodeWelcome } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
@@ -221,7 +221,7 @@ export class Room {
     m.lastSeen = this.clock.now()
   }
 
-  /** Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published. */
+  /** Publish from outside the room (HTTP). Rejects with Unavailable (not published) or OutcomeUnknown (asked, not confirmed). */
   publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (from !== undefined) draft.from = from
@@ -241,20 +241,16 @@ export class Room {
     }
     const draft: Draft = { kind, body, ts: now, origin: m.info.id }
     if (m.info.from !== undefined) draft.from = m.info.from
-    const appended = this.log.append(draft)
-    if (id !== undefined) {
-      appended.then(
-        (seq) => this.sendTo(m, encodeAck(id, seq)),
-        (err) => this.refused(m, err, id),
-      )
-    } else {
-      appended.catch((err) => this.refused(m, err, undefined))
-    }
+    // The ack goes out with the entry's delivery (delivery.ts), in seq order; here only a refusal is answered.
+    if (id !== undefined) draft.id = id
+    this.log.append(draft).catch((err) => this.refused(m, err, id))
   }
 
+  /** A publish the log refused: `unavailable` (certainly not published) or `outcome_unknown` (asked, not confirmed). */
   private refused(m: Member, err: unknown, id: string | undefined): void {
-    if (!(err instanceof Unavailable)) this.onError(err)
-    if (m.info.mode === 'json') this.sendTo(m, encodeError('unavailable', undefined, id))
+    const unknown = err instanceof OutcomeUnknown
+    if (!unknown && !(err instanceof Unavailable)) this.onError(err)
+    if (m.info.mode === 'json') this.sendTo(m, encodeError(unknown ? 'outcome_unknown' : 'unavailable', undefined, id))
   }
 
   private badFrame(m: Member, code: ErrorCode, message: string, id: string | undefined, now: number): void {

@@ -9,9 +9,9 @@ import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
-import { Unavailable } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
-import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
@@ -28,6 +28,12 @@ export interface AppOptions {
   getConnInfo?: GetConnInfo
   /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
   health?: () => Health
+  /**
+   * The request target as the client sent it, where the runtime keeps it
+   * (Node: the IncomingMessage's url). A `.` or `..` segment in it is refused
+   * (400) before the URL parser resolves it away (`/rooms/..` would be `/`).
+   */
+  requestTarget?: (c: Context) => string | undefined
 }
 
 /** What a backend says about itself, for `/healthz` and `/readyz`. */
@@ -63,11 +69,18 @@ function isUpgrade(c: Context): boolean {
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
+/** The answer to a target with a `.` or `..` segment: where it names a room, that room name is invalid. */
+function dotSegmentRefusal(target: string): Response {
+  const path = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
+  if (/^\/rooms[/\\]/i.test(path)) return refusalResponse('bad_room')
+  return refusalResponse('bad_request', 'the request target has a . or .. segment; send the path resolved')
+}
+
 /** Per-request values: the authenticated publisher, shown as `from`. */
 type AppEnv = { Variables: { from: string | undefined } }
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, requestTarget }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const door = new Door(config)
   const clientIp = (c: Context): string | undefined => {
@@ -109,6 +122,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return refusalResponse('server_full')
     }
     if (await gateway.isFull(room)) return refusalResponse('room_full')
+    // No await between this check and the upgrade, which opens the room: concurrent upgrades cannot both pass it.
+    if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
     return gateway.upgrade(c, room, join)
   }
 
@@ -120,7 +135,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
       if (!isRoomName(room)) return refusalResponse('bad_room')
-      const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
+      const admitted = await door.http(bearer(c.req.header('authorization')), room, right, clientIp(c))
       if (isRefusal(admitted)) return refusalResponse(admitted)
       c.set('from', admitted.grant?.sub)
       await next()
@@ -130,6 +145,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
   app.use(async (c, next) => {
     if (!isValidHost(c.req.header('host'))) return refusalResponse('bad_request', 'the Host header is not a valid host')
+    const target = requestTarget?.(c)
+    if (target !== undefined && hasDotSegment(target)) return dotSegmentRefusal(target)
     await next()
   })
 
@@ -187,11 +204,24 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
         if (typeof value === 'string') body = value
         else {
           kind = 'json'
-          body = JSON.stringify(value)
+          try {
+            // Re-serialising overflows the stack on pathologically deep nesting, which JSON.parse accepts.
+            body = JSON.stringify(value)
+          } catch {
+            return refusalResponse('bad_json', 'the JSON is nested too deeply')
+          }
         }
       }
-      const seq = await gateway.publish(room, kind, body, c.get('from'))
-      return c.json({ seq }, 202)
+      // No await between this check and the publish, which opens the room.
+      if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
+      try {
+        return c.json({ seq: await gateway.publish(room, kind, body, c.get('from')) }, 202)
+      } catch (err) {
+        // A backend that is down (Redis) is an answer, not a bug: 503, certainly not published; or 504, asked but not confirmed.
+        if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || undefined)
+        if (err instanceof OutcomeUnknown) return refusalResponse('outcome_unknown')
+        throw err
+      }
     },
   )
 
