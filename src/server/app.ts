@@ -12,6 +12,7 @@ import type { Config } from '../config/config.ts'
 import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
+import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
@@ -203,12 +204,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
         }
         if (typeof value === 'string') body = value
         else {
+          // The WebSocket path's bound; past it JSON.stringify would overflow the stack on some runtimes.
+          if (nestedTooDeeply(text)) return refusalResponse('bad_json', `the JSON is nested more than ${MAX_JSON_DEPTH} levels deep`)
           kind = 'json'
           try {
-            // Re-serialising overflows the stack on pathologically deep nesting, which JSON.parse accepts.
             body = JSON.stringify(value)
           } catch {
-            return refusalResponse('bad_json', 'the JSON is nested too deeply')
+            return refusalResponse('bad_json', 'the JSON cannot be re-serialised')
           }
         }
       }

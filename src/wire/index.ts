@@ -28,7 +28,7 @@
  */
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
 export type { Decoded } from './decode.ts'
-export { decodeClientFrame } from './decode.ts'
+export { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
 export type { MessageSource } from './encode.ts'
 export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
 export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'

@@ -70,6 +70,21 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(res.status).toBe(415)
   })
 
+  it('refuses JSON nested deeper than 1000 levels with 400 bad_json, publishes nothing and logs no error', async () => {
+    const room = uniqueRoom()
+    // 1001 levels, and 30,000 (within the 64 KiB body limit, and past what Node's JSON.stringify recursion takes).
+    for (const depth of [1001, 30_000]) {
+      const res = await post(room, `${'['.repeat(depth)}${']'.repeat(depth)}`, 'application/json')
+      expect(res.status).toBe(400)
+      expect(res.headers.get('x-roomcast-error')).toBe('bad_json')
+      expect(await res.json()).toMatchObject({ error: 'bad_json' })
+    }
+    expect(await (await fetch(`${ctx.server.http}/rooms/${room}`)).json()).toMatchObject({ seq: 0 })
+    // 1000 levels are a message.
+    expect((await post(room, `${'['.repeat(1000)}${']'.repeat(1000)}`, 'application/json')).status).toBe(202)
+    expect(ctx.server.output()).not.toMatch(/RangeError|Maximum call stack|roomcast: .*Error/)
+  })
+
   it('refuses an empty HTTP publish with 400 empty_body and publishes nothing', async () => {
     const room = uniqueRoom()
     for (const type of [undefined, 'text/plain', 'application/json']) {
