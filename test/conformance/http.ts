@@ -31,7 +31,10 @@ export function httpScenarios(ctx: SuiteContext): void {
     const page = await fetch(`${ctx.server.http}/`)
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self';.*connect-src 'self'/)
     expect(await page.text()).toContain('<script src="client/chat.js"></script>')
-    for (const [path, body] of [['/client/chat.js', chatJs], ['/client/roomcast.js', clientJs]]) {
+    for (const [path, body] of [
+      ['/client/chat.js', chatJs],
+      ['/client/roomcast.js', clientJs],
+    ]) {
       const res = await fetch(`${ctx.server.http}${path}`)
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/^text\/javascript/)
@@ -96,7 +99,7 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(await (await fetch(`${ctx.server.http}/rooms/${room}`)).json()).toMatchObject({ seq: 0 })
   })
 
-  it("answers a form body (what curl -d sends) with 415 whose message names the content-type header to send", async () => {
+  it('answers a form body (what curl -d sends) with 415 whose message names the content-type header to send', async () => {
     const room = uniqueRoom()
     for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const res = await post(room, 'hi', type)

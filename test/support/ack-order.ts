@@ -36,5 +36,9 @@ export async function ackOrder(url: string, publishers = 4, each = 20, timeoutMs
   const done = () => heard.every((h) => h.acks === each && h.messages === (publishers - 1) * each)
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   await Promise.all(members.map((m) => m.client.close()))
-  return heard.reduce((sum, h) => ({ acks: sum.acks + h.acks, late: sum.late + h.late, messages: sum.messages + h.messages }), { acks: 0, late: 0, messages: 0 })
+  return heard.reduce((sum, h) => ({ acks: sum.acks + h.acks, late: sum.late + h.late, messages: sum.messages + h.messages }), {
+    acks: 0,
+    late: 0,
+    messages: 0,
+  })
 }
