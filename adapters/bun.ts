@@ -1,8 +1,8 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
-import type { Server, ServerWebSocket } from 'bun'
+import type { BunRequest, Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, isDotSegment, listeningLine, refusalResponse, startup } from '../src/index.ts'
 
 // Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
 const { config, listen, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
@@ -63,10 +63,21 @@ function withSubprotocol(server: Server<unknown>) {
   }
 }
 
+// Bun resolves `.` and `..` in request.url before any of our code sees it (`/rooms/..` arrives as `/`), but
+// matches `routes` on the target as sent. So the room route sees a room segment the URL parser would resolve
+// away, and a request that matched under /rooms/ but whose URL is no longer there had dot segments.
+const dotRoom = (req: BunRequest<'/rooms/:room'>) => isDotSegment(req.params.room)
+const leftRooms = (req: Request) => !new URL(req.url).pathname.startsWith('/rooms/')
+
 const server = listening(() =>
   Bun.serve({
     port,
     hostname,
+    routes: {
+      '/rooms/:room': (req, server) => (dotRoom(req) ? refusalResponse('bad_room') : app.fetch(req, withSubprotocol(server))),
+      '/rooms/:room/messages': (req, server) => (dotRoom(req) ? refusalResponse('bad_room') : app.fetch(req, withSubprotocol(server))),
+      '/rooms/*': (req, server) => (leftRooms(req) ? refusalResponse('bad_room') : app.fetch(req, withSubprotocol(server))),
+    },
     fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
     websocket: {
       ...websocket,

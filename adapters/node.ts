@@ -1,11 +1,12 @@
 /** Node: @hono/node-server for HTTP, our own ws server for upgrades, so the frame limit is enforced before a payload is buffered. */
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context } from 'hono'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
 import { RoomcastWebSocket } from './node-socket.ts'
 import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
@@ -35,9 +36,10 @@ const wrap: WrapSocket = (ctx, alive) => {
   return new NodeConnection(ws)
 }
 
-
-// getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env.
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })
+// getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env,
+// and its url is the target as the client sent it, before the URL parser resolves `.` and `..` away.
+const requestTarget = (c: Context) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health, requestTarget })
 // The transport's share of the door: headers over 16 KiB get 431, and a client that has not sent its
 // whole request head (an upgrade included) within 10 s gets 408 and is dropped, so slow handshakes
 // cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).

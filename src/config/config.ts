@@ -1,8 +1,9 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
+
+import { isRoomName } from '../wire/names.ts'
 import type { AccessConfig } from './access-config.ts'
 import { readAccess } from './access-config.ts'
 import { ConfigError } from './config-error.ts'
-import { isRoomName } from '../wire/names.ts'
 
 export interface Config {
   /** Room joined by an upgrade on `/`. */
@@ -25,6 +26,10 @@ export interface Config {
   historyMessages: number
   /** Bytes of message bodies kept per room for resume. */
   historyBytes: number
+  /** Bytes of message bodies kept for resume across every room of one instance (in memory); past it the least recently used rooms lose their oldest. */
+  historyTotalBytes: number
+  /** Rooms one instance holds at once; past it a new room is refused (503 too_many_rooms), existing rooms keep working. */
+  maxRooms: number
   /** How long a publish id (or HTTP Idempotency-Key) is remembered per room, so a resend is not published twice. */
   dedupeWindowMs: number
   /** Publish ids remembered per room; past it the oldest is forgotten first, even inside the window. */
@@ -41,6 +46,8 @@ export interface Config {
   maxUpgradesPerIp: number
   /** Members across all rooms of one instance; past it the upgrade gets 503. */
   maxConnections: number
+  /** HTTP publishes one client address may make per second without PUBLISH_KEY; past it: 429. */
+  maxPublishesPerIp: number
   /** Origins, token keys and the publish key (see access-config.ts). */
   access: AccessConfig
 }
@@ -57,6 +64,8 @@ export const defaults: Config = {
   maxBufferedBytes: 4 * 1024 * 1024,
   historyMessages: 1000,
   historyBytes: 1024 * 1024,
+  historyTotalBytes: 256 * 1024 * 1024,
+  maxRooms: 10_000,
   dedupeWindowMs: 120_000,
   dedupeMaxIds: 10_000,
   idleTimeoutMs: 60_000,
@@ -65,6 +74,7 @@ export const defaults: Config = {
   roomTtlMs: 10 * 60_000,
   maxUpgradesPerIp: 20,
   maxConnections: 100_000,
+  maxPublishesPerIp: 50,
   access: { allowedOrigins: [] },
 }
 
@@ -80,6 +90,8 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   maxBufferedBytes: 'MAX_BUFFERED_BYTES',
   historyMessages: 'HISTORY_MESSAGES',
   historyBytes: 'HISTORY_BYTES',
+  historyTotalBytes: 'HISTORY_TOTAL_BYTES',
+  maxRooms: 'MAX_ROOMS',
   dedupeWindowMs: 'DEDUPE_WINDOW_MS',
   dedupeMaxIds: 'DEDUPE_MAX_IDS',
   idleTimeoutMs: 'IDLE_TIMEOUT_MS',
@@ -88,6 +100,7 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   roomTtlMs: 'ROOM_TTL_MS',
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
+  maxPublishesPerIp: 'MAX_PUBLISHES_PER_IP',
 }
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */

@@ -9,11 +9,11 @@ import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { Appended, LogFactory, Once, Replay, RoomLog } from '../log/room-log.ts'
-import { Unavailable, dedupeKey } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
-import { Errors, closeReason } from '../wire/errors.ts'
 import type { ErrorCode } from '../wire/errors.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
@@ -224,8 +224,8 @@ export class Room {
   }
 
   /**
-   * Publish from outside the room (HTTP); with `once`, not again if its key was
-   * published within the dedupe window. Rejects with Unavailable when it cannot be published.
+   * Publish from outside the room (HTTP); with `once`, not again if its key was published within the
+   * dedupe window. Rejects with Unavailable (not published) or OutcomeUnknown (asked, not confirmed).
    */
   async publish(kind: EntryKind, body: string | Uint8Array, from?: string, once?: Once): Promise<Appended> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
@@ -247,21 +247,27 @@ export class Room {
     }
     const draft: Draft = { kind, body, ts: now, origin: m.info.id }
     if (m.info.from !== undefined) draft.from = m.info.from
+    // A new entry's ack goes out with its delivery (delivery.ts), in seq order; here only a refusal is answered.
     if (id === undefined) {
       // No id, no dedupe: nothing is looked up.
       this.log.append(draft).catch((err) => this.refused(m, err, undefined))
       return
     }
-    // Once per publish, never per recipient: a repeat is answered here and reaches no one.
+    draft.id = id
+    // Once per publish, never per recipient: a repeat is acked here with the first seq and reaches no one.
     this.log.appendOnce(draft, { key: dedupeKey(memberIdentity(m.info), id), hash: '' }).then(
-      (a) => this.sendTo(m, encodeAck(id, a.seq, a.duplicate)),
+      (a) => {
+        if (a.duplicate) this.sendTo(m, encodeAck(id, a.seq, true))
+      },
       (err) => this.refused(m, err, id),
     )
   }
 
+  /** A publish the log refused: `unavailable` (certainly not published) or `outcome_unknown` (asked, not confirmed). */
   private refused(m: Member, err: unknown, id: string | undefined): void {
-    if (!(err instanceof Unavailable)) this.onError(err)
-    if (m.info.mode === 'json') this.sendTo(m, encodeError('unavailable', undefined, id))
+    const unknown = err instanceof OutcomeUnknown
+    if (!unknown && !(err instanceof Unavailable)) this.onError(err)
+    if (m.info.mode === 'json') this.sendTo(m, encodeError(unknown ? 'outcome_unknown' : 'unavailable', undefined, id))
   }
 
   private badFrame(m: Member, code: ErrorCode, message: string, id: string | undefined, now: number): void {

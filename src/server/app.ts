@@ -1,24 +1,26 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
-import { Hono } from 'hono'
+
 import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
+import { bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
+import type { Once } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
-import { bearer, tokenFromProtocols } from '../access/credentials.ts'
-import { Door, isRefusal } from '../access/door.ts'
-import type { RoomGateway } from './gateway.ts'
+import { httpIdentity } from '../room/publisher.ts'
+import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
+import { parseIdempotencyKey } from '../wire/idempotency.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
-import { Unavailable, dedupeKey } from '../log/room-log.ts'
-import type { Once } from '../log/room-log.ts'
-import { httpIdentity } from '../room/publisher.ts'
-import { parseIdempotencyKey } from '../wire/idempotency.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
-import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
 import { bodyHash } from './body-hash.ts'
+import type { RoomGateway } from './gateway.ts'
 
 export interface AppOptions {
   config: Config
@@ -31,6 +33,12 @@ export interface AppOptions {
   getConnInfo?: GetConnInfo
   /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
   health?: () => Health
+  /**
+   * The request target as the client sent it, where the runtime keeps it
+   * (Node: the IncomingMessage's url). A `.` or `..` segment in it is refused
+   * (400) before the URL parser resolves it away (`/rooms/..` would be `/`).
+   */
+  requestTarget?: (c: Context) => string | undefined
 }
 
 /** What a backend says about itself, for `/healthz` and `/readyz`. */
@@ -51,7 +59,8 @@ export function parseJoin(c: Context): JoinRequest | string {
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
@@ -70,11 +79,18 @@ function isJoin(c: Context): boolean {
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
+/** The answer to a target with a `.` or `..` segment: where it names a room, that room name is invalid. */
+function dotSegmentRefusal(target: string): Response {
+  const path = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
+  if (/^\/rooms[/\\]/i.test(path)) return refusalResponse('bad_room')
+  return refusalResponse('bad_request', 'the request target has a . or .. segment; send the path resolved')
+}
+
 /** Per-request values: the authenticated publisher, shown as `from`, and the identity its Idempotency-Key belongs to. */
 type AppEnv = { Variables: { from: string | undefined; publisher: string } }
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, requestTarget }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const door = new Door(config)
   // Past the door, a caller either showed a valid credential or none was asked for.
@@ -123,6 +139,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return refusalResponse('server_full')
     }
     if (await gateway.isFull(room)) return refusalResponse('room_full')
+    // No await between this check and the upgrade, which opens the room: concurrent upgrades cannot both pass it.
+    if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
     if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
   }
@@ -135,7 +153,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
       if (!isRoomName(room)) return refusalResponse('bad_room')
-      const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
+      const admitted = await door.http(bearer(c.req.header('authorization')), room, right, clientIp(c))
       if (isRefusal(admitted)) return refusalResponse(admitted)
       c.set('from', admitted.grant?.sub)
       c.set('publisher', httpIdentity(admitted.grant?.sub, credentialed))
@@ -146,6 +164,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
   app.use(async (c, next) => {
     if (!isValidHost(c.req.header('host'))) return refusalResponse('bad_request', 'the Host header is not a valid host')
+    const target = requestTarget?.(c)
+    if (target !== undefined && hasDotSegment(target)) return dotSegmentRefusal(target)
     await next()
   })
 
@@ -189,7 +209,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
-      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      if (type !== 'text/plain' && type !== 'application/json')
+        return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
@@ -203,15 +224,30 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
         }
         if (typeof value === 'string') body = value
         else {
+          // The WebSocket path's bound; past it JSON.stringify would overflow the stack on some runtimes.
+          if (nestedTooDeeply(text)) return refusalResponse('bad_json', `the JSON is nested more than ${MAX_JSON_DEPTH} levels deep`)
           kind = 'json'
-          body = JSON.stringify(value)
+          try {
+            body = JSON.stringify(value)
+          } catch {
+            return refusalResponse('bad_json', 'the JSON cannot be re-serialised')
+          }
         }
       }
       // Hashed only when there is a key: a publish without one costs nothing more than before.
       const once: Once | undefined = key === undefined ? undefined : { key: dedupeKey(c.get('publisher'), key), hash: await bodyHash(type, text) }
-      const { seq, duplicate, mismatch } = await gateway.publish(room, kind, body, c.get('from'), once)
-      if (mismatch) return refusalResponse('idempotency_mismatch')
-      return c.json(duplicate ? { seq, duplicate: true } : { seq }, 202)
+      // No await between this check and the publish, which opens the room.
+      if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
+      try {
+        const { seq, duplicate, mismatch } = await gateway.publish(room, kind, body, c.get('from'), once)
+        if (mismatch) return refusalResponse('idempotency_mismatch')
+        return c.json(duplicate ? { seq, duplicate: true } : { seq }, 202)
+      } catch (err) {
+        // A backend that is down (Redis) is an answer, not a bug: 503, certainly not published; or 504, asked but not confirmed.
+        if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || undefined)
+        if (err instanceof OutcomeUnknown) return refusalResponse('outcome_unknown')
+        throw err
+      }
     },
   )
 

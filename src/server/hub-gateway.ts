@@ -1,13 +1,13 @@
 /** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
 import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
-import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { Once } from '../log/room-log.ts'
-import type { Hub } from './hub.ts'
-import type { RoomGateway } from './gateway.ts'
+import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
+import type { RoomGateway } from './gateway.ts'
+import type { Hub } from './hub.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -22,6 +22,7 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
     isFull(name) {
       return hub.peek(name)?.full ?? false
     },
+    roomLimitReached: (name) => !hub.canOpen(name),
     async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.

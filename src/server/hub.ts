@@ -2,12 +2,12 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import { memoryLogs } from '../log/memory-log.ts'
+import type { LogFactory } from '../log/room-log.ts'
+import type { RoomStats } from '../room/room.ts'
+import { Room } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { ErrorCode } from '../wire/errors.ts'
-import { Room } from '../room/room.ts'
-import type { RoomStats } from '../room/room.ts'
-import type { LogFactory } from '../log/room-log.ts'
-import { memoryLogs } from '../log/memory-log.ts'
 
 export interface HubOptions {
   config: Config
@@ -42,7 +42,7 @@ export class Hub {
     return this.options.config
   }
 
-  /** The room named `name`, created if needed. The name must already be valid. */
+  /** The room named `name`, created if needed. The name must already be valid; MAX_ROOMS is the caller's to check (`canOpen`). */
   room(name: string): Room {
     let room = this.rooms.get(name)
     if (room === undefined) {
@@ -50,6 +50,11 @@ export class Hub {
       this.rooms.set(name, room)
     }
     return room
+  }
+
+  /** Whether `room(name)` stays within MAX_ROOMS: the room is open here already, or there is place for one more. */
+  canOpen(name: string): boolean {
+    return this.rooms.size < this.options.config.maxRooms || this.rooms.has(name)
   }
 
   /** The room named `name` if this process has it, without creating it. */
