@@ -197,6 +197,11 @@ export class RoomcastClient {
     return this.count
   }
 
+  /** Publishes sent again under their id, and how many of those the server acked as repeats (the first had gone through). */
+  get resends(): { sent: number; repeats: number } {
+    return { sent: this.outbox.resent, repeats: this.outbox.repeats }
+  }
+
   /** Publishes waiting for a connection (new ones, and ones to resend). */
   get queued(): number {
     return this.outbox.queued
@@ -217,7 +222,8 @@ export class RoomcastClient {
    * Publish `data` (any JSON value) to the room. Resolves once, with its seq,
    * when the server acks it; a publish whose answer was lost (a dropped
    * connection, `outcome_unknown`) is resent with the same id, which the server
-   * publishes at most once. Rejects with a RoomcastError: the server's code,
+   * publishes at most once, and one refused as `unavailable` is tried again
+   * until `ackTimeoutMs`. Rejects with a RoomcastError: the server's code,
    * `timeout` (no ack in time), `queue_full`, `closed`, `bad_data`, or
    * `connection_lost` / `outcome_unknown` (its answer was lost and the dedupe
    * window passed before a resend was acked: it may or may not have been published).
@@ -326,7 +332,7 @@ export class RoomcastClient {
       case 'ack': {
         // Our own message comes back in a replay after a reconnect; knowing its seq drops it there.
         this.tracker.see(f.seq)
-        this.outbox.acked(f.id, f.seq)
+        this.outbox.acked(f.id, f.seq, f.duplicate === true)
         return
       }
       case 'error':

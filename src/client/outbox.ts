@@ -6,7 +6,9 @@
  * with the same id (after the next welcome, or after a backoff on the same
  * connection) until an ack gives its seq, the original's if it had gone
  * through. Only past the window does it give up, with the code that left its
- * outcome open.
+ * outcome open. A publish refused as `unavailable` (the backend is down,
+ * nothing was published) is tried again after a backoff too, until its
+ * deadline: it resolves once the backend is back.
  */
 
 import type { ErrorCode } from '../wire/errors.ts'
@@ -51,6 +53,8 @@ interface Outgoing {
   doubt: Doubt | undefined
   /** Resends after a refusal on the same connection, for their backoff. */
   attempts: number
+  /** The last refusal that said it was not published (`unavailable`), for a deadline that passes with nothing else known. */
+  refusal: { code: ErrorCode; message: string } | undefined
   retry: ReturnType<typeof setTimeout> | undefined
   done: boolean
 }
@@ -67,6 +71,9 @@ export class Outbox {
   /** Refused or answered `outcome_unknown` on the current connection: resent after a backoff. */
   private readonly later = new Set<Outgoing>()
   private count = 0
+  /** Publishes sent again (after a lost answer, an outcome_unknown or an unavailable), and acks that named a repeat. */
+  resent = 0
+  repeats = 0
 
   constructor(private readonly o: OutboxOptions) {}
 
@@ -90,7 +97,20 @@ export class Outbox {
       return Promise.reject(this.o.fail('queue_full', `${this.o.maxQueue} publishes are already waiting for a connection`))
     }
     return new Promise((resolve, reject) => {
-      const out: Outgoing = { n, id, frame, resolve, reject, deadline: undefined, firstSent: 0, doubt: undefined, attempts: 0, retry: undefined, done: false }
+      const out: Outgoing = {
+        n,
+        id,
+        frame,
+        resolve,
+        reject,
+        deadline: undefined,
+        firstSent: 0,
+        doubt: undefined,
+        attempts: 0,
+        refusal: undefined,
+        retry: undefined,
+        done: false,
+      }
       out.deadline = setTimeout(() => this.expire(out), this.o.ackTimeoutMs)
       if (!open || !this.transmit(out)) this.waiting.push(out)
     })
@@ -108,10 +128,11 @@ export class Outbox {
     }
   }
 
-  /** An `ack` for `id`; false if it was not one of ours in flight. */
-  acked(id: string, seq: number): boolean {
+  /** An `ack` for `id` (`duplicate`: the server had it already); false if it was not one of ours in flight. */
+  acked(id: string, seq: number, duplicate = false): boolean {
     const out = this.inflight.get(id)
     if (out === undefined) return false
+    if (duplicate) this.repeats++
     this.settle(out, seq)
     return true
   }
@@ -124,8 +145,12 @@ export class Outbox {
     if (code === 'outcome_unknown') {
       out.doubt = 'outcome_unknown'
       this.resendLater(out)
+    } else if (code === 'unavailable') {
+      // Not published, and the backend may be back soon; the id makes a later try safe whatever happens meanwhile.
+      out.refusal = { code, message }
+      this.resendLater(out)
     } else if (out.doubt !== undefined && (Errors as Record<string, { retry: string } | undefined>)[code]?.retry === 'reconnect') {
-      // A resend refused for now (`unavailable`, `rate_limited`): the first attempt may still have gone through.
+      // A resend refused for now (`rate_limited`): the first attempt may still have gone through.
       this.resendLater(out)
     } else {
       const note = out.doubt === undefined ? '' : ' (refused on a resend: the first attempt may or may not have been published)'
@@ -173,6 +198,7 @@ export class Outbox {
     }
     if (!this.o.send(out.frame)) return false
     if (out.firstSent === 0) out.firstSent = Date.now()
+    else this.resent++
     this.inflight.set(out.id, out)
     return true
   }
@@ -191,9 +217,9 @@ export class Outbox {
     )
   }
 
-  /** Whether a resend would still be recognised as a repeat by the server. */
+  /** Whether sending it again is safe: it never may have been published, or a resend would still be recognised as a repeat. */
   private resendable(out: Outgoing): boolean {
-    return out.firstSent === 0 || Date.now() - out.firstSent < this.o.dedupeWindowMs * WINDOW_SHARE
+    return out.doubt === undefined || Date.now() - out.firstSent < this.o.dedupeWindowMs * WINDOW_SHARE
   }
 
   /** The window has passed with the outcome still open: reject with the doubt's code. */
@@ -206,7 +232,10 @@ export class Outbox {
     const i = this.waiting.indexOf(out)
     if (i >= 0) this.waiting.splice(i, 1)
     if (out.firstSent === 0) this.settle(out, this.o.fail('timeout', `not sent within ${this.o.ackTimeoutMs} ms: no connection`))
-    else this.settle(out, this.o.fail('timeout', `no ack within ${this.o.ackTimeoutMs} ms; it may or may not have been published`))
+    else if (out.doubt === undefined && out.refusal !== undefined) {
+      // Every answer said "not published": so it is, and the deadline ends the trying.
+      this.settle(out, this.o.fail(out.refusal.code, `${out.refusal.message} (still, after ${this.o.ackTimeoutMs} ms of trying)`))
+    } else this.settle(out, this.o.fail('timeout', `no ack within ${this.o.ackTimeoutMs} ms; it may or may not have been published`))
   }
 
   private settle(out: Outgoing, result: number | Error): void {

@@ -107,14 +107,38 @@ describe('Outbox', () => {
     expect(a).toEqual({ seq: 12, times: 1 })
   })
 
-  it('rejects a first attempt with the server code it got (nothing was published), without resending', async () => {
+  it('rejects a first attempt with the terminal code it got (nothing was published), without resending', async () => {
     const { box, conn, track } = setup()
     const a = track(box.publish('a', true))
-    box.refused('k.1', 'unavailable', 'the room is unavailable')
+    box.refused('k.1', 'forbidden', 'this connection may not publish')
     vi.advanceTimersByTime(5000)
     await flush()
-    expect(a).toEqual({ code: 'unavailable', times: 1 })
+    expect(a).toEqual({ code: 'forbidden', times: 1 })
     expect(conn.sent.length).toBe(1)
+  })
+
+  it('tries a publish refused as unavailable again after a backoff, and resolves once the backend is back', async () => {
+    const { box, conn, track } = setup()
+    const a = track(box.publish('a', true))
+    box.refused('k.1', 'unavailable', 'the room is unavailable right now')
+    vi.advanceTimersByTime(100)
+    expect(conn.sent.map((s) => s.id)).toEqual(['k.1', 'k.1'])
+    box.acked('k.1', 5)
+    await flush()
+    expect(a).toEqual({ seq: 5, times: 1 })
+  })
+
+  it('rejects with unavailable when every try until the deadline was refused as unavailable: certainly not published', async () => {
+    const { box, conn, track } = setup({ ackTimeoutMs: 2000 })
+    const a = track(box.publish('a', true))
+    for (let t = 0; t < 2000 && a.times === 0; t += 50) {
+      const last = conn.sent.at(-1)
+      if (last !== undefined && conn.sent.length > 0) box.refused(last.id, 'unavailable', 'the room is unavailable right now')
+      vi.advanceTimersByTime(50)
+      await flush()
+    }
+    expect(a).toEqual({ code: 'unavailable', times: 1 })
+    expect(conn.sent.length).toBeGreaterThan(2)
   })
 
   it('rejects with connection_lost only once the dedupe window has passed without an ack', async () => {
