@@ -13,7 +13,7 @@ import type { Runtime } from './cluster.ts'
 import { Cluster } from './cluster.ts'
 import { Random } from './random.ts'
 import type { Fault } from './schedule.ts'
-import { describeFault, planFaults } from './schedule.ts'
+import { CLUSTER_FAULTS, describeFault, planFaults } from './schedule.ts'
 import type { Verdict } from './verify.ts'
 import { verify } from './verify.ts'
 
@@ -24,7 +24,7 @@ export interface ChaosOptions {
   durationMs: number
   /** Each publisher's rate. */
   perSecond: number
-  /** Rooms, each with one publisher and one member per instance, and one HTTP publisher. */
+  /** Rooms, each with three publishers and three members (one per instance, round the instances), and one HTTP publisher. */
   rooms: number
   runtimes: Runtime[]
   /** Redis stays SIGSTOPped this long. */
@@ -83,9 +83,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
   try {
     const roomNames = Array.from({ length: o.rooms }, (_, r) => `chaos-${o.seed.toString(36)}-${r}`)
+    const perRoom = Math.max(3, cluster.instances.length)
+    const homeOf = (k: number) => {
+      const i = k % cluster.instances.length
+      return { i, port: cluster.instances[i]?.port ?? 0 }
+    }
     for (const [r, room] of roomNames.entries()) {
-      for (const [i, inst] of cluster.instances.entries()) {
-        const m = new Member(`M${r}.${i}`, room, await startProxy(inst.port), i)
+      for (let k = 0; k < perRoom; k++) {
+        const { i, port } = homeOf(k)
+        const m = new Member(`M${r}.${k}`, room, await startProxy(port), i)
         members.push(m)
         placed.push(m)
       }
@@ -93,15 +99,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // Members first, welcomed, so they hold the rooms from seq 1.
     await waitFor(() => members.every((m) => m.welcomes > 0), 30_000, 'every member to be welcomed')
     for (const [r, room] of roomNames.entries()) {
-      for (const [i, inst] of cluster.instances.entries()) {
-        const p = new Publisher(`P${r}.${i}`, room, await startProxy(inst.port), i)
+      for (let k = 0; k < perRoom; k++) {
+        const { i, port } = homeOf(k)
+        const p = new Publisher(`P${r}.${k}`, room, await startProxy(port), i)
         publishers.push(p)
         placed.push(p)
       }
       https.push(new HttpPublisher(`H${r}`, room, liveBase))
     }
 
-    const plan = planFaults(rng, { durationMs: o.durationMs, clients: placed.length, instances: cluster.instances.length, redisStopMs: o.redisStopMs })
+    const clusterFaults = cluster.redis === undefined ? CLUSTER_FAULTS.filter((k) => k === 'kill-instance') : CLUSTER_FAULTS
+    const plan = planFaults(rng, {
+      durationMs: o.durationMs,
+      clients: placed.length,
+      instances: cluster.instances.length,
+      redisStopMs: o.redisStopMs,
+      clusterFaults,
+    })
     say(`chaos: ${plan.length} faults planned; clients 0..${placed.length - 1} are ${placed.map((c) => c.name).join(' ')}`)
     const t0 = Date.now()
     const until = t0 + o.durationMs

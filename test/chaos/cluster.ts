@@ -2,14 +2,16 @@
  * What a chaos run talks to: one Redis of its own (append-only file, fsynced
  * on every write, in a temp dir, on a free port) and instances of roomcast on
  * ports of their own, so a killed instance comes back where its clients look
- * for it. Every process is started here and stopped by its PID.
+ * for it; or `wrangler dev` over a state directory of its own, restarted over
+ * the same storage. Every process is started here and stopped by its PID.
  */
 import { OwnRedis, freePort, uniquePrefix } from '../support/redis.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { spawnServer } from '../support/server.ts'
+import { WRANGLER, WRANGLER_ENV, removeDir, tempDir } from '../support/wrangler.ts'
 
-/** The runtimes an instance can run on. */
-export type Runtime = 'node' | 'deno'
+/** The runtimes an instance can run on: Node and Deno over Redis, or Cloudflare's wrangler dev on its own. */
+export type Runtime = 'node' | 'deno' | 'cloudflare'
 
 /** One roomcast instance: where it listens and whether it is running. */
 export interface Instance {
@@ -35,23 +37,33 @@ export const CHAOS_ENV: Record<string, string> = {
   PRESENCE_HEARTBEAT_MS: '500',
 }
 
-const START = {
-  node: (env: Record<string, string>) => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env }),
-  deno: (env: Record<string, string>) => spawnServer({ cmd: 'node_modules/.bin/deno', args: ['task', 'start'], env, timeoutMs: 60_000 }),
+const START: Record<Runtime, (env: Record<string, string>, state: string) => Promise<ServerHandle>> = {
+  node: (env) => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env }),
+  deno: (env) => spawnServer({ cmd: 'node_modules/.bin/deno', args: ['task', 'start'], env, timeoutMs: 60_000 }),
+  // On its own port (so it comes back where its clients look) and over the same state directory every time.
+  cloudflare: (env, state) => {
+    const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', env.PORT ?? '0', '--inspector-port', '0', '--persist-to', state]
+    for (const [k, v] of Object.entries(env)) if (k !== 'PORT') args.push('--var', `${k}:${v}`)
+    return spawnServer({ cmd: process.execPath, args, env: WRANGLER_ENV, timeoutMs: 90_000, ready: /Ready on https?:\/\/[^:\s]+:(\d+)/ })
+  },
 }
 
 /** Redis and the instances over it. */
 export class Cluster {
+  /** A Durable Object's storage across wrangler dev restarts. */
+  private readonly state = tempDir('roomcast-chaos-cf-')
+
   private constructor(
-    readonly redis: OwnRedis,
+    /** Absent for wrangler dev, whose rooms keep their own storage. */
+    readonly redis: OwnRedis | undefined,
     readonly instances: Instance[],
     private readonly env: Record<string, string>,
   ) {}
 
-  /** Start Redis, then one instance per runtime listed, all on the same key prefix. */
+  /** Start Redis (unless only wrangler dev runs), then one instance per runtime listed, all on the same key prefix. */
   static async start(runtimes: Runtime[], env: Record<string, string> = {}): Promise<Cluster> {
-    const redis = await OwnRedis.start(true)
-    const full = { ...CHAOS_ENV, ...env, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('chaos') }
+    const redis = runtimes.some((r) => r !== 'cloudflare') ? await OwnRedis.start(true) : undefined
+    const full = redis === undefined ? { ...CHAOS_ENV, ...env } : { ...CHAOS_ENV, ...env, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('chaos') }
     const instances: Instance[] = []
     for (const [i, runtime] of runtimes.entries()) instances.push({ name: `${runtime}-${i}`, runtime, port: await freePort(), handle: undefined, output: '' })
     const cluster = new Cluster(redis, instances, full)
@@ -86,7 +98,7 @@ export class Cluster {
     let last: unknown
     for (let attempt = 0; attempt < 10; attempt++) {
       try {
-        inst.handle = await START[inst.runtime]({ ...this.env, PORT: String(inst.port) })
+        inst.handle = await START[inst.runtime]({ ...this.env, PORT: String(inst.port) }, this.state)
         return
       } catch (err) {
         last = err
@@ -98,18 +110,20 @@ export class Cluster {
 
   /** Freeze Redis (SIGSTOP) for `ms`, then let it go on (SIGCONT). */
   async stopRedis(ms: number): Promise<void> {
-    this.redis.pause()
+    const redis = this.needRedis()
+    redis.pause()
     try {
       await new Promise((r) => setTimeout(r, ms))
     } finally {
-      this.redis.resume()
+      redis.resume()
     }
   }
 
   /** SIGKILL Redis and start it again on its port and files: it reloads its append-only file. */
   async restartRedis(): Promise<void> {
-    await this.redis.stop('SIGKILL')
-    await this.redis.restart()
+    const redis = this.needRedis()
+    await redis.stop('SIGKILL')
+    await redis.restart()
   }
 
   /** Every instance's output so far, for the report when something went wrong. */
@@ -128,7 +142,13 @@ export class Cluster {
         inst.output += handle.output()
       }),
     )
-    await this.redis.dispose()
+    await this.redis?.dispose()
+    removeDir(this.state)
+  }
+
+  private needRedis(): OwnRedis {
+    if (this.redis === undefined) throw new Error('this run has no Redis')
+    return this.redis
   }
 
   private at(i: number): Instance {

@@ -30,9 +30,13 @@ export interface PlanOptions {
   instances: number
   /** Redis stays SIGSTOPped this long. */
   redisStopMs: number
+  /** The cluster faults this system can have (default all: wrangler dev has no Redis). */
+  clusterFaults?: readonly ClusterFault[]
 }
 
 const CLIENT_FAULTS: readonly ClientFault[] = ['reset', 'silence', 'cut-to-client', 'cut-to-server']
+/** Every cluster fault. */
+export const CLUSTER_FAULTS: readonly ClusterFault[] = ['kill-instance', 'stop-redis', 'restart-redis']
 
 /**
  * The schedule of a run: every cluster fault and every client fault at least
@@ -43,10 +47,13 @@ export function planFaults(rng: Random, o: PlanOptions): Fault[] {
   const out: Fault[] = []
   const end = o.durationMs * 0.9
   // Cluster faults, one at a time: each waits for the one before to end, and 5 to 12 s more to recover.
-  const first: ClusterFault[] = rng.shuffle(['kill-instance', 'stop-redis', 'restart-redis'])
+  const kinds = o.clusterFaults ?? CLUSTER_FAULTS
+  const first: ClusterFault[] = rng.shuffle(kinds)
+  // Later ones at random, an instance kill twice as likely as each Redis fault.
+  const later = kinds.flatMap((k) => (k === 'kill-instance' ? [k, k] : [k]))
   let t = rng.int(3000, 6000)
-  for (let i = 0; t < end; i++) {
-    const kind: ClusterFault = first[i] ?? rng.pick(['kill-instance', 'kill-instance', 'stop-redis', 'restart-redis'])
+  for (let i = 0; t < end && later.length > 0; i++) {
+    const kind: ClusterFault = first[i] ?? rng.pick(later)
     const fault: Fault = { at: t, kind }
     if (kind === 'kill-instance') {
       fault.target = rng.int(0, o.instances - 1)
