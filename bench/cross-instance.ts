@@ -55,7 +55,7 @@ async function measure(mode: string): Promise<void> {
     MAX_ROOM_CONNECTIONS: String(MEMBERS + 10),
   }
   if (mode === 'redis') Object.assign(env, { REDIS_URL, REDIS_PREFIX: uniquePrefix('bench') })
-  const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env })
+  const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env })
   const servers: ServerHandle[] = mode === 'redis' ? await Promise.all([start(), start()]) : [await start()]
   const [a, b] = mode === 'redis' ? servers : [servers[0], servers[0]]
   const room = `bench-${Date.now().toString(36)}`

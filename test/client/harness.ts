@@ -11,7 +11,7 @@ import { startProxy } from '../support/tcp-proxy.ts'
 
 /** Start the Node server; `port` to come back on the same port after a restart. */
 export function startNode(env: Record<string, string> = {}, port = 0): Promise<ServerHandle> {
-  return spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env: { ...env, PORT: String(port) } })
+  return spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env: { ...env, PORT: String(port) } })
 }
 
 /** What a client test file shares: one Node server, and probes and proxies that are closed after each test. */

@@ -4,11 +4,11 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
-import type { WrapSocket } from '../src/index.ts'
-import { NodeConnection } from './node-sender.ts'
-import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
-import { redisFromEnv } from './redis/index.ts'
+import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../../src/index.ts'
+import type { WrapSocket } from '../../src/index.ts'
+import { NodeConnection } from './sender.ts'
+import { handleUpgrades, upgradeWebSocket } from './upgrade.ts'
+import { redisFromEnv } from '../redis/index.ts'
 
 const config = readConfig(process.env)
 const { port, hostname } = readListen(process.env)

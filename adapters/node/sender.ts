@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net'
 import * as wsModule from 'ws'
 import type { WebSocket } from 'ws'
-import type { Connection } from '../src/index.ts'
+import type { Connection } from '../../src/index.ts'
 
 /** The ws internals the fast path reads; checked once, so a ws that changed them only loses the fast path. */
 interface WsInternals {

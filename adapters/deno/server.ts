@@ -1,8 +1,8 @@
 /** Deno: Deno.serve with Hono's upgradeWebSocket from hono/deno. */
 import { getConnInfo, upgradeWebSocket } from 'hono/deno'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
-import type { WrapSocket } from '../src/index.ts'
-import { redisFromEnv } from './redis/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../../src/index.ts'
+import type { WrapSocket } from '../../src/index.ts'
+import { redisFromEnv } from '../redis/index.ts'
 
 const env = Deno.env.toObject()
 const config = readConfig(env)

@@ -1,8 +1,8 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
-import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../../src/index.ts'
+import type { Connection, Fanout, WrapSocket } from '../../src/index.ts'
 
 const config = readConfig(process.env)
 const { port, hostname } = readListen(process.env)

@@ -1,8 +1,8 @@
 /** Cloudflare Workers entry: the Hono app, with each room in its own Durable Object (`RoomObject`). */
 import { getConnInfo } from 'hono/cloudflare-workers'
-import { createApp, readConfig } from '../src/index.ts'
-import type { Health, RoomGateway, RoomStats } from '../src/index.ts'
-import { JOIN_HEADER, RoomObject } from './cloudflare-room.ts'
+import { createApp, readConfig } from '../../src/index.ts'
+import type { Health, RoomGateway, RoomStats } from '../../src/index.ts'
+import { JOIN_HEADER, RoomObject } from './room.ts'
 
 export { RoomObject }
 
