@@ -3,14 +3,18 @@ import { Hono } from 'hono'
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
+import { basePath } from 'hono/route'
 import { chatJs, clientJs } from './client/bundle.gen.ts'
 import { chatPage } from './client/chat-page.ts'
 import type { Config } from './config.ts'
 import type { JoinRequest } from './connection.ts'
-import { bearer, tokenFromProtocols } from './credentials.ts'
+import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from './credentials.ts'
+import type { Grant } from './credentials.ts'
 import { Door, isRefusal } from './door.ts'
 import type { Refusal } from './door.ts'
 import type { RoomGateway } from './gateway.ts'
+import type { AuthorizeRequest, Hooks, Identity } from './hooks.ts'
+import { Rejected, isDenial } from './hooks.ts'
 import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from './protocol.ts'
 import { Unavailable } from './room-log.ts'
 
@@ -25,6 +29,8 @@ export interface AppOptions {
   getConnInfo?: GetConnInfo
   /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
   health?: () => Health
+  /** The application's hooks; the app runs `authorize`, the rooms run the rest. */
+  hooks?: Hooks
 }
 
 /** What a backend says about itself, for `/healthz` and `/readyz`. */
@@ -44,7 +50,7 @@ const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
  * code again in `X-Roomcast-Error`, for clients that cannot read the body of a
  * refused upgrade (most WebSocket libraries expose only its status and headers).
  */
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
+function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
   if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
   if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="roomcast"')
   c.header('X-Roomcast-Error', error)
@@ -90,10 +96,39 @@ function isUpgrade(c: Context): boolean {
 /** Per-request values: the authenticated publisher, shown as `from`. */
 type AppEnv = { Variables: { from: string | undefined } }
 
+/** What `authorize` decided: an identity (possibly none), or the response that refuses. */
+type Authorized = { identity: Identity } | { refused: Response }
+
+/** Run the application's `authorize` hook; a hook that throws or names a bad `sub` refuses with 500 `hook_failed`. */
+async function authorizeWith(hook: NonNullable<Hooks['authorize']>, req: AuthorizeRequest): Promise<Authorized> {
+  const { c } = req
+  let r
+  try {
+    r = await hook(req)
+  } catch (err) {
+    console.error('roomcast: authorize hook:', err)
+    return { refused: fail(c, 500, 'hook_failed', "the application's authorize hook failed") }
+  }
+  if (isDenial(r)) return { refused: fail(c, r.status ?? 403, r.deny, r.message ?? 'refused by the application') }
+  const identity: Identity = r ?? {}
+  const { sub } = identity
+  if (sub !== undefined && (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
+    console.error(`roomcast: authorize hook returned a "sub" that is not a string of 1 to ${MAX_SUB_LENGTH} characters`)
+    return { refused: fail(c, 500, 'hook_failed', "the application's authorize hook returned a bad identity") }
+  }
+  return { identity }
+}
+
+/** The grant with the identity `authorize` gave laid over it. */
+function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number } {
+  return { sub: identity.sub ?? grant?.sub, pub: identity.canPublish ?? grant?.pub, exp: grant?.exp }
+}
+
 const BAD_ROOM = 'room names are 1 to 64 of A-Z a-z 0-9 _ . -'
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, hooks = {} }: AppOptions): Hono<AppEnv> {
+  const authorize = hooks.authorize
   const app = new Hono<AppEnv>()
   const door = new Door(config)
   const clientIp = (c: Context): string | undefined => {
@@ -115,8 +150,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
     const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
     if (isRefusal(admitted)) return refuse(c, admitted)
-    if (admitted.grant !== undefined) {
-      const { sub, pub, exp } = admitted.grant
+    let grant: { sub?: string; pub?: boolean; exp?: number } | undefined = admitted.grant
+    if (authorize !== undefined) {
+      const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: 'join', grant: admitted.grant })
+      if ('refused' in r) return r.refused
+      grant = withIdentity(admitted.grant, r.identity)
+    }
+    if (grant !== undefined) {
+      const { sub, pub, exp } = grant
       if (sub !== undefined) join.from = sub
       join.canPublish = pub
       join.exp = exp
@@ -141,7 +182,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
       const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
       if (isRefusal(admitted)) return refuse(c, admitted)
-      c.set('from', admitted.grant?.sub)
+      let sub = admitted.grant?.sub
+      if (authorize !== undefined) {
+        const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: right, grant: admitted.grant })
+        if ('refused' in r) return r.refused
+        if (right === 'publish' && r.identity.canPublish === false) return fail(c, 403, 'forbidden', 'this identity may not publish')
+        sub = r.identity.sub ?? sub
+      }
+      c.set('from', sub)
       await next()
     }
 
@@ -160,7 +208,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
   })
 
-  app.get('/', (c) => (isUpgrade(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  // The page's script and WebSocket URLs are relative to it, so it needs a trailing slash: under a prefix,
+  // `/live` redirects to `/live/` (upgrades there are answered as they are).
+  const home = (c: Context): Response | Promise<Response> => {
+    if (isUpgrade(c)) return upgrade(c, config.defaultRoom)
+    const url = new URL(c.req.url)
+    if (!url.pathname.endsWith('/')) return c.redirect(`${url.pathname}/${url.search}`, 308)
+    return c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })
+  }
+  app.get('/', home)
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
@@ -204,10 +260,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     },
   )
 
+  // Mounted with app.route('/live', this), '/' above becomes '/live' and only a wildcard reaches '/live/'.
+  app.get('/*', (c, next) => (c.req.path === `${basePath(c)}/` ? home(c) : next()))
+
   app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   app.onError((err, c) => {
     // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
     if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+    // The application's message hook refused the publish (or failed in it): its code, nothing published.
+    if (err instanceof Rejected) return fail(c, err.status, err.code, err.message)
     console.error('roomcast:', err)
     return fail(c, 500, 'internal', 'internal error')
   })

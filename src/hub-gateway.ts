@@ -7,6 +7,7 @@ import { normaliseFrame } from './frames.ts'
 import type { Hub } from './hub.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Member } from './member.ts'
+import { chooseSubprotocol } from './protocol.ts'
 import type { Room } from './room.ts'
 
 /**
@@ -26,7 +27,14 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.
       await room.ready()
-      return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      const res: Response = await upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      // Where the runtime answers the handshake with this Response (Deno), name our subprotocol, or none:
+      // the runtime's helper would echo the first one offered, which may be a token.
+      if (res.status === 101) {
+        const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+        if (protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      }
+      return res
     },
     stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),

@@ -1,4 +1,8 @@
-/** roomcast's public surface: adapters import from here, never from deep paths. */
+/** roomcast's public surface (the `roomcast` package entry): adapters import from here, never from deep paths. */
+export { createHubRoomcast, resolveConfig } from './instance.ts'
+export type { Backend, HubRuntime, Roomcast, RoomcastOptions } from './instance.ts'
+export { Rejected, isDenial, isRejection } from './hooks.ts'
+export type { AuthorizeRequest, AuthorizeResult, Denial, Hooks, Identity, MessageRequest, MessageResult, Rejection } from './hooks.ts'
 export { createApp, parseJoin } from './app.ts'
 export type { AppOptions, Health } from './app.ts'
 export { realClock } from './clock.ts'

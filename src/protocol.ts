@@ -118,6 +118,7 @@ export const Errors = {
   rate_limited: { close: null, message: 'publish rate limit exceeded; frame dropped' },
   forbidden: { close: null, message: 'this connection may not publish' },
   unavailable: { close: null, message: 'the room is unavailable right now; try again' },
+  hook_failed: { close: null, message: "the application's hook failed; nothing was published" },
   too_large: { close: CloseCode.tooLarge, message: 'frame exceeds the size limit' },
   binary_unsupported: { close: CloseCode.unsupportedData, message: 'binary frames are not accepted in json mode' },
   too_many_errors: { close: CloseCode.policy, message: 'too many bad frames' },

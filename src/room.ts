@@ -9,6 +9,8 @@ import { encodeJson } from './entry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import type { Fanout } from './fanout.ts'
 import { FanoutGroup } from './fanout.ts'
+import type { Hooks, MessageRequest } from './hooks.ts'
+import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from './hooks.ts'
 import { Member } from './member.ts'
 import type { ErrorCode, WelcomeFrame } from './protocol.ts'
 import { Errors, PONG, decodeClientFrame, encodeAck, encodeError, encodePresence } from './protocol.ts'
@@ -30,6 +32,8 @@ export interface RoomOptions {
    * setTimeout keeps a Durable Object from hibernating.
    */
   scheduleExpiry?: (at: number) => void
+  /** The application's hooks; the room runs `message` before it gives a publish a seq. */
+  hooks?: Hooks
 }
 
 /** `GET /rooms/:room` */
@@ -60,6 +64,7 @@ export class Room {
   private expiryTimer: unknown = undefined
   private expiryAt = Infinity
   private readonly scheduleExpiry: ((at: number) => void) | undefined
+  private readonly messageHook: Hooks['message']
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
 
@@ -71,6 +76,7 @@ export class Room {
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
     this.scheduleExpiry = options.scheduleExpiry
+    this.messageHook = options.hooks?.message
     this.log = options.logs(name, {
       deliver: this.deliver,
       membersChanged: () => this.schedulePresence(),
@@ -136,8 +142,8 @@ export class Room {
     if (expired(m, now)) return this.drop(m, 'token_expired')
     if (exceedsBytes(data, this.config.maxFrameBytes)) return this.drop(m, 'too_large')
     if (m.info.mode === 'raw') {
-      if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now)
-      else this.publishFrom(m, 'binary', data, undefined, now)
+      if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now, data)
+      else this.publishFrom(m, 'binary', data, undefined, now, data)
       return
     }
     if (typeof data !== 'string') return this.drop(m, 'binary_unsupported')
@@ -145,8 +151,8 @@ export class Room {
     if (!d.ok) return this.badFrame(m, d.code, d.message, d.id, now)
     if (d.frame.type === 'ping') return this.sendTo(m, PONG)
     const value = d.frame.data
-    if (typeof value === 'string') this.publishFrom(m, 'text', value, d.frame.id, now)
-    else this.publishFrom(m, 'json', d.dataJson as string, d.frame.id, now)
+    if (typeof value === 'string') this.publishFrom(m, 'text', value, d.frame.id, now, value)
+    else this.publishFrom(m, 'json', d.dataJson as string, d.frame.id, now, value)
   }
 
   /** The member showed it is alive (a pong). */
@@ -161,10 +167,24 @@ export class Room {
     this.remove(m)
   }
 
-  /** Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published. */
-  publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+  /**
+   * Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published,
+   * and with Rejected when the `message` hook refused it (or failed).
+   */
+  async publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (from !== undefined) draft.from = from
+    if (this.messageHook !== undefined) {
+      const data = kind === 'json' ? JSON.parse(body as string) : body
+      let verdict
+      try {
+        verdict = await this.messageHook(this.messageRequest(kind, data, from))
+      } catch (err) {
+        this.onError(err)
+        throw new Rejected('hook_failed', Errors.hook_failed.message, 500)
+      }
+      if (isRejection(verdict)) throw new Rejected(verdict.reject, verdict.message ?? REJECTED_MESSAGE)
+    }
     return this.log.append(draft)
   }
 
@@ -257,7 +277,8 @@ export class Room {
     else if (m.info.id !== e.origin) this.sendTo(m, encodeJson(this.name, e))
   }
 
-  private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number): void {
+  /** `data` is the published value as the `message` hook sees it (the parsed JSON, the text or the bytes). */
+  private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number, data: unknown): void {
     const json = m.info.mode === 'json'
     if (!m.info.canPublish) {
       if (json) this.sendTo(m, encodeError('forbidden', undefined, id))
@@ -270,6 +291,37 @@ export class Room {
     }
     const draft: Draft = { kind, body, ts: now, origin: m.info.id }
     if (m.info.from !== undefined) draft.from = m.info.from
+    if (this.messageHook === undefined) this.append(m, draft, id)
+    else this.vet(this.messageHook, m, draft, id, data)
+  }
+
+  /** Ask the `message` hook about a member's publish; append it only if the hook accepts. */
+  private vet(hook: NonNullable<Hooks['message']>, m: Member, draft: Draft, id: string | undefined, data: unknown): void {
+    const failed = (err: unknown) => {
+      this.onError(err)
+      if (m.info.mode === 'json') this.sendTo(m, encodeError('hook_failed', undefined, id))
+    }
+    let verdict
+    try {
+      verdict = hook(this.messageRequest(draft.kind, data, draft.from))
+    } catch (err) {
+      return failed(err)
+    }
+    // Even a synchronous answer is taken in a microtask, so a member's publishes keep their order either way.
+    Promise.resolve(verdict).then((v) => {
+      if (!isRejection(v)) return this.append(m, draft, id)
+      if (m.info.mode === 'json') this.sendTo(m, encodeRejection(v.reject, v.message ?? REJECTED_MESSAGE, id))
+    }, failed)
+  }
+
+  private messageRequest(kind: EntryKind, data: unknown, from: string | undefined): MessageRequest {
+    const req: MessageRequest = { room: this.name, kind, data }
+    if (from !== undefined) req.from = from
+    return req
+  }
+
+  /** Give a member's publish its seq; ack it (json with an id) or report why it could not be published. */
+  private append(m: Member, draft: Draft, id: string | undefined): void {
     const appended = this.log.append(draft)
     if (id !== undefined) {
       appended.then(

@@ -1,89 +1,16 @@
-/** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
-import type { Server, ServerWebSocket } from 'bun'
-import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../../src/index.ts'
-import type { Connection, Fanout, WrapSocket } from '../../src/index.ts'
+/** The standalone Bun server (`bun run adapters/bun/server.ts`): roomcast/bun at the root of its own Bun.serve, and nothing else. */
+import { listeningLine, readListen } from '../../src/index.ts'
+import { createRoomcast } from './index.ts'
 
-const config = readConfig(process.env)
 const { port, hostname } = readListen(process.env)
+const rc = createRoomcast({ env: process.env })
 
-/** A core Connection that keeps its ServerWebSocket, for the topics below. */
-interface BunConnection extends Connection {
-  ws: ServerWebSocket<unknown>
-}
-
-const OPEN = 1
-
-// Bun's topics are the rooms' fan-out: one publish per broadcast and mode, and uWebSockets writes it
-// to every subscriber, gathering what each socket gets in one loop iteration into one write.
-const fanout: Fanout = {
-  subscribe: (conn, topic) => void (conn as BunConnection).ws.subscribe(topic),
-  // Bun unsubscribes a closed socket by itself, and a closed socket must not be used.
-  unsubscribe: (conn, topic) => {
-    const { ws } = conn as BunConnection
-    if (ws.readyState === OPEN) ws.unsubscribe(topic)
-  },
-  publish: (topic, data, except) => {
-    const ws = (except as BunConnection | undefined)?.ws
-    // A socket's publish reaches every subscriber but itself: how a json publisher is left out.
-    if (ws !== undefined && ws.readyState === OPEN) ws.publish(topic, data)
-    else server.publish(topic, data)
-  },
-}
-
-const hub = new Hub({ config, fanout })
-
-// Hono's WSContext is a new object for every Bun event; the gateway keeps each member itself instead,
-// and this Connection holds the one ServerWebSocket, which is the same for all its events.
-const wrap: WrapSocket = (ctx) => {
-  const ws = ctx.raw as ServerWebSocket<unknown>
-  const conn: BunConnection = {
-    ws,
-    send: (data) => void ws.send(data),
-    close: (code, reason) => ws.close(code, reason),
-    // Topic publishes bypass send(), so ask Bun every time rather than only after a send reported backpressure.
-    bufferedAmount: () => ws.getBufferedAmount(),
-  }
-  return conn
-}
-
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
-
-// Bun echoes the first subprotocol a client offers unless the upgrade names one, and hono/bun does not:
-// a token offered beside roomcast.v1 would come back in the handshake. Name ours, or none ('' omits it).
-function withSubprotocol(server: Server<unknown>) {
-  return {
-    // hono/bun's getConnInfo asks the server for the client address, for per-address upgrade limits.
-    requestIP: (req: Request) => server.requestIP(req),
-    upgrade: (req: Request, options: { data: unknown }) =>
-      server.upgrade(req, { ...options, headers: { 'Sec-WebSocket-Protocol': chooseSubprotocol(req.headers.get('sec-websocket-protocol')) ?? '' } }),
-  }
-}
-
-const server = Bun.serve({
-  port,
-  hostname,
-  fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
-  websocket: {
-    ...websocket,
-    // Oversized frames are refused by uWebSockets from the header (close 1009), before the payload is buffered.
-    maxPayloadLength: config.maxFrameBytes,
-    // No Bun limit: past it Bun would drop frames silently; the core closes at MAX_BUFFERED_BYTES with 1013.
-    backpressureLimit: 0,
-    // Bun pings shortly before this many idle seconds (8 at least) and closes a peer that stays silent.
-    idleTimeout: Math.min(960, Math.ceil(config.idleTimeoutMs / 1000)),
-    sendPings: true,
-    // Compression would cost CPU per recipient and defeat encode-once fan-out.
-    perMessageDeflate: false,
-  },
-})
+const server = Bun.serve({ port, hostname, fetch: rc.app.fetch, websocket: rc.websocket })
 console.log(listeningLine(hostname, server.port ?? port))
-hub.start()
 
-const shutdown = gracefulShutdown(hub, {
+const shutdown = rc.shutdown({
   // Without `true`, stop() only stops accepting; open sockets stay for their close handshakes.
   stopAccepting: () => void server.stop(),
-  openSockets: () => server.pendingWebSockets,
   exit: (code) => process.exit(code),
 })
 process.on('SIGTERM', () => void shutdown('SIGTERM'))

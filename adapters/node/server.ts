@@ -1,54 +1,25 @@
-/** Node: @hono/node-server for HTTP, our own ws server for upgrades, so the frame limit is enforced before a payload is buffered. */
-import type { Server } from 'node:http'
+#!/usr/bin/env node
+/** The standalone Node server (`npm start`): roomcast/node at the root of its own @hono/node-server, and nothing else. */
 import { serve } from '@hono/node-server'
-import { getConnInfo } from '@hono/node-server/conninfo'
-import type { WebSocket } from 'ws'
-import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../../src/index.ts'
-import type { WrapSocket } from '../../src/index.ts'
-import { NodeConnection } from './sender.ts'
-import { handleUpgrades, upgradeWebSocket } from './upgrade.ts'
+import { listeningLine, readConfig, readListen } from '../../src/index.ts'
 import { redisFromEnv } from '../redis/index.ts'
+import { createRoomcast, serverOptions } from './index.ts'
 
-const config = readConfig(process.env)
-const { port, hostname } = readListen(process.env)
+const env = process.env
+const config = readConfig(env)
+const { port, hostname } = readListen(env)
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
-const redis = await redisFromEnv(process.env, config)
-const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
+const backend = await redisFromEnv(env, config)
+const rc = createRoomcast({ config, backend })
 
-const wss = new WebSocketServer({
-  noServer: true,
-  maxPayload: config.maxFrameBytes,
-  // Compression would cost CPU per recipient and defeat encode-once fan-out.
-  perMessageDeflate: false,
-  // Echo only our subprotocol; anything else after it (such as a token) is never echoed.
-  handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
-})
-
-const wrap: WrapSocket = (ctx, alive) => {
-  const ws = ctx.raw as WebSocket
-  ws.on('pong', alive)
-  return new NodeConnection(ws)
-}
-
-
-// getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env.
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })
-// The transport's share of the door: headers over 16 KiB get 431, and a client that has not sent its
-// whole request head (an upgrade included) within 10 s gets 408 and is dropped, so slow handshakes
-// cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).
-const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }
-const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info) => {
+const server = serve({ fetch: rc.app.fetch, port, hostname, serverOptions }, (info) => {
   console.log(listeningLine(hostname, info.port))
 })
-handleUpgrades(server as Server, wss, app.fetch)
-hub.start()
+rc.attach(server)
 
-const shutdown = gracefulShutdown(hub, {
+const shutdown = rc.shutdown({
   stopAccepting: () => server.close(),
-  openSockets: () => wss.clients.size,
-  finish: async () => redis?.close(500),
   exit: (code) => process.exit(code),
 })
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
