@@ -1,46 +1,9 @@
-/** Cloudflare Workers entry: the Hono app, with each room in its own Durable Object (`RoomObject`). */
-import { getConnInfo } from 'hono/cloudflare-workers'
-import { createApp, readConfig } from '../../src/index.ts'
-import type { Health, RoomGateway, RoomStats } from '../../src/index.ts'
-import { JOIN_HEADER, RoomObject } from './room.ts'
+/** The standalone Worker (`wrangler dev`, `npm run deploy`): roomcast/cloudflare at the root, rooms bound as ROOMS. */
+import { createRoomcast } from './index.ts'
 
-export { RoomObject }
+const rc = createRoomcast({ binding: 'ROOMS' })
 
-interface Env {
-  ROOMS: DurableObjectNamespace<RoomObject>
-}
+/** The room Durable Object, under the class name wrangler.toml declares. */
+export class RoomObject extends rc.Room {}
 
-/** Reach a room's object by name; the app has refused invalid names with 400 before any of these run. */
-function objectGateway(rooms: DurableObjectNamespace<RoomObject>): RoomGateway {
-  const room = (name: string) => rooms.get(rooms.idFromName(name))
-  return {
-    // The object refuses a full room itself, in the same call as the join.
-    isFull: () => false,
-    upgrade(c, name, join) {
-      const headers = new Headers(c.req.raw.headers)
-      // set, not append: a header of that name from the client is replaced, never trusted.
-      headers.set(JOIN_HEADER, JSON.stringify(join))
-      return room(name).fetch(new Request(c.req.url, { headers }))
-    },
-    stats: async (name) => (await room(name).stats()) as RoomStats,
-    publish: (name, kind, body, from) => room(name).publish(kind, body, from),
-  }
-}
-
-const HEALTH: Health = { ready: true, backend: 'durable-objects' }
-let app: ReturnType<typeof createApp> | undefined
-
-export default {
-  fetch(request, env, ctx) {
-    // [vars] are the same for every request of a deployment, so the app is built once per isolate.
-    app ??= createApp({
-      config: readConfig(env as unknown as Record<string, string | undefined>),
-      gateway: objectGateway(env.ROOMS),
-      // The client address from CF-Connecting-IP, which Cloudflare sets and a client cannot.
-      getConnInfo,
-      // Each room's storage is its own object's: nothing shared to be down.
-      health: () => HEALTH,
-    })
-    return app.fetch(request, env, ctx)
-  },
-} satisfies ExportedHandler<Env>
+export default rc.app
