@@ -4,7 +4,7 @@
  * and the connection state. Every piece of user text goes in with
  * textContent; no HTML from anyone, ever.
  */
-import type { MessageFrame } from '../protocol.ts'
+import type { MessageFrame } from '../wire/frames.ts'
 import type { RoomcastError, StateChange } from './client.ts'
 import { RoomcastClient } from './client.ts'
 

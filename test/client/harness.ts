@@ -2,7 +2,7 @@
 import WS from 'ws'
 import type { ClientOptions, Missed, StateChange } from '../../src/client/index.ts'
 import { RoomcastClient } from '../../src/client/index.ts'
-import type { MessageFrame, WelcomeFrame } from '../../src/protocol.ts'
+import type { MessageFrame, WelcomeFrame } from '../../src/wire/frames.ts'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { spawnServer } from '../support/server.ts'
 import type { ServerHandle } from '../support/server.ts'

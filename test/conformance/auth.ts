@@ -288,7 +288,7 @@ export function authScenarios(ctx: SuiteContext): void {
     const freshWindow = () => sleep(1100)
 
     beforeAll(async () => {
-      server = await ctx.target.start({ ...ctx.env, MAX_UPGRADES_PER_IP: '5', MAX_CONNECTIONS: '3' })
+      server = await ctx.target.start({ ...ctx.env, MAX_UPGRADES_PER_IP: '5', MAX_CONNECTIONS: '3', MAX_ROOM_CONNECTIONS: '2' })
     }, 120_000)
     afterAll(async () => {
       await server?.stop()
@@ -313,6 +313,17 @@ export function authScenarios(ctx: SuiteContext): void {
       await freshWindow()
       const after = await connect(`${server.ws}/rooms/${room}`)
       await after.close()
+    }, 20000)
+
+    it('refuses an upgrade to a full room with 503 room_full, X-Roomcast-Error and Retry-After', async () => {
+      await freshWindow()
+      const full = uniqueRoom('full')
+      const members = [await connect(`${server.ws}/rooms/${full}`), await connect(`${server.ws}/rooms/${full}`)]
+      const r = await refused(`${server.ws}/rooms/${full}`)
+      expect(r.status).toBe(503)
+      expect(r.error).toBe('room_full')
+      expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      await Promise.all(members.map((m) => m.close()))
     }, 20000)
 
     it.runIf(ctx.target.caps.instanceConnectionLimit !== false)(

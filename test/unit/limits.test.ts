@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { countInWindow, exceedsBytes, takeToken } from '../../src/limits.ts'
+import { countInWindow, exceedsBytes, takeToken } from '../../src/room/limits.ts'
 import { normaliseFrame } from '../../src/index.ts'
 import { encodeJson, parseEntry, serializeEntry } from '../../src/index.ts'
 

@@ -5,7 +5,7 @@
  * per socket. Without it the room sends to each member itself.
  */
 import type { Connection } from './connection.ts'
-import type { Entry } from './entry.ts'
+import type { Entry } from '../log/entry.ts'
 import type { Member } from './member.ts'
 
 /** What a runtime offers for native fan-out. Topics are plain strings; the core picks them. */

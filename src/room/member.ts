@@ -1,6 +1,6 @@
 /** A member of a room as the core keeps it. */
 import type { Connection, MemberInfo } from './connection.ts'
-import type { Entry } from './entry.ts'
+import type { Entry } from '../log/entry.ts'
 import type { Bucket, Window } from './limits.ts'
 
 /** A member of a room: its connection, its serialisable info and its limit counters. */

@@ -5,8 +5,8 @@
  */
 import { SignJWT, createRemoteJWKSet, errors, importSPKI, jwtVerify } from 'jose'
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey } from 'jose'
-import type { AccessConfig } from './access-config.ts'
-import { SUBPROTOCOL } from './protocol.ts'
+import type { AccessConfig } from '../config/access-config.ts'
+import { SUBPROTOCOL } from '../wire/frames.ts'
 
 /** What a verified token lets its bearer do. */
 export interface Grant {

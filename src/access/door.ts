@@ -2,20 +2,13 @@
  * The checks at the door, made before an upgrade or a publish costs anything:
  * upgrades per client address, the browser's Origin, and credentials.
  */
-import type { Clock } from './clock.ts'
-import { realClock } from './clock.ts'
-import type { Config } from './config.ts'
+import type { Clock } from '../config/clock.ts'
+import { realClock } from '../config/clock.ts'
+import type { Config } from '../config/config.ts'
 import type { Grant, Verifier } from './credentials.ts'
 import { createVerifier, grantsRoom } from './credentials.ts'
-
-/** Why a request is turned away: the HTTP status, a stable code and a readable message. */
-export interface Refusal {
-  status: 401 | 403 | 429 | 503
-  error: 'unauthorized' | 'forbidden' | 'bad_origin' | 'rate_limited' | 'unavailable'
-  message: string
-  /** Seconds, for `Retry-After`. */
-  retryAfter?: number
-}
+import type { Refusal } from '../wire/refusals.ts'
+import { refusal } from '../wire/refusals.ts'
 
 /** Let in: with the token's grant when one was required. */
 export interface Admitted {
@@ -61,12 +54,7 @@ export class Door {
     const n = (this.upgrades.get(ip) ?? 0) + 1
     this.upgrades.set(ip, n)
     if (n <= this.config.maxUpgradesPerIp) return null
-    return {
-      status: 429,
-      error: 'rate_limited',
-      message: `more than ${this.config.maxUpgradesPerIp} upgrades per second from this address`,
-      retryAfter: 1,
-    }
+    return refusal('rate_limited', `more than ${this.config.maxUpgradesPerIp} upgrades per second from this address`)
   }
 
   /**
@@ -75,7 +63,7 @@ export class Door {
    */
   checkOrigin(origin: string | undefined): Refusal | null {
     if (this.origins === null || origin === undefined || this.origins.has(origin)) return null
-    return { status: 403, error: 'bad_origin', message: 'this origin may not connect; see ALLOWED_ORIGINS' }
+    return refusal('bad_origin')
   }
 
   /**
@@ -118,9 +106,9 @@ export function isRefusal(r: Refusal | Admitted | null): r is Refusal {
   return r !== null && 'status' in r
 }
 
-const unauthorized = (message: string): Refusal => ({ status: 401, error: 'unauthorized', message })
-const forbidden = (message: string): Refusal => ({ status: 403, error: 'forbidden', message })
-const unavailable = (message: string): Refusal => ({ status: 503, error: 'unavailable', message, retryAfter: 5 })
+const unauthorized = (message: string): Refusal => refusal('unauthorized', message)
+const forbidden = (message: string): Refusal => refusal('forbidden', message)
+const unavailable = (message: string): Refusal => refusal('unavailable', message)
 
 /** Compare secrets in time that does not depend on where they first differ. */
 export function safeEqual(a: string, b: string): boolean {

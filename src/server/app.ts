@@ -4,19 +4,19 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
 import { basePath } from 'hono/route'
-import { chatJs, clientJs } from './client/bundle.gen.ts'
-import { chatPage } from './client/chat-page.ts'
-import type { Config } from './config.ts'
-import type { JoinRequest } from './connection.ts'
-import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from './credentials.ts'
-import type { Grant } from './credentials.ts'
-import { Door, isRefusal } from './door.ts'
-import type { Refusal } from './door.ts'
+import { chatJs, clientJs } from '../client/bundle.gen.ts'
+import { chatPage } from '../client/chat-page.ts'
+import type { Config } from '../config/config.ts'
+import type { JoinRequest } from '../room/connection.ts'
+import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from '../access/credentials.ts'
+import type { Grant } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
+import type { AuthorizeRequest, Hooks, Identity } from '../hooks/hooks.ts'
+import { Rejected, isDenial } from '../hooks/hooks.ts'
 import type { RoomGateway } from './gateway.ts'
-import type { AuthorizeRequest, Hooks, Identity } from './hooks.ts'
-import { Rejected, isDenial } from './hooks.ts'
-import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from './protocol.ts'
-import { Unavailable } from './room-log.ts'
+import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from '../wire/frames.ts'
+import { Unavailable } from '../log/room-log.ts'
+import { refusalResponse } from '../wire/refusals.ts'
 
 export interface AppOptions {
   config: Config
@@ -44,20 +44,6 @@ export interface Health {
 }
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
-
-/**
- * An HTTP error: a stable code and a readable message in the JSON body, and the
- * code again in `X-Roomcast-Error`, for clients that cannot read the body of a
- * refused upgrade (most WebSocket libraries expose only its status and headers).
- */
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
-  if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
-  if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="roomcast"')
-  c.header('X-Roomcast-Error', error)
-  return c.json({ error, message }, status)
-}
-
-const refuse = (c: Context, r: Refusal) => fail(c, r.status, r.error, r.message, r.retryAfter)
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
 const SEQ = /^\d{1,15}$/
@@ -101,20 +87,19 @@ type Authorized = { identity: Identity } | { refused: Response }
 
 /** Run the application's `authorize` hook; a hook that throws or names a bad `sub` refuses with 500 `hook_failed`. */
 async function authorizeWith(hook: NonNullable<Hooks['authorize']>, req: AuthorizeRequest): Promise<Authorized> {
-  const { c } = req
   let r
   try {
     r = await hook(req)
   } catch (err) {
     console.error('roomcast: authorize hook:', err)
-    return { refused: fail(c, 500, 'hook_failed', "the application's authorize hook failed") }
+    return { refused: refusalResponse('hook_failed', "the application's authorize hook failed") }
   }
-  if (isDenial(r)) return { refused: fail(c, r.status ?? 403, r.deny, r.message ?? 'refused by the application') }
+  if (isDenial(r)) return { refused: refusalResponse({ status: r.status ?? 403, error: r.deny, message: r.message ?? 'refused by the application' }) }
   const identity: Identity = r ?? {}
   const { sub } = identity
   if (sub !== undefined && (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
     console.error(`roomcast: authorize hook returned a "sub" that is not a string of 1 to ${MAX_SUB_LENGTH} characters`)
-    return { refused: fail(c, 500, 'hook_failed', "the application's authorize hook returned a bad identity") }
+    return { refused: refusalResponse('hook_failed', "the application's authorize hook returned a bad identity") }
   }
   return { identity }
 }
@@ -123,8 +108,6 @@ async function authorizeWith(hook: NonNullable<Hooks['authorize']>, req: Authori
 function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number } {
   return { sub: identity.sub ?? grant?.sub, pub: identity.canPublish ?? grant?.pub, exp: grant?.exp }
 }
-
-const BAD_ROOM = 'room names are 1 to 64 of A-Z a-z 0-9 _ . -'
 
 /** Build the app over a gateway. */
 export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, hooks = {} }: AppOptions): Hono<AppEnv> {
@@ -142,14 +125,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // Cheapest checks first, so a flood of bad upgrades costs no token verification.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
-    if (throttled !== null) return refuse(c, throttled)
+    if (throttled !== null) return refusalResponse(throttled)
     const badOrigin = door.checkOrigin(c.req.header('origin'))
-    if (badOrigin !== null) return refuse(c, badOrigin)
-    if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+    if (badOrigin !== null) return refusalResponse(badOrigin)
+    if (!isRoomName(room)) return refusalResponse('bad_room')
     const join = parseJoin(c)
-    if (typeof join === 'string') return fail(c, 400, 'bad_request', join)
+    if (typeof join === 'string') return refusalResponse('bad_request', join)
     const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
-    if (isRefusal(admitted)) return refuse(c, admitted)
+    if (isRefusal(admitted)) return refusalResponse(admitted)
     let grant: { sub?: string; pub?: boolean; exp?: number } | undefined = admitted.grant
     if (authorize !== undefined) {
       const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: 'join', grant: admitted.grant })
@@ -164,11 +147,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }
     const h = health()
     // A member could neither get its welcome nor publish; send it to an instance that is ready.
-    if (!h.ready) return fail(c, 503, 'unavailable', h.detail ?? 'not ready; try again')
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) {
-      return fail(c, 503, 'server_full', 'this server is at its connection limit; try again later')
+      return refusalResponse('server_full')
     }
-    if (await gateway.isFull(room)) return fail(c, 503, 'room_full', 'room is full; try again later')
+    if (await gateway.isFull(room)) return refusalResponse('room_full')
     return gateway.upgrade(c, room, join)
   }
 
@@ -177,16 +160,16 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     (right: 'read' | 'publish'): MiddlewareHandler<AppEnv> =>
     async (c, next) => {
       const badOrigin = door.checkOrigin(c.req.header('origin'))
-      if (badOrigin !== null) return refuse(c, badOrigin)
+      if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
-      if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
+      if (!isRoomName(room)) return refusalResponse('bad_room')
       const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
-      if (isRefusal(admitted)) return refuse(c, admitted)
+      if (isRefusal(admitted)) return refusalResponse(admitted)
       let sub = admitted.grant?.sub
       if (authorize !== undefined) {
         const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: right, grant: admitted.grant })
         if ('refused' in r) return r.refused
-        if (right === 'publish' && r.identity.canPublish === false) return fail(c, 403, 'forbidden', 'this identity may not publish')
+        if (right === 'publish' && r.identity.canPublish === false) return refusalResponse('forbidden', 'this identity may not publish')
         sub = r.identity.sub ?? sub
       }
       c.set('from', sub)
@@ -205,7 +188,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   app.get('/readyz', (c) => {
     const h = health()
     if (h.ready) return c.json({ ready: true, backend: h.backend })
-    return fail(c, 503, 'unavailable', h.detail ?? 'not ready')
+    return refusalResponse('unavailable', h.detail ?? 'not ready')
   })
 
   // The page's script and WebSocket URLs are relative to it, so it needs a trailing slash: under a prefix,
@@ -232,7 +215,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     httpAccess('publish'),
     bodyLimit({
       maxSize: config.maxFrameBytes,
-      onError: (c) => fail(c, 413, 'too_large', `body exceeds ${config.maxFrameBytes} bytes`),
+      onError: () => refusalResponse('too_large', `body exceeds ${config.maxFrameBytes} bytes`),
     }),
     async (c) => {
       const room = c.req.param('room')
@@ -245,7 +228,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
         try {
           value = JSON.parse(text)
         } catch {
-          return fail(c, 400, 'bad_json', 'body is not valid JSON')
+          return refusalResponse('bad_json')
         }
         if (typeof value === 'string') body = value
         else {
@@ -253,7 +236,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
           body = JSON.stringify(value)
         }
       } else if (type !== 'text/plain') {
-        return fail(c, 415, 'unsupported_type', 'use text/plain or application/json')
+        return refusalResponse('unsupported_type')
       }
       const seq = await gateway.publish(room, kind, body, c.get('from'))
       return c.json({ seq }, 202)
@@ -263,14 +246,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // Mounted with app.route('/live', this), '/' above becomes '/live' and only a wildcard reaches '/live/'.
   app.get('/*', (c, next) => (c.req.path === `${basePath(c)}/` ? home(c) : next()))
 
-  app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
+  app.notFound((c) => refusalResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   app.onError((err, c) => {
     // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
-    if (err instanceof Unavailable) return fail(c, 503, 'unavailable', err.message || 'room unavailable; try again')
+    if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || 'room unavailable; try again')
     // The application's message hook refused the publish (or failed in it): its code, nothing published.
-    if (err instanceof Rejected) return fail(c, err.status, err.code, err.message)
+    if (err instanceof Rejected) return refusalResponse({ status: err.status, error: err.code, message: err.message })
     console.error('roomcast:', err)
-    return fail(c, 500, 'internal', 'internal error')
+    return refusalResponse('internal')
   })
   return app
 }

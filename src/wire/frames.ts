@@ -95,45 +95,14 @@ export interface PongFrame {
 
 export type ServerFrame = WelcomeFrame | MessageFrame | AckFrame | PresenceFrame | ErrorFrame | PongFrame
 
-// ---- close codes (RFC 6455 section 7.4) ----
+// ---- close codes and the Errors table (wire/errors.ts); HTTP refusals (wire/refusals.ts) ----
 
-export const CloseCode = {
-  normal: 1000,
-  goingAway: 1001,
-  unsupportedData: 1003,
-  invalidPayload: 1007,
-  policy: 1008,
-  tooLarge: 1009,
-  internal: 1011,
-  serviceRestart: 1012,
-  tryAgainLater: 1013,
-} as const
-
-// ---- error codes: one table, with the close code that follows (if any) ----
-
-/** Every error the server reports, its close code (null: the connection stays open) and a readable message. */
-export const Errors = {
-  bad_json: { close: null, message: 'frame is not valid JSON' },
-  bad_frame: { close: null, message: 'frame must be a JSON object with a known "type"' },
-  rate_limited: { close: null, message: 'publish rate limit exceeded; frame dropped' },
-  forbidden: { close: null, message: 'this connection may not publish' },
-  unavailable: { close: null, message: 'the room is unavailable right now; try again' },
-  hook_failed: { close: null, message: "the application's hook failed; nothing was published" },
-  too_large: { close: CloseCode.tooLarge, message: 'frame exceeds the size limit' },
-  binary_unsupported: { close: CloseCode.unsupportedData, message: 'binary frames are not accepted in json mode' },
-  too_many_errors: { close: CloseCode.policy, message: 'too many bad frames' },
-  flooding: { close: CloseCode.policy, message: 'sustained publishing past the rate limit' },
-  room_full: { close: CloseCode.tryAgainLater, message: 'room is full' },
-  backend_down: { close: CloseCode.tryAgainLater, message: "the room's backend is unreachable; try again later" },
-  resync: { close: CloseCode.serviceRestart, message: 'this server lost its place in the room; reconnect with since and epoch to resume' },
-  slow_consumer: { close: CloseCode.tryAgainLater, message: 'too much unsent data; read faster' },
-  idle_timeout: { close: CloseCode.goingAway, message: 'no frame or pong within the idle timeout' },
-  token_expired: { close: 4001, message: 'credentials expired; reconnect with a new token' },
-  shutting_down: { close: CloseCode.goingAway, message: 'server shutting down' },
-  internal: { close: CloseCode.internal, message: 'internal error' },
-} as const satisfies Record<string, { close: number | null; message: string }>
-
-export type ErrorCode = keyof typeof Errors
+export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
+export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
+import { Errors } from './errors.ts'
+import type { ErrorCode } from './errors.ts'
+export { Refusals, refusal, refusalResponse } from './refusals.ts'
+export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 
 // ---- decoding ----
 

@@ -1,21 +1,22 @@
 /** One room: members, sequence numbers (through its log), fan-out and per-connection limits. */
-import type { Clock } from './clock.ts'
-import { realClock } from './clock.ts'
-import type { Config } from './config.ts'
+import type { Clock } from '../config/clock.ts'
+import { realClock } from '../config/clock.ts'
+import type { Config } from '../config/config.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
-import type { Draft, Entry, EntryKind } from './entry.ts'
-import { encodeJson } from './entry.ts'
+import type { Draft, Entry, EntryKind } from '../log/entry.ts'
+import { encodeJson } from '../log/entry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
-import type { Fanout } from './fanout.ts'
-import { FanoutGroup } from './fanout.ts'
-import type { Hooks, MessageRequest } from './hooks.ts'
-import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from './hooks.ts'
+import type { Fanout } from './topics.ts'
+import { normaliseFrame } from '../wire/payload.ts'
+import { FanoutGroup } from './topics.ts'
+import type { Hooks, MessageRequest } from '../hooks/hooks.ts'
+import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hooks/hooks.ts'
 import { Member } from './member.ts'
-import type { ErrorCode, WelcomeFrame } from './protocol.ts'
-import { Errors, PONG, decodeClientFrame, encodeAck, encodeError, encodePresence } from './protocol.ts'
-import type { LogFactory, Replay, RoomLog } from './room-log.ts'
-import { Unavailable } from './room-log.ts'
+import type { ErrorCode, WelcomeFrame } from '../wire/frames.ts'
+import { Errors, PONG, closeReason, decodeClientFrame, encodeAck, encodeError, encodePresence } from '../wire/frames.ts'
+import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
+import { Unavailable } from '../log/room-log.ts'
 
 /** What a room needs from its surroundings. */
 export interface RoomOptions {
@@ -134,9 +135,15 @@ export class Room {
     return m
   }
 
-  /** Handle one frame from a member: text as a string, binary as bytes. */
-  receive(m: Member, data: string | Uint8Array): void {
+  /**
+   * Handle one frame from a member, as the runtime handed it over: text as a
+   * string, binary as bytes (an ArrayBuffer or a view). Anything else closes
+   * the member with 1003 `unsupported_payload`.
+   */
+  receive(m: Member, payload: unknown): void {
     if (m.closed) return
+    const data = normaliseFrame(payload)
+    if (data === null) return this.drop(m, 'unsupported_payload')
     const now = this.clock.now()
     m.lastSeen = now
     if (expired(m, now)) return this.drop(m, 'token_expired')
@@ -413,9 +420,8 @@ export class Room {
 
 /** Close a connection with the close code and reason an error code names. */
 function closeQuietly(conn: Connection, code: ErrorCode, onError: (err: unknown) => void): void {
-  const e = Errors[code]
   try {
-    conn.close(e.close ?? 1000, `${code}: ${e.message}`)
+    conn.close(Errors[code].close ?? 1000, closeReason(code))
   } catch (err) {
     onError(err)
   }

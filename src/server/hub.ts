@@ -1,14 +1,14 @@
 /** The rooms of one process (Node, Deno, Bun). On Cloudflare each room is its own Durable Object instead. */
-import type { Clock } from './clock.ts'
-import { realClock } from './clock.ts'
-import type { Config } from './config.ts'
-import type { Fanout } from './fanout.ts'
-import type { Hooks } from './hooks.ts'
-import type { ErrorCode } from './protocol.ts'
-import { Room } from './room.ts'
-import type { RoomStats } from './room.ts'
-import type { LogFactory } from './room-log.ts'
-import { memoryLogs } from './room-log.ts'
+import type { Clock } from '../config/clock.ts'
+import { realClock } from '../config/clock.ts'
+import type { Config } from '../config/config.ts'
+import type { Fanout } from '../room/topics.ts'
+import type { Hooks } from '../hooks/hooks.ts'
+import type { ErrorCode } from '../wire/frames.ts'
+import { Room } from '../room/room.ts'
+import type { RoomStats } from '../room/room.ts'
+import type { LogFactory } from '../log/room-log.ts'
+import { memoryLogs } from '../log/room-log.ts'
 
 export interface HubOptions {
   config: Config

@@ -5,8 +5,8 @@
  * never reaches the room or the process.
  */
 import type { Context } from 'hono'
-import type { Grant } from './credentials.ts'
-import type { EntryKind } from './entry.ts'
+import type { Grant } from '../access/credentials.ts'
+import type { EntryKind } from '../log/entry.ts'
 
 /** What `authorize` is asked about: one upgrade (`join`) or one HTTP request on a room (`read`, `publish`). */
 export interface AuthorizeRequest {

@@ -1,5 +1,5 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
-import type { Mode } from './protocol.ts'
+import type { Mode } from '../wire/frames.ts'
 
 /** A runtime's WebSocket as the core sees it. */
 export interface Connection {

@@ -1,7 +1,7 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
 import type { AccessConfig } from './access-config.ts'
 import { readAccess } from './access-config.ts'
-import { isRoomName } from './names.ts'
+import { isRoomName } from '../wire/names.ts'
 
 export interface Config {
   /** Room joined by an upgrade on `/`. */

@@ -1,14 +1,13 @@
 /** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
 import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
-import type { Connection, JoinRequest } from './connection.ts'
-import type { EntryKind } from './entry.ts'
-import { normaliseFrame } from './frames.ts'
+import type { Connection, JoinRequest } from '../room/connection.ts'
+import type { EntryKind } from '../log/entry.ts'
 import type { Hub } from './hub.ts'
 import type { RoomGateway } from './gateway.ts'
-import type { Member } from './member.ts'
-import { chooseSubprotocol } from './protocol.ts'
-import type { Room } from './room.ts'
+import type { Member } from '../room/member.ts'
+import { chooseSubprotocol } from '../wire/frames.ts'
+import type { Room } from '../room/room.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -66,11 +65,8 @@ class MemberEvents {
     this.member = this.room.join(this.wrap(ws, this.alive.bind(this)), join)
   }
 
-  onMessage(evt: MessageEvent, ws: WSContext): void {
-    if (this.member === null) return
-    const frame = normaliseFrame(evt.data)
-    if (frame === null) ws.close(1003, 'unsupported message payload')
-    else this.room.receive(this.member, frame)
+  onMessage(evt: MessageEvent): void {
+    if (this.member !== null) this.room.receive(this.member, evt.data)
   }
 
   onClose(): void {
