@@ -31,6 +31,8 @@ interface BunConnection extends Connection {
 }
 
 const OPEN = 1
+/** Bytes past MAX_FRAME_BYTES that Bun still reads, so the core, not uWebSockets, closes such a frame. */
+const TOO_LARGE_MARGIN = 64 * 1024
 
 /** Build roomcast for Bun: the rooms, the Hono app to mount, and the `websocket` handler for Bun.serve. */
 export function createRoomcast(options: RoomcastOptions = {}): BunRoomcast {
@@ -91,8 +93,10 @@ export function createRoomcast(options: RoomcastOptions = {}): BunRoomcast {
       open.delete(ws)
       return handlers.close?.(ws, code, reason)
     },
-    // Oversized frames are refused by uWebSockets from the header (close 1009), before the payload is buffered.
-    maxPayloadLength: config.maxFrameBytes,
+    // Past this, uWebSockets refuses a frame from its header, before buffering it, but closes with a reason of
+    // its own ("Received too big message"). Up to one more default frame's worth, the core sees the frame and
+    // closes with its reason (too_large: ...), so a frame just over the limit gets the documented close.
+    maxPayloadLength: config.maxFrameBytes + TOO_LARGE_MARGIN,
     // No Bun limit: past it Bun would drop frames silently; the core closes at MAX_BUFFERED_BYTES with 1013.
     backpressureLimit: 0,
     // Bun pings shortly before this many idle seconds (8 at least) and closes a peer that stays silent.

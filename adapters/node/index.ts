@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws'
 import { SUBPROTOCOL, createHubRoomcast } from '../../src/index.ts'
 import type { Roomcast, RoomcastOptions, WrapSocket } from '../../src/index.ts'
 import { NodeConnection } from './sender.ts'
+import { RoomcastWebSocket } from './socket.ts'
 import { handleUpgrades, upgradeWebSocket } from './upgrade.ts'
 
 export type { Roomcast, RoomcastOptions } from '../../src/index.ts'
@@ -47,6 +48,8 @@ export function createRoomcast(options: RoomcastOptions = {}): NodeRoomcast {
     wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.maxFrameBytes,
+      // With the core's reason on ws's own 1009 close, which has none.
+      WebSocket: RoomcastWebSocket,
       // Compression would cost CPU per recipient and defeat encode-once fan-out.
       perMessageDeflate: false,
       // Echo only our subprotocol; anything else after it (such as a token) is never echoed.

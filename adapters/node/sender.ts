@@ -124,6 +124,12 @@ export class NodeConnection implements Connection {
     this.ws.close(code, reason)
   }
 
+  terminate(): void {
+    // The close frame ws.close just wrote may sit in this turn's cork: hand it to the kernel before the socket goes.
+    if (this.corked) this.socket.uncork()
+    this.ws.terminate()
+  }
+
   bufferedAmount(): number {
     return this.ws.bufferedAmount
   }

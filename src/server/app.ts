@@ -17,6 +17,7 @@ import type { RoomGateway } from './gateway.ts'
 import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from '../wire/frames.ts'
 import { Unavailable } from '../log/room-log.ts'
 import { refusalResponse } from '../wire/refusals.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
 
 export interface AppOptions {
   config: Config
@@ -126,6 +127,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refusalResponse(throttled)
+    // Before anything is created: a request the runtime would not upgrade must not open a room.
+    const bad = handshakeProblem(c.req.raw.headers)
+    if (bad !== null) {
+      const res = refusalResponse({ status: bad.status, error: 'bad_request', message: bad.message })
+      if (bad.status === 426) res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return res
+    }
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
@@ -175,6 +183,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       c.set('from', sub)
       await next()
     }
+
+  // RFC 9110: a Host that names no host is a bad request. Runtimes disagree on what it does to the URL (Bun
+  // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
+  app.use(async (c, next) => {
+    if (!isValidHost(c.req.header('host'))) return refusalResponse('bad_request', 'the Host header is not a valid host')
+    await next()
+  })
 
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
   app.get('/healthz', (c) => {
