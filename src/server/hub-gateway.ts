@@ -26,13 +26,12 @@ export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.
       await room.ready()
+      // Read before the upgrade: Deno closes the request once it has upgraded it.
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
       const res: Response = await upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
       // Where the runtime answers the handshake with this Response (Deno), name our subprotocol, or none:
       // the runtime's helper would echo the first one offered, which may be a token.
-      if (res.status === 101) {
-        const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-        if (protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
-      }
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
       return res
     },
     stats: (name) => hub.stats(name),
