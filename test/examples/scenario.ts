@@ -8,7 +8,7 @@ import type { TestClient } from '../support/client.ts'
 import { connectJson, refused, uniqueRoom } from '../support/client.ts'
 
 /** POST /login as `name`; the session cookie (`sid=...`) it set. */
-async function login(http: string, name: string): Promise<string> {
+export async function login(http: string, name: string): Promise<string> {
   const res = await fetch(`${http}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) })
   expect(res.status).toBe(200)
   expect(await res.json()).toEqual({ name })
