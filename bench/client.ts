@@ -66,8 +66,12 @@ let lastDeliveryAt = 0
 
 function digits(buf: Buffer, from: number, count: number): number {
   let v = 0
-  for (let i = from; i < from + count; i++) v = v * 10 + (buf[i] - 48)
+  for (let i = from; i < from + count; i++) v = v * 10 + ((buf[i] ?? 48) - 48)
   return v
+}
+
+function isDigit(byte: number | undefined): boolean {
+  return byte !== undefined && byte >= 48 && byte <= 57
 }
 
 /** Every data frame any member receives. */
@@ -76,14 +80,14 @@ function onPayload(m: Member, buf: Buffer, start: number, len: number, now: numb
   if (mode === 'json') {
     if (buf[start + 9] !== M_) return // welcome, presence, pong, ack: not a delivery
     p = start + jsonPrefix
-    while (buf[p] >= 48 && buf[p] <= 57) p++
+    while (isDigit(buf[p])) p++
     p += 9 // ,"data":"
   }
   const idx = m.index
   if (idx >= n) return
   const c = buf[p]
   if (c === W) {
-    warm[idx] = Math.max(warm[idx], digits(buf, p + 1, 9))
+    warm[idx] = Math.max(warm[idx] ?? 0, digits(buf, p + 1, 9))
     return
   }
   if (c !== I) {
@@ -91,7 +95,7 @@ function onPayload(m: Member, buf: Buffer, start: number, len: number, now: numb
     return
   }
   const id = digits(buf, p + 1, 9)
-  const expected = nextId[idx]
+  const expected = nextId[idx] ?? 0
   if (id === expected) {
     nextId[idx] = id + 1
     good++
@@ -105,7 +109,9 @@ function onPayload(m: Member, buf: Buffer, start: number, len: number, now: numb
   }
   lastDeliveryAt = now
   if (latencies !== null && latCount < latencies.length) latencies[latCount++] = now - digits(buf, p + 11, 13) / 1000
-  if (++perId[id - idBase] === n) {
+  const seen = (perId[id - idBase] ?? 0) + 1
+  perId[id - idBase] = seen
+  if (seen === n) {
     done++
     if (onProgress !== null) onProgress()
   }
@@ -197,7 +203,7 @@ async function warmUp(): Promise<{ warmups: number }> {
     publisher.socket.write(publishFrame('W' + String(sent).padStart(9, '0')))
     await sleep(n >= 2000 ? 500 : 200)
     let min = Infinity
-    for (let i = 0; i < n; i++) min = Math.min(min, warm[i])
+    for (const w of warm.subarray(0, n)) min = Math.min(min, w)
     if (min === sent) break
     if (Date.now() > deadline) throw new Error(`only some members joined: lowest warm-up ${min} of ${sent}`)
   }
@@ -299,10 +305,12 @@ async function handle(cmd: Command): Promise<unknown> {
   }
 }
 
+const send = process.send?.bind(process)
+if (send === undefined) throw new Error('bench/client.ts takes its commands over IPC: bench/run.ts forks it')
 process.on('message', (cmd: Command) => {
   handle(cmd).then(
-    (result) => process.send!({ ok: true, result }),
-    (err: Error) => process.send!({ ok: false, error: err.stack ?? String(err) }),
+    (result) => send({ ok: true, result }),
+    (err: Error) => send({ ok: false, error: err.stack ?? String(err) }),
   )
 })
 process.on('disconnect', () => process.exit(0))

@@ -21,7 +21,8 @@ import { requireRedis, uniquePrefix } from '../test/support/redis.ts'
 const MEMBERS = Number(process.env.MEMBERS ?? 1000)
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000)
 const RATES = (process.env.RATES ?? '50,200,max').split(',')
-const MODES = (process.env.MODE ?? 'both') === 'both' ? ['redis', 'memory'] : [process.env.MODE!]
+const MODE = process.env.MODE ?? 'both'
+const MODES = MODE === 'both' ? ['redis', 'memory'] : [MODE]
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
 /** In the "max" phase, how many messages may be in flight (sent, not yet seen by the sentinel member). */
 const WINDOW = 32
@@ -35,7 +36,7 @@ function open(url: string): Promise<WebSocket> {
 }
 
 function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
 }
 
 interface Result {
@@ -56,8 +57,8 @@ async function measure(mode: string): Promise<void> {
   }
   if (mode === 'redis') Object.assign(env, { REDIS_URL, REDIS_PREFIX: uniquePrefix('bench') })
   const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env })
-  const servers: ServerHandle[] = mode === 'redis' ? await Promise.all([start(), start()]) : [await start()]
-  const [a, b] = mode === 'redis' ? servers : [servers[0], servers[0]]
+  const servers: [ServerHandle, ...ServerHandle[]] = mode === 'redis' ? await Promise.all([start(), start()]) : [await start()]
+  const [a, b = a] = servers
   const room = `bench-${Date.now().toString(36)}`
   try {
     const members: WebSocket[] = []
@@ -139,7 +140,7 @@ async function measure(mode: string): Promise<void> {
         seconds,
         p50: percentile(got, 0.5),
         p99: percentile(got, 0.99),
-        max: got[got.length - 1],
+        max: got.at(-1) ?? Number.NaN,
       })
       if (count < want) console.error(`rate ${rate}: only ${count} of ${want} deliveries within 60 s`)
     }

@@ -43,7 +43,9 @@ async function settledRss(pid: number, n = 5, gapMs = 300): Promise<number> {
     samples.push(rss(pid))
     await sleep(gapMs)
   }
-  return samples.sort((a, b) => a - b)[Math.floor(n / 2)]
+  const median = samples.sort((a, b) => a - b)[Math.floor(n / 2)]
+  if (median === undefined) throw new Error(`settledRss needs at least one sample, got n=${n}`)
+  return median
 }
 
 function open(url: string, timeoutMs = 10000): Promise<WebSocket> {
@@ -80,8 +82,14 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
       (ws) =>
         new Promise<void>((resolve) => {
           if (ws.readyState === WebSocket.CLOSED) return resolve()
-          const t = setTimeout(() => (ws.terminate(), resolve()), 3000)
-          ws.once('close', () => (clearTimeout(t), resolve()))
+          const t = setTimeout(() => {
+            ws.terminate()
+            resolve()
+          }, 3000)
+          ws.once('close', () => {
+            clearTimeout(t)
+            resolve()
+          })
           ws.close()
         }),
     ),
@@ -100,12 +108,15 @@ interface Result {
 }
 
 async function measure(runtime: string, n: number, bare: boolean): Promise<Result> {
-  const { cmd, args } = (bare ? BARE : RUNTIMES)[runtime]
+  const spec = (bare ? BARE : RUNTIMES)[runtime]
+  if (spec === undefined) throw new Error(`no ${bare ? 'bare ' : ''}server for runtime ${runtime}`)
+  const { cmd, args } = spec
   // Limits out of the way: one room holds all N, and nobody is closed as idle while we measure.
   // Every connection comes from 127.0.0.1, so the per-address upgrade limit must not apply here.
   const env = { MAX_ROOM_CONNECTIONS: String(n + 100), IDLE_TIMEOUT_MS: '600000', MAX_UPGRADES_PER_IP: '1000000' }
   const server = await spawnServer({ cmd, args, env, timeoutMs: 60000 })
-  const pid = server.proc.pid!
+  const pid = server.proc.pid
+  if (pid === undefined) throw new Error(`${runtime} server has no pid`)
   try {
     const room = 'idle'
     const url = `${server.ws}/rooms/${room}`

@@ -31,5 +31,7 @@ export async function settledRssKiB(pid: number, n = 5, gapMs = 200): Promise<nu
     samples.push(rssKiB(pid))
     await new Promise((r) => setTimeout(r, gapMs))
   }
-  return samples.sort((a, b) => a - b)[Math.floor(n / 2)]
+  const median = samples.sort((a, b) => a - b)[Math.floor(n / 2)]
+  if (median === undefined) throw new Error(`settledRssKiB needs at least one sample, got n=${n}`)
+  return median
 }

@@ -63,8 +63,14 @@ class LoadClient {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`client: ${cmd.op} took over ${timeoutMs} ms`)), timeoutMs)
       this.pending = {
-        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
+        resolve: (v) => {
+          clearTimeout(timer)
+          resolve(v as T)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
       }
       this.proc.send(cmd)
     })
@@ -138,9 +144,10 @@ async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n:
       rows.push(row)
     }
     // Latency last, at a fixed rate a slow server may not sustain; its tail then cannot spill into a throughput phase.
-    if (n <= plan.latencyMaxN) {
-      const l = await client.call<PhaseResult>({ op: 'latency', size: plan.sizes[0], rate: plan.latencyRate, count: plan.latencyCount, stallMs: STALL_MS }, 180_000)
-      const row = rows[0]
+    // The latency figures join the row of the first size, measured at that size.
+    const row = rows[0]
+    if (n <= plan.latencyMaxN && row !== undefined) {
+      const l = await client.call<PhaseResult>({ op: 'latency', size: row.size, rate: plan.latencyRate, count: plan.latencyCount, stallMs: STALL_MS }, 180_000)
       row.p50 = l.p50
       row.p99 = l.p99
       row.lost += l.lost
@@ -152,7 +159,7 @@ async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n:
         `  ${target.runtime} ${target.name} ${mode} N=${n} ${row.size} B: ${Math.round(row.deliveriesPerSec).toLocaleString('en')}/s` +
           ` lost ${row.lost} dup ${row.duplicated} server ${row.serverUsPerDelivery.toFixed(2)} µs/del (${Math.round(row.serverUtil * 100)}% cpu)` +
           ` client ${row.clientUsPerDelivery.toFixed(2)} µs/del (${Math.round(row.clientUtil * 100)}%)` +
-          (row.p99 !== undefined ? ` p50 ${row.p50!.toFixed(2)} p99 ${row.p99.toFixed(2)} ms` : '') +
+          (row.p50 !== undefined && row.p99 !== undefined ? ` p50 ${row.p50.toFixed(2)} p99 ${row.p99.toFixed(2)} ms` : '') +
           ` mem ${memPerConnKiB.toFixed(1)} KiB/conn`,
       )
     }

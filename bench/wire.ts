@@ -100,8 +100,8 @@ function parse(m: Member, chunk: Buffer, onPayload: OnPayload): void {
   let off = 0
   const end = buf.length
   while (end - off >= 2) {
-    const b0 = buf[off]
-    let len = buf[off + 1] & 0x7f
+    const b0 = buf.readUInt8(off)
+    let len = buf.readUInt8(off + 1) & 0x7f
     let hdr = 2
     if (len === 126) {
       if (end - off < 4) break

@@ -20,19 +20,22 @@ function fail(message: string): never {
   process.exit(2)
 }
 
-let args
-try {
-  args = parseArgs({
-    options: {
-      room: { type: 'string', multiple: true },
-      pub: { type: 'boolean', default: false },
-      sub: { type: 'string' },
-      ttl: { type: 'string', default: '1h' },
-    },
-  }).values
-} catch (err) {
-  fail((err as Error).message)
+/** The parsed flags; a flag parseArgs refuses ends the process with the usage. */
+function readArgs() {
+  try {
+    return parseArgs({
+      options: {
+        room: { type: 'string', multiple: true },
+        pub: { type: 'boolean', default: false },
+        sub: { type: 'string' },
+        ttl: { type: 'string', default: '1h' },
+      },
+    }).values
+  } catch (err) {
+    return fail((err as Error).message)
+  }
 }
+const args = readArgs()
 
 let secret: string | undefined
 try {

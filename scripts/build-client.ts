@@ -22,7 +22,9 @@ async function bundle(entry: string, format: 'iife' | 'esm'): Promise<string> {
     legalComments: 'none',
     charset: 'utf8',
   })
-  return result.outputFiles[0].text
+  const [output] = result.outputFiles
+  if (output === undefined) throw new Error(`esbuild wrote nothing for ${entry}`)
+  return output.text
 }
 
 /** The text of bundle.gen.ts for the current sources. */

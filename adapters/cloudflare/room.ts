@@ -55,11 +55,11 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   }
 
   /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */
-  fetch(request: Request): Response {
+  override fetch(request: Request): Response {
     // Checked by the object, which alone knows its members: from the Worker it would cost a second round trip.
     if (this.room.full) return refusalResponse('room_full')
     const join = JSON.parse(request.headers.get(JOIN_HEADER) ?? '{"mode":"raw"}') as JoinRequest
-    const [client, server] = Object.values(new WebSocketPair())
+    const { 0: client, 1: server } = new WebSocketPair()
     // acceptWebSocket, not accept(): only sockets accepted this way let the object hibernate.
     this.ctx.acceptWebSocket(server)
     const member = this.room.join(wrap(server), join)
@@ -89,17 +89,17 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   }
 
   /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */
-  alarm(): void {
+  override alarm(): void {
     this.room.expire()
   }
 
-  webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const member = this.members.get(ws)
     if (member === undefined) return ws.close(Errors.internal.close, closeReason('internal', 'unknown connection'))
     this.room.receive(member, message)
   }
 
-  webSocketClose(ws: WebSocket, code: number, reason: string): void {
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
     this.forget(ws)
     // Complete the closing handshake; without it the client sees 1006. Ignored where the runtime already replied.
     try {
@@ -109,7 +109,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     }
   }
 
-  webSocketError(ws: WebSocket): void {
+  override webSocketError(ws: WebSocket): void {
     this.forget(ws)
   }
 

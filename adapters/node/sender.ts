@@ -42,10 +42,11 @@ let lastFrame: Buffer | undefined
 
 /** The frame for `data`: built on the first recipient of a broadcast, reused for the rest. */
 function frameOf(data: string | Uint8Array): Buffer {
-  if (data === lastData) return lastFrame as Buffer
+  if (data === lastData && lastFrame !== undefined) return lastFrame
   const payload = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   const parts = Sender.frame(payload, typeof data === 'string' ? TEXT : BINARY)
-  const frame = parts.length === 1 ? parts[0] : Buffer.concat(parts)
+  const [first] = parts
+  const frame = parts.length === 1 && first !== undefined ? first : Buffer.concat(parts)
   lastData = data
   lastFrame = frame
   return frame
@@ -57,8 +58,7 @@ let scheduled = false
 /** End of the turn: one write per corked socket, and forget this turn's frame. */
 function uncorkAll(): void {
   scheduled = false
-  for (let i = 0; i < corked.length; i++) {
-    const c = corked[i]
+  for (const c of corked) {
     c.corked = false
     c.held = 0
     c.socket.uncork()
@@ -113,7 +113,8 @@ export class NodeConnection implements Connection {
     // Corked bytes count in the socket's writableLength, so bufferedAmount (and slow-consumer detection) sees them.
     const frame = frameOf(data)
     socket.write(frame)
-    if ((this.held += frame.length) >= FLUSH_BYTES) {
+    this.held += frame.length
+    if (this.held >= FLUSH_BYTES) {
       this.held = 0
       socket.uncork()
       socket.cork()

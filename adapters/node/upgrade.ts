@@ -124,7 +124,7 @@ function onError(this: WebSocket, error: Error): void {
 /** A web Request for the upgrade, for the Hono app to route; null when its target cannot make a URL. */
 function toRequest(req: IncomingMessage): Request | null {
   const headers = new Headers()
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.append(k, Array.isArray(v) ? v[0] : v)
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.append(k, Array.isArray(v) ? v.join(', ') : v)
   const target = req.url ?? '/'
   const host = req.headers.host
   // An absolute-form target (RFC 9112 3.2.2: a server must accept it) is the URL, as on Deno and Bun. A Host

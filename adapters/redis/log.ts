@@ -167,7 +167,7 @@ export class RedisLog implements RoomLog {
   sync(): Promise<void> {
     this.stale = true
     // Waiters are settled only once `syncing` is cleared, so none can slip in between and wait forever.
-    return (this.syncing ??= this.runSync().then(
+    this.syncing ??= this.runSync().then(
       () => {
         this.syncing = null
         for (const w of this.waiters.splice(0)) w.resolve()
@@ -178,7 +178,8 @@ export class RedisLog implements RoomLog {
         this.rejectWaiters(err instanceof Unavailable ? err : new Unavailable('redis unreachable'))
         throw err
       },
-    ))
+    )
+    return this.syncing
   }
 
   // ---- internals ----
@@ -217,15 +218,16 @@ export class RedisLog implements RoomLog {
   /** Hand over queued entries that continue the sequence; a gap or another epoch asks for another sync. */
   private drain(): void {
     let i = 0
-    for (; i < this.queue.length; i++) {
-      const { epoch, entry } = this.queue[i]
+    for (const { epoch, entry } of this.queue) {
       // Another epoch here is older than the one we just read (or newer and caught by the heartbeat): drop it.
-      if (epoch !== this.epoch || entry.seq <= this.last) continue
-      if (entry.seq !== this.last + 1) {
-        this.stale = true
-        break
+      if (epoch === this.epoch && entry.seq > this.last) {
+        if (entry.seq !== this.last + 1) {
+          this.stale = true
+          break
+        }
+        this.hand(entry)
       }
-      this.hand(entry)
+      i++
     }
     this.queue = i === this.queue.length ? [] : this.queue.slice(i)
   }

@@ -35,6 +35,7 @@ export function parseChannelMessage(text: string): ChannelMessage | null {
   }
   if (text.startsWith('p ')) {
     const [, instance, count, at] = text.split(' ')
+    if (instance === undefined || count === undefined || at === undefined) return null
     return { type: 'presence', instance, count: Number(count), at: Number(at) }
   }
   return null

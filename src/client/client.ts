@@ -179,7 +179,10 @@ export class RoomcastClient {
   /** Listen to an event; returns a function that stops listening. */
   on<K extends keyof ClientEvents>(type: K, fn: Listener<ClientEvents[K]>): () => void {
     let set = this.listeners.get(type)
-    if (set === undefined) this.listeners.set(type, (set = new Set()))
+    if (set === undefined) {
+      set = new Set()
+      this.listeners.set(type, set)
+    }
     set.add(fn)
     return () => void set.delete(fn)
   }
@@ -331,7 +334,11 @@ export class RoomcastClient {
     this.emit('welcome', w)
     if (missed !== undefined) this.emit('missed', missed)
     // One at a time: a listener above may have closed the client, which rejects what is left.
-    while (this.current === 'open' && this.queue.length > 0) this.transmit(this.queue.shift()!)
+    while (this.current === 'open') {
+      const o = this.queue.shift()
+      if (o === undefined) break
+      this.transmit(o)
+    }
     if (this.pingIntervalMs > 0 && this.ws !== undefined) this.heartbeat(this.ws)
   }
 
@@ -381,8 +388,10 @@ export class RoomcastClient {
   // ---- publishes ----
 
   private transmit(o: Outgoing): void {
+    // Only called while open, which always has a socket.
+    if (this.ws === undefined) throw new Error('roomcast client: transmit without a socket')
     this.inflight.set(o.id, o)
-    this.ws!.send(o.frame)
+    this.ws.send(o.frame)
   }
 
   private expire(o: Outgoing): void {

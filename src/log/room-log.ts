@@ -91,7 +91,7 @@ export function replayFrom(retained: readonly Entry[], head: Head, since: number
     return { ...head, entries: retained.slice(), complete: false }
   }
   if (since >= head.seq) return { ...head, entries: [], complete: since === head.seq }
-  const oldest = retained.length > 0 ? retained[0].seq : head.seq + 1
+  const oldest = retained[0]?.seq ?? head.seq + 1
   const entries = retained.filter((e) => e.seq > since)
   return { ...head, entries, complete: oldest <= since + 1 }
 }
@@ -140,8 +140,10 @@ export class MemoryLog implements RoomLog {
     this.entries.push(entry)
     this.bytes += entryBytes(entry)
     const { historyMessages, historyBytes } = this.limits
-    while (this.entries.length - this.start > historyMessages || (this.bytes > historyBytes && this.entries.length - this.start > 0)) {
-      this.bytes -= entryBytes(this.entries[this.start])
+    while (this.entries.length - this.start > historyMessages || this.bytes > historyBytes) {
+      const oldest = this.entries[this.start]
+      if (oldest === undefined) break
+      this.bytes -= entryBytes(oldest)
       this.entries[this.start++] = undefined as unknown as Entry
     }
     // Compact now and then instead of shifting on every drop.

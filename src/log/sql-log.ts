@@ -51,7 +51,7 @@ export class SqlLog implements RoomLog {
     this.epoch = meta.get('epoch') ?? newEpoch()
     this.seq = Number(meta.get('seq') ?? 0)
     if (this.stored) {
-      const [agg] = rows(sql.exec('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM roomcast_log'))
+      const [agg = {}] = rows(sql.exec('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM roomcast_log'))
       this.count = Number(agg.n)
       this.bytes = Number(agg.b)
     }

@@ -279,7 +279,11 @@ export class Room {
     for (const m of this.members) {
       if (m.pending !== null) m.pending.push(entry)
       else if (m.info.mode === 'raw') this.sendTo(m, raw)
-      else if (m.info.id !== entry.origin) this.sendTo(m, (json ??= encodeJson(this.name, entry)))
+      else if (m.info.id !== entry.origin) {
+        // Encoded once per broadcast, and only if a json member needs it.
+        json ??= encodeJson(this.name, entry)
+        this.sendTo(m, json)
+      }
     }
   }
 

@@ -234,7 +234,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }),
     async (c) => {
       const room = c.req.param('room')
-      const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0].trim().toLowerCase()
+      const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase()
       const text = await c.req.text()
       let kind: 'text' | 'json' = 'text'
       let body = text

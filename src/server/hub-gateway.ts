@@ -16,7 +16,7 @@ import type { Room } from '../room/room.ts'
 export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 
 /** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
-export function hubGateway(hub: Hub, upgradeWebSocket: UpgradeWebSocket<any, any>, wrap: WrapSocket, upgradeOptions?: unknown): RoomGateway {
+export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T, U>, wrap: WrapSocket, upgradeOptions?: U): RoomGateway {
   return {
     connections: () => hub.connections,
     isFull(name) {

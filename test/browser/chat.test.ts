@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core'
 import { chromium } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startNode } from '../client/harness.ts'
+import { at } from '../support/present.ts'
 import { uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 
@@ -134,7 +135,7 @@ describe('chat page in Chromium', () => {
     const got = await lines(bob.page)
     expect(got).toHaveLength(1)
     expect(got[0]).toMatchObject({ from: 'alice', text: 'hello bob', status: null })
-    expect(got[0].time).toMatch(/\d{1,2}[:.]\d{2}/)
+    expect(got[0]?.time).toMatch(/\d{1,2}[:.]\d{2}/)
     expect((await lines(alice.page))[0]).toMatchObject({ from: 'alice', text: 'hello bob', status: null, classes: 'msg mine' })
 
     // Everything came from the server itself, nothing from other hosts.
@@ -145,7 +146,7 @@ describe('chat page in Chromium', () => {
     const fit = await bob.page.evaluate(() => ({
       scroll: document.documentElement.scrollWidth,
       width: innerWidth,
-      formBottom: document.getElementById('form')!.getBoundingClientRect().bottom,
+      formBottom: document.getElementById('form')?.getBoundingClientRect().bottom,
       height: innerHeight,
     }))
     expect(fit.scroll).toBeLessThanOrEqual(fit.width)
@@ -234,7 +235,7 @@ describe('chat page in Chromium', () => {
       await classic.page.waitForFunction(() => document.querySelectorAll('#messages li').length === 2)
       const shownThere = await classic.page.$$eval('#messages li', (items) => items.map((li) => li.textContent ?? ''))
       expect(shownThere[0]).toBe('hello from the classic page') // its own text, echoed as in the ws example
-      expect(JSON.parse(shownThere[1])).toMatchObject({ name: 'carol', text: 'hi classic <b>page</b>' })
+      expect(JSON.parse(at(shownThere, 1))).toMatchObject({ name: 'carol', text: 'hi classic <b>page</b>' })
       expect(await classic.page.$$eval('#messages b', (els) => els.length)).toBe(0)
     } finally {
       await new Promise((r) => host.close(r))

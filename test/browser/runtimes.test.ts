@@ -29,13 +29,13 @@ const RUNTIMES: Record<string, () => Promise<ServerHandle>> = {
   },
 }
 
-describe.each(Object.keys(RUNTIMES))('chat page on %s in Chromium', (runtime) => {
+describe.each(Object.entries(RUNTIMES))('chat page on %s in Chromium', (runtime, start) => {
   let browser: Browser
   let server: ServerHandle
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`)
-    ;[browser, server] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 }), RUNTIMES[runtime]()])
+    ;[browser, server] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 }), start()])
   }, 120_000)
   afterAll(async () => {
     await browser?.close()

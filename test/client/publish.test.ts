@@ -136,7 +136,7 @@ describe('client: publish, queue, close', () => {
     px.drop(true)
     const a = probe({ url: px.ws, initialDelayMs: 40, maxDelayMs: 320 })
     await until(() => a.states.length >= 6, 'six attempts', 15_000)
-    const delays = a.states.slice(0, 6).map((s) => s.delayMs!)
+    const delays = a.states.slice(0, 6).map((s) => s.delayMs)
     delays.forEach((d, i) => {
       const bound = Math.min(320, 40 * 2 ** i)
       expect(d).toBeGreaterThanOrEqual(bound / 2)

@@ -7,7 +7,8 @@ import { RoomcastClient } from '../../src/client/index.ts'
 
 const g = globalThis as { Deno?: { args: string[] }; process?: { argv: string[] } }
 const runtime = g.Deno ? 'deno' : 'bun'
-const [url, room] = g.Deno ? g.Deno.args : g.process!.argv.slice(2)
+const [url, room] = g.Deno ? g.Deno.args : (g.process?.argv.slice(2) ?? [])
+if (url === undefined || room === undefined) throw new Error('usage: runtime-smoke.ts <ws url> <room>')
 
 const timeout = setTimeout(() => {
   console.log(JSON.stringify({ error: 'timed out' }))

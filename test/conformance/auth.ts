@@ -5,6 +5,7 @@
  */
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { at } from '../support/present.ts'
 import { connect, connectJson, refused, sleep, uniqueRoom } from '../support/client.ts'
 import { sendHead } from '../support/raw-socket.ts'
 import type { ServerHandle } from '../support/server.ts'
@@ -79,9 +80,10 @@ export function authScenarios(ctx: SuiteContext): void {
 
     it('refuses bad, unsigned, malformed and expired tokens with 401', async () => {
       const room = uniqueRoom()
+      const expired = await sign({ rooms: [room], ttl: -10 })
       const cases: [string, string][] = [
         ['wrong secret', await sign({ rooms: [room], secret: 'another-secret-0123456789-abcdefghijkl' })],
-        ['expired', await sign({ rooms: [room], ttl: -10 })],
+        ['expired', expired],
         ['alg none', unsigned({ rooms: [room], exp: Math.floor(Date.now() / 1000) + 3600 })],
         ['not a JWT', 'garbage'],
         ['no rooms claim', await sign({})],
@@ -96,7 +98,7 @@ export function authScenarios(ctx: SuiteContext): void {
       const noExp = await new SignJWT({ rooms: [room] }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET))
       expect((await refused(url(room, noExp))).status, 'no exp').toBe(401)
       // Over plain HTTP the body says why, so a client knows to fetch a new token.
-      const res = await fetch(`${server.http}/rooms/${room}`, { headers: { authorization: `Bearer ${cases[1][1]}` } })
+      const res = await fetch(`${server.http}/rooms/${room}`, { headers: { authorization: `Bearer ${expired}` } })
       expect(res.status).toBe(401)
       expect(await res.json()).toEqual({ error: 'unauthorized', message: 'token expired' })
     })
@@ -183,7 +185,7 @@ export function authScenarios(ctx: SuiteContext): void {
     it('closes a connection whose token expires with 4001 token_expired, on time', async () => {
       const room = uniqueRoom()
       const token = await sign({ rooms: [room], pub: true, ttl: 2 })
-      const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp * 1000
+      const exp = JSON.parse(Buffer.from(at(token.split('.'), 1), 'base64url').toString()).exp * 1000
       const { client } = await connectJson(url(room, token))
       const raw = await connect(url(room, token))
       const closingAt = await Promise.all([client.closing(), raw.closing()])
@@ -330,7 +332,7 @@ export function authScenarios(ctx: SuiteContext): void {
       'refuses upgrades past MAX_CONNECTIONS with 503 server_full and Retry-After, and admits again when one leaves',
       async () => {
         await freshWindow()
-        const members = [await connect(`${server.ws}/rooms/${room}`), await connect(`${server.ws}/rooms/${uniqueRoom('door')}`), await connect(`${server.ws}/rooms/${room}`)]
+        const members = [await connect(`${server.ws}/rooms/${room}`), await connect(`${server.ws}/rooms/${uniqueRoom('door')}`), await connect(`${server.ws}/rooms/${room}`)] as const
         const r = await refused(`${server.ws}/rooms/${uniqueRoom('door')}`)
         expect(r.status).toBe(503)
         expect(r.error).toBe('server_full')

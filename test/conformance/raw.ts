@@ -1,18 +1,19 @@
 /** Raw mode: the classic chat server's behaviour. */
 import { expect, it } from 'vitest'
+import { at } from '../support/present.ts'
 import { connect, uniqueRoom } from '../support/client.ts'
 import type { SuiteContext } from './suite.ts'
 
 export function rawScenarios(ctx: SuiteContext): void {
   it('the classic three-client flow on /: every text reaches every client, the sender included, as text', async () => {
     const clients = await Promise.all([1, 2, 3].map(() => connect(ctx.server.ws)))
-    clients[0].send('hello from one')
+    at(clients, 0).send('hello from one')
     for (const c of clients) {
       const r = await c.next()
       expect(r.binary).toBe(false)
       expect(r.data).toBe('hello from one')
     }
-    clients[2].send('and from three')
+    at(clients, 2).send('and from three')
     for (const c of clients) expect(await c.text()).toBe('and from three')
     await Promise.all(clients.map((c) => c.close()))
   })

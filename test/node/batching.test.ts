@@ -9,6 +9,7 @@ import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
 import { NodeConnection } from '../../adapters/node/sender.ts'
 import { Room, memoryLogs, readConfig } from '../../src/index.ts'
+import { at, present } from '../support/present.ts'
 
 interface Client {
   ws: WebSocket
@@ -117,8 +118,8 @@ describe('Node batched sender', () => {
 
   it('counts corked bytes in bufferedAmount, so a reader that stops is still seen', async () => {
     const { conns, clients } = await rig(1)
-    const conn = conns[0]
-    pause(clients[0])
+    const conn = at(conns, 0)
+    pause(at(clients, 0))
     const chunk = 'y'.repeat(64 * 1024)
     const total = 200 * chunk.length
     for (let i = 0; i < 200; i++) conn.send(chunk)
@@ -133,21 +134,22 @@ describe('Node batched sender', () => {
     const config = readConfig({ MAX_BUFFERED_BYTES: String(1024 * 1024), RATE_LIMIT: '100000', RATE_BURST: '100000' })
     const room = new Room('batch', { config, logs: memoryLogs(config) })
     await room.ready()
-    const members = conns.map((c) => room.join(c, { mode: 'raw' })!)
+    const members = conns.map((c) => present(room.join(c, { mode: 'raw' }), 'a member'))
     await until(() => members.every((m) => m.pending === null), 'welcomes')
-    pause(clients[0])
+    const [slow, sender] = [at(members, 0), at(members, 1)]
+    pause(at(clients, 0))
     const chunk = (i: number) => `${String(i).padStart(4, '0')}:` + 'q'.repeat(60 * 1024)
     // Ten 60 KiB publishes per turn until the stopped reader is closed; the others read between turns.
     let sent = 0
-    while (!members[0].closed && sent < 1000) {
-      for (let k = 0; k < 10; k++) room.receive(members[1], chunk(sent++))
+    while (!slow.closed && sent < 1000) {
+      for (let k = 0; k < 10; k++) room.receive(sender, chunk(sent++))
       await new Promise((r) => setImmediate(r))
     }
-    expect(members[0].closed).toBe(true)
+    expect(slow.closed).toBe(true)
     expect(room.size).toBe(2)
-    resume(clients[0])
-    expect(await clients[0].closed).toBe(1013)
-    await until(() => clients[1].got.length === sent && clients[2].got.length === sent, 'the others to get everything', 30_000)
+    resume(at(clients, 0))
+    expect(await at(clients, 0).closed).toBe(1013)
+    await until(() => clients.slice(1).every((c) => c.got.length === sent), 'the others to get everything', 30_000)
     for (const c of clients.slice(1)) for (let i = 0; i < sent; i++) expect(c.got[i]).toBe(chunk(i))
   }, 60_000)
 
@@ -156,12 +158,12 @@ describe('Node batched sender', () => {
     const config = readConfig({ MAX_BUFFERED_BYTES: String(1024 * 1024), RATE_LIMIT: '100000', RATE_BURST: '100000' })
     const room = new Room('burst', { config, logs: memoryLogs(config) })
     await room.ready()
-    const members = conns.map((c) => room.join(c, { mode: 'raw' })!)
+    const members = conns.map((c) => present(room.join(c, { mode: 'raw' }), 'a member'))
     await until(() => members.every((m) => m.pending === null), 'welcomes')
     // 2.5 MiB in one turn: loopback takes that much at once (ws alone would leave it nearly all written), so
     // holding it all corked until the end of the turn must not make a reader look slow.
     const frames = Array.from({ length: 44 }, (_, i) => `${String(i).padStart(2, '0')}` + 'b'.repeat(60 * 1024))
-    for (const f of frames) room.receive(members[0], f)
+    for (const f of frames) room.receive(at(members, 0), f)
     expect(members.map((m) => m.closed)).toEqual([false, false, false])
     await until(() => clients.every((c) => c.got.length === frames.length), 'everything to arrive')
     for (const c of clients) expect(c.got).toEqual(frames)

@@ -1,5 +1,5 @@
 /**
- * Refused upgrades on Node's transport (adapters/node-upgrade.ts): a client that reads its 400 or 429
+ * Refused upgrades on Node's transport (adapters/node/upgrade.ts): a client that reads its 400 or 429
  * and never closes its side must not keep a server fd. Counted in the real server process's /proc.
  */
 import net from 'node:net'

@@ -1,6 +1,7 @@
 /** Messages across instances: both ways, both modes, one order under concurrency, resume, HTTP publish. */
 import { expect, it } from 'vitest'
 import { connect, connectJson, uniqueRoom } from '../support/client.ts'
+import { present } from '../support/present.ts'
 import type { ScaleContext } from './suite.ts'
 
 export function crossDeliveryScenarios(ctx: ScaleContext): void {
@@ -48,7 +49,7 @@ export function crossDeliveryScenarios(ctx: ScaleContext): void {
     const total = perPublisher * publishers.length
     for (let i = 0; i < perPublisher; i++) for (const [p, m] of publishers.entries()) m.client.send({ type: 'publish', data: `${p}:${i}`, id: `${p}:${i}` })
     const streams = await Promise.all(listeners.map((l) => l.client.frames('message', total, 60_000)))
-    const order = streams[0].map((f) => f.data)
+    const order = present(streams[0], "the first listener's stream").map((f) => f.data)
     for (const s of streams) {
       expect(s.map((f) => f.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
       expect(s.map((f) => f.data)).toEqual(order)

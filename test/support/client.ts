@@ -33,7 +33,9 @@ export class TestClient {
   /** The next frame (in arrival order), waiting up to `timeoutMs`. */
   async next(timeoutMs = 5000): Promise<Received> {
     const deadline = Date.now() + timeoutMs
-    while (this.inbox.length === 0) {
+    for (;;) {
+      const frame = this.inbox.shift()
+      if (frame !== undefined) return frame
       const left = deadline - Date.now()
       if (left <= 0) throw new Error(`no frame within ${timeoutMs} ms`)
       await new Promise<void>((resolve) => {
@@ -44,7 +46,6 @@ export class TestClient {
         })
       })
     }
-    return this.inbox.shift()!
   }
 
   /** The next text frame as a string. */

@@ -45,7 +45,7 @@ function upgrade(port: number, path: string, headers: Record<string, string>): P
       socket.off('data', onData)
       // Stop reading: the server's pings pile up unanswered, as with a vanished peer.
       socket.pause()
-      const [statusLine, ...lines] = head.slice(0, end).split('\r\n')
+      const [statusLine = '', ...lines] = head.slice(0, end).split('\r\n')
       const response: UpgradeResponse = { status: Number(statusLine.split(' ')[1]), headers: {} }
       for (const line of lines) {
         const colon = line.indexOf(':')
@@ -93,7 +93,7 @@ export function sendHead(port: number, head: string, waitMs: number): Promise<He
     const done = (closedAfterMs: number | null) => {
       clearTimeout(timer)
       socket.destroy()
-      resolve({ statusLine: out.split('\r\n')[0], closedAfterMs })
+      resolve({ statusLine: out.split('\r\n')[0] ?? '', closedAfterMs })
     }
     const timer = setTimeout(() => done(null), waitMs)
     socket.on('data', (chunk: Buffer) => (out += chunk.toString('latin1')))

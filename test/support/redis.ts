@@ -86,8 +86,8 @@ export class OwnRedis {
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     this.proc = proc
     let out = ''
-    proc.stdout!.on('data', (d) => (out += d))
-    proc.stderr!.on('data', (d) => (out += d))
+    proc.stdout.on('data', (d) => (out += d))
+    proc.stderr.on('data', (d) => (out += d))
     const spawnError = new Promise<never>((_, reject) => proc.once('error', (err) => reject(new Error(`redis-server did not start: ${err.message}`))))
     const deadline = Date.now() + 10_000
     for (;;) {

@@ -41,7 +41,7 @@ export function spawnServer(opts: SpawnOptions): Promise<ServerHandle> {
   /** Signal the server: SIGKILL goes to the whole group (it cannot be forwarded), other signals to the process, which forwards them. */
   const signal = (sig: NodeJS.Signals) => {
     try {
-      if (sig === 'SIGKILL') process.kill(-proc.pid!, sig)
+      if (sig === 'SIGKILL' && proc.pid !== undefined) process.kill(-proc.pid, sig)
       else proc.kill(sig)
     } catch {
       // Already gone.
@@ -82,8 +82,8 @@ export function spawnServer(opts: SpawnOptions): Promise<ServerHandle> {
         })
       }
     }
-    proc.stdout!.on('data', onData)
-    proc.stderr!.on('data', onData)
+    proc.stdout.on('data', onData)
+    proc.stderr.on('data', onData)
     proc.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`server exited with ${code} before it was ready: ${opts.cmd} ${opts.args.join(' ')}\n${out}`))

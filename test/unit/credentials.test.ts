@@ -5,6 +5,7 @@ import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
 import { bearer, createVerifier, grantsRoom, mintToken, readAccess, tokenFromProtocols } from '../../src/index.ts'
 import type { Grant } from '../../src/index.ts'
+import { present } from '../support/present.ts'
 
 const SECRET = 'unit-secret-0123456789-abcdefghijklmn'
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600
@@ -16,14 +17,14 @@ describe('createVerifier', () => {
   })
 
   it('HS256: accepts a good token and reads sub, rooms, pub and exp', async () => {
-    const verify = createVerifier(readAccess({ AUTH_SECRET: SECRET }))!
+    const verify = present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')
     const exp = inAnHour()
     const token = await new SignJWT({ rooms: ['a', 'b-*'], pub: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('ann').setExpirationTime(exp).sign(new TextEncoder().encode(SECRET))
     expect(await verify(token)).toEqual({ ok: true, grant: { sub: 'ann', rooms: ['a', 'b-*'], pub: true, exp: exp * 1000 } })
   })
 
   it('HS256: refuses other algorithms, other secrets, bad claims and missing exp with 401', async () => {
-    const verify = createVerifier(readAccess({ AUTH_SECRET: SECRET }))!
+    const verify = present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')
     const key = new TextEncoder().encode(SECRET)
     const sign = (claims: object, alg = 'HS256', k = key) => new SignJWT({ ...claims }).setProtectedHeader({ alg }).setExpirationTime(inAnHour()).sign(k)
     const cases: [string, string][] = [
@@ -59,7 +60,7 @@ describe('createVerifier', () => {
       const { publicKey, privateKey } = await generateKeyPair(alg, options)
       const pem = await exportSPKI(publicKey)
       // One-line PEM with literal \n, as env files carry it.
-      const verify = createVerifier(readAccess({ AUTH_PUBLIC_KEY: pem.replace(/\n/g, '\\n') }))!
+      const verify = present(createVerifier(readAccess({ AUTH_PUBLIC_KEY: pem.replace(/\n/g, '\\n') })), 'a verifier')
       const token = await new SignJWT({ rooms: ['x'] }).setProtectedHeader({ alg }).setExpirationTime(inAnHour()).sign(privateKey)
       expect(await verify(token)).toMatchObject({ ok: true, grant: { rooms: ['x'], pub: false } })
       const other = await generateKeyPair(alg, options)
@@ -74,7 +75,7 @@ describe('createVerifier', () => {
   it('AUTH_PUBLIC_KEY that is not RSA or P-256: 503 and one log line however many tokens arrive, not a crash', async () => {
     const { publicKey } = await generateKeyPair('EdDSA')
     const errors: unknown[] = []
-    const verify = createVerifier(readAccess({ AUTH_PUBLIC_KEY: await exportSPKI(publicKey) }), (e) => errors.push(e))!
+    const verify = present(createVerifier(readAccess({ AUTH_PUBLIC_KEY: await exportSPKI(publicKey) }), (e) => errors.push(e)), 'a verifier')
     expect(await verify('a.b.c')).toMatchObject({ ok: false, status: 503 })
     expect(await verify('a.b.c')).toMatchObject({ ok: false, status: 503 })
     expect(errors.length).toBe(1)
@@ -98,7 +99,7 @@ describe('createVerifier', () => {
         { ...(await exportJWK(ec.publicKey)), kid: 'e1', alg: 'ES256' },
       ]
       const url = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })))
-      const verify = createVerifier(readAccess({ AUTH_JWKS_URL: url }))!
+      const verify = present(createVerifier(readAccess({ AUTH_JWKS_URL: url })), 'a verifier')
       for (const [alg, kid, key] of [['RS256', 'r1', rsa.privateKey], ['ES256', 'e1', ec.privateKey]] as const) {
         const token = await new SignJWT({ rooms: ['j'], pub: true }).setProtectedHeader({ alg, kid }).setSubject(kid).setExpirationTime(inAnHour()).sign(key)
         expect(await verify(token)).toMatchObject({ ok: true, grant: { sub: kid, rooms: ['j'], pub: true } })
@@ -110,11 +111,11 @@ describe('createVerifier', () => {
 
     it('answers 503, not 401, when the key set cannot be read', async () => {
       const url = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"nope":1}'))
-      const verify = createVerifier(readAccess({ AUTH_JWKS_URL: url }), quiet)!
+      const verify = present(createVerifier(readAccess({ AUTH_JWKS_URL: url }), quiet), 'a verifier')
       const { privateKey } = await generateKeyPair('ES256')
       const token = await new SignJWT({ rooms: ['j'] }).setProtectedHeader({ alg: 'ES256' }).setExpirationTime(inAnHour()).sign(privateKey)
       expect(await verify(token)).toMatchObject({ ok: false, status: 503 })
-      const down = createVerifier(readAccess({ AUTH_JWKS_URL: 'http://127.0.0.1:1/jwks.json' }), quiet)!
+      const down = present(createVerifier(readAccess({ AUTH_JWKS_URL: 'http://127.0.0.1:1/jwks.json' }), quiet), 'a verifier')
       expect(await down(token)).toMatchObject({ ok: false, status: 503 })
     })
   })
@@ -166,7 +167,7 @@ describe('mintToken', () => {
   it('signs a token the verifier accepts, with the rooms, pub, sub and lifetime asked for', async () => {
     const now = Date.now()
     const token = await mintToken(SECRET, { rooms: ['demo', 'team-*'], pub: true, sub: 'cli', ttlSeconds: 90 }, now)
-    const v = await createVerifier(readAccess({ AUTH_SECRET: SECRET }))!(token)
+    const v = await present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')(token)
     expect(v).toEqual({ ok: true, grant: { sub: 'cli', rooms: ['demo', 'team-*'], pub: true, exp: (Math.floor(now / 1000) + 90) * 1000 } })
   })
 })

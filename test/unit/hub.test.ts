@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Hub } from '../../src/index.ts'
+import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
 describe('Hub', () => {
@@ -7,7 +8,7 @@ describe('Hub', () => {
     const clock = new FakeClock()
     const hub = new Hub({ config: config({ roomTtlMs: 1000 }), clock })
     const room = hub.room('a')
-    const m = room.join(new FakeConnection(), { mode: 'raw' })!
+    const m = present(room.join(new FakeConnection(), { mode: 'raw' }), 'a member')
     await flush()
     room.receive(m, 'x')
     room.leave(m)
@@ -24,7 +25,7 @@ describe('Hub', () => {
 
   it('counts connections across rooms and closes them all with 1001 on shutdown', async () => {
     const hub = new Hub({ config: config(), clock: new FakeClock() })
-    const conns = [new FakeConnection(), new FakeConnection(), new FakeConnection()]
+    const conns = [new FakeConnection(), new FakeConnection(), new FakeConnection()] as const
     hub.room('a').join(conns[0], { mode: 'raw' })
     hub.room('b').join(conns[1], { mode: 'json' })
     hub.room('b').join(conns[2], { mode: 'raw' })

@@ -8,13 +8,13 @@ import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 class ScriptedLog implements RoomLog {
   sink!: RoomSink
   headSeq = 7
-  joinSeq: number | undefined = 5
+  joinSeq = 5
   down = false
   head(): Promise<Head> {
     return this.down ? Promise.reject(new Unavailable('down')) : Promise.resolve({ seq: this.headSeq, epoch: 'e' })
   }
   joinPoint(): Promise<Head> {
-    return this.down ? Promise.reject(new Unavailable('down')) : Promise.resolve({ seq: this.joinSeq!, epoch: 'e' })
+    return this.down ? Promise.reject(new Unavailable('down')) : Promise.resolve({ seq: this.joinSeq, epoch: 'e' })
   }
   ready(): Promise<void> {
     return this.down ? Promise.reject(new Unavailable('down')) : Promise.resolve()
@@ -37,7 +37,10 @@ function setup() {
   const room = new Room('r', {
     config: cfg,
     clock: new FakeClock(),
-    logs: (_name, sink) => ((log.sink = sink), log),
+    logs: (_name, sink) => {
+      log.sink = sink
+      return log
+    },
   })
   const join = () => {
     const conn = new FakeConnection()

@@ -1,6 +1,7 @@
 /** Credentials that expire while connected: the room closes the member with 4001 at its expiry, on a fake clock. */
 import { describe, expect, it } from 'vitest'
 import { Room, memoryLogs, readConfig } from '../../src/index.ts'
+import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, flush } from './fakes.ts'
 
 /** The fake clock, seen through `skew` ms of lateness (timers that have not run yet) and with its live timers counted. */
@@ -82,7 +83,7 @@ describe('Room: credentials that expire while connected', () => {
     const listener = new FakeConnection()
     const sender = new FakeConnection()
     room.join(listener, { mode: 'raw' })
-    const m = room.join(sender, { mode: 'raw', exp: clock.now() + 1000 })!
+    const m = present(room.join(sender, { mode: 'raw', exp: clock.now() + 1000 }), 'a member')
     await flush() // welcome settles
     view.skew = 1000 // the expiry is due, but its timer has not run yet
     room.receive(m, 'too late')
@@ -93,7 +94,7 @@ describe('Room: credentials that expire while connected', () => {
 
   it('forgets the expiry timer when the room is disposed', () => {
     const { clock, view, room } = setup()
-    const m = room.join(new FakeConnection(), { mode: 'raw', exp: clock.now() + 1000 })!
+    const m = present(room.join(new FakeConnection(), { mode: 'raw', exp: clock.now() + 1000 }), 'a member')
     room.leave(m)
     room.dispose()
     expect(view.live.size).toBe(0)

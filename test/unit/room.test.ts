@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Room, memoryLogs } from '../../src/index.ts'
 import type { Config, JoinRequest } from '../../src/index.ts'
+import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
 function setup(overrides: Partial<Config> = {}) {
@@ -11,7 +12,7 @@ function setup(overrides: Partial<Config> = {}) {
   const join = (req: Partial<JoinRequest> = {}) => {
     const conn = new FakeConnection()
     const member = room.join(conn, { mode: 'raw', ...req })
-    return { conn, member: member! }
+    return { conn, member: present(member, 'a member') }
   }
   return { clock, room, join, errors, cfg }
 }

@@ -28,7 +28,10 @@ describe('gracefulShutdown', () => {
     const hub = new Hub({ config: config(), clock: new FakeClock() })
     let exited: number | undefined
     const started = Date.now()
-    await gracefulShutdown(hub, { openSockets: () => 1, finish: () => new Promise(() => {}), exit: (c) => void (exited = c) }, 100)('SIGTERM')
+    const exit = (code: number) => {
+      exited = code
+    }
+    await gracefulShutdown(hub, { openSockets: () => 1, finish: () => new Promise(() => {}), exit }, 100)('SIGTERM')
     expect(exited).toBe(0)
     expect(Date.now() - started).toBeLessThan(2000)
   })

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { createVerifier, readAccess } from '../../src/index.ts'
+import { present } from '../support/present.ts'
 
 const SECRET = 'cli-secret-0123456789-abcdefghijklmnop'
 const run = promisify(execFile)
@@ -14,7 +15,7 @@ describe('bin/token.ts', () => {
     const before = Math.floor(Date.now() / 1000)
     const { stdout } = await token(['--room', 'demo', '--room', 'team-*', '--pub', '--sub', 'alice', '--ttl', '2h'])
     expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
-    const v = await createVerifier(readAccess({ AUTH_SECRET: SECRET }))!(stdout.trim())
+    const v = await present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')(stdout.trim())
     expect(v).toMatchObject({ ok: true, grant: { sub: 'alice', rooms: ['demo', 'team-*'], pub: true } })
     if (v.ok) {
       expect(v.grant.exp / 1000).toBeGreaterThanOrEqual(before + 7200)
@@ -25,7 +26,7 @@ describe('bin/token.ts', () => {
   it('makes read-only tokens for an hour by default', async () => {
     const before = Math.floor(Date.now() / 1000)
     const { stdout } = await token(['--room', 'demo'])
-    const v = await createVerifier(readAccess({ AUTH_SECRET: SECRET }))!(stdout.trim())
+    const v = await present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')(stdout.trim())
     expect(v).toMatchObject({ ok: true, grant: { rooms: ['demo'], pub: false } })
     if (v.ok) expect(Math.round(v.grant.exp / 1000 - before)).toBeGreaterThanOrEqual(3600)
   }, 60_000)
@@ -42,8 +43,8 @@ describe('bin/token.ts', () => {
       (e: { code: number; stderr: string; stdout: string }) => e,
     )
     expect(err).not.toBeNull()
-    expect(err!.code).toBe(2)
-    expect(err!.stderr).toMatch(reason)
-    expect(err!.stdout).toBe('')
+    expect(err?.code).toBe(2)
+    expect(err?.stderr).toMatch(reason)
+    expect(err?.stdout).toBe('')
   }, 60_000)
 })
