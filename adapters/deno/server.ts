@@ -1,27 +1,25 @@
 /** The standalone Deno server (`deno task start`): roomcast/deno at the root of its own Deno.serve, and nothing else. */
-import { listeningLine, readConfig, readListen } from '../../src/index.ts'
+import { listeningLine, startup } from '../../src/index.ts'
 import { redisFromEnv } from '../redis/index.ts'
 import { createRoomcast } from './index.ts'
 
 const env = Deno.env.toObject()
-const config = readConfig(env)
-const { port, hostname } = readListen(env)
+const { config, listen, fail, listening } = startup(env, (code) => Deno.exit(code))
+const { port, hostname } = listen
 
 // With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
-const backend = await redisFromEnv(env, config)
+const backend = await redisFromEnv(env, config).catch(fail)
 const rc = createRoomcast({ config, backend })
 
-const server = Deno.serve(
-  {
-    port,
-    hostname,
-    onListen: (addr) => {
-      console.log(listeningLine(addr.hostname, addr.port))
-    },
+const serveOptions: Deno.ServeTcpOptions = {
+  port,
+  hostname,
+  onListen: (addr) => {
+    console.log(listeningLine(addr.hostname, addr.port))
   },
-  // `info` carries remoteAddr, which hono/deno's getConnInfo reads for per-address upgrade limits.
-  rc.app.fetch,
-)
+}
+// `info` carries remoteAddr, which hono/deno's getConnInfo reads for per-address upgrade limits.
+const server = listening(() => Deno.serve(serveOptions, rc.app.fetch))
 
 // Deno.serve cannot stop accepting without closing open sockets with its own reason, so it is shut down
 // only after our 1001 close frames (with the core's reason) have gone out.

@@ -1,8 +1,8 @@
 /** Upgrade requests no WebSocket client would make, written by hand: each gets the usual JSON error, never a room. */
 import { expect, it } from 'vitest'
 import { sleep, uniqueRoom, waitForConnections } from '../support/client.ts'
-import { handshake, rawRequest, readFrames, upgradeHead } from '../support/raw-socket.ts'
 import type { RawResponse } from '../support/raw-socket.ts'
+import { handshake, rawRequest, readFrames, upgradeHead } from '../support/raw-socket.ts'
 import type { SuiteContext } from './suite.ts'
 
 export function handshakeScenarios(ctx: SuiteContext): void {
