@@ -4,7 +4,7 @@ export type { Backend, HubRuntime, Roomcast, RoomcastOptions } from './server/in
 export { Rejected, isDenial, isRejection } from './hooks/hooks.ts'
 export type { AuthorizeRequest, AuthorizeResult, Denial, Hooks, Identity, MessageRequest, MessageResult, Rejection } from './hooks/hooks.ts'
 export { createApp, parseJoin } from './server/app.ts'
-export type { AppOptions, Health } from './server/app.ts'
+export type { AppEnv, AppOptions, Health } from './server/app.ts'
 export { realClock } from './config/clock.ts'
 export type { Clock } from './config/clock.ts'
 export { ConfigError, defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from './config/config.ts'

@@ -5,10 +5,10 @@
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from 'bun'
 import { getBunServer, getConnInfo, websocket as honoWebsocket } from 'hono/bun'
-import { defineWebSocketHelper } from 'hono/ws'
 import type { UpgradeWebSocket, WSEvents } from 'hono/ws'
-import { chooseSubprotocol, createHubRoomcast } from '../../src/index.ts'
+import { defineWebSocketHelper } from 'hono/ws'
 import type { Connection, Fanout, Roomcast, RoomcastOptions, WrapSocket } from '../../src/index.ts'
+import { chooseSubprotocol, createHubRoomcast } from '../../src/index.ts'
 
 export type { Roomcast, RoomcastOptions } from '../../src/index.ts'
 

@@ -5,13 +5,13 @@
 import { env as workerEnv } from 'cloudflare:workers'
 import type { Hono } from 'hono'
 import { getConnInfo } from 'hono/cloudflare-workers'
+import type { AppEnv, Config, Health, Hooks, RoomGateway, RoomStats, RoomcastOptions } from '../../src/index.ts'
 import { Rejected, createApp, resolveConfig } from '../../src/index.ts'
-import type { Config, Health, Hooks, RoomGateway, RoomStats, RoomcastOptions } from '../../src/index.ts'
-import { JOIN_HEADER, RoomObject } from './room.ts'
 import type { RoomSettings } from './room.ts'
+import { JOIN_HEADER, RoomObject } from './room.ts'
 
-export { JOIN_HEADER, RoomObject } from './room.ts'
 export type { PublishAnswer, RoomSettings } from './room.ts'
+export { JOIN_HEADER, RoomObject } from './room.ts'
 
 /** What a Worker passes to `createRoomcast`. */
 export interface CloudflareOptions extends Pick<RoomcastOptions, 'env' | 'config' | 'hooks'> {
@@ -22,7 +22,7 @@ export interface CloudflareOptions extends Pick<RoomcastOptions, 'env' | 'config
 /** roomcast in a Worker. */
 export interface CloudflareRoomcast {
   /** The Hono app: rooms (WebSocket and HTTP), health, the chat page. `app.route('/live', rc.app)` mounts it. */
-  readonly app: Hono<any>
+  readonly app: Hono<AppEnv>
   /** The settings in force (the Worker's [vars] unless `env` or `config` say otherwise). */
   readonly config: Config
   /** The hooks the instance was built with (an empty object when none). */

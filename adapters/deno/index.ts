@@ -4,8 +4,8 @@
  * from the request and the `info` Deno.serve passes to fetch.
  */
 import { getConnInfo, upgradeWebSocket } from 'hono/deno'
-import { createHubRoomcast } from '../../src/index.ts'
 import type { Roomcast, RoomcastOptions, WrapSocket } from '../../src/index.ts'
+import { createHubRoomcast } from '../../src/index.ts'
 
 export type { Roomcast, RoomcastOptions } from '../../src/index.ts'
 

@@ -8,8 +8,8 @@ import type { Http2SecureServer, Http2Server } from 'node:http2'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { SUBPROTOCOL, createHubRoomcast } from '../../src/index.ts'
 import type { Roomcast, RoomcastOptions, WrapSocket } from '../../src/index.ts'
+import { SUBPROTOCOL, createHubRoomcast } from '../../src/index.ts'
 import { NodeConnection } from './sender.ts'
 import { RoomcastWebSocket } from './socket.ts'
 import { handleUpgrades, upgradeWebSocket } from './upgrade.ts'
@@ -17,7 +17,7 @@ import { handleUpgrades, upgradeWebSocket } from './upgrade.ts'
 export type { Roomcast, RoomcastOptions } from '../../src/index.ts'
 
 /** Something with a Hono-style `fetch`: a Hono app, or its `fetch` itself. */
-export type Fetcher = { fetch: (request: Request, env: any) => Response | Promise<Response> } | ((request: Request, env: any) => Response | Promise<Response>)
+export type Fetcher = { fetch(request: Request, env: object): Response | Promise<Response> } | ((request: Request, env: object) => Response | Promise<Response>)
 
 /** roomcast on Node. */
 export interface NodeRoomcast extends Roomcast {

@@ -6,8 +6,8 @@
  * write per message. Anything ws must handle itself goes through ws.send.
  */
 import type { Socket } from 'node:net'
-import * as wsModule from 'ws'
 import type { WebSocket } from 'ws'
+import * as wsModule from 'ws'
 import type { Connection } from '../../src/index.ts'
 
 /**

@@ -32,7 +32,16 @@ export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = defineWebSocketHelp
 type Fetch = (request: Request, env: UpgradeEnv) => Response | Promise<Response>
 
 // Hop-by-hop and handshake headers that ws writes itself.
-const SKIP = new Set(['connection', 'content-length', 'keep-alive', 'transfer-encoding', 'upgrade', 'sec-websocket-accept', 'sec-websocket-extensions', 'sec-websocket-protocol'])
+const SKIP = new Set([
+  'connection',
+  'content-length',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'sec-websocket-accept',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+])
 
 /** Route every upgrade request on `server` through `fetch` (the Hono app); accepted ones become ws sockets. */
 export function handleUpgrades(server: Server, wss: WebSocketServer, fetch: Fetch): void {

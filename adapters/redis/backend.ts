@@ -4,10 +4,11 @@
  * resubscribes and re-syncs every open room when they return, and runs the
  * presence heartbeat.
  */
-import { Redis } from 'ioredis'
+
 import type { RedisOptions } from 'ioredis'
-import { Unavailable, entryBytes } from '../../src/index.ts'
+import { Redis } from 'ioredis'
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
+import { Unavailable, entryBytes } from '../../src/index.ts'
 import { RedisLog } from './log.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
 import { draftJson, parseChannelMessage, parseHistoryItem, roomKeys } from './wire.ts'
@@ -155,8 +156,14 @@ export class RedisBackend {
     const body = entryBytes(draft)
     try {
       return await this.cmd.rcAppend(
-        log.keys.meta, log.keys.log,
-        log.keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
+        log.keys.meta,
+        log.keys.log,
+        log.keys.channel,
+        body,
+        draftJson(draft),
+        limits.historyMessages,
+        limits.historyBytes,
+        roomTtlMs,
       )
     } catch (err) {
       throw this.failure(err, 'redis failed before confirming the publish')
@@ -184,8 +191,15 @@ export class RedisBackend {
     let r: (string | number)[]
     try {
       r = await this.cmd.rcBeat(
-        k.meta, k.log, k.presence,
-        this.instanceId, count, this.options.heartbeatMs * 3, this.options.roomTtlMs, k.channel, publish ? '1' : '0',
+        k.meta,
+        k.log,
+        k.presence,
+        this.instanceId,
+        count,
+        this.options.heartbeatMs * 3,
+        this.options.roomTtlMs,
+        k.channel,
+        publish ? '1' : '0',
       )
     } catch (err) {
       throw this.failure(err, 'redis failed during the presence heartbeat')

@@ -5,8 +5,9 @@
  * from history, so a resubscribe or a lost pub/sub message never shows up as
  * a gap, a duplicate or a reordering.
  */
-import { Unavailable, replayFrom } from '../../src/index.ts'
+
 import type { Draft, Entry, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import { Unavailable, replayFrom } from '../../src/index.ts'
 import type { Beat, RedisBackend } from './backend.ts'
 import type { RoomKeys } from './wire.ts'
 import { roomKeys } from './wire.ts'
@@ -253,7 +254,7 @@ export class RedisLog implements RoomLog {
   /** Release replays whose seq was reached (all of them when `all`: the sequence was re-read or lost). */
   private wake(all = false): void {
     const still: { seq: number; resolve: () => void }[] = []
-    for (const w of this.reach) (all || this.last >= w.seq ? w.resolve() : still.push(w))
+    for (const w of this.reach) all || this.last >= w.seq ? w.resolve() : still.push(w)
     this.reach = still
   }
 

@@ -38,7 +38,7 @@ export interface Denial {
 }
 
 /** `authorize`'s answer: nothing keeps the built-in decision, an Identity admits with it, a Denial refuses. */
-export type AuthorizeResult = Identity | Denial | undefined | void
+export type AuthorizeResult = Identity | Denial | undefined
 
 /** A publish about to be accepted, from a member (WebSocket) or over HTTP. */
 export interface MessageRequest {
@@ -57,7 +57,7 @@ export interface Rejection {
 }
 
 /** `message`'s answer: nothing accepts the publish as it is; a Rejection refuses it (no seq, nobody receives it). */
-export type MessageResult = Rejection | undefined | void
+export type MessageResult = Rejection | undefined
 
 /** The application's hooks. */
 export interface Hooks {

@@ -10,7 +10,7 @@ import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import type { Fanout } from './topics.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import { FanoutGroup } from './topics.ts'
-import type { Hooks, MessageRequest } from '../hooks/hooks.ts'
+import type { Hooks, MessageRequest, MessageResult } from '../hooks/hooks.ts'
 import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hooks/hooks.ts'
 import { Member } from './member.ts'
 import type { ErrorCode, WelcomeFrame } from '../wire/frames.ts'
@@ -183,7 +183,7 @@ export class Room {
     if (from !== undefined) draft.from = from
     if (this.messageHook !== undefined) {
       const data = kind === 'json' ? JSON.parse(body as string) : body
-      let verdict
+      let verdict: MessageResult
       try {
         verdict = await this.messageHook(this.messageRequest(kind, data, from))
       } catch (err) {
@@ -316,7 +316,7 @@ export class Room {
       this.onError(err)
       if (m.info.mode === 'json') this.sendTo(m, encodeError('hook_failed', undefined, id))
     }
-    let verdict
+    let verdict: MessageResult | Promise<MessageResult>
     try {
       verdict = hook(this.messageRequest(draft.kind, data, draft.from))
     } catch (err) {

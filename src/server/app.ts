@@ -1,23 +1,24 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
-import { Hono } from 'hono'
+
 import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
 import { basePath } from 'hono/route'
+import type { Grant } from '../access/credentials.ts'
+import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
-import type { JoinRequest } from '../room/connection.ts'
-import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from '../access/credentials.ts'
-import type { Grant } from '../access/credentials.ts'
-import { Door, isRefusal } from '../access/door.ts'
-import type { AuthorizeRequest, Hooks, Identity } from '../hooks/hooks.ts'
+import type { AuthorizeRequest, AuthorizeResult, Hooks, Identity } from '../hooks/hooks.ts'
 import { Rejected, isDenial } from '../hooks/hooks.ts'
-import type { RoomGateway } from './gateway.ts'
-import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from '../wire/frames.ts'
 import { Unavailable } from '../log/room-log.ts'
-import { refusalResponse } from '../wire/refusals.ts'
+import type { JoinRequest } from '../room/connection.ts'
+import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from '../wire/frames.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
+import { refusalResponse } from '../wire/refusals.ts'
+import type { RoomGateway } from './gateway.ts'
 
 export interface AppOptions {
   config: Config
@@ -69,7 +70,8 @@ export function parseJoin(c: Context): JoinRequest | string {
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
@@ -80,15 +82,15 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
-/** Per-request values: the authenticated publisher, shown as `from`. */
-type AppEnv = { Variables: { from: string | undefined } }
+/** The app's Hono environment. Per-request values: the authenticated publisher, shown as `from`. */
+export type AppEnv = { Variables: { from: string | undefined } }
 
 /** What `authorize` decided: an identity (possibly none), or the response that refuses. */
 type Authorized = { identity: Identity } | { refused: Response }
 
 /** Run the application's `authorize` hook; a hook that throws or names a bad `sub` refuses with 500 `hook_failed`. */
 async function authorizeWith(hook: NonNullable<Hooks['authorize']>, req: AuthorizeRequest): Promise<Authorized> {
-  let r
+  let r: AuthorizeResult
   try {
     r = await hook(req)
   } catch (err) {
@@ -262,7 +264,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   app.get('/*', (c, next) => (c.req.path === `${basePath(c)}/` ? home(c) : next()))
 
   app.notFound((c) => refusalResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
-  app.onError((err, c) => {
+  app.onError((err) => {
     // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
     if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || 'room unavailable; try again')
     // The application's message hook refused the publish (or failed in it): its code, nothing published.

@@ -1,13 +1,13 @@
 /** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
 import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
-import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
-import type { Hub } from './hub.ts'
-import type { RoomGateway } from './gateway.ts'
+import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
-import { chooseSubprotocol } from '../wire/frames.ts'
 import type { Room } from '../room/room.ts'
+import { chooseSubprotocol } from '../wire/frames.ts'
+import type { RoomGateway } from './gateway.ts'
+import type { Hub } from './hub.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;

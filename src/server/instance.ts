@@ -7,19 +7,19 @@
 import type { Hono } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import type { UpgradeWebSocket } from 'hono/ws'
-import type { AppOptions, Health } from './app.ts'
-import { createApp } from './app.ts'
 import type { Config } from '../config/config.ts'
 import { readConfig } from '../config/config.ts'
-import type { Fanout } from '../room/topics.ts'
 import type { Hooks } from '../hooks/hooks.ts'
+import type { LogFactory } from '../log/room-log.ts'
+import type { RoomStats } from '../room/room.ts'
+import type { Fanout } from '../room/topics.ts'
+import type { AppEnv, AppOptions, Health } from './app.ts'
+import { createApp } from './app.ts'
 import { Hub } from './hub.ts'
 import type { WrapSocket } from './hub-gateway.ts'
 import { hubGateway } from './hub-gateway.ts'
-import type { RoomStats } from '../room/room.ts'
 import type { ShutdownHooks } from './shutdown.ts'
 import { gracefulShutdown } from './shutdown.ts'
-import type { LogFactory } from '../log/room-log.ts'
 
 /** What an application passes to `createRoomcast` on any runtime. */
 export interface RoomcastOptions {
@@ -44,14 +44,14 @@ export interface Backend {
   close?(graceMs?: number): Promise<unknown>
 }
 
-/** What a runtime's adapter supplies to build an instance. */
-export interface HubRuntime {
+/** What a runtime's adapter supplies to build an instance; `T` is its socket, `U` its upgrade options. */
+export interface HubRuntime<T = unknown, U = unknown> {
   /** The runtime's Hono `upgradeWebSocket` (or one of roomcast's own, as on Node and Bun). */
-  upgradeWebSocket: UpgradeWebSocket<any, any>
+  upgradeWebSocket: UpgradeWebSocket<T, U>
   /** Turns the runtime's socket into a core Connection. */
   wrap: WrapSocket
   /** Passed to `upgradeWebSocket` with every upgrade. */
-  upgradeOptions?: unknown
+  upgradeOptions?: U
   /** The runtime's Hono `getConnInfo`, for per-address upgrade limits. */
   getConnInfo?: GetConnInfo
   /** The runtime's native one-to-many send, where it has one (Bun's topics). */
@@ -63,7 +63,7 @@ export interface HubRuntime {
 /** One roomcast instance: mount `app` in the application's Hono app, under any prefix. */
 export interface Roomcast {
   /** The Hono app: rooms (WebSocket and HTTP), health, the chat page. `app.route('/live', rc.app)` mounts it. */
-  readonly app: Hono<any>
+  readonly app: Hono<AppEnv>
   /** The settings in force. */
   readonly config: Config
   /** This process's rooms. */
@@ -88,7 +88,7 @@ export function resolveConfig(options: Pick<RoomcastOptions, 'env' | 'config'>):
 }
 
 /** Build an instance over a Hub; `runtime` is given the settings, since some transports are sized by them. */
-export function createHubRoomcast(options: RoomcastOptions, runtime: (config: Config) => HubRuntime): Roomcast {
+export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (config: Config) => HubRuntime<T, U>): Roomcast {
   const config = resolveConfig(options)
   const rt = runtime(config)
   const { backend, hooks = {} } = options

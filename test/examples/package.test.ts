@@ -7,7 +7,7 @@
  * another runtime's files.
  */
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -19,6 +19,8 @@ import { WRANGLER, WRANGLER_ENV } from '../support/wrangler.ts'
 import { embeddingScenario, login } from './scenario.ts'
 
 const ROOT = process.cwd()
+/** What `npm pack` reads: the manifest, the README, and what the build compiles with its settings. */
+const PACKAGE_SOURCES = ['package.json', 'README.md', 'src', 'adapters', 'scripts/build.mjs', ...readdirSync(ROOT).filter((f) => /^tsconfig.*\.json$/.test(f))]
 const work = mkdtempSync(join(tmpdir(), 'roomcast-pack-'))
 const app = join(work, 'app')
 const installed = join(app, 'node_modules', 'roomcast')
@@ -37,14 +39,31 @@ const version = (name: string) => (JSON.parse(readFileSync(join(ROOT, 'node_modu
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 })
 
 beforeAll(async () => {
-  // npm pack runs `prepare`, which builds dist/ from the sources as they are.
-  packed = (JSON.parse(npm(['pack', '--json', '--pack-destination', work], ROOT)) as Packed[])[0] as Packed
-  console.log(`npm pack: ${packed.filename}, ${(packed.size / 1024).toFixed(1)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${packed.entryCount} files`)
+  // npm pack runs `prepare`, which builds dist/ from the sources as they are. It runs in a copy of what the
+  // build reads, so the repository's own dist/ (what `npm start` runs, maybe in another test right now) stays.
+  const source = join(work, 'roomcast')
+  for (const path of PACKAGE_SOURCES) cpSync(join(ROOT, path), join(source, path), { recursive: true })
+  symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules'))
+  packed = (JSON.parse(npm(['pack', '--json', '--pack-destination', work], source)) as Packed[])[0] as Packed
+  console.log(
+    `npm pack: ${packed.filename}, ${(packed.size / 1024).toFixed(1)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${packed.entryCount} files`,
+  )
   // Each example in a folder of the project, as it is in the repository; they share the project's node_modules.
   for (const example of ['hono-node', 'hono-deno', 'hono-bun', 'worker']) cpSync(join(ROOT, 'examples', example), join(app, example), { recursive: true })
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
   // From the npm cache where it has them (the repository's own install put them there), else the registry.
-  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, packed.filename), `hono@${version('hono')}`, `@hono/node-server@${version('@hono/node-server')}`], app)
+  npm(
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      join(work, packed.filename),
+      `hono@${version('hono')}`,
+      `@hono/node-server@${version('@hono/node-server')}`,
+    ],
+    app,
+  )
   server = await spawnServer({ cmd: process.execPath, args: ['server.mjs'], cwd: join(app, 'hono-node'), timeoutMs: 30_000 })
 }, 300_000)
 
@@ -57,7 +76,15 @@ describe('the packed package', () => {
   it('holds dist/ and nothing of the tests, benches, docs or sources', () => {
     const paths = packed.files.map((f) => f.path)
     for (const p of paths) expect(p, p).toMatch(/^(dist\/.+\.(js|d\.ts)|package\.json|README\.md|LICENSE)$/)
-    for (const entry of ['dist/src/index.js', 'dist/adapters/node/index.js', 'dist/adapters/deno/index.js', 'dist/adapters/bun/index.js', 'dist/adapters/cloudflare/index.js', 'dist/adapters/redis/index.js', 'dist/src/client/index.js']) {
+    for (const entry of [
+      'dist/src/index.js',
+      'dist/adapters/node/index.js',
+      'dist/adapters/deno/index.js',
+      'dist/adapters/bun/index.js',
+      'dist/adapters/cloudflare/index.js',
+      'dist/adapters/redis/index.js',
+      'dist/src/client/index.js',
+    ]) {
       expect(paths).toContain(entry)
       expect(paths).toContain(entry.replace(/\.js$/, '.d.ts'))
     }
@@ -66,7 +93,8 @@ describe('the packed package', () => {
   it('installs with plain node resolution: every export of the exports map resolves to a file in the tarball', () => {
     const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { exports: Record<string, string | Record<string, string>> }
     for (const [entry, target] of Object.entries(pkg.exports)) {
-      for (const file of typeof target === 'string' ? [target] : Object.values(target)) expect(existsSync(join(installed, file)), `${entry}: ${file}`).toBe(true)
+      for (const file of typeof target === 'string' ? [target] : Object.values(target))
+        expect(existsSync(join(installed, file)), `${entry}: ${file}`).toBe(true)
     }
   })
 
@@ -114,7 +142,12 @@ describe('examples/hono-node in a fresh project, from the tarball', () => {
     const room = uniqueRoom('page')
     const cookie = await login(server.http, 'carol')
     const watcher = await connectJson(`${server.ws}/live/rooms/${room}`, { headers: { Cookie: await login(server.http, 'dave') } })
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'], timeout: 60_000 })
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+      timeout: 60_000,
+    })
     try {
       const context = await browser.newContext()
       const [name, value] = cookie.split('=') as [string, string]
@@ -151,9 +184,16 @@ function onTheTarball(name: string, start: () => Promise<ServerHandle>): void {
 
 // Deno finds the project's package.json and takes roomcast from its node_modules.
 onTheTarball('examples/hono-deno', () =>
-  spawnServer({ cmd: join(ROOT, 'node_modules', '.bin', 'deno'), args: ['run', '--allow-net', '--allow-env', '--allow-read', 'server.mjs'], cwd: join(app, 'hono-deno'), timeoutMs: 60_000 }),
+  spawnServer({
+    cmd: join(ROOT, 'node_modules', '.bin', 'deno'),
+    args: ['run', '--allow-net', '--allow-env', '--allow-read', 'server.mjs'],
+    cwd: join(app, 'hono-deno'),
+    timeoutMs: 60_000,
+  }),
 )
-onTheTarball('examples/hono-bun', () => spawnServer({ cmd: join(ROOT, 'node_modules', '.bin', 'bun'), args: ['run', 'server.mjs'], cwd: join(app, 'hono-bun'), timeoutMs: 60_000 }))
+onTheTarball('examples/hono-bun', () =>
+  spawnServer({ cmd: join(ROOT, 'node_modules', '.bin', 'bun'), args: ['run', 'server.mjs'], cwd: join(app, 'hono-bun'), timeoutMs: 60_000 }),
+)
 // wrangler's bundler resolves roomcast/cloudflare from the project's node_modules.
 onTheTarball('examples/worker', () =>
   spawnServer({

@@ -68,7 +68,11 @@ export async function embeddingScenario(http: string): Promise<void> {
     expect(await nextMessage(a.client)).toMatchObject({ seq: ack3.seq, data: { text: 'after' }, from: 'bob' })
 
     // HTTP publish and stats under the prefix, with the same hooks.
-    const viaHttp = await fetch(`${http}/live/rooms/${room}/messages`, { method: 'POST', headers: { Cookie: alice, 'Content-Type': 'application/json' }, body: '{"text":"via http"}' })
+    const viaHttp = await fetch(`${http}/live/rooms/${room}/messages`, {
+      method: 'POST',
+      headers: { Cookie: alice, 'Content-Type': 'application/json' },
+      body: '{"text":"via http"}',
+    })
     expect(viaHttp.status).toBe(202)
     const { seq } = (await viaHttp.json()) as { seq: number }
     expect(seq).toBe(ack3.seq + 1)

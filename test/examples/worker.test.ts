@@ -25,5 +25,8 @@ afterAll(async () => {
   removeDir(state)
 })
 
-it('the Worker with its own routes and roomcast at /live: its routes, login, the hooks (authorize in the Worker, message in the room object), the chat page', () =>
-  embeddingScenario(server.http), 60_000)
+it(
+  'the Worker with its own routes and roomcast at /live: its routes, login, the hooks (authorize in the Worker, message in the room object), the chat page',
+  () => embeddingScenario(server.http),
+  60_000,
+)
