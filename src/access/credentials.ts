@@ -6,7 +6,7 @@
 import { SignJWT, createRemoteJWKSet, errors, importSPKI, jwtVerify } from 'jose'
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey } from 'jose'
 import type { AccessConfig } from '../config/access-config.ts'
-import { SUBPROTOCOL } from '../wire/frames.ts'
+import { SUBPROTOCOL } from '../wire/names.ts'
 
 /** What a verified token lets its bearer do. */
 export interface Grant {

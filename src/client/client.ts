@@ -4,7 +4,8 @@
  * jitter, resume with since+epoch, de-duplication by seq, acked publishes and
  * a bounded queue while disconnected.
  */
-import type { ErrorCode, MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
+import type { ErrorCode } from '../wire/errors.ts'
+import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
 import { SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import { SeqTracker } from './seq-tracker.ts'

@@ -1,5 +1,5 @@
 /** Who may connect and publish: origins, token keys and the publish key, read from an env-like record. */
-import { ConfigError } from './config.ts'
+import { ConfigError } from './config-error.ts'
 
 /** Access settings. Secrets live here, so never log this object. */
 export interface AccessConfig {

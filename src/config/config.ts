@@ -1,6 +1,7 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
 import type { AccessConfig } from './access-config.ts'
 import { readAccess } from './access-config.ts'
+import { ConfigError } from './config-error.ts'
 import { isRoomName } from '../wire/names.ts'
 
 export interface Config {
@@ -80,9 +81,6 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
 }
-
-/** Thrown at startup for a configuration value that cannot be used. */
-export class ConfigError extends Error {}
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */
 export function readConfig(env: Record<string, string | undefined>): Config {

@@ -1,4 +1,5 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
+import type { JoinQuery } from '../wire/join.ts'
 import type { Mode } from '../wire/frames.ts'
 
 /** A runtime's WebSocket as the core sees it. */
@@ -30,15 +31,13 @@ export interface MemberInfo {
   exp?: number
 }
 
-/** What a client asked for when it joined. */
-export interface JoinRequest {
-  mode: Mode
-  /** Resume after this seq (from `?since=`). */
-  since?: number
-  /** The epoch the client's `since` belongs to (from `?epoch=`). */
-  epoch?: string
+/** What a client asked for when it joined (wire/join.ts), and what its credentials grant. */
+export interface JoinRequest extends JoinQuery {
+  /** The token's `sub`, shown as `from`. */
   from?: string
+  /** False when the token does not grant publishing. */
   canPublish?: boolean
+  /** Unix ms at which the token expires. */
   exp?: number
 }
 

@@ -1,5 +1,5 @@
 /** Per-connection limit arithmetic: pure functions over plain counters, so they can be table-tested. */
-import { utf8Length } from '../log/entry.ts'
+import { utf8Length } from '../wire/bytes.ts'
 
 /** A token bucket's state. */
 export interface Bucket {

@@ -1,22 +1,32 @@
-/** One room: members, sequence numbers (through its log), fan-out and per-connection limits. */
+/**
+ * One room: its membership, what it receives from a member, and what it
+ * sends. Sequence numbers and history come from its log (log/), live entries
+ * reach members through its delivery (delivery.ts, topics.ts), and presence
+ * and credential expiry have helpers of their own (presence.ts, expiry.ts).
+ */
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
-import { newConnectionId } from './connection.ts'
-import type { Draft, Entry, EntryKind } from '../log/entry.ts'
-import { encodeJson } from '../log/entry.ts'
-import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
-import type { Fanout } from './topics.ts'
-import { normaliseFrame } from '../wire/payload.ts'
-import { FanoutGroup } from './topics.ts'
 import type { Hooks, MessageRequest, MessageResult } from '../hooks/hooks.ts'
 import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hooks/hooks.ts'
-import { Member } from './member.ts'
-import type { ErrorCode, WelcomeFrame } from '../wire/frames.ts'
-import { Errors, PONG, closeReason, decodeClientFrame, encodeAck, encodeError, encodePresence } from '../wire/frames.ts'
+import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { Unavailable } from '../log/room-log.ts'
+import { decodeClientFrame } from '../wire/decode.ts'
+import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
+import type { ErrorCode } from '../wire/errors.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
+import { normaliseFrame } from '../wire/payload.ts'
+import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
+import { newConnectionId } from './connection.ts'
+import type { Delivery, SendTo } from './delivery.ts'
+import { MemberLoop, sendEntry } from './delivery.ts'
+import { ExpiryTimer, expired } from './expiry.ts'
+import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
+import { Member } from './member.ts'
+import { Presence } from './presence.ts'
+import type { Fanout } from './topics.ts'
+import { TopicDelivery } from './topics.ts'
 
 /** What a room needs from its surroundings. */
 export interface RoomOptions {
@@ -46,8 +56,6 @@ export interface RoomStats {
 
 const FLOOD_WINDOW_MS = 10_000
 const BAD_FRAME_WINDOW_MS = 60_000
-/** Longest delay a timer takes on every runtime (2^31-1 ms, about 24.8 days); longer waits re-arm. */
-const MAX_TIMER_MS = 2_147_483_647
 
 /** One room of one process (or the whole room, in a Durable Object). */
 export class Room {
@@ -56,16 +64,14 @@ export class Room {
   private readonly config: Config
   private readonly clock: Clock
   private readonly onError: (err: unknown) => void
-  private presenceTimer: unknown = undefined
-  private lastPresence = -1
-  /** Set when the runtime fans out natively: then sends bypass sendTo, and buffers are checked once a turn. */
-  private readonly group: FanoutGroup | undefined
-  private bufferCheck: unknown = undefined
-  /** One timer for the room's next credential expiry, so an expired member is closed on time, not at the next sweep. */
-  private expiryTimer: unknown = undefined
-  private expiryAt = Infinity
-  private readonly scheduleExpiry: ((at: number) => void) | undefined
+  /** `sendTo` as one function per room (not per recipient), for the helpers that send. */
+  private readonly sender: SendTo = (m, data) => this.sendTo(m, data)
+  private readonly delivery: Delivery
+  private readonly presence: Presence
+  private readonly expiry: ExpiryTimer
   private readonly messageHook: Hooks['message']
+  /** Pending once-a-turn buffer check, where the delivery's sends bypass sendTo (a runtime's topics). */
+  private bufferCheck: unknown = undefined
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
 
@@ -76,16 +82,22 @@ export class Room {
     this.config = options.config
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
-    this.scheduleExpiry = options.scheduleExpiry
     this.messageHook = options.hooks?.message
+    this.delivery =
+      options.fanout === undefined
+        ? new MemberLoop(name, this.members, this.sender)
+        : new TopicDelivery(options.fanout, name, this.sender, () => this.checkBuffersSoon())
+    this.expiry = new ExpiryTimer(this.clock, this.expire, options.scheduleExpiry)
+    this.presence = new Presence(name, this.clock, this.config.presenceIntervalMs, this.members, () => this.log.members(this.members.size), this.sender)
     this.log = options.logs(name, {
-      deliver: this.deliver,
-      membersChanged: () => this.schedulePresence(),
+      deliver: (entry) => this.delivery.deliver(entry),
+      membersChanged: () => this.presence.changed(),
       lost: () => this.closeAll('resync'),
     })
     this.emptySince = this.clock.now()
-    if (options.fanout !== undefined) this.group = new FanoutGroup(options.fanout, name, (e) => encodeJson(name, e))
   }
+
+  // ---- membership ----
 
   /** Members on this instance. */
   get size(): number {
@@ -112,11 +124,10 @@ export class Room {
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
-    m.pending = []
     this.members.add(m)
-    this.group?.joining.add(m)
-    this.watchExpiry(m)
-    this.schedulePresence()
+    this.delivery.joining(m)
+    this.expiry.watch(info.exp)
+    this.presence.changed()
     this.welcome(m, req).catch((err) => {
       if (err instanceof Unavailable) return this.drop(m, 'backend_down')
       this.onError(err)
@@ -129,11 +140,60 @@ export class Room {
   restore(conn: Connection, info: MemberInfo): Member {
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
-    this.group?.live(m)
-    this.watchExpiry(m)
-    this.lastPresence = this.log.members(this.members.size)
+    this.delivery.live(m, 0)
+    this.expiry.watch(info.exp)
+    this.presence.known(this.log.members(this.members.size))
     return m
   }
+
+  /** The member's socket closed. */
+  leave(m: Member): void {
+    if (m.closed) return
+    m.closed = true
+    this.remove(m)
+  }
+
+  /** Close members whose credentials expired (4001), then watch the next expiry. Called by the expiry timer or alarm. */
+  readonly expire = (): void => {
+    this.expiry.reset()
+    const now = this.clock.now()
+    for (const m of this.members) if (expired(m.info.exp, now)) this.drop(m, 'token_expired')
+    for (const m of this.members) this.expiry.watch(m.info.exp)
+  }
+
+  /** Ping members where the runtime lets us, and close those idle too long. (Expiry has its own timer: `expire`.) */
+  sweep(now: number = this.clock.now()): void {
+    for (const m of this.members) {
+      if (m.conn.ping === undefined) continue
+      if (now - m.lastSeen > this.config.idleTimeoutMs) {
+        this.drop(m, 'idle_timeout')
+        // A peer that answers no ping will not answer the close frame either: free its socket now rather
+        // than when the runtime gives up on the close handshake (ws: 30 s).
+        m.conn.terminate?.()
+      } else m.conn.ping()
+    }
+  }
+
+  /** Close every member with `code` (shutdown). */
+  closeAll(code: ErrorCode = 'shutting_down'): void {
+    for (const m of this.members) this.drop(m, code)
+  }
+
+  /** Release the room's log and timers; the room must be empty. */
+  dispose(): void {
+    this.presence.dispose()
+    this.expiry.dispose()
+    if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
+    this.log.close()
+  }
+
+  /** Counts and position, for `GET /rooms/:room`. */
+  async stats(): Promise<RoomStats> {
+    const head = await this.log.head()
+    return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
+  }
+
+  // ---- receive ----
 
   /**
    * Handle one frame from a member, as the runtime handed it over: text as a
@@ -146,7 +206,7 @@ export class Room {
     if (data === null) return this.drop(m, 'unsupported_payload')
     const now = this.clock.now()
     m.lastSeen = now
-    if (expired(m, now)) return this.drop(m, 'token_expired')
+    if (expired(m.info.exp, now)) return this.drop(m, 'token_expired')
     if (exceedsBytes(data, this.config.maxFrameBytes)) return this.drop(m, 'too_large')
     if (m.info.mode === 'raw') {
       if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now, data)
@@ -165,13 +225,6 @@ export class Room {
   /** The member showed it is alive (a pong). */
   touch(m: Member): void {
     m.lastSeen = this.clock.now()
-  }
-
-  /** The member's socket closed. */
-  leave(m: Member): void {
-    if (m.closed) return
-    m.closed = true
-    this.remove(m)
   }
 
   /**
@@ -195,103 +248,6 @@ export class Room {
     return this.log.append(draft)
   }
 
-  /** Counts and position, for `GET /rooms/:room`. */
-  async stats(): Promise<RoomStats> {
-    const head = await this.log.head()
-    return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
-  }
-
-  /** Close members whose credentials expired (4001), then schedule the next expiry. Called by the expiry timer or alarm. */
-  readonly expire = (): void => {
-    this.expiryTimer = undefined
-    this.expiryAt = Infinity
-    const now = this.clock.now()
-    for (const m of this.members) if (expired(m, now)) this.drop(m, 'token_expired')
-    for (const m of this.members) this.watchExpiry(m)
-  }
-
-  /** Ping members where the runtime lets us, and close those idle too long. (Expiry has its own timer: `expire`.) */
-  sweep(now: number = this.clock.now()): void {
-    for (const m of this.members) {
-      if (m.conn.ping === undefined) continue
-      if (now - m.lastSeen > this.config.idleTimeoutMs) {
-        this.drop(m, 'idle_timeout')
-        // A peer that answers no ping will not answer the close frame either: free its socket now rather
-        // than when the runtime gives up on the close handshake (ws: 30 s).
-        m.conn.terminate?.()
-      } else m.conn.ping()
-    }
-  }
-
-  /** Close every member with `code` (shutdown). */
-  closeAll(code: ErrorCode = 'shutting_down'): void {
-    for (const m of this.members) this.drop(m, code)
-  }
-
-  /** Release the room's log; the room must be empty. */
-  dispose(): void {
-    if (this.presenceTimer !== undefined) this.clock.clearTimeout(this.presenceTimer)
-    if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
-    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
-    this.log.close()
-  }
-
-  // ---- internals ----
-
-  /** Schedule `expire` if `m`'s credentials expire before the room's next expiry. */
-  private watchExpiry(m: Member): void {
-    const exp = m.info.exp
-    if (exp === undefined || exp >= this.expiryAt) return
-    this.expiryAt = exp
-    if (this.scheduleExpiry !== undefined) return this.scheduleExpiry(exp)
-    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer)
-    this.expiryTimer = this.clock.setTimeout(this.expire, Math.min(Math.max(0, exp - this.clock.now()), MAX_TIMER_MS))
-  }
-
-  private async welcome(m: Member, req: JoinRequest): Promise<void> {
-    // Runs synchronously up to the first await, so the join point is taken as the member joins.
-    const replay: Replay =
-      req.since !== undefined
-        ? await this.log.replay(req.since, req.epoch)
-        : { ...(await (this.log.joinPoint?.() ?? this.log.head())), entries: [], complete: true }
-    if (m.closed) return
-    if (m.info.mode === 'json') {
-      const frame: WelcomeFrame = { type: 'welcome', room: this.name, connectionId: m.info.id, seq: replay.seq, epoch: replay.epoch }
-      if (req.since !== undefined) frame.resumed = { since: req.since, complete: replay.complete }
-      this.sendTo(m, JSON.stringify(frame))
-    }
-    for (const e of replay.entries) this.sendEntry(m, e)
-    const pending = m.pending ?? []
-    m.pending = null
-    for (const e of pending) if (e.seq > replay.seq) this.sendEntry(m, e)
-    this.group?.live(m)
-    if (m.info.mode === 'json') this.tellPresence(m, this.log.members(this.members.size), undefined)
-  }
-
-  /** Fan-out: encode once per mode, then send the same string or bytes to every member (or to each mode's topic). */
-  private readonly deliver = (entry: Entry): void => {
-    if (this.group !== undefined) {
-      this.group.deliver(entry)
-      return this.checkBuffersSoon()
-    }
-    const raw = entry.body
-    let json: string | undefined
-    for (const m of this.members) {
-      if (m.pending !== null) m.pending.push(entry)
-      else if (m.info.mode === 'raw') this.sendTo(m, raw)
-      else if (m.info.id !== entry.origin) {
-        // Encoded once per broadcast, and only if a json member needs it.
-        json ??= encodeJson(this.name, entry)
-        this.sendTo(m, json)
-      }
-    }
-  }
-
-  private sendEntry(m: Member, e: Entry): void {
-    if (m.info.mode === 'raw') this.sendTo(m, e.body)
-    else if (m.info.id !== e.origin) this.sendTo(m, encodeJson(this.name, e))
-  }
-
   /** `data` is the published value as the `message` hook sees it (the parsed JSON, the text or the bytes). */
   private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number, data: unknown): void {
     const json = m.info.mode === 'json'
@@ -300,7 +256,7 @@ export class Room {
       return
     }
     if (!takeToken(m.bucket, now, this.config.rateLimit, this.config.rateBurst)) {
-      if (countInWindow(m.strikes, now, FLOOD_WINDOW_MS) > this.config.floodStrikes) return this.drop(m, 'flooding')
+      if (countInWindow(m.rateRefusals, now, FLOOD_WINDOW_MS) > this.config.floodStrikes) return this.drop(m, 'flooding')
       if (json) this.sendTo(m, encodeError('rate_limited', undefined, id))
       return
     }
@@ -354,8 +310,29 @@ export class Room {
   }
 
   private badFrame(m: Member, code: ErrorCode, message: string, id: string | undefined, now: number): void {
-    if (countInWindow(m.bad, now, BAD_FRAME_WINDOW_MS) > this.config.badFrameBudget) return this.drop(m, 'too_many_errors')
+    if (countInWindow(m.badFrames, now, BAD_FRAME_WINDOW_MS) > this.config.badFrameBudget) return this.drop(m, 'too_many_errors')
     this.sendTo(m, encodeError(code, message, id))
+  }
+
+  // ---- send ----
+
+  /** A member's first frames: its welcome and replay; then its delivery sends what was queued meanwhile and makes it live. */
+  private async welcome(m: Member, req: JoinRequest): Promise<void> {
+    // Runs synchronously up to the first await, so the join point is taken as the member joins.
+    const replay: Replay =
+      req.since !== undefined
+        ? await this.log.replay(req.since, req.epoch)
+        : { ...(await (this.log.joinPoint?.() ?? this.log.head())), entries: [], complete: true }
+    if (m.closed) return
+    if (m.info.mode === 'json') {
+      const resumed = req.since === undefined ? undefined : { since: req.since, complete: replay.complete }
+      this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
+    }
+    for (const e of replay.entries) sendEntry(this.name, m, e, this.sender)
+    // A send above may have closed it (a slow consumer): then it never goes live.
+    if (m.closed) return
+    this.delivery.live(m, replay.seq)
+    if (m.info.mode === 'json') this.presence.tell(m)
   }
 
   /** Send to one member; a send that throws closes that member only, and a slow consumer is closed. */
@@ -386,9 +363,9 @@ export class Room {
 
   private remove(m: Member): void {
     this.members.delete(m)
-    this.group?.remove(m)
+    this.delivery.remove(m)
     if (this.members.size === 0) this.emptySince = this.clock.now()
-    this.schedulePresence()
+    this.presence.changed()
   }
 
   /** With native fan-out no send passes sendTo's check, so look at every member's buffer once this turn is over. */
@@ -399,31 +376,6 @@ export class Room {
       for (const m of this.members) if (this.overBuffered(m)) this.drop(m, 'slow_consumer')
     }, 0)
   }
-
-  private schedulePresence(): void {
-    if (this.presenceTimer !== undefined) return
-    this.presenceTimer = this.clock.setTimeout(() => {
-      this.presenceTimer = undefined
-      this.broadcastPresence()
-    }, this.config.presenceIntervalMs)
-  }
-
-  private broadcastPresence(): void {
-    const count = this.log.members(this.members.size)
-    if (count === this.lastPresence) return
-    this.lastPresence = count
-    let frame: string | undefined
-    for (const m of this.members) if (m.info.mode === 'json' && m.pending === null) frame = this.tellPresence(m, count, frame)
-  }
-
-  /** Send `count` to a member that has not heard it yet; returns the encoded frame for reuse. */
-  private tellPresence(m: Member, count: number, frame: string | undefined): string | undefined {
-    if (m.presence === count) return frame
-    m.presence = count
-    frame ??= encodePresence(this.name, count)
-    this.sendTo(m, frame)
-    return frame
-  }
 }
 
 /** Close a connection with the close code and reason an error code names. */
@@ -433,9 +385,4 @@ function closeQuietly(conn: Connection, code: ErrorCode, onError: (err: unknown)
   } catch (err) {
     onError(err)
   }
-}
-
-/** Whether `m`'s credentials have expired at `now`. */
-function expired(m: Member, now: number): boolean {
-  return m.info.exp !== undefined && now >= m.info.exp
 }

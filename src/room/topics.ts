@@ -2,10 +2,13 @@
  * A runtime's native one-to-many send, as a capability: where a runtime has
  * one (Bun's topics, uWebSockets underneath), a room hands each broadcast over
  * once per mode and the runtime writes it to every subscribed socket, batched
- * per socket. Without it the room sends to each member itself.
+ * per socket. Without it the room loops over its members (delivery.ts).
  */
-import type { Connection } from './connection.ts'
 import type { Entry } from '../log/entry.ts'
+import { encodeMessage } from '../wire/encode.ts'
+import type { Connection } from './connection.ts'
+import type { Delivery, SendTo } from './delivery.ts'
+import { sendQueued } from './delivery.ts'
 import type { Member } from './member.ts'
 
 /** What a runtime offers for native fan-out. Topics are plain strings; the core picks them. */
@@ -19,13 +22,15 @@ export interface Fanout {
 }
 
 /**
- * The members of one room as a Fanout sees them: live members are subscribed
- * to their mode's topic; members still getting their welcome and replay are
- * not, and collect live entries themselves until they are.
+ * Delivery through a runtime's topics: live members are subscribed to their
+ * mode's topic; members still being welcomed are not, and their entries are
+ * queued until `live` has sent them. Topic publishes bypass the room's
+ * `sendTo`, so after each broadcast `bypassed` lets the room check buffers
+ * once that turn.
  */
-export class FanoutGroup {
-  /** Members whose welcome is not done: they collect entries in `pending`. */
-  readonly joining = new Set<Member>()
+export class TopicDelivery implements Delivery {
+  /** Members whose welcome is not done: they get entries through their queue. */
+  private readonly welcoming = new Set<Member>()
   /** Live json members by connection id, so a publisher can be left out of its own message. */
   private readonly json = new Map<string, Member>()
   private raw = 0
@@ -34,17 +39,27 @@ export class FanoutGroup {
 
   constructor(
     private readonly fanout: Fanout,
-    room: string,
-    private readonly encode: (entry: Entry) => string,
+    private readonly room: string,
+    /** The room's send to one member, for what was queued during a welcome. */
+    private readonly send: SendTo,
+    private readonly bypassed: () => void,
   ) {
     // Room names have no spaces, so these never collide with another room's.
     this.rawTopic = `${room} raw`
     this.jsonTopic = `${room} json`
   }
 
-  /** The member's welcome is done: live entries reach it through its topic from now on. */
-  live(m: Member): void {
-    this.joining.delete(m)
+  joining(m: Member): void {
+    m.queued = []
+    this.welcoming.add(m)
+  }
+
+  live(m: Member, after: number): void {
+    // Queued entries first, then the subscription, so none can come twice or out of order.
+    sendQueued(this.room, m, after, this.send)
+    // A send just now may have closed it (a slow consumer), and then remove() has run.
+    if (m.closed) return
+    this.welcoming.delete(m)
     if (m.info.mode === 'raw') {
       this.raw++
       this.fanout.subscribe(m.conn, this.rawTopic)
@@ -54,9 +69,8 @@ export class FanoutGroup {
     }
   }
 
-  /** The member left (or never finished joining). */
   remove(m: Member): void {
-    if (this.joining.delete(m)) return
+    if (this.welcoming.delete(m)) return
     if (m.info.mode === 'raw') {
       this.raw--
       this.fanout.unsubscribe(m.conn, this.rawTopic)
@@ -65,13 +79,13 @@ export class FanoutGroup {
     }
   }
 
-  /** One broadcast: queued for joining members, one publish per mode for the live ones. */
   deliver(entry: Entry): void {
-    for (const m of this.joining) m.pending?.push(entry)
+    for (const m of this.welcoming) m.queued?.push(entry)
     if (this.raw > 0) this.fanout.publish(this.rawTopic, entry.body)
     if (this.json.size > 0) {
       const origin = entry.origin === undefined ? undefined : this.json.get(entry.origin)
-      this.fanout.publish(this.jsonTopic, this.encode(entry), origin?.conn)
+      this.fanout.publish(this.jsonTopic, encodeMessage(this.room, entry), origin?.conn)
     }
+    this.bypassed()
   }
 }

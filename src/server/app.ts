@@ -15,9 +15,10 @@ import type { AuthorizeRequest, AuthorizeResult, Hooks, Identity } from '../hook
 import { Rejected, isDenial } from '../hooks/hooks.ts'
 import { Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
-import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from '../wire/frames.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
-import { refusalResponse } from '../wire/refusals.ts'
+import { parseJoinQuery } from '../wire/join.ts'
+import { isRoomName } from '../wire/names.ts'
+import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import type { RoomGateway } from './gateway.ts'
 
 export interface AppOptions {
@@ -47,26 +48,9 @@ export interface Health {
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
-const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
-const SEQ = /^\d{1,15}$/
-
-/** Read the join request from an upgrade's query and headers; a string is the reason it is bad. */
+/** Read the join request from an upgrade's query and headers (the rules are wire/join.ts's); a string is the reason it is bad. */
 export function parseJoin(c: Context): JoinRequest | string {
-  const offered = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-  const asked = c.req.query('protocol')
-  if (asked !== undefined && asked !== SUBPROTOCOL) return `unknown protocol "${asked.slice(0, 32)}"; use ${SUBPROTOCOL}`
-  const join: JoinRequest = { mode: offered !== undefined || asked === SUBPROTOCOL ? 'json' : 'raw' }
-  const since = c.req.query('since')
-  if (since !== undefined) {
-    if (!SEQ.test(since)) return '"since" must be a non-negative integer'
-    join.since = Number(since)
-  }
-  const epoch = c.req.query('epoch')
-  if (epoch !== undefined) {
-    if (!EPOCH.test(epoch)) return '"epoch" must be 1 to 64 of A-Z a-z 0-9 _ -'
-    join.epoch = epoch
-  }
-  return join
+  return parseJoinQuery(c.req.header('sec-websocket-protocol'), (name) => c.req.query(name))
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
@@ -82,7 +66,10 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
-/** The app's Hono environment. Per-request values: the authenticated publisher, shown as `from`. */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
+const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
+
+/** Per-request values: the authenticated publisher, shown as `from`. */
 export type AppEnv = { Variables: { from: string | undefined } }
 
 /** What `authorize` decided: an identity (possibly none), or the response that refuses. */
@@ -132,8 +119,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     // Before anything is created: a request the runtime would not upgrade must not open a room.
     const bad = handshakeProblem(c.req.raw.headers)
     if (bad !== null) {
-      const res = refusalResponse({ status: bad.status, error: 'bad_request', message: bad.message })
-      if (bad.status === 426) res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
+      const res = refusalResponse('unsupported_version', bad.message)
+      res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
       return res
     }
     const badOrigin = door.checkOrigin(c.req.header('origin'))
@@ -236,8 +224,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }),
     async (c) => {
       const room = c.req.param('room')
-      const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase()
+      const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
+      // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
+      if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
+      if (type !== 'text/plain' && type !== 'application/json')
+        return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
+      if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
       let body = text
       if (type === 'application/json') {
@@ -252,8 +245,6 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
           kind = 'json'
           body = JSON.stringify(value)
         }
-      } else if (type !== 'text/plain') {
-        return refusalResponse('unsupported_type')
       }
       const seq = await gateway.publish(room, kind, body, c.get('from'))
       return c.json({ seq }, 202)

@@ -5,7 +5,7 @@ import type { EntryKind } from '../log/entry.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
-import { chooseSubprotocol } from '../wire/frames.ts'
+import { chooseSubprotocol } from '../wire/join.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Hub } from './hub.ts'
 

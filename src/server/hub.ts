@@ -2,13 +2,13 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Fanout } from '../room/topics.ts'
 import type { Hooks } from '../hooks/hooks.ts'
-import type { ErrorCode } from '../wire/frames.ts'
-import { Room } from '../room/room.ts'
-import type { RoomStats } from '../room/room.ts'
+import { memoryLogs } from '../log/memory-log.ts'
 import type { LogFactory } from '../log/room-log.ts'
-import { memoryLogs } from '../log/room-log.ts'
+import type { RoomStats } from '../room/room.ts'
+import { Room } from '../room/room.ts'
+import type { Fanout } from '../room/topics.ts'
+import type { ErrorCode } from '../wire/errors.ts'
 
 export interface HubOptions {
   config: Config

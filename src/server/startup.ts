@@ -4,7 +4,8 @@
  * does not resolve) told in one line, exit 1. Anything else is a bug and keeps its stack.
  */
 import type { Config, Listen } from '../config/config.ts'
-import { ConfigError, readConfig, readListen } from '../config/config.ts'
+import { ConfigError } from '../config/config-error.ts'
+import { readConfig, readListen } from '../config/config.ts'
 import { lookalikeWarnings, scaleOutEnvNames } from '../config/env-names.ts'
 
 /** How the runtime ends the process. */

@@ -69,5 +69,5 @@ export function closeReason(code: ErrorCode, message: string = Errors[code].mess
 export function closeReasonCode(reason: string): ErrorCode | undefined {
   const colon = reason.indexOf(':')
   const code = colon < 0 ? reason : reason.slice(0, colon)
-  return Object.prototype.hasOwnProperty.call(Errors, code) ? (code as ErrorCode) : undefined
+  return Object.hasOwn(Errors, code) ? (code as ErrorCode) : undefined
 }

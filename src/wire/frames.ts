@@ -1,29 +1,20 @@
 /**
- * Wire protocol v1: what clients send, what the server sends back, and the
- * close codes. Read this file to learn the wire format.
- *
- * Two modes share a room:
- * - raw (default): text frames go byte for byte to every member, the sender
- *   included; binary frames go out as binary. No envelopes.
- * - json: the client asks for subprotocol `roomcast.v1` (or `?protocol=roomcast.v1`)
- *   and speaks the frames below.
+ * The frames of protocol v1 in json mode, both directions, as types. What each
+ * is made of on the wire is in encode.ts (server frames) and decode.ts (client
+ * frames); wire/index.ts says how the two modes share a room.
  */
-
-/** The subprotocol that selects json mode (`roomcast.v1`), and the room-name check; they live in names.ts. */
-export { SUBPROTOCOL, isRoomName } from './names.ts'
-import { SUBPROTOCOL } from './names.ts'
-
-/**
- * The subprotocol to echo for a `Sec-WebSocket-Protocol` request header: roomcast.v1 when offered, else none.
- * Never another offered entry: a client may offer a credential there, and an echo would leak it into logs.
- */
-export function chooseSubprotocol(offered: string | null | undefined): typeof SUBPROTOCOL | undefined {
-  if (!offered) return undefined
-  return offered.split(',').some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : undefined
-}
+import type { ErrorCode } from './errors.ts'
 
 /** A connection's wire mode. */
 export type Mode = 'raw' | 'json'
+
+/**
+ * How a published message's data travels:
+ * - `text`: a raw text frame, or a json publish whose data is a string; carried as the string.
+ * - `json`: a json publish whose data is not a string; carried as its JSON text.
+ * - `binary`: a raw binary frame; carried as bytes (base64 with `binary: true` in a json `message`).
+ */
+export type DataKind = 'text' | 'json' | 'binary'
 
 // ---- client -> server (json mode) ----
 
@@ -39,6 +30,7 @@ export interface PingFrame {
   type: 'ping'
 }
 
+/** Any frame a json-mode client sends. */
 export type ClientFrame = PublishFrame | PingFrame
 
 // ---- server -> client (json mode) ----
@@ -89,92 +81,10 @@ export interface ErrorFrame {
   id?: string
 }
 
+/** The answer to a `ping`. */
 export interface PongFrame {
   type: 'pong'
 }
 
+/** Any frame the server sends a json-mode member. */
 export type ServerFrame = WelcomeFrame | MessageFrame | AckFrame | PresenceFrame | ErrorFrame | PongFrame
-
-// ---- close codes and the Errors table (wire/errors.ts); HTTP refusals (wire/refusals.ts) ----
-
-export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
-export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
-import { Errors } from './errors.ts'
-import type { ErrorCode } from './errors.ts'
-export { Refusals, refusal, refusalResponse } from './refusals.ts'
-export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
-
-// ---- decoding ----
-
-/** The result of decoding one json-mode text frame: a frame, or an error to send back. */
-export type Decoded =
-  | { ok: true; frame: ClientFrame; dataJson?: string }
-  | { ok: false; code: 'bad_json' | 'bad_frame'; message: string; id?: string }
-
-const MAX_ID_LENGTH = 256
-const hasOwn = Object.prototype.hasOwnProperty
-
-/**
- * Decode a json-mode text frame. Never throws. For a publish, `dataJson` is
- * `data` serialised once, ready for fan-out. Keys such as `__proto__` in
- * `data` are harmless: JSON.parse makes them plain own properties, and the
- * server never merges client objects into its own.
- */
-export function decodeClientFrame(text: string): Decoded {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return { ok: false, code: 'bad_json', message: Errors.bad_json.message }
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, code: 'bad_frame', message: 'frame must be a JSON object' }
-  }
-  const obj = value as Record<string, unknown>
-  const type = hasOwn.call(obj, 'type') ? obj.type : undefined
-  let id: string | undefined
-  if (hasOwn.call(obj, 'id') && obj.id !== undefined) {
-    if (typeof obj.id !== 'string' || obj.id.length === 0 || obj.id.length > MAX_ID_LENGTH) {
-      return { ok: false, code: 'bad_frame', message: `"id" must be a string of 1 to ${MAX_ID_LENGTH} characters` }
-    }
-    id = obj.id
-  }
-  if (type === 'ping') return { ok: true, frame: { type: 'ping' } }
-  if (type !== 'publish') {
-    const message = typeof type === 'string' ? `unknown frame type "${type.slice(0, 32)}"` : 'frame needs a string "type"'
-    return { ok: false, code: 'bad_frame', message, id }
-  }
-  if (!hasOwn.call(obj, 'data') || obj.data === undefined) {
-    return { ok: false, code: 'bad_frame', message: 'publish needs "data"', id }
-  }
-  let dataJson: string
-  try {
-    // Re-serialising can overflow the stack on pathologically deep nesting.
-    dataJson = JSON.stringify(obj.data)
-  } catch {
-    return { ok: false, code: 'bad_frame', message: '"data" is nested too deeply', id }
-  }
-  const frame: PublishFrame = id === undefined ? { type: 'publish', data: obj.data } : { type: 'publish', data: obj.data, id }
-  return { ok: true, frame, dataJson }
-}
-
-// ---- encoding ----
-
-/** Encode an `error` frame. */
-export function encodeError(code: ErrorCode, message: string = Errors[code].message, id?: string): string {
-  const frame: ErrorFrame = id === undefined ? { type: 'error', code, message } : { type: 'error', code, message, id }
-  return JSON.stringify(frame)
-}
-
-/** Encode an `ack` frame. */
-export function encodeAck(id: string, seq: number): string {
-  return `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`
-}
-
-/** Encode a `presence` frame. */
-export function encodePresence(room: string, connections: number): string {
-  return `{"type":"presence","room":${JSON.stringify(room)},"connections":${connections}}`
-}
-
-/** Encode the `pong` frame (a constant). */
-export const PONG = '{"type":"pong"}'

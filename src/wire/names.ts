@@ -1,7 +1,7 @@
 /**
- * The two names the wire protocol fixes, in a file of their own so the
- * browser client can bundle them without the rest of protocol.ts (which
- * re-exports them; read that file for the protocol).
+ * The two names the wire protocol fixes, in a file with no imports so the
+ * browser client can bundle them without the rest of the wire (index.ts
+ * re-exports them; read it for the protocol).
  */
 
 /** The subprotocol that selects json mode. */

@@ -1,4 +1,4 @@
-/** Runtime quirks of incoming frame payloads, as pure functions. */
+/** Runtime quirks of what a runtime hands over for a frame (its payload, a peer's close code), as pure functions. */
 
 /**
  * Turn what a runtime hands us as a message into text (string) or bytes.

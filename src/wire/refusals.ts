@@ -9,7 +9,7 @@ import type { Retry } from './errors.ts'
 
 /** One row of the Refusals table. */
 export interface RefusalSpec {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503
   retry: Retry
   /** Seconds for `Retry-After` (429 and 503 only). */
   retryAfter?: number
@@ -21,12 +21,14 @@ export const Refusals = {
   bad_room: { status: 400, retry: 'terminal', message: 'room names are 1 to 64 of A-Z a-z 0-9 _ . -' },
   bad_request: { status: 400, retry: 'terminal', message: 'the request is malformed' },
   bad_json: { status: 400, retry: 'terminal', message: 'body is not valid JSON' },
+  empty_body: { status: 400, retry: 'terminal', message: 'the body is empty; send the message as the request body' },
   unauthorized: { status: 401, retry: 'terminal', message: 'credentials are required' },
   forbidden: { status: 403, retry: 'terminal', message: 'these credentials do not allow this' },
   bad_origin: { status: 403, retry: 'terminal', message: 'this origin may not connect; see ALLOWED_ORIGINS' },
   not_found: { status: 404, retry: 'terminal', message: 'no such route' },
   too_large: { status: 413, retry: 'terminal', message: 'body exceeds the size limit' },
-  unsupported_type: { status: 415, retry: 'terminal', message: 'use text/plain or application/json' },
+  unsupported_version: { status: 426, retry: 'terminal', message: 'only WebSocket version 13 is supported' },
+  unsupported_type: { status: 415, retry: 'terminal', message: "send the header 'content-type: text/plain' or 'content-type: application/json'" },
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
   hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },

@@ -63,9 +63,9 @@ describe('editDistance', () => {
 
 /** Every `env.NAME`, `get('NAME')` and `readPositiveInt(env, 'NAME'` in the long-running servers' sources. */
 function variablesRead(): Set<string> {
-  const files = ['src', 'adapters', 'adapters/redis'].flatMap((dir) =>
-    readdirSync(dir)
-      .filter((f) => f.endsWith('.ts') && !f.startsWith('cloudflare') && !f.endsWith('.gen.ts'))
+  const files = ['src', 'adapters'].flatMap((dir) =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.includes('cloudflare') && !f.endsWith('.gen.ts') && !f.startsWith('client'))
       .map((f) => join(dir, f)),
   )
   const found = new Set<string>()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Errors, closeReason, closeReasonCode } from '../../src/index.ts'
+import { Errors, closeReason, closeReasonCode, encodeError } from '../../src/index.ts'
 
 describe('the Errors table', () => {
   it('gives every code a retry class', () => {
@@ -46,5 +46,19 @@ describe('close reasons', () => {
     expect(closeReasonCode('')).toBeUndefined()
     expect(closeReasonCode('going away')).toBeUndefined()
     expect(closeReasonCode('constructor: x')).toBeUndefined()
+  })
+})
+
+describe('error table', () => {
+  it('gives every code a readable message and a close code in the RFC 6455 (and IANA-registered 1012, 1013) or private range', () => {
+    for (const [code, e] of Object.entries(Errors)) {
+      expect(e.message.length, code).toBeGreaterThan(5)
+      if (e.close !== null) expect([1001, 1003, 1007, 1008, 1009, 1011, 1012, 1013].includes(e.close) || (e.close >= 4000 && e.close < 5000), code).toBe(true)
+    }
+  })
+
+  it('encodes error frames with and without id', () => {
+    expect(JSON.parse(encodeError('bad_json'))).toEqual({ type: 'error', code: 'bad_json', message: Errors.bad_json.message })
+    expect(JSON.parse(encodeError('rate_limited', undefined, 'i'))).toMatchObject({ code: 'rate_limited', id: 'i' })
   })
 })
