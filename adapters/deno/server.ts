@@ -1,14 +1,14 @@
 /** The standalone Deno server (`deno task start`): roomcast/deno at the root of its own Deno.serve, and nothing else. */
 import { listeningLine, startup } from '../../src/index.ts'
-import { redisFromEnv } from '../redis/index.ts'
 import { createRoomcast } from './index.ts'
 
 const env = Deno.env.toObject()
 const { config, listen, fail, listening } = startup(env, (code) => Deno.exit(code))
 const { port, hostname } = listen
 
-// With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
-const backend = await redisFromEnv(env, config).catch(fail)
+// With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in
+// memory, and ioredis is never loaded.
+const backend = env.REDIS_URL ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(env, config)).catch(fail) : undefined
 const rc = createRoomcast({ config, backend })
 
 const serveOptions: Deno.ServeTcpOptions = {
