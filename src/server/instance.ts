@@ -56,7 +56,7 @@ export interface HubRuntime<T = unknown, U = unknown> {
   getConnInfo?: GetConnInfo
   /** The runtime's native one-to-many send, where it has one (Bun's topics). */
   fanout?: Fanout
-  /** WebSockets still open (their close handshakes not done), for `close()`. */
+  /** WebSockets still open (their close handshakes not done), for shutdown. */
   openSockets(): number
 }
 
