@@ -66,6 +66,11 @@ function isUpgrade(c: Context): boolean {
   return c.req.header('upgrade')?.toLowerCase() === 'websocket'
 }
 
+/** An upgrade, or a door check of one (`?check`). */
+function isJoin(c: Context): boolean {
+  return isUpgrade(c) || c.req.query('check') !== undefined
+}
+
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
@@ -112,12 +117,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     }
   }
 
-  // Cheapest checks first, so a flood of bad upgrades costs no token verification.
+  // Cheapest checks first, so a flood of bad upgrades costs no token verification. A plain GET with `?check`
+  // (a door check) gets the same answers, or 204 where an upgrade would be let in: a browser cannot read a
+  // refused upgrade's status, so its client asks this way why it was turned away.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refusalResponse(throttled)
-    // Before anything is created: a request the runtime would not upgrade must not open a room.
-    const bad = handshakeProblem(c.req.raw.headers)
+    // Before anything is created: a request the runtime would not upgrade must not open a room. (A door
+    // check is a plain GET, not a handshake: it has no handshake headers to check.)
+    const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
     if (bad !== null) {
       if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
       const res = refusalResponse('unsupported_version', bad.message)
@@ -129,7 +137,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     if (!isRoomName(room)) return refusalResponse('bad_room')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
-    const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = await door.join(token, room)
     if (isRefusal(admitted)) return refusalResponse(admitted)
     let grant: { sub?: string; pub?: boolean; exp?: number } | undefined = admitted.grant
     if (authorize !== undefined) {
@@ -150,6 +159,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return refusalResponse('server_full')
     }
     if (await gateway.isFull(room)) return refusalResponse('room_full')
+    if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
   }
 
@@ -197,9 +207,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   })
 
   // The page's script and WebSocket URLs are relative to it, so it needs a trailing slash: under a prefix,
-  // `/live` redirects to `/live/` (upgrades there are answered as they are).
+  // `/live` redirects to `/live/` (upgrades and door checks there are answered as they are).
   const home = (c: Context): Response | Promise<Response> => {
-    if (isUpgrade(c)) return upgrade(c, config.defaultRoom)
+    if (isJoin(c)) return upgrade(c, config.defaultRoom)
     const url = new URL(c.req.url)
     if (!url.pathname.endsWith('/')) return c.redirect(`${url.pathname}/${url.search}`, 308)
     return c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })
@@ -211,7 +221,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   const readAccess = httpAccess('read')
   app.get(
     '/rooms/:room',
-    (c, next) => (isUpgrade(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
+    (c, next) => (isJoin(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
     async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
 
