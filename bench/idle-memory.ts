@@ -10,8 +10,8 @@
  */
 import { readFileSync } from 'node:fs'
 import WebSocket from 'ws'
-import { spawnServer } from '../test/support/server.ts'
 import type { ServerHandle } from '../test/support/server.ts'
+import { spawnServer } from '../test/support/server.ts'
 
 /** How to start each runtime's server as one process (so its PID is the server's); the same entries as npm start, deno.json and the README. */
 const RUNTIMES: Record<string, { cmd: string; args: string[] }> = {

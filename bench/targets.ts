@@ -1,6 +1,7 @@
 /** The servers the bench starts: roomcast on each runtime and the baselines it is measured against. */
-import { spawnServer } from '../test/support/server.ts'
+
 import type { ServerHandle } from '../test/support/server.ts'
+import { spawnServer } from '../test/support/server.ts'
 
 export type Runtime = 'node' | 'deno' | 'bun'
 
@@ -25,14 +26,20 @@ export const BENCH_ENV: Record<string, string> = {
   MAX_UPGRADES_PER_IP: '1000000',
 }
 
-const node = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', ...args], env, timeoutMs: 60_000 })
+const node =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', ...args], env, timeoutMs: 60_000 })
 
 // The binaries npm installed, started directly so the PID we measure is the server's.
-const deno = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', ...args], env, timeoutMs: 60_000 })
-const bun = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', ...args], env, timeoutMs: 60_000 })
+const deno =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', ...args], env, timeoutMs: 60_000 })
+const bun =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', ...args], env, timeoutMs: 60_000 })
 
 export const targets: Target[] = [
   { runtime: 'node', name: 'ws loop', role: 'baseline', modes: ['raw'], path: '/', start: node(['bench/baselines/ws-loop.ts']) },

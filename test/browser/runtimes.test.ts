@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { uniqueRoom } from '../support/client.ts'
-import { spawnServer } from '../support/server.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { spawnServer } from '../support/server.ts'
 import { removeDir, startWrangler, tempDir } from '../support/wrangler.ts'
 import { browserFixture, counted, say, shown } from './harness.ts'
 
