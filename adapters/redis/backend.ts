@@ -11,6 +11,7 @@ import type { RedisOptions } from 'ioredis'
 import { Redis, ReplyError } from 'ioredis'
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, entryBytes } from '../../src/index.ts'
+import { Deadlines } from './deadlines.ts'
 import { RedisLog } from './log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
@@ -45,6 +46,9 @@ type Scripted = Redis & {
   rcPeek(meta: string, presence: string): Promise<number[]>
 }
 
+/** How long a command may take: ioredis's own timeout once it is written, and a publish's deadline from when it was asked. */
+const COMMAND_TIMEOUT_MS = 5000
+
 /** Connection settings that make failures fast and explicit instead of queued. */
 const FAIL_FAST: RedisOptions = {
   // A command while disconnected fails at once: no offline queue to pile publishes into.
@@ -59,7 +63,7 @@ const FAIL_FAST: RedisOptions = {
   connectTimeout: 2000,
   // A Redis that stops answering without closing the socket still fails commands in bounded time (a publish
   // then gets outcome_unknown: Redis may run it when it answers again). The latency probe notices sooner.
-  commandTimeout: 5000,
+  commandTimeout: COMMAND_TIMEOUT_MS,
   keepAlive: 10_000,
 }
 
@@ -85,6 +89,8 @@ export class RedisBackend implements RoomStore {
   /** Connections whose probe PING is overdue: Redis is not answering on them. */
   private readonly slow = new Set<Redis>()
   private closing = false
+  /** Every publish is answered within the command timeout of being asked, whatever ioredis does with it meanwhile. */
+  private readonly appendDeadlines = new Deadlines(COMMAND_TIMEOUT_MS)
 
   constructor(options: RedisBackendOptions) {
     this.options = options
@@ -168,7 +174,9 @@ export class RedisBackend implements RoomStore {
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      return await this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      const appended = this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      // Past the deadline it may still be sent and run: that is OutcomeUnknown below, and an ack follows if it runs.
+      return await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
       const failure = this.failure(err, 'redis failed before confirming the publish')
       if (neverRan(err)) throw new Unavailable(`${failure.message}; nothing was published`)
