@@ -191,6 +191,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
       if (type !== 'text/plain' && type !== 'application/json')
         return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      // Once before the body is read, so a refused publish costs no read; again below, where it counts.
+      if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
