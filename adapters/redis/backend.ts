@@ -35,8 +35,9 @@ export interface RedisBackendOptions {
   probeTimeoutMs?: number
 }
 
-/** Defaults of the latency probe: with them /readyz turns 503 within 1.5 s of Redis no longer answering. */
+/** How often each connection gets a latency PING, by default. */
 export const PROBE_MS = 500
+/** How long a PING may go unanswered before Redis counts as not answering, by default: /readyz turns 503 within 1.5 s. */
 export const PROBE_TIMEOUT_MS = 1000
 
 type Scripted = Redis & {
