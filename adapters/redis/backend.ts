@@ -11,6 +11,7 @@ import type { RedisOptions } from 'ioredis'
 import { Redis, ReplyError } from 'ioredis'
 import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Once, RoomStats } from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, dedupeLimits, entryBytes } from '../../src/index.ts'
+import { Deadlines } from './deadlines.ts'
 import { RedisLog } from './log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
@@ -35,8 +36,9 @@ export interface RedisBackendOptions {
   probeTimeoutMs?: number
 }
 
-/** Defaults of the latency probe: with them /readyz turns 503 within 1.5 s of Redis no longer answering. */
+/** How often each connection gets a latency PING, by default. */
 export const PROBE_MS = 500
+/** How long a PING may go unanswered before Redis counts as not answering, by default: /readyz turns 503 within 1.5 s. */
 export const PROBE_TIMEOUT_MS = 1000
 
 type Scripted = Redis & {
@@ -46,6 +48,9 @@ type Scripted = Redis & {
   rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<(string | number)[]>
   rcPeek(meta: string, presence: string): Promise<number[]>
 }
+
+/** How long a command may take: ioredis's own timeout once it is written, and a publish's deadline from when it was asked. */
+const COMMAND_TIMEOUT_MS = 5000
 
 /** Connection settings that make failures fast and explicit instead of queued. */
 const FAIL_FAST: RedisOptions = {
@@ -61,7 +66,7 @@ const FAIL_FAST: RedisOptions = {
   connectTimeout: 2000,
   // A Redis that stops answering without closing the socket still fails commands in bounded time (a publish
   // then gets outcome_unknown: Redis may run it when it answers again). The latency probe notices sooner.
-  commandTimeout: 5000,
+  commandTimeout: COMMAND_TIMEOUT_MS,
   keepAlive: 10_000,
 }
 
@@ -88,6 +93,8 @@ export class RedisBackend implements RoomStore {
   /** Connections whose probe PING is overdue: Redis is not answering on them. */
   private readonly slow = new Set<Redis>()
   private closing = false
+  /** Every publish is answered within the command timeout of being asked, whatever ioredis does with it meanwhile. */
+  private readonly appendDeadlines = new Deadlines(COMMAND_TIMEOUT_MS)
 
   constructor(options: RedisBackendOptions) {
     this.options = options
@@ -174,7 +181,9 @@ export class RedisBackend implements RoomStore {
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      return await this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      const appended = this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      // Past the deadline it may still be sent and run: that is OutcomeUnknown below, and an ack follows if it runs.
+      return await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
       const failure = this.failure(err, 'redis failed before confirming the publish')
       if (neverRan(err)) throw new Unavailable(`${failure.message}; nothing was published`)
@@ -188,11 +197,12 @@ export class RedisBackend implements RoomStore {
     const { limits, roomTtlMs } = this.options
     let r: [number, number]
     try {
-      r = await this.cmd.rcAppendOnce(
+      const appended = this.cmd.rcAppendOnce(
         keys.meta, keys.log, keys.ids, keys.idx,
         keys.channel, entryBytes(draft), draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
         once.key, once.hash, this.dedupe.dedupeWindowMs, this.dedupe.dedupeMaxIds,
       )
+      r = await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
       // As for append: a resend of the same key is safe either way, and finds out which it was.
       const failure = this.failure(err, 'redis failed before confirming the publish')

@@ -14,7 +14,9 @@ export class MemoryLog implements RoomLog, Budgeted {
   private entries: Entry[] = []
   private start = 0
   private bytes = 0
+  /** The budget's link to the log used just before this one. */
   usedBefore: Budgeted | null = null
+  /** The budget's link to the log used just after this one. */
   usedAfter: Budgeted | null = null
   private readonly dedupe: DedupeTable
 

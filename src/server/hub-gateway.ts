@@ -6,6 +6,7 @@ import type { Once } from '../log/room-log.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
+import { chooseSubprotocol } from '../wire/join.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Hub } from './hub.ts'
 
@@ -27,7 +28,13 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.
       await room.ready()
-      return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      // Read before the upgrade: Deno closes the request once it has upgraded it.
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+      const res: Response = await upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      // Where the runtime answers the handshake with this Response (Deno), name our subprotocol, or none:
+      // the runtime's helper would echo the first one offered, which may be a token.
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      return res
     },
     stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string, once?: Once) => hub.room(name).publish(kind, body, from, once),

@@ -3,10 +3,9 @@
  * variables warned about, and a failure an operator can fix (a bad setting, a port in use, a HOST that
  * does not resolve) told in one line, exit 1. Anything else is a bug and keeps its stack.
  */
-
 import type { Config, Listen } from '../config/config.ts'
-import { readConfig, readListen } from '../config/config.ts'
 import { ConfigError } from '../config/config-error.ts'
+import { readConfig, readListen } from '../config/config.ts'
 import { lookalikeWarnings, scaleOutEnvNames } from '../config/env-names.ts'
 
 /** How the runtime ends the process. */

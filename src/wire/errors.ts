@@ -47,6 +47,8 @@ export const Errors = {
     retry: 'reconnect',
     message: 'sent, not confirmed: it may yet reach all members (an ack then follows) or none; a resend may duplicate it',
   },
+  // The application's hook threw or timed out; it may well answer next time.
+  hook_failed: { close: null, retry: 'reconnect', message: "the application's hook failed; nothing was published" },
   too_large: { close: CloseCode.tooLarge, retry: 'terminal', message: 'frame exceeds the size limit' },
   binary_unsupported: { close: CloseCode.unsupportedData, retry: 'terminal', message: 'binary frames are not accepted in json mode' },
   // The runtime handed over a payload that is neither text nor bytes; the same frame would get the same answer.

@@ -34,6 +34,7 @@ export const Refusals = {
   idempotency_mismatch: { status: 422, retry: 'terminal', message: 'this Idempotency-Key was used for a different body within the dedupe window; use a new key for a new message' },
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
+  hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },
   unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; nothing was published; try again' },
   // The backend was asked and did not confirm in time: the publish may still reach every member, or none.
   outcome_unknown: {
@@ -64,6 +65,14 @@ export interface Refusal {
   retryAfter?: number
 }
 
+/** A refusal with the application's own code and status (a hook's denial or rejection). */
+export interface AppRefusal {
+  status: number
+  error: string
+  message: string
+  retryAfter?: number
+}
+
 /** The refusal for `code`, with the table's status and Retry-After, and its default message unless one is given. */
 export function refusal(code: RefusalCode, message?: string, retryAfter?: number): Refusal {
   const spec: RefusalSpec = Refusals[code]
@@ -79,7 +88,7 @@ export function refusal(code: RefusalCode, message?: string, retryAfter?: number
  * of a refused upgrade, never its body), `Retry-After` on 429 and 503 and
  * `WWW-Authenticate` on 401.
  */
-export function refusalResponse(r: Refusal | RefusalCode, message?: string): Response {
+export function refusalResponse(r: Refusal | AppRefusal | RefusalCode, message?: string): Response {
   const { status, error, message: text, retryAfter } = typeof r === 'string' ? refusal(r, message) : r
   const headers = new Headers({ 'Content-Type': 'application/json', 'X-Roomcast-Error': error })
   if (status === 429 || status === 503) headers.set('Retry-After', String(retryAfter ?? 5))

@@ -38,7 +38,7 @@ export const CHAOS_ENV: Record<string, string> = {
 }
 
 const START: Record<Runtime, (env: Record<string, string>, state: string) => Promise<ServerHandle>> = {
-  node: (env) => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env }),
+  node: (env) => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env }),
   deno: (env) => spawnServer({ cmd: 'node_modules/.bin/deno', args: ['task', 'start'], env, timeoutMs: 60_000 }),
   // On its own port (so it comes back where its clients look) and over the same state directory every time.
   cloudflare: (env, state) => {

@@ -1,6 +1,7 @@
 /** A real Redis for the scale-out tests: the shared one (fail, never skip, when it is missing) or one of our own. */
-import { spawn } from 'node:child_process'
+
 import type { ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { UpgradeWebSocket, WSContextInit, WSEvents } from 'hono/ws'
 import { WSContext, defineWebSocketHelper } from 'hono/ws'
 import type { WebSocket, WebSocketServer } from 'ws'
-import { isValidHost, refusalResponse } from '../src/index.ts'
+import { isValidHost, refusalResponse } from '../../src/index.ts'
 
 const EVENTS = Symbol('roomcast.wsEvents')
 
