@@ -23,10 +23,10 @@ export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } fro
 export type { AuthorizeRequest, AuthorizeResult, Denial, Hooks, Identity, MessageRequest, MessageResult, Rejection } from './hooks/hooks.ts'
 // ---- hooks: the application's own decisions ----
 export { Rejected, isDenial, isRejection } from './hooks/hooks.ts'
+export { DedupeTable } from './log/dedupe.ts'
 export type { Draft, Entry, EntryKind } from './log/entry.ts'
 // ---- log ----
 export { entryBytes, parseEntry, serializeEntry } from './log/entry.ts'
-export { DedupeTable } from './log/dedupe.ts'
 export type { Budgeted } from './log/history-budget.ts'
 export { HistoryBudget } from './log/history-budget.ts'
 export { MemoryLog, memoryLogs } from './log/memory-log.ts'

@@ -198,9 +198,20 @@ export class RedisBackend implements RoomStore {
     let r: [number, number]
     try {
       const appended = this.cmd.rcAppendOnce(
-        keys.meta, keys.log, keys.ids, keys.idx,
-        keys.channel, entryBytes(draft), draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
-        once.key, once.hash, this.dedupe.dedupeWindowMs, this.dedupe.dedupeMaxIds,
+        keys.meta,
+        keys.log,
+        keys.ids,
+        keys.idx,
+        keys.channel,
+        entryBytes(draft),
+        draftJson(draft),
+        limits.historyMessages,
+        limits.historyBytes,
+        roomTtlMs,
+        once.key,
+        once.hash,
+        this.dedupe.dedupeWindowMs,
+        this.dedupe.dedupeMaxIds,
       )
       r = await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {

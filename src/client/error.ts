@@ -6,7 +6,7 @@ import type { RefusalCode } from '../wire/refusals.ts'
  * Codes a RoomcastError can have: the server's (an `error` frame's or a close reason's, or the
  * X-Roomcast-Error of a refused upgrade), or one of the client's own.
  */
-export type ClientErrorCode = ErrorCode | RefusalCode | 'outcome_unknown' | 'timeout' | 'queue_full' | 'closed' | 'connection_lost' | 'bad_data' | 'token_failed'
+export type ClientErrorCode = ErrorCode | RefusalCode | 'timeout' | 'queue_full' | 'closed' | 'connection_lost' | 'bad_data' | 'token_failed'
 
 /** What the server's refusals and closes add to an error. */
 export interface ErrorDetails {

@@ -4,7 +4,7 @@ import type { Draft, Entry } from './entry.ts'
 import { entryBytes } from './entry.ts'
 import type { Budgeted } from './history-budget.ts'
 import { HistoryBudget } from './history-budget.ts'
-import type { Appended, Head, HistoryLimits, LogFactory, LogLimits, Once, Replay, RoomLog, RoomSink } from './room-log.ts'
+import type { Appended, Head, LogFactory, LogLimits, Once, Replay, RoomLog, RoomSink } from './room-log.ts'
 import { dedupeLimits, newEpoch, replayFrom } from './room-log.ts'
 
 /** The in-memory log of one room in one process. */

@@ -31,7 +31,11 @@ export const Refusals = {
   unsupported_version: { status: 426, retry: 'terminal', message: 'only WebSocket version 13 is supported' },
   unsupported_type: { status: 415, retry: 'terminal', message: "send the header 'content-type: text/plain' or 'content-type: application/json'" },
   // The IETF Idempotency-Key draft's answer to a key reused for another request: the first one stands.
-  idempotency_mismatch: { status: 422, retry: 'terminal', message: 'this Idempotency-Key was used for a different body within the dedupe window; use a new key for a new message' },
+  idempotency_mismatch: {
+    status: 422,
+    retry: 'terminal',
+    message: 'this Idempotency-Key was used for a different body within the dedupe window; use a new key for a new message',
+  },
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
   hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },
