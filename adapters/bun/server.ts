@@ -3,9 +3,9 @@ import { listeningLine, startup } from '../../src/index.ts'
 import { createRoomcast } from './index.ts'
 
 // Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
-const { config, listen, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
+const { config, listen, hooks, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
 const { port, hostname } = listen
-const rc = createRoomcast({ config })
+const rc = createRoomcast({ config, hooks })
 
 const server = listening(() => Bun.serve({ port, hostname, fetch: rc.app.fetch, websocket: rc.websocket }))
 console.log(listeningLine(hostname, server.port ?? port))

@@ -4,10 +4,11 @@
  * resubscribes and re-syncs every open room when they return, and runs the
  * presence heartbeat.
  */
-import { Redis } from 'ioredis'
+
 import type { RedisOptions } from 'ioredis'
-import { Unavailable, entryBytes } from '../../src/index.ts'
+import { Redis } from 'ioredis'
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
+import { Unavailable, entryBytes } from '../../src/index.ts'
 import { RedisLog } from './log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
@@ -140,10 +141,7 @@ export class RedisBackend implements RoomStore {
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      return await this.cmd.rcAppend(
-        keys.meta, keys.log,
-        keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
-      )
+      return await this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
     } catch (err) {
       throw this.failure(err, 'redis failed before confirming the publish')
     }
@@ -169,8 +167,15 @@ export class RedisBackend implements RoomStore {
     let r: (string | number)[]
     try {
       r = await this.cmd.rcBeat(
-        k.meta, k.log, k.presence,
-        this.instanceId, count, this.options.heartbeatMs * 3, this.options.roomTtlMs, k.channel, publish ? '1' : '0',
+        k.meta,
+        k.log,
+        k.presence,
+        this.instanceId,
+        count,
+        this.options.heartbeatMs * 3,
+        this.options.roomTtlMs,
+        k.channel,
+        publish ? '1' : '0',
       )
     } catch (err) {
       throw this.failure(err, 'redis failed during the presence heartbeat')

@@ -5,10 +5,10 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Grant, Verifier } from './credentials.ts'
-import { createVerifier, grantsRoom } from './credentials.ts'
 import type { Refusal } from '../wire/refusals.ts'
 import { refusal } from '../wire/refusals.ts'
+import type { Grant, Verifier } from './credentials.ts'
+import { createVerifier, grantsRoom } from './credentials.ts'
 
 /** Let in: with the token's grant when one was required. */
 export interface Admitted {

@@ -1,8 +1,9 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
+
+import { isRoomName } from '../wire/names.ts'
 import type { AccessConfig } from './access-config.ts'
 import { readAccess } from './access-config.ts'
 import { ConfigError } from './config-error.ts'
-import { isRoomName } from '../wire/names.ts'
 
 export interface Config {
   /** Room joined by an upgrade on `/`. */
@@ -37,6 +38,8 @@ export interface Config {
   maxUpgradesPerIp: number
   /** Members across all rooms of one instance; past it the upgrade gets 503. */
   maxConnections: number
+  /** How long an application hook (in-process or HTTP) may take before its request is refused with `hook_timeout`. */
+  hookTimeoutMs: number
   /** Origins, token keys and the publish key (see access-config.ts). */
   access: AccessConfig
 }
@@ -59,6 +62,7 @@ export const defaults: Config = {
   roomTtlMs: 10 * 60_000,
   maxUpgradesPerIp: 20,
   maxConnections: 100_000,
+  hookTimeoutMs: 5000,
   access: { allowedOrigins: [] },
 }
 
@@ -80,6 +84,7 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   roomTtlMs: 'ROOM_TTL_MS',
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
+  hookTimeoutMs: 'HOOK_TIMEOUT_MS',
 }
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */

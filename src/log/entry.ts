@@ -3,8 +3,9 @@
  * and its text form in a storage backend. It is encoded for the wire
  * (wire/encode.ts) once per mode per broadcast, never once per recipient.
  */
-import type { DataKind } from '../wire/frames.ts'
+
 import { fromBase64, toBase64, utf8Length } from '../wire/bytes.ts'
+import type { DataKind } from '../wire/frames.ts'
 
 /** How the entry's `body` carries its data: `text` (the string), `json` (its JSON text) or `binary` (the bytes). */
 export type EntryKind = DataKind

@@ -9,7 +9,7 @@ import type { Retry } from './errors.ts'
 
 /** One row of the Refusals table. */
 export interface RefusalSpec {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503 | 504
   retry: Retry
   /** Seconds for `Retry-After` (429 and 503 only). */
   retryAfter?: number
@@ -32,6 +32,7 @@ export const Refusals = {
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
   hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },
+  hook_timeout: { status: 504, retry: 'reconnect', message: "the application's hook did not answer in time" },
   unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; try again' },
   server_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'this server is at its connection limit; try again later' },
   room_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'room is full; try again later' },

@@ -1,8 +1,8 @@
 /** Access settings from the environment, and the door's checks: origin, upgrades per address, HTTP credentials. */
 import { SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, Door, readAccess, readConfig, safeEqual } from '../../src/index.ts'
 import type { Clock } from '../../src/index.ts'
+import { ConfigError, Door, readAccess, readConfig, safeEqual } from '../../src/index.ts'
 
 const SECRET = 'unit-secret-0123456789-abcdefghijklmn'
 const KEY = 'unit-publish-key-0123'
@@ -47,7 +47,14 @@ describe('readAccess', () => {
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000_000): Clock & { t: number } {
-  return { t: start, now() { return this.t }, setTimeout: () => 0, clearTimeout: () => {} }
+  return {
+    t: start,
+    now() {
+      return this.t
+    },
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+  }
 }
 
 describe('Door', () => {
@@ -91,7 +98,8 @@ describe('Door', () => {
 
   it('with a token key: the publish key or a token for the room (with pub to publish)', async () => {
     const door = new Door(readConfig({ PUBLISH_KEY: KEY, AUTH_SECRET: SECRET }))
-    const sign = (claims: object) => new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))
+    const sign = (claims: object) =>
+      new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))
     const reader = await sign({ rooms: ['r'] })
     const writer = await sign({ rooms: ['r'], pub: true, sub: 'w' })
     expect(await door.http(undefined, 'r', 'read')).toMatchObject({ status: 401 })
