@@ -114,14 +114,14 @@ export function createRoomcast(options: CloudflareOptions = {}): CloudflareRoomc
     config,
     hooks,
     Room,
-    publish(name: string, data: unknown, opts: PublishOptions = {}) {
+    async publish(name: string, data: unknown, opts: PublishOptions = {}) {
       checkRoom(name)
       const { kind, body } = publishEntry(data, config.maxFrameBytes)
       return room(name).send(kind, body, opts.from)
     },
-    stats(name: string) {
+    async stats(name: string) {
       checkRoom(name)
-      return room(name).stats() as Promise<RoomStats>
+      return (await room(name).stats()) as RoomStats
     },
     async disconnect(name: string, who: MemberFilter, code: ErrorCode = 'kicked') {
       checkRoom(name)

@@ -60,12 +60,12 @@ export function publishEntry(data: unknown, maxBytes: number): ReturnType<typeof
 /** The server-side API over this process's Hub. */
 export function hubApi(hub: Hub): RoomsApi {
   return {
-    publish(room, data, options = {}) {
+    async publish(room, data, options = {}) {
       checkRoom(room)
       const { kind, body } = publishEntry(data, hub.config.maxFrameBytes)
       return hub.room(room).publish(kind, body, options.from, false)
     },
-    stats(room) {
+    async stats(room) {
       checkRoom(room)
       return hub.stats(room)
     },
