@@ -49,9 +49,11 @@ export { SIGNATURE_HEADER, TIMESTAMP_HEADER, hmacKey, signBody, verifySignature 
 export type { Draft, Entry, EntryKind } from './log/entry.ts'
 // ---- log ----
 export { entryBytes, parseEntry, serializeEntry } from './log/entry.ts'
+export type { Budgeted } from './log/history-budget.ts'
+export { HistoryBudget } from './log/history-budget.ts'
 export { MemoryLog, memoryLogs } from './log/memory-log.ts'
 export type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './log/room-log.ts'
-export { Unavailable, newEpoch, replayFrom } from './log/room-log.ts'
+export { OutcomeUnknown, Unavailable, newEpoch, replayFrom } from './log/room-log.ts'
 export type { SqlStore, SqlValue } from './log/sql-log.ts'
 export { SqlLog, sqlLogs } from './log/sql-log.ts'
 export type { Connection, JoinRequest, MemberInfo } from './room/connection.ts'

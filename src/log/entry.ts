@@ -19,6 +19,8 @@ export interface Draft {
   from?: string
   /** Connection id of the publisher, so it gets an `ack` instead of its own `message`. Never sent. */
   origin?: string
+  /** The publisher's `id` for its publish: its `ack` carries it, sent in the entry's delivery. Never sent to others. */
+  id?: string
 }
 
 /** A message with its place in the room's sequence. */

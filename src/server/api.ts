@@ -4,11 +4,13 @@
  * without a socket. Over a Hub here; over the room objects' RPC on Cloudflare
  * (adapters/cloudflare).
  */
+import { Rejected } from '../hooks/hooks.ts'
 import { entryOf } from '../hooks/message.ts'
 import type { MemberFilter, RoomStats } from '../room/room.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors } from '../wire/errors.ts'
 import { isRoomName } from '../wire/names.ts'
+import { Refusals } from '../wire/refusals.ts'
 import type { Hub } from './hub.ts'
 
 /** Options of `rc.publish`. */
@@ -28,7 +30,8 @@ export interface RoomSummary {
 export interface RoomsApi {
   /**
    * Publish `data` to `room` as the application (a string is sent as text, bytes as binary, anything else as
-   * JSON), without the `message` hook; resolves with its seq. Rejects with Unavailable when the backend is down.
+   * JSON), without the `message` hook; resolves with its seq. Rejects with Unavailable when the backend is down,
+   * and with Rejected (`too_many_rooms`) when it would open a room past MAX_ROOMS.
    */
   publish(room: string, data: unknown, options?: PublishOptions): Promise<number>
   /** The room's counts and position (`GET /rooms/:room`), across instances where the backend spans them. */
@@ -63,6 +66,8 @@ export function hubApi(hub: Hub): RoomsApi {
     async publish(room, data, options = {}) {
       checkRoom(room)
       const { kind, body } = publishEntry(data, hub.config.maxFrameBytes)
+      // MAX_ROOMS holds for the application's publishes too: a room it would open past it is refused.
+      if (!hub.canOpen(room)) throw new Rejected('too_many_rooms', Refusals.too_many_rooms.message, Refusals.too_many_rooms.status)
       return hub.room(room).publish(kind, body, options.from, false)
     },
     async stats(room) {

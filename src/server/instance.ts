@@ -62,6 +62,8 @@ export interface HubRuntime<T = unknown, U = unknown> {
   fanout?: Fanout
   /** WebSockets still open (their close handshakes not done), for shutdown. */
   openSockets(): number
+  /** The request target as the client sent it, where the runtime keeps it (see AppOptions.requestTarget). */
+  requestTarget?: AppOptions['requestTarget']
 }
 
 /** One roomcast instance: mount `app` in the application's Hono app, under any prefix; `publish`, `stats`, `rooms` and `disconnect` reach its rooms from the application's code. */
@@ -105,6 +107,7 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
     auth: options.auth,
   }
   if (options.onError !== undefined) appOptions.onError = options.onError
+  if (rt.requestTarget !== undefined) appOptions.requestTarget = rt.requestTarget
   if (backend !== undefined) appOptions.health = () => backend.health()
   const app = createApp(appOptions)
   // The sweep's timer does not hold the process open (unref'd where the runtime can).

@@ -72,6 +72,35 @@ describe('Door', () => {
     expect(door.throttle('1.1.1.1')).toBeNull()
   })
 
+  it('counts HTTP publishes per address per second (MAX_PUBLISHES_PER_IP) and answers 429 past it; reads are not counted', async () => {
+    const clock = fakeClock(5_000)
+    const door = new Door(readConfig({ MAX_PUBLISHES_PER_IP: '2' }), clock)
+    expect(await door.http(undefined, 'r', 'publish', '1.1.1.1')).toEqual({})
+    expect(await door.http(undefined, 'r', 'read', '1.1.1.1')).toEqual({})
+    expect(await door.http(undefined, 'other', 'publish', '1.1.1.1')).toEqual({})
+    expect(await door.http(undefined, 'r', 'publish', '1.1.1.1')).toMatchObject({ status: 429, error: 'rate_limited', retryAfter: 1 })
+    expect(await door.http(undefined, 'r', 'publish', '2.2.2.2')).toEqual({})
+    expect(await door.http(undefined, 'r', 'publish', undefined)).toEqual({})
+    // Upgrades have a count of their own.
+    expect(door.throttle('1.1.1.1')).toBeNull()
+    clock.t = 6_000
+    expect(await door.http(undefined, 'r', 'publish', '1.1.1.1')).toEqual({})
+  })
+
+  it('exempts publishes made with PUBLISH_KEY from the per-address count, and counts token and anonymous ones before any verification', async () => {
+    const clock = fakeClock(5_000)
+    const door = new Door(readConfig({ MAX_PUBLISHES_PER_IP: '1', PUBLISH_KEY: KEY, AUTH_SECRET: SECRET }), clock)
+    const writer = await new SignJWT({ rooms: ['r'], pub: true })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET))
+    for (let i = 0; i < 5; i++) expect(await door.http(KEY, 'r', 'publish', '1.1.1.1')).toEqual({})
+    expect(await door.http(writer, 'r', 'publish', '1.1.1.1')).toMatchObject({ grant: { pub: true } })
+    expect(await door.http(writer, 'r', 'publish', '1.1.1.1')).toMatchObject({ status: 429 })
+    expect(await door.http('not a token', 'r', 'publish', '1.1.1.1')).toMatchObject({ status: 429 })
+    expect(await door.http(KEY, 'r', 'publish', '1.1.1.1')).toEqual({})
+  })
+
   it('allows any Origin when none are listed; else only listed ones, and requests without Origin', () => {
     expect(new Door(readConfig({})).checkOrigin('https://evil.example')).toBeNull()
     const door = new Door(readConfig({ ALLOWED_ORIGINS: 'https://app.example.com' }))

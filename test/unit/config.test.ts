@@ -15,6 +15,7 @@ describe('readConfig', () => {
       idleTimeoutMs: 60000,
       pingIntervalMs: 20000,
     })
+    expect(defaults).toMatchObject({ maxRooms: 10000, historyTotalBytes: 256 * 1024 * 1024, maxPublishesPerIp: 50 })
   })
 
   it('reads every option from its variable', () => {

@@ -26,6 +26,8 @@ describe('the HTTP refusal table', () => {
     ['unavailable', 'reconnect'],
     ['server_full', 'reconnect'],
     ['room_full', 'reconnect'],
+    ['too_many_rooms', 'reconnect'],
+    ['outcome_unknown', 'reconnect'],
     ['internal', 'reconnect'],
   ] as const)('says whether %s is worth a retry: %s', (code, retry) => expect(Refusals[code].retry).toBe(retry))
 
