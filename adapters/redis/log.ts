@@ -6,9 +6,8 @@
  * or a lost pub/sub message never shows up as a gap, a duplicate or a
  * reordering. Member counts across instances are presence.ts's.
  */
-
-import type { Draft, Entry, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { Unavailable, replayFrom } from '../../src/index.ts'
+import type { Draft, Entry, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { RoomPresence } from './presence.ts'
 import type { Beat, RoomListener, RoomStore } from './room-store.ts'
 import type { RoomKeys } from './wire.ts'
@@ -246,7 +245,7 @@ export class RedisLog implements RoomLog, RoomListener {
   /** Release replays whose seq was reached (all of them when `all`: the sequence was re-read or lost). */
   private releaseSeqWaiters(all = false): void {
     const still: { seq: number; resolve: () => void }[] = []
-    for (const w of this.seqWaiters) all || this.deliveredSeq >= w.seq ? w.resolve() : still.push(w)
+    for (const w of this.seqWaiters) (all || this.deliveredSeq >= w.seq ? w.resolve() : still.push(w))
     this.seqWaiters = still
   }
 
