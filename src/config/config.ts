@@ -44,6 +44,8 @@ export interface Config {
   maxConnections: number
   /** HTTP publishes one client address may make per second without PUBLISH_KEY; past it: 429. */
   maxPublishesPerIp: number
+  /** How long an application hook (in-process or HTTP) may take before its request is refused with `hook_timeout`. */
+  hookTimeoutMs: number
   /** Origins, token keys and the publish key (see access-config.ts). */
   access: AccessConfig
 }
@@ -69,6 +71,7 @@ export const defaults: Config = {
   maxUpgradesPerIp: 20,
   maxConnections: 100_000,
   maxPublishesPerIp: 50,
+  hookTimeoutMs: 5000,
   access: { allowedOrigins: [] },
 }
 
@@ -93,6 +96,7 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
   maxPublishesPerIp: 'MAX_PUBLISHES_PER_IP',
+  hookTimeoutMs: 'HOOK_TIMEOUT_MS',
 }
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */

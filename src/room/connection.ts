@@ -1,6 +1,8 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
-import type { JoinQuery } from '../wire/join.ts'
+
+import type { MemberData } from '../hooks/hooks.ts'
 import type { Mode } from '../wire/frames.ts'
+import type { JoinQuery } from '../wire/join.ts'
 
 /** A runtime's WebSocket as the core sees it. */
 export interface Connection {
@@ -29,6 +31,8 @@ export interface MemberInfo {
   canPublish: boolean
   /** Unix ms after which the member's credentials expire, if they do. */
   exp?: number
+  /** What the application's `authorize` hook attached (at most 1 KiB of JSON). */
+  info?: MemberData
 }
 
 /** What a client asked for when it joined (wire/join.ts), and what its credentials grant. */
@@ -39,6 +43,8 @@ export interface JoinRequest extends JoinQuery {
   canPublish?: boolean
   /** Unix ms at which the token expires. */
   exp?: number
+  /** The `info` the application's `authorize` hook gave. */
+  info?: MemberData
 }
 
 let counter = 0

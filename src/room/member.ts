@@ -17,6 +17,8 @@ export class Member {
   /** The member count this member last heard, so no one hears the same count twice. */
   heardCount = -1
   closed = false
+  /** The last of this member's publishes still waiting for the `message` hook's verdict (only with that hook). */
+  hookTail: Promise<void> | undefined = undefined
 
   constructor(
     readonly conn: Connection,

@@ -7,8 +7,11 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Hooks, MessageRequest, MessageResult } from '../hooks/hooks.ts'
-import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hooks/hooks.ts'
+import type { Hooks, MemberEvent, MessageRequest } from '../hooks/hooks.ts'
+import { Rejected, encodeRejection } from '../hooks/hooks.ts'
+import { notify } from '../hooks/limit.ts'
+import type { Verdict } from '../hooks/message.ts'
+import { vetMessage } from '../hooks/message.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
@@ -47,6 +50,12 @@ export interface RoomOptions {
   hooks?: Hooks
 }
 
+/** Which members an operator's disconnect closes: those matching every field given; none given, everyone. */
+export interface MemberFilter {
+  sub?: string
+  connectionId?: string
+}
+
 /** `GET /rooms/:room` */
 export interface RoomStats {
   room: string
@@ -70,6 +79,8 @@ export class Room {
   private readonly presence: Presence
   private readonly expiry: ExpiryTimer
   private readonly messageHook: Hooks['message']
+  private readonly joinedHook: Hooks['joined']
+  private readonly leftHook: Hooks['left']
   /** Pending once-a-turn buffer check, where the delivery's sends bypass sendTo (a runtime's topics). */
   private bufferCheck: unknown = undefined
   /** When the room last became empty (for the hub's cleanup). */
@@ -83,6 +94,8 @@ export class Room {
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
     this.messageHook = options.hooks?.message
+    this.joinedHook = options.hooks?.joined
+    this.leftHook = options.hooks?.left
     this.delivery =
       options.fanout === undefined
         ? new MemberLoop(name, this.members, this.sender)
@@ -123,11 +136,13 @@ export class Room {
     const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
+    if (req.info !== undefined) info.info = req.info
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
     this.delivery.joining(m)
     this.expiry.watch(info.exp)
     this.presence.changed()
+    if (this.joinedHook !== undefined) notify('joined', this.joinedHook, this.memberEvent(m), this.config.hookTimeoutMs, this.onError)
     this.welcome(m, req).catch((err) => {
       if (err instanceof Unavailable) return this.drop(m, 'backend_down')
       this.onError(err)
@@ -150,7 +165,7 @@ export class Room {
   leave(m: Member): void {
     if (m.closed) return
     m.closed = true
-    this.remove(m)
+    this.remove(m, 'closed')
   }
 
   /** Close members whose credentials expired (4001), then watch the next expiry. Called by the expiry timer or alarm. */
@@ -185,6 +200,18 @@ export class Room {
     this.expiry.dispose()
     if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
     this.log.close()
+  }
+
+  /** Close the members `filter` matches with `code` (an operator's disconnect); returns how many were closed. */
+  disconnect(filter: MemberFilter, code: ErrorCode = 'kicked'): number {
+    let n = 0
+    for (const m of this.members) {
+      if (filter.sub !== undefined && m.info.from !== filter.sub) continue
+      if (filter.connectionId !== undefined && m.info.id !== filter.connectionId) continue
+      this.drop(m, code)
+      n++
+    }
+    return n
   }
 
   /** Counts and position, for `GET /rooms/:room`. */
@@ -228,22 +255,24 @@ export class Room {
   }
 
   /**
-   * Publish from outside the room (HTTP). Rejects with Unavailable (not published), OutcomeUnknown (asked,
-   * not confirmed), or Rejected when the `message` hook refused it (or failed).
+   * Publish from outside the room (HTTP, or the application's own `rc.publish`, which passes `vet: false`).
+   * Rejects with Unavailable (not published), OutcomeUnknown (asked, not confirmed), or Rejected when the
+   * `message` hook refused it, failed or took too long.
    */
-  async publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+  async publish(kind: EntryKind, body: string | Uint8Array, from?: string, vet = true): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (from !== undefined) draft.from = from
-    if (this.messageHook !== undefined) {
+    if (vet && this.messageHook !== undefined) {
       const data = kind === 'json' ? JSON.parse(body as string) : body
-      let verdict: MessageResult
-      try {
-        verdict = await this.messageHook(this.messageRequest(kind, data, from))
-      } catch (err) {
-        this.onError(err)
-        throw new Rejected('hook_failed', Errors.hook_failed.message, 500)
+      const req: MessageRequest = { room: this.name, kind, data }
+      if (from !== undefined) req.from = from
+      const v = await vetMessage(this.messageHook, req, body, this.config.hookTimeoutMs, this.config.maxFrameBytes)
+      if (!v.ok) {
+        if (v.error !== undefined) this.onError(v.error)
+        throw new Rejected(v.code, v.message, v.status)
       }
-      if (isRejection(verdict)) throw new Rejected(verdict.reject, verdict.message ?? REJECTED_MESSAGE)
+      draft.kind = v.kind
+      draft.body = v.body
     }
     return this.log.append(draft)
   }
@@ -266,29 +295,44 @@ export class Room {
     else this.vet(this.messageHook, m, draft, id, data)
   }
 
-  /** Ask the `message` hook about a member's publish; append it only if the hook accepts. */
+  /**
+   * Ask the `message` hook about a member's publish; append it (or its replacement) only if the hook accepts.
+   * Hooks of one member's publishes run side by side, but their verdicts are applied in the order the member
+   * sent them (its `hookTail`), so a slow answer never lets a later publish overtake an earlier one.
+   */
   private vet(hook: NonNullable<Hooks['message']>, m: Member, draft: Draft, id: string | undefined, data: unknown): void {
-    const failed = (err: unknown) => {
-      this.onError(err)
-      if (m.info.mode === 'json') this.sendTo(m, encodeError('hook_failed', undefined, id))
-    }
-    let verdict: MessageResult | Promise<MessageResult>
-    try {
-      verdict = hook(this.messageRequest(draft.kind, data, draft.from))
-    } catch (err) {
-      return failed(err)
-    }
-    // Even a synchronous answer is taken in a microtask, so a member's publishes keep their order either way.
-    Promise.resolve(verdict).then((v) => {
-      if (!isRejection(v)) return this.append(m, draft, id)
-      if (m.info.mode === 'json') this.sendTo(m, encodeRejection(v.reject, v.message ?? REJECTED_MESSAGE, id))
-    }, failed)
+    const req: MessageRequest = { room: this.name, kind: draft.kind, data, connectionId: m.info.id }
+    if (draft.from !== undefined) req.from = draft.from
+    if (m.info.info !== undefined) req.info = m.info.info
+    const verdict = vetMessage(hook, req, draft.body, this.config.hookTimeoutMs, this.config.maxFrameBytes)
+    if (!(verdict instanceof Promise) && m.hookTail === undefined) return this.decided(m, draft, id, verdict)
+    const tail: Promise<void> = (m.hookTail ?? Promise.resolve())
+      .then(() => verdict)
+      .then((v) => {
+        if (m.hookTail === tail) m.hookTail = undefined
+        this.decided(m, draft, id, v)
+      })
+    m.hookTail = tail
   }
 
-  private messageRequest(kind: EntryKind, data: unknown, from: string | undefined): MessageRequest {
-    const req: MessageRequest = { room: this.name, kind, data }
-    if (from !== undefined) req.from = from
-    return req
+  /** Apply the hook's verdict on one member publish: append, or tell the publisher (json mode) why not. */
+  private decided(m: Member, draft: Draft, id: string | undefined, v: Verdict): void {
+    if (v.ok) {
+      draft.kind = v.kind
+      draft.body = v.body
+      return this.append(m, draft, id)
+    }
+    if (v.error !== undefined) this.onError(v.error)
+    if (m.info.mode !== 'json') return
+    this.sendTo(m, v.error !== undefined ? encodeError(v.code as ErrorCode, undefined, id) : encodeRejection(v.code, v.message, id))
+  }
+
+  /** The member as `joined` and `left` see it. */
+  private memberEvent(m: Member): MemberEvent {
+    const e: MemberEvent = { room: this.name, connectionId: m.info.id, mode: m.info.mode }
+    if (m.info.from !== undefined) e.sub = m.info.from
+    if (m.info.info !== undefined) e.info = m.info.info
+    return e
   }
 
   /** Give a member's publish its seq, or report why it could not be published. */
@@ -353,15 +397,16 @@ export class Room {
   private drop(m: Member, code: ErrorCode): void {
     if (m.closed) return
     m.closed = true
-    this.remove(m)
+    this.remove(m, code)
     closeQuietly(m.conn, code, this.onError)
   }
 
-  private remove(m: Member): void {
+  private remove(m: Member, reason: string): void {
     this.members.delete(m)
     this.delivery.remove(m)
     if (this.members.size === 0) this.emptySince = this.clock.now()
     this.presence.changed()
+    if (this.leftHook !== undefined) notify('left', this.leftHook, { ...this.memberEvent(m), reason }, this.config.hookTimeoutMs, this.onError)
   }
 
   /** With native fan-out no send passes sendTo's check, so look at every member's buffer once this turn is over. */

@@ -6,13 +6,15 @@ import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
 import { basePath } from 'hono/route'
 import type { Grant } from '../access/credentials.ts'
-import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { bearer, tokenFromProtocols } from '../access/credentials.ts'
+import type { Admitted } from '../access/door.ts'
 import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
-import type { AuthorizeRequest, AuthorizeResult, Hooks, Identity } from '../hooks/hooks.ts'
-import { Rejected, isDenial } from '../hooks/hooks.ts'
+import { authorizeWith } from '../hooks/authorize.ts'
+import type { Hooks, Identity, MemberData } from '../hooks/hooks.ts'
+import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
@@ -36,12 +38,22 @@ export interface AppOptions {
   /** The application's hooks; the app runs `authorize`, the rooms run the rest. */
   hooks?: Hooks
   /**
+   * `after` (default): `authorize` runs after the built-in token and publish-key checks, which still refuse.
+   * `replace`: those checks are skipped and `authorize` alone decides who gets in (it must be given).
+   */
+  auth?: AuthMode
+  /** Where a hook's failures go; default console.error. */
+  onError?: (err: unknown) => void
+  /**
    * The request target as the client sent it, where the runtime keeps it
    * (Node: the IncomingMessage's url). A `.` or `..` segment in it is refused
    * (400) before the URL parser resolves it away (`/rooms/..` would be `/`).
    */
   requestTarget?: (c: Context) => string | undefined
 }
+
+/** Whether `authorize` sits after the built-in token check or replaces it. */
+export type AuthMode = 'after' | 'replace'
 
 /** What a backend says about itself, for `/healthz` and `/readyz`. */
 export interface Health {
@@ -91,36 +103,28 @@ function dotSegmentRefusal(target: string): Response {
 /** Per-request values: the authenticated publisher, shown as `from`. */
 export type AppEnv = { Variables: { from: string | undefined } }
 
-/** What `authorize` decided: an identity (possibly none), or the response that refuses. */
-type Authorized = { identity: Identity } | { refused: Response }
-
-/** Run the application's `authorize` hook; a hook that throws or names a bad `sub` refuses with 500 `hook_failed`. */
-async function authorizeWith(hook: NonNullable<Hooks['authorize']>, req: AuthorizeRequest): Promise<Authorized> {
-  let r: AuthorizeResult
-  try {
-    r = await hook(req)
-  } catch (err) {
-    console.error('roomcast: authorize hook:', err)
-    return { refused: refusalResponse('hook_failed', "the application's authorize hook failed") }
-  }
-  if (isDenial(r)) return { refused: refusalResponse({ status: r.status ?? 403, error: r.deny, message: r.message ?? 'refused by the application' }) }
-  const identity: Identity = r ?? {}
-  const { sub } = identity
-  if (sub !== undefined && (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
-    console.error(`roomcast: authorize hook returned a "sub" that is not a string of 1 to ${MAX_SUB_LENGTH} characters`)
-    return { refused: refusalResponse('hook_failed', "the application's authorize hook returned a bad identity") }
-  }
-  return { identity }
-}
-
 /** The grant with the identity `authorize` gave laid over it. */
-function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number } {
-  return { sub: identity.sub ?? grant?.sub, pub: identity.canPublish ?? grant?.pub, exp: grant?.exp }
+function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number; info?: MemberData } {
+  return { sub: identity.sub ?? grant?.sub, pub: identity.canPublish ?? grant?.pub, exp: grant?.exp, info: identity.info }
 }
+
+const NO_GRANT: Admitted = {}
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, hooks = {}, requestTarget }: AppOptions): Hono<AppEnv> {
+export function createApp({
+  config,
+  gateway,
+  getConnInfo,
+  health = () => ALWAYS_READY,
+  hooks = {},
+  auth = 'after',
+  onError = (err) => console.error(err),
+  requestTarget,
+}: AppOptions): Hono<AppEnv> {
   const authorize = hooks.authorize
+  if (auth === 'replace' && authorize === undefined)
+    throw new TypeError("roomcast: auth: 'replace' needs an authorize hook, which alone then decides who gets in")
+  const builtIn = auth === 'after'
   const app = new Hono<AppEnv>()
   const door = new Door(config)
   const clientIp = (c: Context): string | undefined => {
@@ -152,19 +156,20 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
-    const admitted = await door.join(token, room)
+    const admitted = builtIn ? await door.join(token, room) : NO_GRANT
     if (isRefusal(admitted)) return refusalResponse(admitted)
-    let grant: { sub?: string; pub?: boolean; exp?: number } | undefined = admitted.grant
+    let grant: ReturnType<typeof withIdentity> | undefined = admitted.grant
     if (authorize !== undefined) {
-      const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: 'join', grant: admitted.grant })
+      const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: 'join', grant: admitted.grant }, config.hookTimeoutMs, onError)
       if ('refused' in r) return r.refused
       grant = withIdentity(admitted.grant, r.identity)
     }
     if (grant !== undefined) {
-      const { sub, pub, exp } = grant
+      const { sub, pub, exp, info } = grant
       if (sub !== undefined) join.from = sub
       join.canPublish = pub
       join.exp = exp
+      if (info !== undefined) join.info = info
     }
     const h = health()
     // A member could neither get its welcome nor publish; send it to an instance that is ready.
@@ -187,11 +192,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
       if (!isRoomName(room)) return refusalResponse('bad_room')
-      const admitted = await door.http(bearer(c.req.header('authorization')), room, right, clientIp(c))
+      const admitted = builtIn ? await door.http(bearer(c.req.header('authorization')), room, right, clientIp(c)) : NO_GRANT
       if (isRefusal(admitted)) return refusalResponse(admitted)
       let sub = admitted.grant?.sub
       if (authorize !== undefined) {
-        const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: right, grant: admitted.grant })
+        const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: right, grant: admitted.grant }, config.hookTimeoutMs, onError)
         if ('refused' in r) return r.refused
         if (right === 'publish' && r.identity.canPublish === false) return refusalResponse('forbidden', 'this identity may not publish')
         sub = r.identity.sub ?? sub

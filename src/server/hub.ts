@@ -67,6 +67,16 @@ export class Hub {
     return this.rooms.get(name)
   }
 
+  /** The rooms open in this process. */
+  openRooms(): IterableIterator<Room> {
+    return this.rooms.values()
+  }
+
+  /** How many rooms are open in this process. */
+  get roomCount(): number {
+    return this.rooms.size
+  }
+
   /** `GET /rooms/:room` without creating the room here: random names would otherwise fill memory. */
   stats(name: string): Promise<RoomStats> {
     const room = this.rooms.get(name)
