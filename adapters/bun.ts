@@ -1,8 +1,8 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 
 // Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
 const { config, listen, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
@@ -19,15 +19,17 @@ const TOO_LARGE_MARGIN = 64 * 1024
 
 // Bun's topics are the rooms' fan-out: one publish per broadcast and mode, and uWebSockets writes it
 // to every subscriber, gathering what each socket gets in one loop iteration into one write.
+// A v2 subscription's Connection shares its socket (`base`): that socket subscribes to each room's topic.
+const socketOf = (conn: Connection): ServerWebSocket<unknown> => ((conn.base ?? conn) as BunConnection).ws
 const fanout: Fanout = {
-  subscribe: (conn, topic) => void (conn as BunConnection).ws.subscribe(topic),
+  subscribe: (conn, topic) => void socketOf(conn).subscribe(topic),
   // Bun unsubscribes a closed socket by itself, and a closed socket must not be used.
   unsubscribe: (conn, topic) => {
-    const { ws } = conn as BunConnection
+    const ws = socketOf(conn)
     if (ws.readyState === OPEN) ws.unsubscribe(topic)
   },
   publish: (topic, data, except) => {
-    const ws = (except as BunConnection | undefined)?.ws
+    const ws = except === undefined ? undefined : socketOf(except)
     // A socket's publish reaches every subscriber but itself: how a json publisher is left out.
     if (ws !== undefined && ws.readyState === OPEN) ws.publish(topic, data)
     else server.publish(topic, data)

@@ -4,8 +4,8 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
 import { RoomcastWebSocket } from './node-socket.ts'
 import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
@@ -25,8 +25,8 @@ const wss = new WebSocketServer({
   WebSocket: RoomcastWebSocket,
   // Compression would cost CPU per recipient and defeat encode-once fan-out.
   perMessageDeflate: false,
-  // Echo only our subprotocol; anything else after it (such as a token) is never echoed.
-  handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  // Echo only our subprotocols (roomcast.v2 or v1); anything else after it (such as a token) is never echoed.
+  handleProtocols: (offered) => chooseSubprotocol([...offered].join(',')) ?? false,
 })
 
 const wrap: WrapSocket = (ctx, alive) => {
@@ -34,7 +34,6 @@ const wrap: WrapSocket = (ctx, alive) => {
   ws.on('pong', alive)
   return new NodeConnection(ws)
 }
-
 
 // getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env.
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })

@@ -5,10 +5,10 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Grant, Verifier } from './credentials.ts'
-import { createVerifier, grantsRoom } from './credentials.ts'
 import type { Refusal } from '../wire/refusals.ts'
 import { refusal } from '../wire/refusals.ts'
+import type { Grant, Verifier } from './credentials.ts'
+import { createVerifier, grantsRoom } from './credentials.ts'
 
 /** Let in: with the token's grant when one was required. */
 export interface Admitted {
@@ -74,6 +74,18 @@ export class Door {
     if (this.verify === null) return {}
     if (token === undefined) return unauthorized('a token is required: ?token=<jwt>, or a second subprotocol entry after roomcast.v1')
     return this.grant(this.verify, token, room)
+  }
+
+  /**
+   * Check a protocol v2 client's token, which is not for one room: its `rooms` claim is checked on each
+   * subscribe and publish instead (grantsRoom).
+   */
+  async connect(token: string | undefined): Promise<Refusal | Admitted> {
+    if (this.verify === null) return {}
+    if (token === undefined) return unauthorized('a token is required: ?token=<jwt>, or a second subprotocol entry after roomcast.v2')
+    const v = await this.verify(token)
+    if (!v.ok) return v.status === 401 ? unauthorized(v.message) : unavailable(v.message)
+    return { grant: v.grant }
   }
 
   /**

@@ -1,8 +1,9 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
+
+import { isRoomName } from '../wire/names.ts'
 import type { AccessConfig } from './access-config.ts'
 import { readAccess } from './access-config.ts'
 import { ConfigError } from './config-error.ts'
-import { isRoomName } from '../wire/names.ts'
 
 export interface Config {
   /** Room joined by an upgrade on `/`. */
@@ -37,6 +38,12 @@ export interface Config {
   maxUpgradesPerIp: number
   /** Members across all rooms of one instance; past it the upgrade gets 503. */
   maxConnections: number
+  /** Rooms one protocol v2 connection may subscribe to at once; past it: `too_many_subscriptions`. */
+  maxSubscriptions: number
+  /** How long a sub's last connection must be gone before v2 presence says it left (no flap on a reload). */
+  presenceGraceMs: number
+  /** Subs a v2 presence roster lists; past it the roster is `truncated` and diffs carry counts only. */
+  presenceMaxMembers: number
   /** Origins, token keys and the publish key (see access-config.ts). */
   access: AccessConfig
 }
@@ -59,6 +66,9 @@ export const defaults: Config = {
   roomTtlMs: 10 * 60_000,
   maxUpgradesPerIp: 20,
   maxConnections: 100_000,
+  maxSubscriptions: 100,
+  presenceGraceMs: 3000,
+  presenceMaxMembers: 1000,
   access: { allowedOrigins: [] },
 }
 
@@ -80,6 +90,9 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   roomTtlMs: 'ROOM_TTL_MS',
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
+  maxSubscriptions: 'MAX_SUBSCRIPTIONS',
+  presenceGraceMs: 'PRESENCE_GRACE_MS',
+  presenceMaxMembers: 'PRESENCE_MAX_MEMBERS',
 }
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */
@@ -94,7 +107,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       out.defaultRoom = raw
       continue
     }
-    out[key] = parseCount(name, raw, key === 'presenceIntervalMs')
+    out[key] = parseCount(name, raw, key === 'presenceIntervalMs' || key === 'presenceGraceMs')
   }
   return out
 }

@@ -1,6 +1,7 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
-import type { JoinQuery } from '../wire/join.ts'
+
 import type { Mode } from '../wire/frames.ts'
+import type { JoinQuery } from '../wire/join.ts'
 
 /** A runtime's WebSocket as the core sees it. */
 export interface Connection {
@@ -14,6 +15,8 @@ export interface Connection {
   ping?(): void
   /** Drop the TCP connection now, without waiting for the peer's close frame; absent where the runtime does not wait (Deno, Bun) or cannot. */
   terminate?(): void
+  /** The socket this connection shares, for a v2 subscription (server/session.ts); a runtime's topics subscribe that one. */
+  readonly base?: Connection
 }
 
 /**
@@ -29,6 +32,8 @@ export interface MemberInfo {
   canPublish: boolean
   /** Unix ms after which the member's credentials expire, if they do. */
   exp?: number
+  /** A subscription of a protocol v2 connection (server/session.ts): `subscribed` instead of `welcome`, identity presence. */
+  v2?: true
 }
 
 /** What a client asked for when it joined (wire/join.ts), and what its credentials grant. */
@@ -39,6 +44,8 @@ export interface JoinRequest extends JoinQuery {
   canPublish?: boolean
   /** Unix ms at which the token expires. */
   exp?: number
+  /** Set for a protocol v2 subscription: the subscribe's `id` and whether it asked for presence. */
+  v2?: { id?: string; presence?: boolean }
 }
 
 let counter = 0

@@ -12,9 +12,10 @@ import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { Unavailable } from '../log/room-log.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
-import { Errors, closeReason } from '../wire/errors.ts'
 import type { ErrorCode } from '../wire/errors.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
+import { encodeSubscribed } from '../wire/v2.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
 import type { Delivery, SendTo } from './delivery.ts'
@@ -23,6 +24,8 @@ import { ExpiryTimer, expired } from './expiry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import { Member } from './member.ts'
 import { Presence } from './presence.ts'
+import type { RosterPage } from './roster.ts'
+import { Roster } from './roster.ts'
 import type { Fanout } from './topics.ts'
 import { TopicDelivery } from './topics.ts'
 
@@ -64,6 +67,8 @@ export class Room {
   private readonly sender: SendTo = (m, data) => this.sendTo(m, data)
   private readonly delivery: Delivery
   private readonly presence: Presence
+  /** Who is here by identity, for v2 subscriptions that asked for presence (roster.ts). */
+  private readonly roster: Roster
   private readonly expiry: ExpiryTimer
   /** Pending once-a-turn buffer check, where the delivery's sends bypass sendTo (a runtime's topics). */
   private bufferCheck: unknown = undefined
@@ -83,9 +88,22 @@ export class Room {
         : new TopicDelivery(options.fanout, name, this.sender, () => this.checkBuffersSoon())
     this.expiry = new ExpiryTimer(this.clock, this.expire, options.scheduleExpiry)
     this.presence = new Presence(name, this.clock, this.config.presenceIntervalMs, this.members, () => this.log.members(this.members.size), this.sender)
+    const count = () => this.log.members(this.members.size)
+    this.roster = new Roster({
+      room: name,
+      clock: this.clock,
+      intervalMs: this.config.presenceIntervalMs,
+      graceMs: this.config.presenceGraceMs,
+      maxMembers: this.config.presenceMaxMembers,
+      count: () => (this.log === undefined ? 0 : count()),
+      send: this.sender,
+    })
     this.log = options.logs(name, {
       deliver: (entry) => this.delivery.deliver(entry),
-      membersChanged: () => this.presence.changed(),
+      membersChanged: () => {
+        this.presence.changed()
+        this.roster.changed()
+      },
       lost: () => this.closeAll('resync'),
     })
     this.emptySince = this.clock.now()
@@ -117,11 +135,13 @@ export class Room {
     const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
+    if (req.v2 !== undefined) info.v2 = true
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
     this.delivery.joining(m)
     this.expiry.watch(info.exp)
     this.presence.changed()
+    this.roster.enter(m)
     this.welcome(m, req).catch((err) => {
       if (err instanceof Unavailable) return this.drop(m, 'backend_down')
       this.onError(err)
@@ -137,6 +157,7 @@ export class Room {
     this.delivery.live(m, 0)
     this.expiry.watch(info.exp)
     this.presence.known(this.log.members(this.members.size))
+    this.roster.enter(m)
     return m
   }
 
@@ -176,6 +197,7 @@ export class Room {
   /** Release the room's log and timers; the room must be empty. */
   dispose(): void {
     this.presence.dispose()
+    this.roster.dispose()
     this.expiry.dispose()
     if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
     this.log.close()
@@ -221,9 +243,18 @@ export class Room {
     m.lastSeen = this.clock.now()
   }
 
-  /** Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published. */
-  publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+  /** The roster as of the last presence tick, a page at a time (`GET /rooms/:room/presence`). */
+  presencePage(limit: number, cursor?: string): RosterPage {
+    return this.roster.page(limit, cursor)
+  }
+
+  /**
+   * Publish from outside the room: HTTP, or a v2 connection (whose subscription to this room, `origin`,
+   * gets no echo). Rejects with Unavailable when it cannot be published.
+   */
+  publish(kind: EntryKind, body: string | Uint8Array, from?: string, origin?: string): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
+    if (origin !== undefined) draft.origin = origin
     if (from !== undefined) draft.from = from
     return this.log.append(draft)
   }
@@ -274,13 +305,17 @@ export class Room {
     if (m.closed) return
     if (m.info.mode === 'json') {
       const resumed = req.since === undefined ? undefined : { since: req.since, complete: replay.complete }
-      this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
+      if (req.v2 !== undefined) this.sendTo(m, encodeSubscribed(this.name, replay, req.v2.id, resumed))
+      else this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
     }
     for (const e of replay.entries) sendEntry(this.name, m, e, this.sender)
     // A send above may have closed it (a slow consumer): then it never goes live.
     if (m.closed) return
     this.delivery.live(m, replay.seq)
-    if (m.info.mode === 'json') this.presence.tell(m)
+    // A v2 subscription hears identity presence when it asked for it, never v1's count-only frames.
+    if (req.v2 !== undefined) {
+      if (req.v2.presence === true && !m.closed) this.roster.watch(m)
+    } else if (m.info.mode === 'json') this.presence.tell(m)
   }
 
   /** Send to one member; a send that throws closes that member only, and a slow consumer is closed. */
@@ -314,6 +349,7 @@ export class Room {
     this.delivery.remove(m)
     if (this.members.size === 0) this.emptySince = this.clock.now()
     this.presence.changed()
+    this.roster.exit(m)
   }
 
   /** With native fan-out no send passes sendTo's check, so look at every member's buffer once this turn is over. */

@@ -1,20 +1,21 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
-import { Hono } from 'hono'
+
 import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
+import { bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
-import type { JoinRequest } from '../room/connection.ts'
-import { bearer, tokenFromProtocols } from '../access/credentials.ts'
-import { Door, isRefusal } from '../access/door.ts'
-import type { RoomGateway } from './gateway.ts'
-import { parseJoinQuery } from '../wire/join.ts'
-import { isRoomName } from '../wire/names.ts'
 import { Unavailable } from '../log/room-log.ts'
-import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import type { JoinRequest } from '../room/connection.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
+import { parseJoinQuery, wantsV2 } from '../wire/join.ts'
+import { isRoomName } from '../wire/names.ts'
+import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import type { RoomGateway } from './gateway.ts'
 
 export interface AppOptions {
   config: Config
@@ -47,11 +48,17 @@ export function parseJoin(c: Context): JoinRequest | string {
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
   return c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' })
+}
+
+/** Whether an upgrade (or its door check) asks for protocol v2. */
+function asksV2(c: Context): boolean {
+  return wantsV2(c.req.header('sec-websocket-protocol'), c.req.query('protocol'))
 }
 
 function isUpgrade(c: Context): boolean {
@@ -99,6 +106,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
+    if (asksV2(c)) return refusalResponse('bad_request', 'roomcast.v2 connects on / and subscribes to rooms there')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
@@ -119,6 +127,31 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     if (await gateway.isFull(room)) return refusalResponse('room_full')
     if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
+  }
+
+  // Protocol v2 on the mount root: the same door, but the token is not for one room (each subscribe checks it).
+  const connectV2 = async (c: Context): Promise<Response> => {
+    const throttled = door.throttle(clientIp(c))
+    if (throttled !== null) return refusalResponse(throttled)
+    const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
+    if (bad !== null) {
+      if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
+      const res = refusalResponse('unsupported_version', bad.message)
+      res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return res
+    }
+    const badOrigin = door.checkOrigin(c.req.header('origin'))
+    if (badOrigin !== null) return refusalResponse(badOrigin)
+    if (gateway.connect === undefined)
+      return refusalResponse('bad_request', 'roomcast.v2 is not served here (one socket per room: use roomcast.v1 on /rooms/:room)')
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = await door.connect(token)
+    if (isRefusal(admitted)) return refusalResponse(admitted)
+    const h = health()
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
+    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
+    if (!isUpgrade(c)) return c.body(null, 204)
+    return gateway.connect(c, admitted.grant)
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
@@ -157,7 +190,10 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return refusalResponse('unavailable', h.detail ?? 'not ready')
   })
 
-  app.get('/', (c) => (isJoin(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  app.get('/', (c) => {
+    if (!isJoin(c)) return c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })
+    return asksV2(c) ? connectV2(c) : upgrade(c, config.defaultRoom)
+  })
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
@@ -167,6 +203,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     (c, next) => (isJoin(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
     async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
+
+  // A page of the v2 roster (who is here, by sub), with the same rights as the room's stats.
+  app.get('/rooms/:room/presence', readAccess, async (c) => {
+    if (gateway.presence === undefined) return refusalResponse('not_found', 'presence rosters are not served here')
+    const limit = c.req.query('limit') ?? '100'
+    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000) return refusalResponse('bad_request', '"limit" must be 1 to 1000')
+    const cursor = c.req.query('cursor')
+    return c.json(await gateway.presence(c.req.param('room'), Number(limit), cursor === '' ? undefined : cursor))
+  })
 
   app.post(
     '/rooms/:room/messages',
@@ -180,7 +225,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
-      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      if (type !== 'text/plain' && type !== 'application/json')
+        return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'

@@ -1,12 +1,14 @@
 /** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
 import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
-import type { Connection, JoinRequest } from '../room/connection.ts'
+import { realClock } from '../config/clock.ts'
 import type { EntryKind } from '../log/entry.ts'
-import type { Hub } from './hub.ts'
-import type { RoomGateway } from './gateway.ts'
+import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
+import type { RoomGateway } from './gateway.ts'
+import type { Hub } from './hub.ts'
+import { SessionEvents } from './session-events.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -27,6 +29,9 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       await room.ready()
       return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
     },
+    // Protocol v2: one socket, many rooms (session.ts).
+    connect: (c: Context, grant) => upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock), upgradeOptions),
+    presence: (name, limit, cursor) => hub.presence(name, limit, cursor),
     stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
   }
