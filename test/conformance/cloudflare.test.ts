@@ -27,6 +27,11 @@ conformance({
     // and an absolute-form target get 500 (workerd cannot make a URL of them), a missing key or a version other
     // than 13 their own plain-text 400, and the Worker never sees Connection (a hop-by-hop header).
     oddRequestsReachApp: false,
+    // A WebSocket belongs to the one Durable Object that accepted it, and each room is its own object: a v2
+    // socket cannot be a member of several rooms. A per-connection object relaying to room objects would cost,
+    // per message and per remote member, one more subrequest and one more wake-up than a socket per room
+    // (docs/protocol-v2.md, Cloudflare); the client library opens one v1 socket per room behind its v2 API.
+    multiplexing: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -13,6 +13,7 @@ import { jsonScenarios } from './json.ts'
 import { lifecycleScenarios } from './lifecycle.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
+import { v2Scenarios } from './v2.ts'
 
 /** What a runtime can do. Switch one off only where the runtime truly cannot, with the reason beside it. */
 export interface Capabilities {
@@ -50,6 +51,11 @@ export interface Capabilities {
    * Optional, default true; false where the platform answers such requests itself.
    */
   oddRequestsReachApp?: boolean
+  /**
+   * Protocol v2 on `/`: one socket holds subscriptions to many rooms. Optional, default true; false where a
+   * socket belongs to one room's process (Cloudflare: one Durable Object per room), which refuses v2 with 400.
+   */
+  multiplexing?: boolean
 }
 
 /** A runtime under test. */
@@ -96,5 +102,6 @@ export function conformance(target: Target): void {
     handshakeScenarios(ctx)
     lifecycleScenarios(ctx)
     authScenarios(ctx)
+    v2Scenarios(ctx)
   })
 }
