@@ -65,7 +65,9 @@ export function v2Scenarios(ctx: SuiteContext): void {
         // Three writers, each within RATE_BURST, interleaving rooms.
         const writers = await Promise.all([0, 1, 2].map(async () => (await openV2(ctx.server.ws)).client))
         const perRoom = 5
-        for (let i = 0; i < perRoom; i++) rooms.forEach((room, k) => writers[k % 3]?.send({ type: 'publish', room, data: { i }, id: `${room}-${i}` }))
+        for (let i = 0; i < perRoom; i++) {
+          for (const [k, room] of rooms.entries()) writers[k % 3]?.send({ type: 'publish', room, data: { i }, id: `${room}-${i}` })
+        }
         const acks = (await Promise.all(writers.map((w) => w.frames('ack', (rooms.length / 3) * perRoom, 20_000)))).flat()
         expect(new Set(acks.map((a) => `${a.room}:${a.seq}`)).size).toBe(rooms.length * perRoom)
         const got = await reader.frames('message', rooms.length * perRoom, 20_000)
@@ -100,9 +102,9 @@ export function v2Scenarios(ctx: SuiteContext): void {
         const epochs: Record<string, string> = {}
         for (const room of rooms) epochs[room] = (await subscribe(first, room)).epoch
         const { client: writer } = await openV2(ctx.server.ws)
-        rooms.forEach((room, k) => {
+        for (const [k, room] of rooms.entries()) {
           for (let i = 0; i <= k; i++) writer.send({ type: 'publish', room, data: `before${i}`, id: `${room}b${i}` })
-        })
+        }
         await writer.frames('ack', 6)
         const seen = await first.frames('message', 6)
         const last = Object.fromEntries(rooms.map((room) => [room, Math.max(...seen.filter((m) => m.room === room).map((m) => m.seq))]))
