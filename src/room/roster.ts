@@ -165,7 +165,8 @@ export class Roster {
     const countChanged = this.countDirty && count !== this.announcedCount
     this.countDirty = false
     this.announcedCount = count
-    if (nextGraceEnd !== Infinity) this.schedule(nextGraceEnd)
+    // Grace periods end at scattered times; their leaves still go out at most once per interval.
+    if (nextGraceEnd !== Infinity) this.schedule(Math.max(nextGraceEnd, now + this.o.intervalMs))
     if (joins.length === 0 && leaves.length === 0 && !countChanged) return
     const truncated = this.announced.size > this.o.maxMembers
     const frame = truncated ? encodePresenceDiff(this.o.room, count, [], [], true) : encodePresenceDiff(this.o.room, count, joins, leaves, false)

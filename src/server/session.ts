@@ -46,19 +46,19 @@ const BAD_FRAME_WINDOW_MS = 60_000
 
 /** A subscription's view of the shared socket: sends go to it, a room's close becomes the session's decision. */
 class SubscriptionConnection implements Connection {
-  readonly bufferedAmount?: () => number
-
   constructor(
     readonly base: Connection,
     private readonly session: Session,
     private readonly room: string,
-  ) {
-    const buffered = base.bufferedAmount
-    if (buffered !== undefined) this.bufferedAmount = () => buffered.call(base)
-  }
+  ) {}
 
   send(data: string | Uint8Array): void {
     this.base.send(data)
+  }
+
+  // Every runtime that serves v2 (Node, Deno, Bun) can tell; a method on the prototype keeps the per-delivery check cheap.
+  bufferedAmount(): number {
+    return this.base.bufferedAmount?.() ?? 0
   }
 
   close(code: number, reason: string): void {

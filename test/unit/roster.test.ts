@@ -92,6 +92,25 @@ describe('presence with identities', () => {
     ).toEqual([{ sub: 'ann', connections: 1 }])
   })
 
+  it('coalesces leaves whose grace periods end at different times to one diff per interval', async () => {
+    const { clock, enter } = setup()
+    const watcher = await enter('w')
+    const others = [await enter('a', 'r', false), await enter('b', 'r', false), await enter('c', 'r', false)]
+    clock.advance(50)
+    const before = watcher.presence().length
+    for (const o of others) {
+      o.session.socketClosed()
+      clock.advance(10)
+    }
+    clock.advance(3100)
+    const diffs = watcher
+      .presence()
+      .slice(before)
+      .filter((f) => f.leaves.length > 0)
+    // a's grace ends first and goes out at once; b's and c's, 10 and 20 ms later, wait for the next interval.
+    expect(diffs.map((f) => f.leaves.map((l: { sub: string }) => l.sub))).toEqual([['a'], ['b', 'c']])
+  })
+
   it('costs nothing per tick in a steady room', async () => {
     const { clock, enter } = setup()
     const watcher = await enter('w')
