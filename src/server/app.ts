@@ -6,8 +6,9 @@ import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
 import { bearer, tokenFromProtocols } from '../access/credentials.ts'
 import { Door, isRefusal } from '../access/door.ts'
-import { chatJs, clientJs } from '../client/bundle.gen.ts'
+import { chatJs, chatRoomsJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
+import { chatRoomsPage } from '../client/chat-rooms-page.ts'
 import type { Config } from '../config/config.ts'
 import { Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
@@ -196,6 +197,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   })
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
+  // The many-rooms page: protocol v2, a room list and who is online, over one connection.
+  app.get('/chat/rooms', (c) => c.html(chatRoomsPage, 200, { 'Content-Security-Policy': PAGE_CSP }))
+  app.get('/client/chat-rooms.js', (c) => script(c, chatRoomsJs))
 
   const readAccess = httpAccess('read')
   app.get(
