@@ -6,6 +6,7 @@ import type { EntryKind } from '../log/entry.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
+import { chooseSubprotocol } from '../wire/join.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Hub } from './hub.ts'
 import { SessionEvents } from './session-events.ts'
@@ -27,10 +28,21 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.
       await room.ready()
-      return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      // Read before the upgrade: Deno closes the request once it has upgraded it.
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+      const res: Response = await upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      // Where the runtime answers the handshake with this Response (Deno), name our subprotocol, or none:
+      // the runtime's helper would echo the first one offered, which may be a token.
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      return res
     },
     // Protocol v2: one socket, many rooms (session.ts).
-    connect: (c: Context, grant) => upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock), upgradeOptions),
+    async connect(c: Context, grant) {
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock), upgradeOptions)
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      return res
+    },
     presence: (name, limit, cursor) => hub.presence(name, limit, cursor),
     stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),

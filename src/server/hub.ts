@@ -2,6 +2,7 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import type { Hooks } from '../hooks/hooks.ts'
 import { memoryLogs } from '../log/memory-log.ts'
 import type { LogFactory } from '../log/room-log.ts'
 import type { RoomStats } from '../room/room.ts'
@@ -21,6 +22,8 @@ export interface HubOptions {
   statsElsewhere?: (room: string) => Promise<RoomStats>
   /** The runtime's native one-to-many send, where it has one (Bun). */
   fanout?: Fanout
+  /** The application's hooks, handed to every room. */
+  hooks?: Hooks
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
@@ -28,7 +31,8 @@ export class Hub {
   private readonly rooms = new Map<string, Room>()
   /** Protocol v2 connections (session.ts): each holds subscriptions that are members of rooms. */
   readonly sessions = new Set<Session>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>> & Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>> &
+    Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>
   private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(options: HubOptions) {
@@ -39,6 +43,7 @@ export class Hub {
       onError: options.onError,
       statsElsewhere: options.statsElsewhere,
       fanout: options.fanout,
+      hooks: options.hooks,
     }
   }
 

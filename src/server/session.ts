@@ -10,6 +10,7 @@ import type { Grant } from '../access/credentials.ts'
 import { grantsRoom } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import { Rejected } from '../hooks/hooks.ts'
 import { Unavailable } from '../log/room-log.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
@@ -64,6 +65,11 @@ class SubscriptionConnection implements Connection {
   close(code: number, reason: string): void {
     this.session.ended(this.room, code, reason)
   }
+}
+
+function withRoom(frame: Record<string, unknown>, id: string | undefined): Record<string, unknown> {
+  if (id !== undefined) frame.id = id
+  return frame
 }
 
 /** One v2 connection and its subscriptions. */
@@ -241,6 +247,8 @@ export class Session {
         if (id !== undefined) this.send(encodeAckV2(id, name, seq))
       },
       (err) => {
+        // The application's `message` hook refused it: its own code, with the room.
+        if (err instanceof Rejected) return this.send(JSON.stringify(withRoom({ type: 'error', code: err.code, message: err.message, room: name }, id)))
         if (!(err instanceof Unavailable)) this.onError(err)
         this.refuse('unavailable', undefined, name, id)
       },

@@ -52,7 +52,7 @@ export type { JoinQuery } from './join.ts'
 export { chooseSubprotocol, parseJoinQuery, wantsV2 } from './join.ts'
 export { SUBPROTOCOL, SUBPROTOCOL_V2, isRoomName } from './names.ts'
 export { normaliseFrame, replyCloseCode } from './payload.ts'
-export type { Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
+export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 export { Refusals, refusal, refusalResponse } from './refusals.ts'
 export type { ClientFrameV2, DecodedV2, PublishV2Frame, RosterMember, SubscribeFrame, UnsubscribeFrame } from './v2.ts'
 // Protocol v2: many rooms over one connection (v2.ts).
