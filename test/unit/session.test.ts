@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import type { Config, Grant } from '../../src/index.ts'
+import type { Config, Grant, Hooks } from '../../src/index.ts'
 import { Hub, Session } from '../../src/index.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
-function setup(overrides: Partial<Config> = {}) {
+function setup(overrides: Partial<Config> = {}, hooks: Hooks = {}) {
   const clock = new FakeClock()
-  const hub = new Hub({ config: config({ presenceIntervalMs: 50, ...overrides }), clock })
+  const hub = new Hub({ config: config({ presenceIntervalMs: 50, ...overrides }), clock, hooks })
   const open = (grant?: Grant) => {
     const conn = new FakeConnection()
     const session = new Session(hub, conn, grant, clock)
@@ -126,6 +126,21 @@ describe('a protocol v2 session', () => {
     for (const room of ['a', 'b', 'c']) a.send({ type: 'subscribe', room })
     await flush()
     expect(hub.connections).toBe(1)
+  })
+
+  it("runs the message hook on a v2 publish: a rejection is the application's code, with the room, and nobody receives it", async () => {
+    const { open } = setup({}, { message: (m) => (m.data === 'spam' ? { reject: 'no_spam', message: 'not here' } : undefined) })
+    const a = open()
+    const b = open()
+    b.send({ type: 'subscribe', room: 'r' })
+    await flush()
+    a.send({ type: 'publish', room: 'r', data: 'spam', id: 'x' })
+    a.send({ type: 'publish', room: 'r', data: 'ham', id: 'y' })
+    await flush()
+    await flush()
+    expect(a.conn.ofType('error')).toEqual([{ type: 'error', code: 'no_spam', message: 'not here', room: 'r', id: 'x' }])
+    expect(a.conn.ofType('ack')).toEqual([{ type: 'ack', id: 'y', room: 'r', seq: 1 }])
+    expect(b.conn.ofType('message').map((f) => f.data)).toEqual(['ham'])
   })
 
   it('resumes a room from since and epoch', async () => {
