@@ -262,7 +262,8 @@ export function v2Scenarios(ctx: SuiteContext): void {
         const auth = { authorization: `Bearer ${await sign({ rooms: [room] })}` }
         const get = async (q: string) => (await fetch(`${server.http}/rooms/${room}/presence${q}`, { headers: auth })).json() as Promise<any>
         let page = await get('?limit=2')
-        for (let i = 0; i < 50 && page.members.length < 2; i++) {
+        // The roster is as of the last presence tick: wait for the tick that has all three.
+        for (let i = 0; i < 250 && page.connections !== 3; i++) {
           await sleep(20)
           page = await get('?limit=2')
         }
