@@ -7,7 +7,7 @@
  * change carries it, and a terminal one ends the reconnecting.
  */
 import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
-import { SUBPROTOCOL, isRoomName } from '../wire/names.ts'
+import { ROOM_NAME_RULE, SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import { askWhy } from './door-check.ts'
 import { RoomcastError } from './error.ts'
@@ -144,7 +144,7 @@ export class RoomcastClient {
     if (base.protocol !== 'ws:' && base.protocol !== 'wss:') throw new TypeError(`not a ws(s) or http(s) URL: ${options.url}`)
     if (!base.pathname.endsWith('/')) base.pathname += '/'
     this.base = base
-    if (options.room !== undefined && !isRoomName(options.room)) throw new TypeError('room names are 1 to 64 of A-Z a-z 0-9 _ . -')
+    if (options.room !== undefined && !isRoomName(options.room)) throw new TypeError(ROOM_NAME_RULE)
     this.path = options.room === undefined ? '' : `rooms/${options.room}`
     this.token = options.token
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000

@@ -26,6 +26,10 @@ export interface Config {
   historyMessages: number
   /** Bytes of message bodies kept per room for resume. */
   historyBytes: number
+  /** Bytes of message bodies kept for resume across every room of one instance (in memory); past it the least recently used rooms lose their oldest. */
+  historyTotalBytes: number
+  /** Rooms one instance holds at once; past it a new room is refused (503 too_many_rooms), existing rooms keep working. */
+  maxRooms: number
   /** A connection with no frame and no pong for this long is closed. */
   idleTimeoutMs: number
   /** How often the server pings where the runtime lets it. */
@@ -38,6 +42,8 @@ export interface Config {
   maxUpgradesPerIp: number
   /** Members across all rooms of one instance; past it the upgrade gets 503. */
   maxConnections: number
+  /** HTTP publishes one client address may make per second without PUBLISH_KEY; past it: 429. */
+  maxPublishesPerIp: number
   /** Rooms one protocol v2 connection may subscribe to at once; past it: `too_many_subscriptions`. */
   maxSubscriptions: number
   /** How long a sub's last connection must be gone before v2 presence says it left (no flap on a reload). */
@@ -60,12 +66,15 @@ export const defaults: Config = {
   maxBufferedBytes: 4 * 1024 * 1024,
   historyMessages: 1000,
   historyBytes: 1024 * 1024,
+  historyTotalBytes: 256 * 1024 * 1024,
+  maxRooms: 10_000,
   idleTimeoutMs: 60_000,
   pingIntervalMs: 20_000,
   presenceIntervalMs: 100,
   roomTtlMs: 10 * 60_000,
   maxUpgradesPerIp: 20,
   maxConnections: 100_000,
+  maxPublishesPerIp: 50,
   maxSubscriptions: 100,
   presenceGraceMs: 3000,
   presenceMaxMembers: 1000,
@@ -84,12 +93,15 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   maxBufferedBytes: 'MAX_BUFFERED_BYTES',
   historyMessages: 'HISTORY_MESSAGES',
   historyBytes: 'HISTORY_BYTES',
+  historyTotalBytes: 'HISTORY_TOTAL_BYTES',
+  maxRooms: 'MAX_ROOMS',
   idleTimeoutMs: 'IDLE_TIMEOUT_MS',
   pingIntervalMs: 'PING_INTERVAL_MS',
   presenceIntervalMs: 'PRESENCE_INTERVAL_MS',
   roomTtlMs: 'ROOM_TTL_MS',
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
+  maxPublishesPerIp: 'MAX_PUBLISHES_PER_IP',
   maxSubscriptions: 'MAX_SUBSCRIPTIONS',
   presenceGraceMs: 'PRESENCE_GRACE_MS',
   presenceMaxMembers: 'PRESENCE_MAX_MEMBERS',

@@ -12,6 +12,14 @@ export interface RoomGateway {
   connections?(): number
   /** Whether the room has no place for another member on this instance. */
   isFull(room: string): boolean | Promise<boolean>
+  /**
+   * Whether `room` is not open on this instance and the instance already holds
+   * MAX_ROOMS rooms, so opening it would be refused (503 too_many_rooms).
+   * Synchronous, so nothing can open a room between the check and the upgrade
+   * or publish that follows it. Absent where no instance holds a set of rooms
+   * (Cloudflare: each room is its own Durable Object).
+   */
+  roomLimitReached?(room: string): boolean
   /** Answer an already-validated WebSocket upgrade request for `room`. */
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
   /** Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms (Cloudflare). */
@@ -20,6 +28,6 @@ export interface RoomGateway {
   presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>
-  /** `POST /rooms/:room/messages`; rejects with Unavailable when it cannot be published. */
+  /** `POST /rooms/:room/messages`; rejects with Unavailable (not published) or OutcomeUnknown (asked, not confirmed). */
   publish(room: string, kind: EntryKind, body: string, from?: string): Promise<number>
 }

@@ -11,7 +11,7 @@ import { grantsRoom } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import { Rejected } from '../hooks/hooks.ts'
-import { Unavailable } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
 import { expired } from '../room/expiry.ts'
@@ -31,6 +31,8 @@ export interface SessionRooms {
   readonly config: Config
   /** The room named `name`, created if needed. */
   room(name: string): Room
+  /** Whether `room(name)` stays within MAX_ROOMS. */
+  canOpen(name: string): boolean
   /** Sessions open in this process, for sweeps and shutdown. */
   readonly sessions: Set<Session>
 }
@@ -191,6 +193,7 @@ export class Session {
         f.id,
       )
     }
+    if (!this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
     const room = this.rooms.room(name)
     if (room.full) return this.refuse('room_full', undefined, name, f.id)
     const sub: Subscription = { room, member: null }
@@ -236,6 +239,7 @@ export class Session {
       if (!this.grant.pub) return this.refuse('forbidden', 'this token may not publish', name, f.id)
     }
     const sub = this.subs.get(name)
+    if (sub === undefined && !this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
     const room = sub?.room ?? this.rooms.room(name)
     // The publisher's own subscription, if any, is the entry's origin: it gets no echo.
     const origin = sub?.member?.info.id
@@ -249,6 +253,7 @@ export class Session {
       (err) => {
         // The application's `message` hook refused it: its own code, with the room.
         if (err instanceof Rejected) return this.send(JSON.stringify(withRoom({ type: 'error', code: err.code, message: err.message, room: name }, id)))
+        if (err instanceof OutcomeUnknown) return this.refuse('outcome_unknown', undefined, name, id)
         if (!(err instanceof Unavailable)) this.onError(err)
         this.refuse('unavailable', undefined, name, id)
       },

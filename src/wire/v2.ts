@@ -13,6 +13,7 @@
  *                     error {code, message, room?, id?}   pong
  */
 
+import { MAX_JSON_DEPTH, nestedTooDeeply } from './decode.ts'
 import type { ErrorCode } from './errors.ts'
 import { Errors } from './errors.ts'
 import { SUBPROTOCOL_V2, isRoomName } from './names.ts'
@@ -108,6 +109,8 @@ export function decodeClientFrameV2(text: string): DecodedV2 {
     return { ok: true, frame }
   }
   if (!hasOwn.call(obj, 'data') || obj.data === undefined) return bad('publish needs "data"')
+  // The frame is one level around its data (decode.ts's rule for v1).
+  if (nestedTooDeeply(text, MAX_JSON_DEPTH + 1)) return bad(`"data" is nested more than ${MAX_JSON_DEPTH} levels deep`)
   let dataJson: string
   try {
     // Re-serialising can overflow the stack on pathologically deep nesting.

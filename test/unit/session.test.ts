@@ -143,6 +143,21 @@ describe('a protocol v2 session', () => {
     expect(b.conn.ofType('message').map((f) => f.data)).toEqual(['ham'])
   })
 
+  it('refuses to open a room past MAX_ROOMS, by subscribe or publish, with too_many_rooms and the room', async () => {
+    const { open } = setup({ maxRooms: 1 })
+    const a = open()
+    a.send({ type: 'subscribe', room: 'first' })
+    a.send({ type: 'subscribe', room: 'second', id: 's' })
+    a.send({ type: 'publish', room: 'third', data: 1, id: 'p' })
+    a.send({ type: 'publish', room: 'first', data: 1, id: 'q' })
+    await flush()
+    expect(a.conn.ofType('error').map((f) => [f.code, f.room, f.id])).toEqual([
+      ['too_many_rooms', 'second', 's'],
+      ['too_many_rooms', 'third', 'p'],
+    ])
+    expect(a.conn.ofType('ack')).toEqual([{ type: 'ack', id: 'q', room: 'first', seq: 1 }])
+  })
+
   it('resumes a room from since and epoch', async () => {
     const { open } = setup()
     const a = open()

@@ -49,6 +49,11 @@ describe('protocol v2 decode', () => {
     }
   })
 
+  it('refuses data nested past the depth limit, as v1 does', () => {
+    const deep = '['.repeat(1001) + ']'.repeat(1001)
+    expect(decodeClientFrameV2(`{"type":"publish","room":"a","data":${deep}}`)).toMatchObject({ ok: false, code: 'bad_frame', room: 'a' })
+  })
+
   it('keeps the id of a refused frame so the error can name it', () => {
     expect(decodeClientFrameV2('{"type":"publish","room":"a","id":"p9"}')).toMatchObject({ ok: false, id: 'p9', room: 'a' })
   })
