@@ -54,17 +54,15 @@ export function createRoomcast(options: RoomcastOptions = {}): BunRoomcast {
     if (s.upgrade(c.req.raw, { data, headers: { 'Sec-WebSocket-Protocol': protocol } })) return new Response(null)
   })
 
-  // A v2 subscription's Connection shares its socket (`base`): that socket subscribes to each room's topic.
-  const socketOf = (conn: Connection) => ((conn.base ?? conn) as BunConnection).ws
   const fanout: Fanout = {
-    subscribe: (conn, topic) => void socketOf(conn).subscribe(topic),
+    subscribe: (conn, topic) => void (conn as BunConnection).ws.subscribe(topic),
     // Bun unsubscribes a closed socket by itself, and a closed socket must not be used.
     unsubscribe: (conn, topic) => {
-      const ws = socketOf(conn)
+      const { ws } = conn as BunConnection
       if (ws.readyState === OPEN) ws.unsubscribe(topic)
     },
     publish: (topic, data, except) => {
-      const ws = except === undefined ? undefined : socketOf(except)
+      const ws = (except as BunConnection | undefined)?.ws
       // A socket's publish reaches every subscriber but itself: how a json publisher is left out.
       if (ws !== undefined && ws.readyState === OPEN) ws.publish(topic, data)
       else server?.publish(topic, data)

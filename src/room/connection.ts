@@ -1,5 +1,6 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
 
+import type { ErrorCode } from '../wire/errors.ts'
 import type { Mode } from '../wire/frames.ts'
 import type { JoinQuery } from '../wire/join.ts'
 
@@ -15,8 +16,6 @@ export interface Connection {
   ping?(): void
   /** Drop the TCP connection now, without waiting for the peer's close frame; absent where the runtime does not wait (Deno, Bun) or cannot. */
   terminate?(): void
-  /** The socket this connection shares, for a v2 subscription (server/session.ts); a runtime's topics subscribe that one. */
-  readonly base?: Connection
 }
 
 /**
@@ -44,8 +43,11 @@ export interface JoinRequest extends JoinQuery {
   canPublish?: boolean
   /** Unix ms at which the token expires. */
   exp?: number
-  /** Set for a protocol v2 subscription: the subscribe's `id` and whether it asked for presence. */
-  v2?: { id?: string; presence?: boolean }
+  /**
+   * Set for a protocol v2 subscription: the subscribe's `id`, whether it asked for presence, and what the
+   * room calls instead of closing the shared connection when it drops this member (or refuses it, full).
+   */
+  v2?: { id?: string; presence?: boolean; ended?: (code: ErrorCode) => void }
 }
 
 let counter = 0

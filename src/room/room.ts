@@ -135,7 +135,8 @@ export class Room {
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
     if (this.full) {
-      closeQuietly(conn, 'room_full', this.onError)
+      if (req.v2?.ended !== undefined) req.v2.ended('room_full')
+      else closeQuietly(conn, 'room_full', this.onError)
       return null
     }
     const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
@@ -143,6 +144,7 @@ export class Room {
     if (req.exp !== undefined) info.exp = req.exp
     if (req.v2 !== undefined) info.v2 = true
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    if (req.v2?.ended !== undefined) m.ended = req.v2.ended
     this.members.add(m)
     this.delivery.joining(m)
     this.expiry.watch(info.exp)
@@ -185,7 +187,8 @@ export class Room {
   /** Ping members where the runtime lets us, and close those idle too long. (Expiry has its own timer: `expire`.) */
   sweep(now: number = this.clock.now()): void {
     for (const m of this.members) {
-      if (m.conn.ping === undefined) continue
+      // A v2 subscription's socket is its session's to ping and to find idle.
+      if (m.conn.ping === undefined || m.ended !== undefined) continue
       if (now - m.lastSeen > this.config.idleTimeoutMs) {
         this.drop(m, 'idle_timeout')
         // A peer that answers no ping will not answer the close frame either: free its socket now rather
@@ -387,7 +390,8 @@ export class Room {
     if (m.closed) return
     m.closed = true
     this.remove(m)
-    closeQuietly(m.conn, code, this.onError)
+    if (m.ended !== undefined) m.ended(code)
+    else closeQuietly(m.conn, code, this.onError)
   }
 
   private remove(m: Member): void {

@@ -21,7 +21,7 @@ import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
 import { PONG } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
-import { Errors, closeReason, closeReasonCode } from '../wire/errors.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import type { PublishV2Frame, SubscribeFrame } from '../wire/v2.ts'
 import { decodeClientFrameV2, encodeAckV2, encodeErrorV2, encodeUnsubscribed, encodeWelcomeV2 } from '../wire/v2.ts'
@@ -46,28 +46,6 @@ interface Subscription {
 
 const FLOOD_WINDOW_MS = 10_000
 const BAD_FRAME_WINDOW_MS = 60_000
-
-/** A subscription's view of the shared socket: sends go to it, a room's close becomes the session's decision. */
-class SubscriptionConnection implements Connection {
-  constructor(
-    readonly base: Connection,
-    private readonly session: Session,
-    private readonly room: string,
-  ) {}
-
-  send(data: string | Uint8Array): void {
-    this.base.send(data)
-  }
-
-  // Every runtime that serves v2 (Node, Deno, Bun) can tell; a method on the prototype keeps the per-delivery check cheap.
-  bufferedAmount(): number {
-    return this.base.bufferedAmount?.() ?? 0
-  }
-
-  close(code: number, reason: string): void {
-    this.session.ended(this.room, code, reason)
-  }
-}
 
 function withRoom(frame: Record<string, unknown>, id: string | undefined): Record<string, unknown> {
   if (id !== undefined) frame.id = id
@@ -163,20 +141,19 @@ export class Session {
   }
 
   /**
-   * A room closed one subscription's member. A full room or a backend that is down ends that
-   * subscription only, with an error frame; anything else (slow consumer, expiry, shutdown) is
+   * A room dropped (or refused) one subscription's member. A full room or a backend that is down ends
+   * that subscription only, with an error frame; anything else (slow consumer, expiry, shutdown) is
    * about the connection, which closes.
    */
-  ended(room: string, code: number, reason: string): void {
-    const named = closeReasonCode(reason)
-    if (named === 'room_full' || named === 'backend_down') {
+  ended(room: string, code: ErrorCode): void {
+    if (code === 'room_full' || code === 'backend_down') {
       const sub = this.subs.get(room)
       if (sub === undefined) return
       this.subs.delete(room)
-      this.send(encodeErrorV2(named === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id))
+      this.send(encodeErrorV2(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id))
       return
     }
-    this.closeWith(code, reason)
+    this.close(code)
   }
 
   // ---- frames ----
@@ -202,7 +179,9 @@ export class Session {
     room.ready().then(
       () => {
         if (this.closed || this.subs.get(name) !== sub) return
-        const req: JoinRequest = { mode: 'json', v2: {} }
+        // The member writes to the shared socket itself (nothing between it and the socket on the fan-out
+        // path); what the room would do to the socket when it drops the member comes here instead.
+        const req: JoinRequest = { mode: 'json', v2: { ended: (code) => this.ended(name, code) } }
         if (f.id !== undefined) (req.v2 as { id?: string }).id = f.id
         if (f.presence === true) (req.v2 as { presence?: boolean }).presence = true
         if (f.since !== undefined) req.since = f.since
@@ -212,7 +191,7 @@ export class Session {
           req.canPublish = this.grant.pub
           req.exp = this.grant.exp
         }
-        sub.member = room.join(new SubscriptionConnection(this.conn, this, name), req)
+        sub.member = room.join(this.conn, req)
       },
       (err) => {
         if (!(err instanceof Unavailable)) this.onError(err)
