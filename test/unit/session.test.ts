@@ -158,6 +158,23 @@ describe('a protocol v2 session', () => {
     expect(a.conn.ofType('ack')).toEqual([{ type: 'ack', id: 'q', room: 'first', seq: 1 }])
   })
 
+  it('is found idle by its own frames, not by each room: a talking connection stays however long its rooms are quiet', async () => {
+    const { open, hub, clock } = setup({ idleTimeoutMs: 1000 })
+    const a = open()
+    a.send({ type: 'subscribe', room: 'quiet' })
+    await flush()
+    for (let t = 0; t < 5; t++) {
+      clock.advance(400)
+      a.send({ type: 'ping' })
+      hub.sweep(clock.now())
+    }
+    expect(a.conn.closedWith).toBeNull()
+    expect(hub.room('quiet').size).toBe(1)
+    clock.advance(1500)
+    hub.sweep(clock.now())
+    expect(a.conn.closedWith?.reason).toMatch(/^idle_timeout/)
+  })
+
   it('resumes a room from since and epoch', async () => {
     const { open } = setup()
     const a = open()
