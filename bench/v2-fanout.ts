@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/v2-fanout.ts`: the core's fan-out cost, v1 json members against v2 subscriptions, in process
  * (counting connections, no sockets): the same room, N members, M publishes, alternating rounds. What it isolates
- * is what v2 adds per delivery (a subscription's Connection forwarding to the shared socket); `npm run bench`
+ * is what v2 adds per delivery (since subscriptions hold the socket itself: nothing); `npm run bench`
  * measures the same over real sockets, where the runtime's send dominates.
  */
 

@@ -2,8 +2,8 @@
  * One protocol v2 connection (wire/v2.ts): many room subscriptions over one
  * socket. Each subscription is a member of its Room, like any v1 member, so
  * rooms, seq, history, fan-out (one encoding per broadcast, shared with v1)
- * and Redis work unchanged; a subscription's Connection writes to the shared
- * socket. The session owns what is per connection: frame size, the rate limit
+ * and Redis work unchanged; every subscription's member holds the one shared
+ * socket, and the room tells the session (Member.ended) when it drops one. The session owns what is per connection: frame size, the rate limit
  * (over publishes and subscribes), the bad-frame budget, liveness and expiry.
  */
 import type { Grant } from '../access/credentials.ts'
