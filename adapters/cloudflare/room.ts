@@ -93,7 +93,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
 
   /** The application's own publish (`rc.publish`): no `message` hook, the seq. */
   send(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
-    return this.room.publish(kind, body, from, false)
+    return this.room.publish(kind, body, from, undefined, false)
   }
 
   /** The application's disconnect (`rc.disconnect`): close the members `who` names with `code`; how many. */

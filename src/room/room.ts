@@ -20,6 +20,7 @@ import { PONG, encodeError, encodeWelcome } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
+import { encodeSubscribed } from '../wire/v2.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
 import type { Delivery, SendTo } from './delivery.ts'
@@ -28,6 +29,8 @@ import { ExpiryTimer, expired } from './expiry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import { Member } from './member.ts'
 import { Presence } from './presence.ts'
+import type { RosterPage } from './roster.ts'
+import { Roster } from './roster.ts'
 import type { Fanout } from './topics.ts'
 import { TopicDelivery } from './topics.ts'
 
@@ -77,6 +80,8 @@ export class Room {
   private readonly sender: SendTo = (m, data) => this.sendTo(m, data)
   private readonly delivery: Delivery
   private readonly presence: Presence
+  /** Who is here by identity, for v2 subscriptions that asked for presence (roster.ts). */
+  private readonly roster: Roster
   private readonly expiry: ExpiryTimer
   private readonly messageHook: Hooks['message']
   private readonly joinedHook: Hooks['joined']
@@ -102,9 +107,22 @@ export class Room {
         : new TopicDelivery(options.fanout, name, this.sender, () => this.checkBuffersSoon())
     this.expiry = new ExpiryTimer(this.clock, this.expire, options.scheduleExpiry)
     this.presence = new Presence(name, this.clock, this.config.presenceIntervalMs, this.members, () => this.log.members(this.members.size), this.sender)
+    const count = () => this.log.members(this.members.size)
+    this.roster = new Roster({
+      room: name,
+      clock: this.clock,
+      intervalMs: this.config.presenceIntervalMs,
+      graceMs: this.config.presenceGraceMs,
+      maxMembers: this.config.presenceMaxMembers,
+      count: () => (this.log === undefined ? 0 : count()),
+      send: this.sender,
+    })
     this.log = options.logs(name, {
       deliver: (entry) => this.delivery.deliver(entry),
-      membersChanged: () => this.presence.changed(),
+      membersChanged: () => {
+        this.presence.changed()
+        this.roster.changed()
+      },
       lost: () => this.closeAll('resync'),
     })
     this.emptySince = this.clock.now()
@@ -130,19 +148,23 @@ export class Room {
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
     if (this.full) {
-      closeQuietly(conn, 'room_full', this.onError)
+      if (req.v2?.ended !== undefined) req.v2.ended('room_full')
+      else closeQuietly(conn, 'room_full', this.onError)
       return null
     }
     const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
     if (req.info !== undefined) info.info = req.info
+    if (req.v2 !== undefined) info.v2 = true
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    if (req.v2?.ended !== undefined) m.ended = req.v2.ended
     this.members.add(m)
     this.delivery.joining(m)
     this.expiry.watch(info.exp)
     this.presence.changed()
     if (this.joinedHook !== undefined) notify('joined', this.joinedHook, this.memberEvent(m), this.config.hookTimeoutMs, this.onError)
+    this.roster.enter(m)
     this.welcome(m, req).catch((err) => {
       if (err instanceof Unavailable) return this.drop(m, 'backend_down')
       this.onError(err)
@@ -158,6 +180,7 @@ export class Room {
     this.delivery.live(m, 0)
     this.expiry.watch(info.exp)
     this.presence.known(this.log.members(this.members.size))
+    this.roster.enter(m)
     return m
   }
 
@@ -179,7 +202,8 @@ export class Room {
   /** Ping members where the runtime lets us, and close those idle too long. (Expiry has its own timer: `expire`.) */
   sweep(now: number = this.clock.now()): void {
     for (const m of this.members) {
-      if (m.conn.ping === undefined) continue
+      // A v2 subscription's socket is its session's to ping and to find idle.
+      if (m.conn.ping === undefined || m.ended !== undefined) continue
       if (now - m.lastSeen > this.config.idleTimeoutMs) {
         this.drop(m, 'idle_timeout')
         // A peer that answers no ping will not answer the close frame either: free its socket now rather
@@ -197,6 +221,7 @@ export class Room {
   /** Release the room's log and timers; the room must be empty. */
   dispose(): void {
     this.presence.dispose()
+    this.roster.dispose()
     this.expiry.dispose()
     if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
     this.log.close()
@@ -254,13 +279,20 @@ export class Room {
     m.lastSeen = this.clock.now()
   }
 
+  /** The roster as of the last presence tick, a page at a time (`GET /rooms/:room/presence`). */
+  presencePage(limit: number, cursor?: string): RosterPage {
+    return this.roster.page(limit, cursor)
+  }
+
   /**
-   * Publish from outside the room (HTTP, or the application's own `rc.publish`, which passes `vet: false`).
-   * Rejects with Unavailable (not published), OutcomeUnknown (asked, not confirmed), or Rejected when the
-   * `message` hook refused it, failed or took too long.
+   * Publish from outside the room: HTTP, the application's own `rc.publish` (which passes `vet: false`), or a
+   * v2 connection (whose subscription to this room, `origin`, gets no echo). Rejects with Unavailable (not
+   * published), OutcomeUnknown (asked, not confirmed), or Rejected when the `message` hook refused it, failed
+   * or took too long.
    */
-  async publish(kind: EntryKind, body: string | Uint8Array, from?: string, vet = true): Promise<number> {
+  async publish(kind: EntryKind, body: string | Uint8Array, from?: string, origin?: string, vet = true): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
+    if (origin !== undefined) draft.origin = origin
     if (from !== undefined) draft.from = from
     if (vet && this.messageHook !== undefined) {
       const data = kind === 'json' ? JSON.parse(body as string) : body
@@ -366,13 +398,17 @@ export class Room {
     if (m.closed) return
     if (m.info.mode === 'json') {
       const resumed = req.since === undefined ? undefined : { since: req.since, complete: replay.complete }
-      this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
+      if (req.v2 !== undefined) this.sendTo(m, encodeSubscribed(this.name, replay, req.v2.id, resumed))
+      else this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
     }
     for (const e of replay.entries) sendEntry(this.name, m, e, this.sender)
     // A send above may have closed it (a slow consumer): then it never goes live.
     if (m.closed) return
     this.delivery.live(m, replay.seq)
-    if (m.info.mode === 'json') this.presence.tell(m)
+    // A v2 subscription hears identity presence when it asked for it, never v1's count-only frames.
+    if (req.v2 !== undefined) {
+      if (req.v2.presence === true && !m.closed) this.roster.watch(m)
+    } else if (m.info.mode === 'json') this.presence.tell(m)
   }
 
   /** Send to one member; a send that throws closes that member only, and a slow consumer is closed. */
@@ -398,7 +434,8 @@ export class Room {
     if (m.closed) return
     m.closed = true
     this.remove(m, code)
-    closeQuietly(m.conn, code, this.onError)
+    if (m.ended !== undefined) m.ended(code)
+    else closeQuietly(m.conn, code, this.onError)
   }
 
   private remove(m: Member, reason: string): void {
@@ -407,6 +444,7 @@ export class Room {
     if (this.members.size === 0) this.emptySince = this.clock.now()
     this.presence.changed()
     if (this.leftHook !== undefined) notify('left', this.leftHook, { ...this.memberEvent(m), reason }, this.config.hookTimeoutMs, this.onError)
+    this.roster.exit(m)
   }
 
   /** With native fan-out no send passes sendTo's check, so look at every member's buffer once this turn is over. */

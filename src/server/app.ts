@@ -9,8 +9,9 @@ import type { Grant } from '../access/credentials.ts'
 import { bearer, tokenFromProtocols } from '../access/credentials.ts'
 import type { Admitted } from '../access/door.ts'
 import { Door, isRefusal } from '../access/door.ts'
-import { chatJs, clientJs } from '../client/bundle.gen.ts'
+import { chatJs, chatRoomsJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
+import { chatRoomsPage } from '../client/chat-rooms-page.ts'
 import type { Config } from '../config/config.ts'
 import { authorizeWith } from '../hooks/authorize.ts'
 import type { Hooks, Identity, MemberData } from '../hooks/hooks.ts'
@@ -19,7 +20,7 @@ import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
-import { parseJoinQuery } from '../wire/join.ts'
+import { parseJoinQuery, wantsV2 } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import type { RoomGateway } from './gateway.ts'
@@ -79,6 +80,11 @@ const PAGE_CSP =
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
   return c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' })
+}
+
+/** Whether an upgrade (or its door check) asks for protocol v2. */
+function asksV2(c: Context): boolean {
+  return wantsV2(c.req.header('sec-websocket-protocol'), c.req.query('protocol'))
 }
 
 function isUpgrade(c: Context): boolean {
@@ -153,6 +159,7 @@ export function createApp({
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
+    if (asksV2(c)) return refusalResponse('bad_request', 'roomcast.v2 connects on / and subscribes to rooms there')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
@@ -182,6 +189,34 @@ export function createApp({
     if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
     if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
+  }
+
+  // Protocol v2 on the mount root: the same door, but the token is not for one room (each subscribe checks it).
+  const connectV2 = async (c: Context): Promise<Response> => {
+    const throttled = door.throttle(clientIp(c))
+    if (throttled !== null) return refusalResponse(throttled)
+    const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
+    if (bad !== null) {
+      if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
+      const res = refusalResponse('unsupported_version', bad.message)
+      res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return res
+    }
+    const badOrigin = door.checkOrigin(c.req.header('origin'))
+    if (badOrigin !== null) return refusalResponse(badOrigin)
+    if (gateway.connect === undefined)
+      return refusalResponse('bad_request', 'roomcast.v2 is not served here (one socket per room: use roomcast.v1 on /rooms/:room)')
+    // The authorize hook decides per room, and a v2 connection is not for one room: until it is asked per
+    // subscribe, an application that has one gets v1 only, rather than a way around it.
+    if (authorize !== undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served with an authorize hook yet; use roomcast.v1 on /rooms/:room')
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = await door.connect(token)
+    if (isRefusal(admitted)) return refusalResponse(admitted)
+    const h = health()
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
+    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
+    if (!isUpgrade(c)) return c.body(null, 204)
+    return gateway.connect(c, admitted.grant)
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
@@ -232,7 +267,7 @@ export function createApp({
   // The page's script and WebSocket URLs are relative to it, so it needs a trailing slash: under a prefix,
   // `/live` redirects to `/live/` (upgrades and door checks there are answered as they are).
   const home = (c: Context): Response | Promise<Response> => {
-    if (isJoin(c)) return upgrade(c, config.defaultRoom)
+    if (isJoin(c)) return asksV2(c) ? connectV2(c) : upgrade(c, config.defaultRoom)
     const url = new URL(c.req.url)
     if (!url.pathname.endsWith('/')) return c.redirect(`${url.pathname}/${url.search}`, 308)
     return c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })
@@ -240,6 +275,9 @@ export function createApp({
   app.get('/', home)
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
+  // The many-rooms page: protocol v2, a room list and who is online, over one connection.
+  app.get('/chat/rooms', (c) => c.html(chatRoomsPage, 200, { 'Content-Security-Policy': PAGE_CSP }))
+  app.get('/client/chat-rooms.js', (c) => script(c, chatRoomsJs))
 
   const readAccess = httpAccess('read')
   app.get(
@@ -247,6 +285,15 @@ export function createApp({
     (c, next) => (isJoin(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
     async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
+
+  // A page of the v2 roster (who is here, by sub), with the same rights as the room's stats.
+  app.get('/rooms/:room/presence', readAccess, async (c) => {
+    if (gateway.presence === undefined) return refusalResponse('not_found', 'presence rosters are not served here')
+    const limit = c.req.query('limit') ?? '100'
+    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000) return refusalResponse('bad_request', '"limit" must be 1 to 1000')
+    const cursor = c.req.query('cursor')
+    return c.json(await gateway.presence(c.req.param('room'), Number(limit), cursor === '' ? undefined : cursor))
+  })
 
   app.post(
     '/rooms/:room/messages',

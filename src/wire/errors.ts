@@ -67,6 +67,11 @@ export const Errors = {
   kicked: { close: 4002, retry: 'terminal', message: 'disconnected by an operator' },
   shutting_down: { close: CloseCode.goingAway, retry: 'reconnect', message: 'server shutting down' },
   internal: { close: CloseCode.internal, retry: 'reconnect', message: 'internal error' },
+  // Protocol v2 (wire/v2.ts): refusals of one subscribe; the connection and its other subscriptions stay.
+  bad_room: { close: null, retry: 'terminal', message: 'room names are 1 to 64 of A-Z a-z 0-9 _ . -' },
+  too_many_subscriptions: { close: null, retry: 'terminal', message: 'this connection has MAX_SUBSCRIPTIONS subscriptions; unsubscribe one first' },
+  already_subscribed: { close: null, retry: 'terminal', message: 'this connection is already subscribed to this room' },
+  too_many_rooms: { close: null, retry: 'reconnect', message: 'this server holds MAX_ROOMS rooms; try again later' },
 } as const satisfies Record<string, ErrorSpec>
 
 /** A code of the Errors table. */
