@@ -38,6 +38,15 @@ export class MemoryLog implements RoomLog {
     return local
   }
 
+  historyBytes(): number {
+    return this.bytes
+  }
+
+  clear(): Promise<void> {
+    this.close()
+    return Promise.resolve()
+  }
+
   close(): void {
     this.entries = []
     this.start = 0

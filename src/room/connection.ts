@@ -29,6 +29,8 @@ export interface MemberInfo {
   canPublish: boolean
   /** Unix ms after which the member's credentials expire, if they do. */
   exp?: number
+  /** Unix ms at which it joined (shown as `since` by the admin API); absent in attachments written before it existed. */
+  joinedAt?: number
 }
 
 /** What a client asked for when it joined (wire/join.ts), and what its credentials grant. */

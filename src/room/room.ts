@@ -25,6 +25,7 @@ import { Member } from './member.ts'
 import { Presence } from './presence.ts'
 import type { Fanout } from './topics.ts'
 import { TopicDelivery } from './topics.ts'
+import type { MemberSummary } from '../wire/admin.ts'
 
 /** What a room needs from its surroundings. */
 export interface RoomOptions {
@@ -50,6 +51,20 @@ export interface RoomStats {
   seq: number
 }
 
+/** Which members an operator's disconnect closes: those matching every field given; none given, everyone. */
+export interface MemberFilter {
+  sub?: string
+  connectionId?: string
+}
+
+/** What a room has carried on this instance since it opened: one count per broadcast, never per recipient. */
+export interface Traffic {
+  /** Entries handed to this instance's members. */
+  messages: number
+  /** Sends those entries made: the members present at each broadcast (a json publisher's ack included). */
+  deliveries: number
+}
+
 const FLOOD_WINDOW_MS = 10_000
 const BAD_FRAME_WINDOW_MS = 60_000
 
@@ -69,6 +84,8 @@ export class Room {
   private bufferCheck: unknown = undefined
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
+  /** Counted once per broadcast, for the admin API's rates and a Durable Object's cost. */
+  readonly traffic: Traffic = { messages: 0, deliveries: 0 }
 
   constructor(
     readonly name: string,
@@ -84,7 +101,11 @@ export class Room {
     this.expiry = new ExpiryTimer(this.clock, this.expire, options.scheduleExpiry)
     this.presence = new Presence(name, this.clock, this.config.presenceIntervalMs, this.members, () => this.log.members(this.members.size), this.sender)
     this.log = options.logs(name, {
-      deliver: (entry) => this.delivery.deliver(entry),
+      deliver: (entry) => {
+        this.traffic.messages++
+        this.traffic.deliveries += this.members.size
+        this.delivery.deliver(entry)
+      },
       membersChanged: () => this.presence.changed(),
       lost: () => this.closeAll('resync'),
     })
@@ -114,10 +135,11 @@ export class Room {
       closeQuietly(conn, 'room_full', this.onError)
       return null
     }
-    const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
+    const now = this.clock.now()
+    const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true, joinedAt: now }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
-    const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    const m = new Member(conn, info, now, this.config.rateBurst)
     this.members.add(m)
     this.delivery.joining(m)
     this.expiry.watch(info.exp)
@@ -185,6 +207,43 @@ export class Room {
   async stats(): Promise<RoomStats> {
     const head = await this.log.head()
     return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
+  }
+
+  // ---- admin ----
+
+  /** This instance's members, at most `limit` of them, for the admin API. */
+  memberList(limit: number = Infinity): MemberSummary[] {
+    const out: MemberSummary[] = []
+    for (const m of this.members) {
+      if (out.length >= limit) break
+      const s: MemberSummary = { connectionId: m.info.id, mode: m.info.mode, since: m.info.joinedAt ?? m.joinedHere }
+      if (m.info.from !== undefined) s.sub = m.info.from
+      if (m.conn.bufferedAmount !== undefined) s.bufferedBytes = m.conn.bufferedAmount()
+      out.push(s)
+    }
+    return out
+  }
+
+  /** Close the members `filter` matches with `code` (an operator's disconnect); returns how many were closed. */
+  disconnect(filter: MemberFilter, code: ErrorCode = 'kicked'): number {
+    let n = 0
+    for (const m of this.members) {
+      if (filter.sub !== undefined && m.info.from !== filter.sub) continue
+      if (filter.connectionId !== undefined && m.info.id !== filter.connectionId) continue
+      this.drop(m, code)
+      n++
+    }
+    return n
+  }
+
+  /** Bytes of message bodies the room's history holds, where the log can say at once. */
+  historyBytes(): number | undefined {
+    return this.log.historyBytes?.()
+  }
+
+  /** Drop the room's history (seq and epoch stay): resumes from before now report `complete:false`. */
+  clearHistory(): Promise<void> {
+    return this.log.clear?.() ?? Promise.resolve()
   }
 
   // ---- receive ----

@@ -15,6 +15,10 @@ import { isRoomName } from '../wire/names.ts'
 import { Unavailable } from '../log/room-log.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
+import { mountAdmin } from './admin-routes.ts'
+import type { Health } from './health.ts'
+
+export type { Health } from './health.ts'
 
 export interface AppOptions {
   config: Config
@@ -29,16 +33,6 @@ export interface AppOptions {
   health?: () => Health
 }
 
-/** What a backend says about itself, for `/healthz` and `/readyz`. */
-export interface Health {
-  /** Whether rooms can take publishes and new members right now. */
-  ready: boolean
-  /** Which backend holds sequence and history: "memory", "redis", ... */
-  backend: string
-  /** Why it is not ready, when it is not. */
-  detail?: string
-}
-
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
 /** Read the join request from an upgrade's query and headers (the rules are wire/join.ts's); a string is the reason it is bad. */
@@ -47,7 +41,8 @@ export function parseJoin(c: Context): JoinRequest | string {
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
@@ -170,7 +165,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
-      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      if (type !== 'text/plain' && type !== 'application/json')
+        return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
@@ -192,6 +188,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return c.json({ seq }, 202)
     },
   )
+
+  const adminToken = config.access.adminToken
+  if (adminToken !== undefined && gateway.admin !== undefined) mountAdmin(app, { token: adminToken, backend: gateway.admin(health), csp: PAGE_CSP })
 
   app.notFound((c) => refusalResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   app.onError((err) => {

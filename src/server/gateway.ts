@@ -3,6 +3,8 @@ import type { Context } from 'hono'
 import type { JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { RoomStats } from '../room/room.ts'
+import type { AdminBackend } from '../admin/admin.ts'
+import type { Health } from './health.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -16,4 +18,6 @@ export interface RoomGateway {
   stats(room: string): Promise<RoomStats>
   /** `POST /rooms/:room/messages`; rejects with Unavailable when it cannot be published. */
   publish(room: string, kind: EntryKind, body: string, from?: string): Promise<number>
+  /** Build the admin API's backend; called once, and only when ADMIN_TOKEN is set (it may start timers). */
+  admin?(health: () => Health): AdminBackend
 }

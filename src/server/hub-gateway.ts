@@ -7,6 +7,7 @@ import type { Hub } from './hub.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
+import { hubAdmin } from './hub-admin.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -17,6 +18,7 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 /** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
 export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T, U>, wrap: WrapSocket, upgradeOptions?: U): RoomGateway {
   return {
+    admin: (health) => hubAdmin(hub, { health, directory: hub.directory }),
     connections: () => hub.connections,
     isFull(name) {
       return hub.peek(name)?.full ?? false

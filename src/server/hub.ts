@@ -8,6 +8,7 @@ import { Room } from '../room/room.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { LogFactory } from '../log/room-log.ts'
 import { memoryLogs } from '../log/memory-log.ts'
+import type { RoomDirectory } from '../admin/directory.ts'
 
 export interface HubOptions {
   config: Config
@@ -19,15 +20,21 @@ export interface HubOptions {
   statsElsewhere?: (room: string) => Promise<RoomStats>
   /** The runtime's native one-to-many send, where it has one (Bun). */
   fanout?: Fanout
+  /** The rooms of every instance, for the admin API, from a backend that spans instances (Redis). */
+  directory?: RoomDirectory
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
 export class Hub {
   private readonly rooms = new Map<string, Room>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>> & Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'directory'>> &
+    Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>
   private timer: ReturnType<typeof setInterval> | undefined
+  /** The rooms of every instance (Redis), when the backend spans instances. */
+  readonly directory: RoomDirectory | undefined
 
   constructor(options: HubOptions) {
+    this.directory = options.directory
     this.options = {
       config: options.config,
       logs: options.logs ?? memoryLogs(options.config),
@@ -55,6 +62,16 @@ export class Hub {
   /** The room named `name` if this process has it, without creating it. */
   peek(name: string): Room | undefined {
     return this.rooms.get(name)
+  }
+
+  /** The rooms open in this process. */
+  openRooms(): IterableIterator<Room> {
+    return this.rooms.values()
+  }
+
+  /** How many rooms are open in this process. */
+  get roomCount(): number {
+    return this.rooms.size
   }
 
   /** `GET /rooms/:room` without creating the room here: random names would otherwise fill memory. */

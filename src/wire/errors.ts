@@ -4,7 +4,7 @@
  * help, and a readable message. No imports, so the browser client bundles it.
  */
 
-/** The close codes the server sends (RFC 6455 section 7.4; 1012 and 1013 are IANA-registered, 4001 is ours). */
+/** The close codes the server sends (RFC 6455 section 7.4; 1012 and 1013 are IANA-registered, 4001 and 4002 are ours). */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
@@ -51,6 +51,8 @@ export const Errors = {
   slow_consumer: { close: CloseCode.tryAgainLater, retry: 'reconnect', message: 'too much unsent data; read faster' },
   idle_timeout: { close: CloseCode.goingAway, retry: 'reconnect', message: 'no frame or pong within the idle timeout' },
   token_expired: { close: 4001, retry: 'reconnect', message: 'credentials expired; reconnect with a new token' },
+  // An operator closed the connection (POST /admin/rooms/:room/disconnect): reconnecting at once would undo that.
+  kicked: { close: 4002, retry: 'terminal', message: 'disconnected by an operator' },
   shutting_down: { close: CloseCode.goingAway, retry: 'reconnect', message: 'server shutting down' },
   internal: { close: CloseCode.internal, retry: 'reconnect', message: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>
