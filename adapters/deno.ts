@@ -10,7 +10,7 @@ const { port, hostname } = listen
 
 // With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
 const redis = await redisFromEnv(env, config).catch(fail)
-const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere, directory: redis?.directory })
 
 // Open sockets, so shutdown can wait for their close handshakes (Deno.serve keeps no such list).
 const sockets = new Set<WebSocket>()

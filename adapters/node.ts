@@ -16,7 +16,7 @@ const { port, hostname } = listen
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
 const redis = await redisFromEnv(process.env, config).catch(fail)
-const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere, directory: redis?.directory })
 
 const wss = new WebSocketServer({
   noServer: true,

@@ -9,6 +9,9 @@ import type { RedisOptions } from 'ioredis'
 import { Unavailable, entryBytes } from '../../src/index.ts'
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
 import { RedisLog } from './log.ts'
+import type { DirectoryCommands } from './directory.ts'
+import { RedisDirectory } from './directory.ts'
+import { CLEAR, INFO, LEASE, LIST } from './directory-scripts.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
 import type { RoomKeys } from './wire.ts'
@@ -68,6 +71,10 @@ export class RedisBackend implements RoomStore {
   private lastError = 'connecting'
   private timer: ReturnType<typeof setInterval> | undefined
   private closing = false
+  /** The channel other instances answer this one's admin questions on, once the admin API asked for it. */
+  private instanceChannel: string | undefined
+  /** The rooms of every instance, for the admin API. */
+  readonly directory: RedisDirectory
 
   constructor(options: RedisBackendOptions) {
     this.options = options
@@ -79,6 +86,30 @@ export class RedisBackend implements RoomStore {
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
+    for (const [name, lua] of [
+      ['rcLease', LEASE],
+      ['rcList', LIST],
+      ['rcInfo', INFO],
+      ['rcClear', CLEAR],
+    ] as const) {
+      this.cmd.defineCommand(name, { numberOfKeys: 2, lua })
+    }
+    const backend = this
+    this.directory = new RedisDirectory(
+      {
+        prefix: this.prefix,
+        instanceId: this.instanceId,
+        get up() {
+          return backend.up
+        },
+        cmd: this.cmd as unknown as DirectoryCommands,
+        listen: (channel) => {
+          this.instanceChannel = channel
+          if (this.up) this.sub.subscribe(channel).catch(() => {})
+        },
+      },
+      options.heartbeatMs,
+    )
     for (const conn of [this.cmd, this.sub]) {
       conn.on('ready', () => this.check())
       conn.on('close', () => this.check())
@@ -140,10 +171,7 @@ export class RedisBackend implements RoomStore {
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      return await this.cmd.rcAppend(
-        keys.meta, keys.log,
-        keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
-      )
+      return await this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
     } catch (err) {
       throw this.failure(err, 'redis failed before confirming the publish')
     }
@@ -169,8 +197,15 @@ export class RedisBackend implements RoomStore {
     let r: (string | number)[]
     try {
       r = await this.cmd.rcBeat(
-        k.meta, k.log, k.presence,
-        this.instanceId, count, this.options.heartbeatMs * 3, this.options.roomTtlMs, k.channel, publish ? '1' : '0',
+        k.meta,
+        k.log,
+        k.presence,
+        this.instanceId,
+        count,
+        this.options.heartbeatMs * 3,
+        this.options.roomTtlMs,
+        k.channel,
+        publish ? '1' : '0',
       )
     } catch (err) {
       throw this.failure(err, 'redis failed during the presence heartbeat')
@@ -208,6 +243,7 @@ export class RedisBackend implements RoomStore {
     }
     this.lastError = 'connection lost'
     this.say(`redis connected; ${this.rooms.size} room(s) resubscribing`)
+    if (this.instanceChannel !== undefined) this.sub.subscribe(this.instanceChannel).catch(() => {})
     this.subscribe([...this.rooms.values()])
   }
 
@@ -224,6 +260,9 @@ export class RedisBackend implements RoomStore {
   }
 
   private onMessage(channel: string, text: string): void {
+    // The admin API's questions ride on the rooms' channels; the answers come on this instance's own.
+    if (text.startsWith('a ')) return this.directory.onQuestion(text)
+    if (channel === this.instanceChannel) return this.directory.onAnswer(text)
     const room = this.rooms.get(channel)
     if (room === undefined) return
     const m = parseChannelMessage(text)

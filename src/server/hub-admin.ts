@@ -43,15 +43,21 @@ export interface HubAdmin extends AdminBackend {
 export function hubAdmin(hub: Hub, options: HubAdminOptions): HubAdmin {
   const { directory, health } = options
   const sampler = new TrafficSampler(options.intervalMs ?? 1000, options.points ?? 300)
-  const tick = () => sampler.tick(Date.now(), hub.openRooms(), hub.connections)
+  /** Rooms leased at least once: a room opened since the last lease is leased at the next tick, not a heartbeat later. */
+  const leased = new WeakSet<Room>()
+  const lease = (rooms: Room[]) => {
+    if (directory === undefined || rooms.length === 0) return
+    for (const r of rooms) leased.add(r)
+    directory.lease(rooms.map((r) => ({ room: r.name, messagesPerSecond: sampler.rate(r) }))).catch(() => {})
+  }
+  const tick = () => {
+    sampler.tick(Date.now(), hub.openRooms(), hub.connections)
+    if (directory !== undefined) lease([...hub.openRooms()].filter((r) => !leased.has(r)))
+  }
   const timers = [setInterval(tick, sampler.intervalMs)]
   if (directory !== undefined) {
-    const lease = () => {
-      const rooms = [...hub.openRooms()].map((r) => ({ room: r.name, messagesPerSecond: sampler.rate(r) }))
-      directory.lease(rooms).catch(() => {})
-    }
-    lease()
-    timers.push(setInterval(lease, directory.leaseIntervalMs))
+    lease([...hub.openRooms()])
+    timers.push(setInterval(() => lease([...hub.openRooms()]), directory.leaseIntervalMs))
     directory.answerWith((name, q) => answer(hub.peek(name), q))
   }
   // The timers must not keep the process alive by themselves (Node, Bun; Deno's timers are numbers).

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
+import { adminScenarios } from './admin.ts'
 import { authScenarios } from './auth.ts'
 import { handshakeScenarios } from './handshake.ts'
 import { hostileScenarios } from './hostile.ts'
@@ -50,6 +51,11 @@ export interface Capabilities {
    * Optional, default true; false where the platform answers such requests itself.
    */
   oddRequestsReachApp?: boolean
+  /**
+   * `GET /admin/stats` carries a series of points sampled by the instance, for the dashboard's charts.
+   * Optional, default true; false where no instance holds the rooms to sample (Cloudflare).
+   */
+  adminSeries?: boolean
 }
 
 /** A runtime under test. */
@@ -96,5 +102,6 @@ export function conformance(target: Target): void {
     handshakeScenarios(ctx)
     lifecycleScenarios(ctx)
     authScenarios(ctx)
+    adminScenarios(ctx)
   })
 }
