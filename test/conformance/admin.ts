@@ -159,7 +159,7 @@ export function adminScenarios(ctx: SuiteContext): void {
       await publish(b, 2)
       const listed = await eventually(
         () => walk(1000),
-        ({ rooms }) => [a, a, b, c].every((n, i, all) => rooms.some((r) => r.room === n && r.connections === all.filter((x) => x === n).length)),
+        ({ rooms }) => [a, a, b, c].every((n, _i, all) => rooms.some((r) => r.room === n && r.connections === all.filter((x) => x === n).length)),
       )
       const row = (n: string) => listed.rooms.find((r) => r.room === n)
       expect(row(a)).toMatchObject({ room: a, connections: 2, seq: 5, historyBytes: 10 })
