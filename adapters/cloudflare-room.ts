@@ -6,7 +6,10 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { Errors, PONG, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../src/index.ts'
-import type { Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
+import type { Connection, DisconnectRequest, EntryKind, JoinRequest, Member, MemberInfo, RoomDetail, RoomStats } from '../src/index.ts'
+import type { RegistryObject } from './cloudflare-registry.ts'
+import { REGISTRY_NAME } from './cloudflare-registry.ts'
+import { RoomReporter } from './cloudflare-reporter.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'
@@ -20,6 +23,8 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   private readonly room: Room
   /** A cache of the sockets' members, rebuilt from getWebSockets() whenever the object starts. */
   private readonly members = new Map<WebSocket, Member>()
+  /** Its cost, its reports to the registry and its wake/idle lines. */
+  private readonly reporter: RoomReporter
 
   constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
     super(ctx, env)
@@ -40,10 +45,13 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       if (info !== null) this.members.set(ws, this.room.restore(wrap(ws), info))
     }
     if (this.members.size > 0) console.log(`roomcast: room ${name} woke with ${this.members.size} connection(s)`)
+    const registry = (env as { REGISTRY?: DurableObjectNamespace<RegistryObject> }).REGISTRY
+    this.reporter = new RoomReporter(ctx, this.room, registry === undefined ? undefined : () => registry.get(registry.idFromName(REGISTRY_NAME)))
   }
 
   /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */
   override fetch(request: Request): Response {
+    this.reporter.activity()
     // Checked by the object, which alone knows its members: from the Worker it would cost a second round trip.
     if (this.room.full) return refusalResponse('room_full')
     const join = JSON.parse(request.headers.get(JOIN_HEADER) ?? '{"mode":"raw"}') as JoinRequest
@@ -63,26 +71,51 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
 
   /** `GET /rooms/:room` */
   stats(): Promise<RoomStats> {
+    this.reporter.activity()
     return this.room.stats()
   }
 
   /** `POST /rooms/:room/messages` */
   publish(kind: EntryKind, body: string, from?: string): Promise<number> {
+    this.reporter.activity()
     return this.room.publish(kind, body, from)
+  }
+
+  /** `GET /admin/rooms/:room`: the members, and the object's cost so far. */
+  async adminDetail(memberLimit: number): Promise<RoomDetail> {
+    this.reporter.activity()
+    const stats = await this.room.stats()
+    return { ...stats, members: this.room.memberList(memberLimit), cost: this.reporter.current() }
+  }
+
+  /** `POST /admin/rooms/:room/disconnect` */
+  adminDisconnect({ code, ...filter }: DisconnectRequest): number {
+    this.reporter.activity()
+    return this.room.disconnect(filter, code)
+  }
+
+  /** `DELETE /admin/rooms/:room/history`: resolves with the seq, which goes on. */
+  async adminClearHistory(): Promise<number> {
+    this.reporter.activity()
+    await this.room.clearHistory()
+    return (await this.room.stats()).seq
   }
 
   /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */
   override alarm(): void {
+    this.reporter.activity()
     this.room.expire()
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    this.reporter.activity()
     const member = this.members.get(ws)
     if (member === undefined) return ws.close(Errors.internal.close, closeReason('internal', 'unknown connection'))
     this.room.receive(member, message)
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    this.reporter.activity()
     this.forget(ws)
     // Complete the closing handshake; without it the client sees 1006. Ignored where the runtime already replied.
     try {
@@ -93,6 +126,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   }
 
   override webSocketError(ws: WebSocket): void {
+    this.reporter.activity()
     this.forget(ws)
   }
 

@@ -2,18 +2,24 @@
 import { getConnInfo } from 'hono/cloudflare-workers'
 import { createApp, readConfig } from '../src/index.ts'
 import type { Health, RoomGateway, RoomStats } from '../src/index.ts'
+import { objectAdmin } from './cloudflare-admin.ts'
+import { RegistryObject } from './cloudflare-registry.ts'
 import { JOIN_HEADER, RoomObject } from './cloudflare-room.ts'
 
-export { RoomObject }
+export { RegistryObject, RoomObject }
 
 interface Env {
   ROOMS: DurableObjectNamespace<RoomObject>
+  /** The room registry (cloudflare-registry.ts): rooms report to it, and the admin API lists them from it. */
+  REGISTRY?: DurableObjectNamespace<RegistryObject>
 }
 
 /** Reach a room's object by name; the app has refused invalid names with 400 before any of these run. */
-function objectGateway(rooms: DurableObjectNamespace<RoomObject>): RoomGateway {
+function objectGateway(rooms: DurableObjectNamespace<RoomObject>, registry: DurableObjectNamespace<RegistryObject> | undefined): RoomGateway {
   const room = (name: string) => rooms.get(rooms.idFromName(name))
   return {
+    // Without the REGISTRY binding no room can be listed, so there is no admin API (ADMIN_TOKEN or not).
+    ...(registry === undefined ? {} : { admin: (health: () => Health) => objectAdmin(rooms, registry, health) }),
     // The object refuses a full room itself, in the same call as the join.
     isFull: () => false,
     upgrade(c, name, join) {
@@ -35,7 +41,7 @@ export default {
     // [vars] are the same for every request of a deployment, so the app is built once per isolate.
     app ??= createApp({
       config: readConfig(env as unknown as Record<string, string | undefined>),
-      gateway: objectGateway(env.ROOMS),
+      gateway: objectGateway(env.ROOMS, env.REGISTRY),
       // The client address from CF-Connecting-IP, which Cloudflare sets and a client cannot.
       getConnInfo,
       // Each room's storage is its own object's: nothing shared to be down.

@@ -50,6 +50,8 @@ export type { AdminBackend, DisconnectRequest } from './admin/admin.ts'
 export { decodeCursor, encodeCursor } from './admin/cursor.ts'
 export type { Lease, RoomAnswer, RoomDirectory, RoomQuestion } from './admin/directory.ts'
 export { RATE_TAU_MS, TrafficSampler } from './admin/sampler.ts'
+export { EVICT_AFTER_MS, RoomCost, countAutoResponses } from './admin/room-cost.ts'
+export type { CostState } from './admin/room-cost.ts'
 
 // ---- server ----
 export { createApp, parseJoin } from './server/app.ts'

@@ -113,4 +113,6 @@ export interface AdminStats {
   /** Refused upgrades and requests by code, and server-initiated closes by code, since the instance started. */
   refusals: Record<string, number>
   closes: Record<string, number>
+  /** Cloudflare: the reports the registry received, and since when (Unix ms), which is what it costs. */
+  registry?: { reports: number; since: number }
 }
