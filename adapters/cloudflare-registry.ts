@@ -46,19 +46,19 @@ const SCHEMA = [
     room TEXT PRIMARY KEY, connections INTEGER NOT NULL, seq INTEGER NOT NULL, history_bytes INTEGER NOT NULL,
     mps REAL NOT NULL, dps REAL NOT NULL, since INTEGER NOT NULL, wake_ups INTEGER NOT NULL, awake_ms INTEGER NOT NULL,
     hibernated_ms INTEGER NOT NULL, auto_responses INTEGER NOT NULL, messages INTEGER NOT NULL,
-    deliveries INTEGER NOT NULL, reports INTEGER NOT NULL, awake_until INTEGER NOT NULL, reported_at INTEGER NOT NULL)`,
+    deliveries INTEGER NOT NULL, reports INTEGER NOT NULL, alarms INTEGER NOT NULL, awake_until INTEGER NOT NULL, reported_at INTEGER NOT NULL)`,
   'CREATE INDEX IF NOT EXISTS rooms_idle ON rooms (connections, reported_at)',
   'CREATE TABLE IF NOT EXISTS registry_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)',
 ]
 const UPSERT = `INSERT INTO rooms (room, connections, seq, history_bytes, mps, dps, since, wake_ups, awake_ms, hibernated_ms,
-    auto_responses, messages, deliveries, reports, awake_until, reported_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+    auto_responses, messages, deliveries, reports, alarms, awake_until, reported_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
   ON CONFLICT(room) DO UPDATE SET connections = excluded.connections, seq = excluded.seq, history_bytes = excluded.history_bytes,
     mps = excluded.mps, dps = excluded.dps, since = excluded.since, wake_ups = excluded.wake_ups, awake_ms = excluded.awake_ms,
     hibernated_ms = excluded.hibernated_ms, auto_responses = excluded.auto_responses, messages = excluded.messages,
-    deliveries = excluded.deliveries, reports = rooms.reports + 1, awake_until = excluded.awake_until, reported_at = excluded.reported_at`
+    deliveries = excluded.deliveries, reports = rooms.reports + 1, alarms = excluded.alarms, awake_until = excluded.awake_until, reported_at = excluded.reported_at`
 const COLUMNS =
-  'room, connections, seq, history_bytes, mps, dps, since, wake_ups, awake_ms, hibernated_ms, auto_responses, messages, deliveries, reports, awake_until, reported_at'
+  'room, connections, seq, history_bytes, mps, dps, since, wake_ups, awake_ms, hibernated_ms, auto_responses, messages, deliveries, reports, alarms, awake_until, reported_at'
 /** A row's rate while its room is awake, 0 once it sleeps (the one binding: now). */
 const LIVE_MPS = 'CASE WHEN awake_until > ? THEN mps ELSE 0 END'
 const LIVE_DPS = 'CASE WHEN awake_until > ? THEN dps ELSE 0 END'
@@ -100,6 +100,7 @@ export class RegistryObject extends DurableObject<Record<string, unknown>> {
       c.autoResponses,
       c.messages,
       c.deliveries,
+      c.alarms ?? 0,
       r.awakeUntil,
       now,
     )
@@ -174,6 +175,7 @@ function summary(row: Row, now: number): RoomSummary {
       messages: n('messages'),
       deliveries: n('deliveries'),
       reports: n('reports'),
+      alarms: n('alarms'),
       awake: n('awake_until') > now,
       reportedAt: n('reported_at'),
     },

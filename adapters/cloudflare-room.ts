@@ -31,13 +31,18 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     const config = readConfig(env as Record<string, string | undefined>)
     // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
-    // The name given to idFromName (the runtime has told objects their name since March 2026).
-    const name = ctx.id.name ?? ctx.id.toString()
+    const registry = (env as { REGISTRY?: DurableObjectNamespace<RegistryObject> }).REGISTRY
+    const reporter = new RoomReporter(ctx, registry === undefined ? undefined : () => registry.get(registry.idFromName(REGISTRY_NAME)))
+    this.reporter = reporter
+    // The name given to idFromName (the runtime has told objects their name since March 2026, except when
+    // their alarm starts them: then the name the reporter saved).
+    const name = reporter.name
     this.room = new Room(name, {
       config,
       logs: sqlLogs(ctx.storage.sql, config),
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
-      scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
+      // The reporter shares the one alarm with its flush.
+      scheduleExpiry: (at) => reporter.scheduleExpiry(at),
     })
     // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
     for (const ws of ctx.getWebSockets()) {
@@ -45,8 +50,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       if (info !== null) this.members.set(ws, this.room.restore(wrap(ws), info))
     }
     if (this.members.size > 0) console.log(`roomcast: room ${name} woke with ${this.members.size} connection(s)`)
-    const registry = (env as { REGISTRY?: DurableObjectNamespace<RegistryObject> }).REGISTRY
-    this.reporter = new RoomReporter(ctx, this.room, registry === undefined ? undefined : () => registry.get(registry.idFromName(REGISTRY_NAME)))
+    reporter.attach(this.room)
   }
 
   /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */
@@ -62,6 +66,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     if (member !== null) {
       server.serializeAttachment(member.info)
       this.members.set(server, member)
+      this.reporter.touched()
     }
     // Echo the subprotocol only if the client offered it (never a token beside it); a client that chose json by ?protocol= offered none.
     const protocol = chooseSubprotocol(request.headers.get('sec-websocket-protocol'))
@@ -76,9 +81,11 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   }
 
   /** `POST /rooms/:room/messages` */
-  publish(kind: EntryKind, body: string, from?: string): Promise<number> {
+  async publish(kind: EntryKind, body: string, from?: string): Promise<number> {
     this.reporter.activity()
-    return this.room.publish(kind, body, from)
+    const seq = await this.room.publish(kind, body, from)
+    this.reporter.touched()
+    return seq
   }
 
   /** `GET /admin/rooms/:room`: the members, and the object's cost so far. */
@@ -101,10 +108,9 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     return (await this.room.stats()).seq
   }
 
-  /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */
+  /** The alarm: a member's token expired (close it with 4001), or the reporter's flush is due. */
   override alarm(): void {
-    this.reporter.activity()
-    this.room.expire()
+    this.reporter.onAlarm()
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {

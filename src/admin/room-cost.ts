@@ -17,6 +17,8 @@ export const EVICT_AFTER_MS = 10_000
 
 /** What a room object persists of its cost, in its own storage. */
 export interface CostState {
+  /** The room's name: an object started by its alarm is not told the name it was created by. */
+  room?: string
   /** Unix ms from which the figures count. */
   since: number
   wakeUps: number
@@ -27,6 +29,8 @@ export interface CostState {
   deliveries: number
   /** Reports sent to the registry. */
   reports: number
+  /** Alarm invocations (billed as requests): credential expiries and the reporter's flushes. */
+  alarms?: number
   /** Unix ms of the last flush: the object was awake until then, and for EVICT_AFTER_MS after, unless it woke sooner. */
   lastActive: number
 }
@@ -43,9 +47,10 @@ export class RoomCost {
   /** Time out of memory just before this wake (0 at a first start). */
   readonly slept: number
 
-  /** A wake at `now`, continuing `saved` (absent: the room's first start). */
-  constructor(saved: CostState | undefined, now: number) {
+  /** A wake at `now` of the room `room`, continuing `saved` (absent: the room's first start). */
+  constructor(saved: CostState | undefined, now: number, room?: string) {
     this.state = saved === undefined ? fresh(now) : { ...saved }
+    if (room !== undefined) this.state.room = room
     this.slept = 0
     if (saved !== undefined) {
       // The last period stayed in memory until the runtime evicted it, or until now, whichever came first.
@@ -75,8 +80,8 @@ export class RoomCost {
 
   /** The figures as the admin API shows them. */
   report(): RoomCostReport {
-    const { since, wakeUps, awakeMs, hibernatedMs, autoResponses, messages, deliveries, reports } = this.state
-    return { since, wakeUps, awakeMs, hibernatedMs, autoResponses, messages, deliveries, reports }
+    const { since, wakeUps, awakeMs, hibernatedMs, autoResponses, messages, deliveries, reports, alarms = 0 } = this.state
+    return { since, wakeUps, awakeMs, hibernatedMs, autoResponses, messages, deliveries, reports, alarms }
   }
 }
 

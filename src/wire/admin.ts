@@ -72,6 +72,8 @@ export interface RoomCostReport {
   deliveries: number
   /** Reports this room sent to the registry (each one a Durable Object request). */
   reports?: number
+  /** Alarm invocations (each billed as a request): credential expiries, and the flushes that report. */
+  alarms?: number
   /** Whether the object is in memory, as far as its last report tells. */
   awake?: boolean
   /** Unix ms of the room's last report to the registry. */
