@@ -110,7 +110,10 @@ function chart(name: string, points: readonly SeriesPoint[], value: (p: SeriesPo
     el('path', { class: 'line', d: linePath(xy) }),
   )
   svg.dataset.points = String(xy.length)
-  $(`max-${name}`).textContent = `max ${fmt(max)}`
+  const first = points[0]
+  const last = points[points.length - 1]
+  const span = first === undefined || last === undefined ? '' : `last ${duration(last.t - first.t)} · `
+  $(`max-${name}`).textContent = `${span}max ${fmt(max)}`
 }
 
 function el(tag: string, attrs: Record<string, string>): SVGElement {
@@ -153,6 +156,12 @@ function counts(byCode: Record<string, number>): string[][] {
 
 function fmt(n: number): string {
   return n.toLocaleString('en', { maximumFractionDigits: n < 10 ? 2 : 1 })
+}
+
+/** A span as people say it: 45 s, 3 min. */
+function duration(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000))
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`
 }
 
 function bytes(n: number): string {
