@@ -1,13 +1,17 @@
 /**
  * The Redis connections of one instance: one for commands, one for pub/sub.
- * Tracks whether both are up (publishes are refused, fast, while they are not),
- * resubscribes and re-syncs every open room when they return, and runs the
- * presence heartbeat.
+ * Tracks whether both are up and answering (publishes are refused, fast,
+ * while they are not: a PING on each every PROBE_MS must come back within
+ * PROBE_TIMEOUT_MS), resubscribes and re-syncs every open room when they
+ * return, and runs the presence heartbeat. A publish it could not complete is
+ * `Unavailable` only when Redis certainly never got it, else `OutcomeUnknown`.
  */
-import { Redis } from 'ioredis'
+
 import type { RedisOptions } from 'ioredis'
-import { Unavailable, entryBytes } from '../../src/index.ts'
+import { Redis, ReplyError } from 'ioredis'
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
+import { OutcomeUnknown, Unavailable, entryBytes } from '../../src/index.ts'
+import { Deadlines } from './deadlines.ts'
 import { RedisLog } from './log.ts'
 import type { DirectoryCommands } from './directory.ts'
 import { RedisDirectory } from './directory.ts'
@@ -28,7 +32,16 @@ export interface RedisBackendOptions {
   heartbeatMs: number
   /** Where state changes are reported (once per change, not per retry). */
   log?: (message: string) => void
+  /** How often each connection is sent a latency PING (default PROBE_MS). */
+  probeMs?: number
+  /** A PING unanswered this long marks Redis as not answering: not ready, publishes refused (default PROBE_TIMEOUT_MS). */
+  probeTimeoutMs?: number
 }
+
+/** How often each connection gets a latency PING, by default. */
+export const PROBE_MS = 500
+/** How long a PING may go unanswered before Redis counts as not answering, by default: /readyz turns 503 within 1.5 s. */
+export const PROBE_TIMEOUT_MS = 1000
 
 type Scripted = Redis & {
   rcAppend(meta: string, log: string, ...args: (string | number)[]): Promise<number>
@@ -36,6 +49,9 @@ type Scripted = Redis & {
   rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<(string | number)[]>
   rcPeek(meta: string, presence: string): Promise<number[]>
 }
+
+/** How long a command may take: ioredis's own timeout once it is written, and a publish's deadline from when it was asked. */
+const COMMAND_TIMEOUT_MS = 5000
 
 /** Connection settings that make failures fast and explicit instead of queued. */
 const FAIL_FAST: RedisOptions = {
@@ -49,8 +65,9 @@ const FAIL_FAST: RedisOptions = {
   autoResubscribe: false,
   retryStrategy: (times) => Math.min(50 * times, 1000),
   connectTimeout: 2000,
-  // A Redis that stops answering without closing the socket still fails commands in bounded time.
-  commandTimeout: 5000,
+  // A Redis that stops answering without closing the socket still fails commands in bounded time (a publish
+  // then gets outcome_unknown: Redis may run it when it answers again). The latency probe notices sooner.
+  commandTimeout: COMMAND_TIMEOUT_MS,
   keepAlive: 10_000,
 }
 
@@ -70,11 +87,18 @@ export class RedisBackend implements RoomStore {
   private downSince = Date.now()
   private lastError = 'connecting'
   private timer: ReturnType<typeof setInterval> | undefined
+  private probeTimer: ReturnType<typeof setInterval> | undefined
+  /** Connections with a probe PING in flight. */
+  private readonly probing = new Set<Redis>()
+  /** Connections whose probe PING is overdue: Redis is not answering on them. */
+  private readonly slow = new Set<Redis>()
   private closing = false
   /** The channel other instances answer this one's admin questions on, once the admin API asked for it. */
   private instanceChannel: string | undefined
   /** The rooms of every instance, for the admin API. */
   readonly directory: RedisDirectory
+  /** Every publish is answered within the command timeout of being asked, whatever ioredis does with it meanwhile. */
+  private readonly appendDeadlines = new Deadlines(COMMAND_TIMEOUT_MS)
 
   constructor(options: RedisBackendOptions) {
     this.options = options
@@ -111,7 +135,11 @@ export class RedisBackend implements RoomStore {
       options.heartbeatMs,
     )
     for (const conn of [this.cmd, this.sub]) {
-      conn.on('ready', () => this.check())
+      conn.on('ready', () => {
+        // Redis answered the connection's ready check: it is answering again.
+        this.slow.delete(conn)
+        this.check()
+      })
       conn.on('close', () => this.check())
       conn.on('error', (err: Error) => {
         this.lastError = err.message
@@ -120,6 +148,9 @@ export class RedisBackend implements RoomStore {
     this.sub.on('message', (channel: string, text: string) => this.onMessage(channel, text))
     this.timer = setInterval(() => this.heartbeat(), options.heartbeatMs)
     ;(this.timer as { unref?: () => void }).unref?.()
+    const probeTimeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_MS
+    this.probeTimer = setInterval(() => this.probe(probeTimeoutMs), options.probeMs ?? PROBE_MS)
+    ;(this.probeTimer as { unref?: () => void }).unref?.()
   }
 
   /** The LogFactory rooms use: each room's log lives in Redis. */
@@ -129,7 +160,8 @@ export class RedisBackend implements RoomStore {
   health = (): Health => {
     if (this.up) return { ready: true, backend: 'redis' }
     const since = new Date(this.downSince).toISOString()
-    return { ready: false, backend: 'redis', detail: `redis unreachable since ${since}: ${this.lastError}` }
+    const why = this.slow.size > 0 && this.cmd.status === 'ready' && this.sub.status === 'ready' ? 'not answering' : this.lastError
+    return { ready: false, backend: 'redis', detail: `redis unreachable since ${since}: ${why}` }
   }
 
   /** `GET /rooms/:room` for a room not open on this instance, read without creating it. */
@@ -165,15 +197,22 @@ export class RedisBackend implements RoomStore {
     if (this.up) this.sub.unsubscribe(room.keys.channel).catch(() => {})
   }
 
-  /** Take the next seq, keep the entry in history and publish it: one atomic script. */
+  /**
+   * Take the next seq, keep the entry in history and publish it: one atomic script. Rejects with
+   * Unavailable when Redis certainly did not run it, with OutcomeUnknown when it may have (or may yet).
+   */
   async append(keys: RoomKeys, draft: Draft): Promise<number> {
     if (!this.up) throw new Unavailable('redis unreachable; nothing was published')
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      return await this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      const appended = this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      // Past the deadline it may still be sent and run: that is OutcomeUnknown below, and an ack follows if it runs.
+      return await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
-      throw this.failure(err, 'redis failed before confirming the publish')
+      const failure = this.failure(err, 'redis failed before confirming the publish')
+      if (neverRan(err)) throw new Unavailable(`${failure.message}; nothing was published`)
+      throw new OutcomeUnknown(failure.message)
     }
   }
 
@@ -219,6 +258,7 @@ export class RedisBackend implements RoomStore {
   async close(timeoutMs = 1000): Promise<void> {
     this.closing = true
     if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer)
     if (this.up) {
       const withdraw = [...this.rooms.values()].map((room) => this.beat(room.keys, 0, true).catch(() => {}))
       await Promise.race([Promise.all(withdraw), new Promise((r) => setTimeout(r, timeoutMs))])
@@ -231,13 +271,13 @@ export class RedisBackend implements RoomStore {
 
   /** Follow the connections' state: going down rejects waiters, coming back resubscribes and re-syncs. */
   private check(): void {
-    const up = !this.closing && this.cmd.status === 'ready' && this.sub.status === 'ready'
+    const up = !this.closing && this.cmd.status === 'ready' && this.sub.status === 'ready' && this.slow.size === 0
     if (up === this.up) return
     this.up = up
     if (!up) {
       this.downSince = Date.now()
       if (this.closing) return
-      this.say('redis unreachable; publishes and new members are refused until it returns')
+      this.say(`redis ${this.slow.size > 0 ? 'not answering' : 'unreachable'}; publishes and new members are refused until it returns`)
       for (const room of this.rooms.values()) room.onDown()
       return
     }
@@ -274,8 +314,44 @@ export class RedisBackend implements RoomStore {
   private heartbeat(): void {
     if (!this.up) return
     for (const room of this.rooms.values()) room.onHeartbeat()
-    // A connection that silently stopped (a partition) is only noticed by asking it something: reconnect it.
-    for (const conn of [this.cmd, this.sub]) conn.ping().catch(() => this.up && conn.disconnect(true))
+  }
+
+  /**
+   * The latency probe: PING each ready connection (one PING in flight each). One unanswered after
+   * `timeoutMs` marks Redis as not answering (not ready; publishes refused, never sent) until a PING
+   * or a reconnect is answered. One that fails (the command timeout) means the connection silently
+   * stopped (a partition), which only asking notices: reconnect it.
+   */
+  private probe(timeoutMs: number): void {
+    if (this.closing) return
+    for (const conn of [this.cmd, this.sub]) {
+      if (conn.status !== 'ready' || this.probing.has(conn)) continue
+      this.probing.add(conn)
+      let answered = false
+      // Checked once pending I/O has been read (setImmediate runs after the poll phase): a busy event loop
+      // that fires this timer late has then read a reply that came in time, and Redis is not called slow.
+      const deadline = setTimeout(() => setImmediate(() => answered || this.markSlow(conn)), timeoutMs)
+      conn.ping().then(
+        () => {
+          answered = true
+          clearTimeout(deadline)
+          this.probing.delete(conn)
+          if (this.slow.delete(conn)) this.check()
+        },
+        () => {
+          answered = true
+          clearTimeout(deadline)
+          this.probing.delete(conn)
+          if (!this.closing && conn.status === 'ready') conn.disconnect(true)
+        },
+      )
+    }
+  }
+
+  private markSlow(conn: Redis): void {
+    if (this.closing || !this.probing.has(conn) || this.slow.has(conn)) return
+    this.slow.add(conn)
+    this.check()
   }
 
   /** Turn a failed command into Unavailable, reporting errors that are not about the connection. */
@@ -284,4 +360,18 @@ export class RedisBackend implements RoomStore {
     if (this.up && !/Connection is closed|max retries|writeable|timed out/i.test(text)) this.say(`redis error: ${text}`)
     return new Unavailable(`${message} (${text})`)
   }
+}
+
+/**
+ * Whether a failed command certainly never ran: ioredis refused to write it (the connection is down and
+ * there is no offline queue), or Redis answered with an error it gives before running anything. Anything
+ * else (a timeout, a connection that dropped with the command in flight) may have run, or may yet.
+ */
+function neverRan(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (err.message.startsWith("Stream isn't writeable")) return true
+  return (
+    err instanceof ReplyError &&
+    /^(OOM|BUSY|NOSCRIPT|READONLY|LOADING|MASTERDOWN|NOREPLICAS|CLUSTERDOWN|MOVED|ASK|TRYAGAIN|NOAUTH|NOPERM|WRONGPASS)\b/.test(err.message)
+  )
 }

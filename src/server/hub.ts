@@ -2,12 +2,13 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import type { Hooks } from '../hooks/hooks.ts'
+import { memoryLogs } from '../log/memory-log.ts'
+import type { LogFactory } from '../log/room-log.ts'
+import type { RoomStats } from '../room/room.ts'
+import { Room } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { ErrorCode } from '../wire/errors.ts'
-import { Room } from '../room/room.ts'
-import type { RoomStats } from '../room/room.ts'
-import type { LogFactory } from '../log/room-log.ts'
-import { memoryLogs } from '../log/memory-log.ts'
 import type { RoomDirectory } from '../admin/directory.ts'
 
 export interface HubOptions {
@@ -20,6 +21,8 @@ export interface HubOptions {
   statsElsewhere?: (room: string) => Promise<RoomStats>
   /** The runtime's native one-to-many send, where it has one (Bun). */
   fanout?: Fanout
+  /** The application's hooks, handed to every room. */
+  hooks?: Hooks
   /** The rooms of every instance, for the admin API, from a backend that spans instances (Redis). */
   directory?: RoomDirectory
 }
@@ -27,8 +30,8 @@ export interface HubOptions {
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
 export class Hub {
   private readonly rooms = new Map<string, Room>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'directory'>> &
-    Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks' | 'directory'>> &
+    Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>
   private timer: ReturnType<typeof setInterval> | undefined
   /** The rooms of every instance (Redis), when the backend spans instances. */
   readonly directory: RoomDirectory | undefined
@@ -42,6 +45,7 @@ export class Hub {
       onError: options.onError,
       statsElsewhere: options.statsElsewhere,
       fanout: options.fanout,
+      hooks: options.hooks,
     }
   }
 
@@ -49,7 +53,7 @@ export class Hub {
     return this.options.config
   }
 
-  /** The room named `name`, created if needed. The name must already be valid. */
+  /** The room named `name`, created if needed. The name must already be valid; MAX_ROOMS is the caller's to check (`canOpen`). */
   room(name: string): Room {
     let room = this.rooms.get(name)
     if (room === undefined) {
@@ -57,6 +61,11 @@ export class Hub {
       this.rooms.set(name, room)
     }
     return room
+  }
+
+  /** Whether `room(name)` stays within MAX_ROOMS: the room is open here already, or there is place for one more. */
+  canOpen(name: string): boolean {
+    return this.rooms.size < this.options.config.maxRooms || this.rooms.has(name)
   }
 
   /** The room named `name` if this process has it, without creating it. */

@@ -3,7 +3,8 @@
  * and nothing else. Read this folder to learn the format.
  *
  * Connect: `GET /` (the default room) or `GET /rooms/:room` with
- * `Upgrade: websocket`. A room name is 1 to 64 of `A-Z a-z 0-9 _ . -` (names.ts).
+ * `Upgrade: websocket`. A room name is 1 to 64 of `A-Z a-z 0-9 _ . -`, other
+ * than `.` and `..` (names.ts).
  * The query and subprotocol pick the mode and a resume point (join.ts):
  * - raw (default): text frames go byte for byte to every member, the sender
  *   included; binary frames go out as binary. No envelopes.
@@ -29,18 +30,31 @@
  */
 export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomPage, RoomSummary, SeriesPoint } from './admin.ts'
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
-export { decodeClientFrame } from './decode.ts'
 export type { Decoded } from './decode.ts'
-export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
+export { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
 export type { MessageSource } from './encode.ts'
-export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
+export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
 export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
-export type { AckFrame, ClientFrame, DataKind, ErrorFrame, MessageFrame, Mode, PingFrame, PongFrame, PresenceFrame, PublishFrame, ServerFrame, WelcomeFrame } from './frames.ts'
-export { chooseSubprotocol, parseJoinQuery } from './join.ts'
-export type { JoinQuery } from './join.ts'
-export { SUBPROTOCOL, isRoomName } from './names.ts'
-export { normaliseFrame, replyCloseCode } from './payload.ts'
-export { Refusals, refusal, refusalResponse } from './refusals.ts'
-export { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from './handshake.ts'
+export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
+export type {
+  AckFrame,
+  ClientFrame,
+  DataKind,
+  ErrorFrame,
+  MessageFrame,
+  Mode,
+  PingFrame,
+  PongFrame,
+  PresenceFrame,
+  PublishFrame,
+  ServerFrame,
+  WelcomeFrame,
+} from './frames.ts'
 export type { BadHandshake } from './handshake.ts'
-export type { Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
+export { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from './handshake.ts'
+export type { JoinQuery } from './join.ts'
+export { chooseSubprotocol, parseJoinQuery } from './join.ts'
+export { ROOM_NAME_RULE, SUBPROTOCOL, isDotSegment, isRoomName } from './names.ts'
+export { normaliseFrame, replyCloseCode } from './payload.ts'
+export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
+export { Refusals, refusal, refusalResponse } from './refusals.ts'

@@ -5,8 +5,8 @@
  * Each scenario runs its own redis-server on its own port and stops it by PID.
  */
 import { describe, expect, it } from 'vitest'
-import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
 import type { TestClient } from '../support/client.ts'
+import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
 import { at } from '../support/present.ts'
 import { OwnRedis, uniquePrefix } from '../support/redis.ts'
 import type { ServerHandle } from '../support/server.ts'
@@ -25,10 +25,14 @@ async function readiness(server: ServerHandle, status: number, timeoutMs = 20_00
   }
 }
 
-/** A json publisher that sends one publish every few ms and records how each one was answered. */
+/**
+ * A json publisher that sends one publish every few ms and records how each one was answered first. An
+ * `outcome_unknown` publish that Redis ran after all is acked later as well; `ackedAfterError` holds those.
+ */
 class Pump {
   readonly answers = new Map<string, { seq?: number; error?: string }>()
   readonly sentAt = new Map<string, number>()
+  readonly ackedAfterError = new Set<string>()
   private n = 0
   private timer: ReturnType<typeof setInterval> | undefined
 
@@ -38,7 +42,9 @@ class Pump {
   ) {
     client.ws.on('message', (d: Buffer) => {
       const f = JSON.parse(d.toString())
-      if (f.type === 'ack') this.answers.set(f.id, { seq: f.seq })
+      const first = this.answers.get(f.id)
+      if (f.type === 'ack' && first?.error !== undefined) this.ackedAfterError.add(f.id)
+      else if (f.type === 'ack') this.answers.set(f.id, { seq: f.seq })
       else if (f.type === 'error') this.answers.set(f.id, { error: f.code })
     })
   }
@@ -60,6 +66,16 @@ class Pump {
 
   acked(): string[] {
     return [...this.answers].filter(([, a]) => a.seq !== undefined).map(([id]) => id)
+  }
+
+  /** Ids answered first with the error `code`. */
+  answeredWith(code: string): string[] {
+    return [...this.answers].filter(([, a]) => a.error === code).map(([id]) => id)
+  }
+
+  /** Ids sent between `from` and `to` (ms timestamps). */
+  sentBetween(from: number, to: number): string[] {
+    return [...this.sentAt].filter(([, at]) => at >= from && at <= to).map(([id]) => id)
   }
 
   /** Ids refused while sent between `from` and `to` (ms timestamps). */
@@ -138,10 +154,13 @@ export function faultScenarios(name: string, startA: Start, startB: Start): void
 
         // Existing connections stayed open through it all.
         for (const c of [...listeners.map((l) => l.client), ...raws, ...pumps.map((p) => p.client)]) expect(c.ws.readyState).toBe(c.ws.OPEN)
-        // Publishes sent while Redis was gone were refused explicitly, and none of them reached anyone.
+        // Publishes sent while Redis was gone were refused explicitly: unavailable (never sent, so they reached no
+        // one), or outcome_unknown for the few in flight when it died (reached everyone or no one: checked below).
         const refused = pumps.flatMap((p) => p.refusedBetween(downAt, restartAt))
         expect(refused.length).toBeGreaterThan(50)
-        for (const p of pumps) for (const [, ans] of p.answers) if (ans.error !== undefined) expect(ans.error).toBe('unavailable')
+        for (const p of pumps) for (const [, ans] of p.answers) if (ans.error !== undefined) expect(['unavailable', 'outcome_unknown']).toContain(ans.error)
+        const unavailable = pumps.flatMap((p) => p.answeredWith('unavailable'))
+        const unknown = pumps.flatMap((p) => p.answeredWith('outcome_unknown'))
         // Every publish got an answer, and publishing works again after the outage.
         for (const p of pumps) expect(p.answers.size).toBe(p.sentAt.size)
         const acked = pumps.flatMap((p) => p.acked())
@@ -155,10 +174,83 @@ export function faultScenarios(name: string, startA: Start, startB: Start): void
         for (const r of rawStreams) expect(r).toEqual(order)
         const delivered = new Set(order)
         for (const id of acked) expect(delivered.has(id), id).toBe(true)
-        for (const id of refused) expect(delivered.has(id), id).toBe(false)
+        for (const id of unavailable) expect(delivered.has(id), id).toBe(false)
+        // The streams are identical, so an outcome_unknown publish reached every member or none; if it did, its publisher heard so.
+        for (const id of unknown) expect(delivered.has(id), id).toBe(pumps.some((p) => p.ackedAfterError.has(id)))
         servers.forEach(noCrash)
         await Promise.all([...listeners.map((l) => l.client.close()), ...raws.map((r) => r.close()), ...pumps.map((p) => p.client.close())])
       } finally {
+        await Promise.all(servers.map((s) => s.stop()))
+        await redis.dispose()
+      }
+    }, 120_000)
+
+    it('when Redis stops answering (SIGSTOP), is not ready within 2 s, answers every publish unavailable (reached no one) or outcome_unknown (reached every member or none), and recovers', async () => {
+      const redis = await OwnRedis.start(false)
+      const env = { ...SCALE_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('stall') }
+      const servers = await Promise.all([startA(env), startB(env)])
+      const [a, b] = servers
+      try {
+        const room = uniqueRoom()
+        const listeners = [await connectJson(`${a.ws}/rooms/${room}`), await connectJson(`${b.ws}/rooms/${room}`)]
+        const streams = listeners.map((l) => recordMessages(l.client))
+        const pumps = [new Pump((await connectJson(`${a.ws}/rooms/${room}`)).client, 'A'), new Pump((await connectJson(`${b.ws}/rooms/${room}`)).client, 'B')]
+        for (const p of pumps) p.start(10)
+        await sleep(500)
+
+        redis.pause()
+        const stoppedAt = Date.now()
+        // The latency probe, not the 5 s command timeout: 503 within 2 s on both instances.
+        const notReady = await Promise.all(servers.map((s) => readiness(s, 503, 5_000).then(() => Date.now() - stoppedAt)))
+        for (const ms of notReady) expect(ms).toBeLessThanOrEqual(2_000)
+        const ready = await (await fetch(`${a.http}/readyz`)).json()
+        expect(ready).toMatchObject({ error: 'unavailable', message: expect.stringMatching(/not answering/) })
+        // HTTP publishes are refused at once while it does not answer, never sent.
+        const post = await fetch(`${b.http}/rooms/${room}/messages`, { method: 'POST', body: 'during the stall' })
+        expect(post.status).toBe(503)
+        expect(await post.json()).toMatchObject({ error: 'unavailable' })
+        // Longer than the command timeout, so publishes sent before the probe noticed time out (outcome_unknown).
+        await sleep(7_000)
+        const resumedAt = Date.now()
+        redis.resume()
+        await Promise.all(servers.map((s) => readiness(s, 200)))
+        await sleep(500)
+        for (const p of pumps) await p.stop()
+        await sleep(1000)
+
+        for (const c of [...listeners.map((l) => l.client), ...pumps.map((p) => p.client)]) expect(c.ws.readyState).toBe(c.ws.OPEN)
+        for (const p of pumps) expect(p.answers.size).toBe(p.sentAt.size)
+        // Every publish sent during the stall got one of the two refusals.
+        for (const p of pumps) {
+          const during = p.sentBetween(stoppedAt, resumedAt)
+          expect(during.length).toBeGreaterThan(50)
+          for (const id of during) expect(['unavailable', 'outcome_unknown'], id).toContain(p.answers.get(id)?.error)
+        }
+        const unavailable = pumps.flatMap((p) => p.answeredWith('unavailable'))
+        const unknown = pumps.flatMap((p) => p.answeredWith('outcome_unknown'))
+        expect(unavailable.length).toBeGreaterThan(50)
+        // One gap-free order, the same on both instances.
+        const order = at(streams, 0).map((m) => m.data)
+        for (const s of streams) {
+          expect(s.map((m) => m.seq)).toEqual(Array.from({ length: s.length }, (_, i) => i + 1))
+          expect(s.map((m) => m.data)).toEqual(order)
+        }
+        const reached = streams.map((s) => new Set(s.map((m) => m.data)))
+        for (const id of unavailable) for (const r of reached) expect(r.has(id), id).toBe(false)
+        for (const id of unknown) {
+          const everywhere = reached.every((r) => r.has(id))
+          expect(everywhere || reached.every((r) => !r.has(id)), id).toBe(true)
+          // One that went through after all is acked too, after its error.
+          expect(
+            pumps.some((p) => p.ackedAfterError.has(id)),
+            id,
+          ).toBe(everywhere)
+        }
+        for (const p of pumps) for (const id of p.acked()) for (const r of reached) expect(r.has(id), id).toBe(true)
+        servers.forEach(noCrash)
+        await Promise.all([...listeners.map((l) => l.client.close()), ...pumps.map((p) => p.client.close())])
+      } finally {
+        redis.resume()
         await Promise.all(servers.map((s) => s.stop()))
         await redis.dispose()
       }

@@ -3,13 +3,13 @@
  * room objects report to, so rooms can be listed at all: the platform cannot
  * enumerate a namespace's objects (partykit#200). A room reports when it
  * wakes, at most every REPORT_MS while busy, and when it empties (see
- * cloudflare-room.ts); the listing and the dashboard's figures read only this
+ * room.ts); the listing and the dashboard's figures read only this
  * object, so listing never wakes a room. Rows of rooms empty for longer than
  * ROOM_TTL_MS are pruned; a room's next wake brings it back.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { RoomCostReport, RoomPage, RoomSummary } from '../src/index.ts'
-import { encodeCursor, readConfig } from '../src/index.ts'
+import type { RoomCostReport, RoomPage, RoomSummary } from '../../src/index.ts'
+import { encodeCursor, readConfig } from '../../src/index.ts'
 
 /** The name of the one registry object (idFromName). */
 export const REGISTRY_NAME = 'roomcast-registry'

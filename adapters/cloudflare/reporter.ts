@@ -1,7 +1,7 @@
 /**
  * Cloudflare: what a room object tells about itself. It keeps its cost
  * (src/admin/room-cost.ts) across wakes in its own SQLite, reports to the
- * registry (cloudflare-registry.ts) and logs one JSON line when it wakes and
+ * registry (registry.ts) and logs one JSON line when it wakes and
  * one when it goes idle.
  *
  * Nothing runs just before an object hibernates, so that happens at a flush,
@@ -18,9 +18,9 @@
  * A room that only holds sleeping members answering pings never runs and costs nothing.
  */
 
-import type { CostState, Room, RoomCostReport } from '../src/index.ts'
-import { EVICT_AFTER_MS, RoomCost, countAutoResponses } from '../src/index.ts'
-import type { RegistryObject, RoomReport } from './cloudflare-registry.ts'
+import type { CostState, Room, RoomCostReport } from '../../src/index.ts'
+import { EVICT_AFTER_MS, RoomCost, countAutoResponses } from '../../src/index.ts'
+import type { RegistryObject, RoomReport } from './registry.ts'
 
 /** How long without events makes a room quiet: its last flush comes this long after its last event. */
 export const FLUSH_MS = 1000

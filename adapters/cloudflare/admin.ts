@@ -4,10 +4,10 @@
  * a room's members, a disconnect and erasing history are calls to that room's
  * object, which wake it if it sleeps.
  */
-import type { AdminBackend, AdminStats, Health } from '../src/index.ts'
-import type { RegistryObject } from './cloudflare-registry.ts'
-import { REGISTRY_NAME } from './cloudflare-registry.ts'
-import type { RoomObject } from './cloudflare-room.ts'
+import type { AdminBackend, AdminStats, Health } from '../../src/index.ts'
+import type { RegistryObject } from './registry.ts'
+import { REGISTRY_NAME } from './registry.ts'
+import type { RoomObject } from './room.ts'
 
 /** Rooms the dashboard lists as busiest. */
 const BUSIEST = 10

@@ -5,11 +5,11 @@
  * Room rebuilt after hibernation or eviction is the room that was.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { Errors, PONG, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../src/index.ts'
-import type { Connection, DisconnectRequest, EntryKind, JoinRequest, Member, MemberInfo, RoomDetail, RoomStats } from '../src/index.ts'
-import type { RegistryObject } from './cloudflare-registry.ts'
-import { REGISTRY_NAME } from './cloudflare-registry.ts'
-import { RoomReporter } from './cloudflare-reporter.ts'
+import type { Config, Connection, DisconnectRequest, EntryKind, Hooks, JoinRequest, Member, MemberInfo, RoomDetail, RoomStats } from '../../src/index.ts'
+import { Errors, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
+import type { RegistryObject } from './registry.ts'
+import { REGISTRY_NAME } from './registry.ts'
+import { RoomReporter } from './reporter.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'
@@ -19,6 +19,19 @@ function wrap(ws: WebSocket): Connection {
   return { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) }
 }
 
+/** What a room object is built with: the Worker's settings and the application's hooks. */
+export interface RoomSettings {
+  /** Default: read from the object's env ([vars]), as the Worker's are. */
+  config?: Config
+  hooks?: Hooks
+  /** The registry's Durable Object binding, which the room reports to; default `REGISTRY` (absent: it reports nowhere). */
+  registryBinding?: string
+}
+
+/** What `publish` answers across the RPC boundary, where an error class would lose its fields. */
+export type PublishAnswer = number | { rejected: string; message: string; status: 422 | 500 }
+
+/** The room Durable Object. Export a subclass built by `createRoomcast` (`rc.Room`), or this one for the defaults. */
 export class RoomObject extends DurableObject<Record<string, unknown>> {
   private readonly room: Room
   /** A cache of the sockets' members, rebuilt from getWebSockets() whenever the object starts. */
@@ -26,12 +39,12 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   /** Its cost, its reports to the registry and its wake/idle lines. */
   private readonly reporter: RoomReporter
 
-  constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
+  constructor(ctx: DurableObjectState, env: Record<string, unknown>, settings: RoomSettings = {}) {
     super(ctx, env)
-    const config = readConfig(env as Record<string, string | undefined>)
+    const config = settings.config ?? readConfig(env as Record<string, string | undefined>)
     // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
-    const registry = (env as { REGISTRY?: DurableObjectNamespace<RegistryObject> }).REGISTRY
+    const registry = env[settings.registryBinding ?? 'REGISTRY'] as DurableObjectNamespace<RegistryObject> | undefined
     const reporter = new RoomReporter(ctx, registry === undefined ? undefined : () => registry.get(registry.idFromName(REGISTRY_NAME)))
     this.reporter = reporter
     // The name given to idFromName (the runtime has told objects their name since March 2026, except when
@@ -43,6 +56,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
       // The reporter shares the one alarm with its flush.
       scheduleExpiry: (at) => reporter.scheduleExpiry(at),
+      hooks: settings.hooks,
     })
     // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
     for (const ws of ctx.getWebSockets()) {
@@ -80,12 +94,17 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     return this.room.stats()
   }
 
-  /** `POST /rooms/:room/messages` */
-  async publish(kind: EntryKind, body: string, from?: string): Promise<number> {
+  /** `POST /rooms/:room/messages`: the seq, or what the application's `message` hook said instead. */
+  async publish(kind: EntryKind, body: string, from?: string): Promise<PublishAnswer> {
     this.reporter.activity()
-    const seq = await this.room.publish(kind, body, from)
-    this.reporter.touched()
-    return seq
+    try {
+      const seq = await this.room.publish(kind, body, from)
+      this.reporter.touched()
+      return seq
+    } catch (err) {
+      if (err instanceof Rejected) return { rejected: err.code, message: err.message, status: err.status }
+      throw err
+    }
   }
 
   /** `GET /admin/rooms/:room`: the members, and the object's cost so far. */

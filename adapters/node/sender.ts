@@ -6,9 +6,9 @@
  * write per message. Anything ws must handle itself goes through ws.send.
  */
 import type { Socket } from 'node:net'
-import * as wsModule from 'ws'
 import type { WebSocket } from 'ws'
-import type { Connection } from '../src/index.ts'
+import * as wsModule from 'ws'
+import type { Connection } from '../../src/index.ts'
 
 /**
  * The ws internals the fast path reads (with `Sender.frame`). ws is pinned to one version, and
