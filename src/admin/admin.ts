@@ -22,6 +22,12 @@ export interface DisconnectRequest extends MemberFilter {
   code: ErrorCode
 }
 
+/** Codes and their counts, for the dashboard's refusals and closes (the metrics registry's: see counts.ts). */
+export interface CodeCounts {
+  refusals(): Record<string, number>
+  closes(): Record<string, number>
+}
+
 /** What the admin routes ask of a runtime. Every method may reject with Unavailable (503). */
 export interface AdminBackend {
   /** Rooms with a name after the cursor's, in name order; `after` is the decoded cursor. */

@@ -5,7 +5,7 @@
  * directory, leases this instance's rooms for the listing. Built only when
  * ADMIN_TOKEN is set, so without it none of this runs.
  */
-import type { AdminBackend } from '../admin/admin.ts'
+import type { AdminBackend, CodeCounts } from '../admin/admin.ts'
 import { encodeCursor } from '../admin/cursor.ts'
 import type { RoomAnswer, RoomDirectory, RoomQuestion } from '../admin/directory.ts'
 import { TrafficSampler, round } from '../admin/sampler.ts'
@@ -14,17 +14,11 @@ import type { AdminStats, RoomDetail, RoomPage, RoomSummary } from '../wire/admi
 import type { Health } from './health.ts'
 import type { Hub } from './hub.ts'
 
-/** Codes and their counts, for the dashboard's refusals and closes (the metrics registry's, where there is one). */
-export interface CodeCounts {
-  refusals(): Record<string, number>
-  closes(): Record<string, number>
-}
-
 export interface HubAdminOptions {
   health: () => Health
   /** The rooms of every instance (Redis); without it, this process's rooms are all there are. */
   directory?: RoomDirectory | undefined
-  counts?: CodeCounts
+  counts?: CodeCounts | undefined
   /** Sampling interval of rates and charts; default 1 s. */
   intervalMs?: number
   /** Chart points kept; default 300 (five minutes at 1 s). */

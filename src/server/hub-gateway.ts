@@ -19,7 +19,7 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 /** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
 export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T, U>, wrap: WrapSocket, upgradeOptions?: U): RoomGateway {
   return {
-    admin: (health) => hubAdmin(hub, { health, directory: hub.directory }),
+    admin: (health) => hubAdmin(hub, { health, directory: hub.directory, counts: hub.counts }),
     connections: () => hub.connections,
     isFull(name) {
       return hub.peek(name)?.full ?? false

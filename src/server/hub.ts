@@ -9,6 +9,7 @@ import type { RoomStats } from '../room/room.ts'
 import { Room } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { ErrorCode } from '../wire/errors.ts'
+import type { CodeCounts } from '../admin/admin.ts'
 import type { RoomDirectory } from '../admin/directory.ts'
 
 export interface HubOptions {
@@ -25,19 +26,24 @@ export interface HubOptions {
   hooks?: Hooks
   /** The rooms of every instance, for the admin API, from a backend that spans instances (Redis). */
   directory?: RoomDirectory
+  /** Refusals and closes by code for the admin dashboard, from the instance's metrics (admin/counts.ts). */
+  counts?: CodeCounts
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
 export class Hub {
   private readonly rooms = new Map<string, Room>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks' | 'directory'>> &
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks' | 'directory' | 'counts'>> &
     Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>
   private timer: ReturnType<typeof setInterval> | undefined
   /** The rooms of every instance (Redis), when the backend spans instances. */
   readonly directory: RoomDirectory | undefined
+  /** Refusals and closes by code, for the admin dashboard, where the instance counts them. */
+  readonly counts: CodeCounts | undefined
 
   constructor(options: HubOptions) {
     this.directory = options.directory
+    this.counts = options.counts
     this.options = {
       config: options.config,
       logs: options.logs ?? memoryLogs(options.config),

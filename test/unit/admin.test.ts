@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { areaPath, chartPoints, linePath, niceMax } from '../../src/client/chart.ts'
-import { EVICT_AFTER_MS, Hub, RoomCost, TrafficSampler, countAutoResponses, decodeCursor, encodeCursor, hubAdmin, readDisconnect } from '../../src/index.ts'
+import {
+  EVICT_AFTER_MS,
+  Hub,
+  RoomCost,
+  TrafficSampler,
+  codeCountsFrom,
+  countAutoResponses,
+  decodeCursor,
+  encodeCursor,
+  hubAdmin,
+  readDisconnect,
+} from '../../src/index.ts'
 import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
@@ -165,5 +176,46 @@ describe("a Durable Object room's cost", () => {
     times.set(a, 2000)
     times.set(b, 3000)
     expect(countAutoResponses([a, b, c], (s) => times.get(s), last, 1000)).toBe(2)
+  })
+})
+
+describe('refusals and closes by code, from a metrics registry', () => {
+  it('sums refused upgrades, HTTP requests and frames by code, and closes by code, leaving out accepted upgrades and zeros', async () => {
+    const families = [
+      {
+        name: 'roomcast_upgrades_total',
+        samples: [
+          { labels: { result: 'accepted' }, value: 9 },
+          { labels: { result: 'bad_room' }, value: 2 },
+          { labels: { result: 'unauthorized' }, value: 0 },
+        ],
+      },
+      {
+        name: 'roomcast_http_refusals_total',
+        samples: [
+          { labels: { code: 'bad_room' }, value: 1 },
+          { labels: { code: 'too_large' }, value: 3 },
+        ],
+      },
+      { name: 'roomcast_frames_refused_total', samples: [{ labels: { code: 'rate_limited' }, value: 4 }] },
+      {
+        name: 'roomcast_closes_total',
+        samples: [
+          { labels: { code: 'kicked' }, value: 5 },
+          { labels: { code: 'flooding' }, value: 0 },
+        ],
+      },
+      { name: 'roomcast_deliveries_total', samples: [{ value: 100 }] },
+    ]
+    const counts = codeCountsFrom(() => families)
+    expect(counts.refusals()).toEqual({ bad_room: 3, too_large: 3, rate_limited: 4 })
+    expect(counts.closes()).toEqual({ kicked: 5 })
+    const hub = new Hub({ config: config(), clock: new FakeClock(), counts })
+    const admin = hubAdmin(hub, { health: () => ({ ready: true, backend: 'memory' }), counts })
+    try {
+      expect(await admin.stats()).toMatchObject({ refusals: { bad_room: 3 }, closes: { kicked: 5 } })
+    } finally {
+      admin.stop()
+    }
   })
 })
