@@ -65,7 +65,11 @@ try {
     }, 3000),
   )
   // Drop what members receive, so nobody's inbox grows for the whole run.
-  timers.push(setInterval(() => clients.forEach((c) => c.inbox.splice(0)), 1000))
+  timers.push(
+    setInterval(() => {
+      for (const c of clients) c.inbox.splice(0)
+    }, 1000),
+  )
 
   await sleep(SECONDS * 1000)
   for (const t of timers) clearInterval(t)

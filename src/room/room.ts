@@ -12,6 +12,7 @@ import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hoo
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
+import type { MemberSummary } from '../wire/admin.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeError, encodeWelcome } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
@@ -27,7 +28,6 @@ import { Member } from './member.ts'
 import { Presence } from './presence.ts'
 import type { Fanout } from './topics.ts'
 import { TopicDelivery } from './topics.ts'
-import type { MemberSummary } from '../wire/admin.ts'
 
 /** What a room needs from its surroundings. */
 export interface RoomOptions {

@@ -20,8 +20,8 @@ import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from 
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
-import type { RoomGateway } from './gateway.ts'
 import { mountAdmin } from './admin-routes.ts'
+import type { RoomGateway } from './gateway.ts'
 import type { Health } from './health.ts'
 
 export type { Health } from './health.ts'

@@ -1,4 +1,7 @@
 /** The rooms of one process (Node, Deno, Bun). On Cloudflare each room is its own Durable Object instead. */
+
+import type { CodeCounts } from '../admin/admin.ts'
+import type { RoomDirectory } from '../admin/directory.ts'
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
@@ -9,8 +12,6 @@ import type { RoomStats } from '../room/room.ts'
 import { Room } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { ErrorCode } from '../wire/errors.ts'
-import type { CodeCounts } from '../admin/admin.ts'
-import type { RoomDirectory } from '../admin/directory.ts'
 
 export interface HubOptions {
   config: Config
