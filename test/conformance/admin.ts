@@ -224,10 +224,10 @@ export function adminScenarios(ctx: SuiteContext): void {
       const bob = await member(room, 'bob')
       const res = await json(`/admin/rooms/${room}/disconnect`, { method: 'POST', body: JSON.stringify({ connectionId: alice.welcome.connectionId }) })
       expect(res).toEqual({ disconnected: 1 })
-      expect(await alice.client.closed).toEqual({ code: 4002, reason: 'kicked: disconnected by an operator' })
       bob.client.send({ type: 'publish', data: 'still here', id: 's' })
       expect(await bob.client.frame('ack')).toMatchObject({ id: 's', seq: 1 })
-    })
+      expect(await alice.client.closed).toEqual({ code: 4002, reason: 'kicked: disconnected by an operator' })
+    }, 60_000)
 
     it('disconnects every connection of a sub, or everyone with an empty body, with the code asked for', async () => {
       const room = roomName('kick')
@@ -236,8 +236,8 @@ export function adminScenarios(ctx: SuiteContext): void {
       const bob = await member(room, 'bob')
       const carol = await member(room, 'carol')
       expect(await json(`/admin/rooms/${room}/disconnect`, { method: 'POST', body: '{"sub":"alice"}' })).toEqual({ disconnected: 2 })
-      expect((await a1.client.closed).code).toBe(4002)
-      expect((await a2.client.closed).code).toBe(4002)
+      // The count says who was closed; the closes themselves are awaited together at the end, since workerd's dev
+      // proxy ends a closed socket's TCP connection only seconds after the close frames.
       // No one matches both: no one is closed.
       expect(
         await json(`/admin/rooms/${room}/disconnect`, { method: 'POST', body: JSON.stringify({ sub: 'bob', connectionId: carol.welcome.connectionId }) }),
@@ -245,10 +245,12 @@ export function adminScenarios(ctx: SuiteContext): void {
         disconnected: 0,
       })
       expect(await json(`/admin/rooms/${room}/disconnect`, { method: 'POST', body: '{"code":"shutting_down"}' })).toEqual({ disconnected: 2 })
-      expect(await bob.client.closed).toEqual({ code: 1001, reason: 'shutting_down: server shutting down' })
-      expect((await carol.client.closed).code).toBe(1001)
       expect(await json(`/admin/rooms/${room}/disconnect`, { method: 'POST' })).toEqual({ disconnected: 0 })
-    })
+      const [c1, c2, cb, cc] = await Promise.all([a1.client.closed, a2.client.closed, bob.client.closed, carol.client.closed])
+      expect([c1.code, c2.code]).toEqual([4002, 4002])
+      expect(cb).toEqual({ code: 1001, reason: 'shutting_down: server shutting down' })
+      expect(cc.code).toBe(1001)
+    }, 60_000)
 
     it('refuses a disconnect body it cannot follow with 400, closing no one', async () => {
       const room = roomName('kick')
