@@ -4,9 +4,9 @@ import { isDotSegment, listeningLine, refusalResponse, startup } from '../../src
 import { createRoomcast } from './index.ts'
 
 // Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
-const { config, listen, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
+const { config, listen, hooks, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
 const { port, hostname } = listen
-const rc = createRoomcast({ config })
+const rc = createRoomcast({ config, hooks })
 
 // Bun resolves `.` and `..` in request.url before any of our code sees it (`/rooms/..` arrives as `/`), but
 // matches `routes` on the target as sent. So the room route sees a room segment the URL parser would resolve

@@ -8,7 +8,7 @@
  * ROOM_TTL_MS are pruned; a room's next wake brings it back.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { RoomCostReport, RoomPage, RoomSummary } from '../../src/index.ts'
+import type { RoomCostReport, RoomPage, RoomListing } from '../../src/index.ts'
 import { encodeCursor, readConfig } from '../../src/index.ts'
 
 /** The name of the one registry object (idFromName). */
@@ -35,7 +35,7 @@ export interface RegistrySummary {
   deliveriesPerSecond: number
   messages: number
   deliveries: number
-  busiest: RoomSummary[]
+  busiest: RoomListing[]
   /** Reports received since the registry's storage was created, and since when. */
   reports: number
   since: number
@@ -120,7 +120,7 @@ export class RegistryObject extends DurableObject<Record<string, unknown>> {
   }
 
   /** One room's row, if it ever reported. */
-  get(room: string): RoomSummary | undefined {
+  get(room: string): RoomListing | undefined {
     const row = this.sql.exec(`SELECT ${COLUMNS} FROM rooms WHERE room = ?`, room).toArray()[0]
     return row === undefined ? undefined : summary(row, Date.now())
   }
@@ -158,7 +158,7 @@ export class RegistryObject extends DurableObject<Record<string, unknown>> {
   }
 }
 
-function summary(row: Row, now: number): RoomSummary {
+function summary(row: Row, now: number): RoomListing {
   const n = (k: string) => Number(row[k] ?? 0)
   return {
     room: String(row.room),

@@ -5,7 +5,20 @@
  * Room rebuilt after hibernation or eviction is the room that was.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { Config, Connection, DisconnectRequest, EntryKind, Hooks, JoinRequest, Member, MemberInfo, RoomDetail, RoomStats } from '../../src/index.ts'
+import type {
+  Config,
+  Connection,
+  DisconnectRequest,
+  EntryKind,
+  ErrorCode,
+  Hooks,
+  JoinRequest,
+  Member,
+  MemberFilter,
+  MemberInfo,
+  RoomDetail,
+  RoomStats,
+} from '../../src/index.ts'
 import { Errors, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
 import type { RegistryObject } from './registry.ts'
 import { REGISTRY_NAME } from './registry.ts'
@@ -24,12 +37,14 @@ export interface RoomSettings {
   /** Default: read from the object's env ([vars]), as the Worker's are. */
   config?: Config
   hooks?: Hooks
+  /** Where a hook's failures and unexpected errors go; default console.error. */
+  onError?: (err: unknown) => void
   /** The registry's Durable Object binding, which the room reports to; default `REGISTRY` (absent: it reports nowhere). */
   registryBinding?: string
 }
 
 /** What `publish` answers across the RPC boundary, where an error class would lose its fields. */
-export type PublishAnswer = number | { rejected: string; message: string; status: 422 | 500 }
+export type PublishAnswer = number | { rejected: string; message: string; status: number }
 
 /** The room Durable Object. Export a subclass built by `createRoomcast` (`rc.Room`), or this one for the defaults. */
 export class RoomObject extends DurableObject<Record<string, unknown>> {
@@ -57,6 +72,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       // The reporter shares the one alarm with its flush.
       scheduleExpiry: (at) => reporter.scheduleExpiry(at),
       hooks: settings.hooks,
+      onError: settings.onError,
     })
     // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
     for (const ws of ctx.getWebSockets()) {
@@ -105,6 +121,20 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       if (err instanceof Rejected) return { rejected: err.code, message: err.message, status: err.status }
       throw err
     }
+  }
+
+  /** The application's own publish (`rc.publish`): no `message` hook, the seq. */
+  async send(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+    this.reporter.activity()
+    const seq = await this.room.publish(kind, body, from, undefined, false)
+    this.reporter.touched()
+    return seq
+  }
+
+  /** The application's disconnect (`rc.disconnect`): close the members `who` names with `code`; how many. */
+  disconnect(who: MemberFilter, code: ErrorCode): number {
+    this.reporter.activity()
+    return this.room.disconnect(who, code)
   }
 
   /** `GET /admin/rooms/:room`: the members, and the object's cost so far. */

@@ -10,7 +10,7 @@ import { encodeCursor } from '../admin/cursor.ts'
 import type { RoomAnswer, RoomDirectory, RoomQuestion } from '../admin/directory.ts'
 import { TrafficSampler, round } from '../admin/sampler.ts'
 import type { Room } from '../room/room.ts'
-import type { AdminStats, RoomDetail, RoomPage, RoomSummary } from '../wire/admin.ts'
+import type { AdminStats, RoomDetail, RoomPage, RoomListing } from '../wire/admin.ts'
 import type { Health } from './health.ts'
 import type { Hub } from './hub.ts'
 
@@ -57,7 +57,7 @@ export function hubAdmin(hub: Hub, options: HubAdminOptions): HubAdmin {
   // The timers must not keep the process alive by themselves (Node, Bun; Deno's timers are numbers).
   for (const t of timers) (t as { unref?: () => void }).unref?.()
 
-  const summary = async (room: Room): Promise<RoomSummary> => {
+  const summary = async (room: Room): Promise<RoomListing> => {
     const stats = await room.stats()
     return { ...stats, historyBytes: room.historyBytes() ?? 0, messagesPerSecond: sampler.rate(room) }
   }

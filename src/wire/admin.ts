@@ -18,7 +18,7 @@ export interface MemberSummary {
 }
 
 /** One row of `GET /admin/rooms`. */
-export interface RoomSummary {
+export interface RoomListing {
   room: string
   /** Members on every instance. */
   connections: number
@@ -33,7 +33,7 @@ export interface RoomSummary {
 
 /** `GET /admin/rooms`: a page of rooms in name order, and the cursor of the next page if there may be one. */
 export interface RoomPage {
-  rooms: RoomSummary[]
+  rooms: RoomListing[]
   cursor?: string
 }
 
@@ -111,7 +111,7 @@ export interface AdminStats {
   /** Oldest first, one point per `intervalMs`. */
   series: { intervalMs: number; points: SeriesPoint[] }
   /** The rooms with the most messages per second, then the most members. */
-  busiest: RoomSummary[]
+  busiest: RoomListing[]
   /** Refused upgrades and requests by code, and server-initiated closes by code, since the instance started. */
   refusals: Record<string, number>
   closes: Record<string, number>

@@ -49,6 +49,8 @@ export const Errors = {
   },
   // The application's hook threw or timed out; it may well answer next time.
   hook_failed: { close: null, retry: 'reconnect', message: "the application's hook failed; nothing was published" },
+  // The application's hook did not answer within HOOK_TIMEOUT_MS; a later try may find it faster.
+  hook_timeout: { close: null, retry: 'reconnect', message: "the application's hook did not answer in time; nothing was published" },
   too_large: { close: CloseCode.tooLarge, retry: 'terminal', message: 'frame exceeds the size limit' },
   binary_unsupported: { close: CloseCode.unsupportedData, retry: 'terminal', message: 'binary frames are not accepted in json mode' },
   // The runtime handed over a payload that is neither text nor bytes; the same frame would get the same answer.
@@ -65,6 +67,11 @@ export const Errors = {
   kicked: { close: 4002, retry: 'terminal', message: 'disconnected by an operator' },
   shutting_down: { close: CloseCode.goingAway, retry: 'reconnect', message: 'server shutting down' },
   internal: { close: CloseCode.internal, retry: 'reconnect', message: 'internal error' },
+  // Protocol v2 (wire/v2.ts): refusals of one subscribe; the connection and its other subscriptions stay.
+  bad_room: { close: null, retry: 'terminal', message: 'room names are 1 to 64 of A-Z a-z 0-9 _ . -' },
+  too_many_subscriptions: { close: null, retry: 'terminal', message: 'this connection has MAX_SUBSCRIPTIONS subscriptions; unsubscribe one first' },
+  already_subscribed: { close: null, retry: 'terminal', message: 'this connection is already subscribed to this room' },
+  too_many_rooms: { close: null, retry: 'reconnect', message: 'this server holds MAX_ROOMS rooms; try again later' },
 } as const satisfies Record<string, ErrorSpec>
 
 /** A code of the Errors table. */

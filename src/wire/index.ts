@@ -28,7 +28,7 @@
  * What a runtime hands over as a frame becomes text or bytes in payload.ts;
  * bytes.ts holds the UTF-8 and base64 arithmetic the encoders share.
  */
-export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomPage, RoomSummary, SeriesPoint } from './admin.ts'
+export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomPage, RoomListing, SeriesPoint } from './admin.ts'
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
 export type { Decoded } from './decode.ts'
 export { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
@@ -53,8 +53,20 @@ export type {
 export type { BadHandshake } from './handshake.ts'
 export { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from './handshake.ts'
 export type { JoinQuery } from './join.ts'
-export { chooseSubprotocol, parseJoinQuery } from './join.ts'
-export { ROOM_NAME_RULE, SUBPROTOCOL, isDotSegment, isRoomName } from './names.ts'
+export { chooseSubprotocol, parseJoinQuery, wantsV2 } from './join.ts'
+export { ROOM_NAME_RULE, SUBPROTOCOL, SUBPROTOCOL_V2, isDotSegment, isRoomName } from './names.ts'
 export { normaliseFrame, replyCloseCode } from './payload.ts'
 export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 export { Refusals, refusal, refusalResponse } from './refusals.ts'
+export type { ClientFrameV2, DecodedV2, PublishV2Frame, RosterMember, SubscribeFrame, UnsubscribeFrame } from './v2.ts'
+// Protocol v2: many rooms over one connection (v2.ts).
+export {
+  decodeClientFrameV2,
+  encodeAckV2,
+  encodeErrorV2,
+  encodePresenceDiff,
+  encodePresenceState,
+  encodeSubscribed,
+  encodeUnsubscribed,
+  encodeWelcomeV2,
+} from './v2.ts'
