@@ -8,7 +8,7 @@
  * ROOM_TTL_MS are pruned; a room's next wake brings it back.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { RoomCostReport, RoomPage, RoomListing } from '../../src/index.ts'
+import type { RoomCostReport, RoomListing, RoomPage } from '../../src/index.ts'
 import { encodeCursor, readConfig } from '../../src/index.ts'
 
 /** The name of the one registry object (idFromName). */

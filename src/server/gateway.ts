@@ -1,11 +1,11 @@
 /** What the Hono app needs from a runtime to reach rooms. */
 import type { Context } from 'hono'
 import type { Grant } from '../access/credentials.ts'
+import type { AdminBackend } from '../admin/admin.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
-import type { AdminBackend } from '../admin/admin.ts'
 import type { Health } from './health.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */

@@ -10,7 +10,7 @@ import { encodeCursor } from '../admin/cursor.ts'
 import type { RoomAnswer, RoomDirectory, RoomQuestion } from '../admin/directory.ts'
 import { TrafficSampler, round } from '../admin/sampler.ts'
 import type { Room } from '../room/room.ts'
-import type { AdminStats, RoomDetail, RoomPage, RoomListing } from '../wire/admin.ts'
+import type { AdminStats, RoomDetail, RoomListing, RoomPage } from '../wire/admin.ts'
 import type { Health } from './health.ts'
 import type { Hub } from './hub.ts'
 

@@ -28,7 +28,7 @@
  * What a runtime hands over as a frame becomes text or bytes in payload.ts;
  * bytes.ts holds the UTF-8 and base64 arithmetic the encoders share.
  */
-export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomPage, RoomListing, SeriesPoint } from './admin.ts'
+export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomListing, RoomPage, SeriesPoint } from './admin.ts'
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
 export type { Decoded } from './decode.ts'
 export { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
