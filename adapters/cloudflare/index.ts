@@ -19,9 +19,12 @@ import type {
   RoomsApi,
 } from '../../src/index.ts'
 import { Rejected, checkDisconnect, checkRoom, createApp, publishEntry, resolveConfig } from '../../src/index.ts'
+import { objectAdmin } from './admin.ts'
+import type { RegistryObject } from './registry.ts'
 import type { RoomSettings } from './room.ts'
 import { JOIN_HEADER, RoomObject } from './room.ts'
 
+export { REGISTRY_NAME, RegistryObject } from './registry.ts'
 export type { PublishAnswer, RoomSettings } from './room.ts'
 export { JOIN_HEADER, RoomObject } from './room.ts'
 
@@ -29,6 +32,11 @@ export { JOIN_HEADER, RoomObject } from './room.ts'
 export interface CloudflareOptions extends Pick<RoomcastOptions, 'env' | 'config' | 'hooks' | 'auth' | 'onError'> {
   /** The Durable Object binding of the room class in wrangler.toml; default `ROOMS`. */
   binding?: string
+  /**
+   * The Durable Object binding of the room registry (`RegistryObject`), which rooms report to so the admin
+   * API can list them; default `REGISTRY`. Without that binding there is no admin API.
+   */
+  registryBinding?: string
 }
 
 /**
@@ -55,9 +63,10 @@ function roomStub(namespace: () => DurableObjectNamespace<RoomObject>) {
 }
 
 /** Reach a room's object by name; the app has refused invalid names with 400 before any of these run. */
-function objectGateway(namespace: () => DurableObjectNamespace<RoomObject>): RoomGateway {
+function objectGateway(namespace: () => DurableObjectNamespace<RoomObject>, registry: DurableObjectNamespace<RegistryObject> | undefined): RoomGateway {
   const room = roomStub(namespace)
   return {
+    ...(registry === undefined ? {} : { admin: (health: () => Health) => objectAdmin(namespace(), registry, health) }),
     // The object refuses a full room itself, in the same call as the join.
     isFull: () => false,
     upgrade(c, name, join) {
@@ -93,7 +102,7 @@ export function createRoomcast(options: CloudflareOptions = {}): CloudflareRoomc
   }
   const app = createApp({
     config,
-    gateway: objectGateway(namespace),
+    gateway: objectGateway(namespace, bindings[options.registryBinding ?? 'REGISTRY'] as DurableObjectNamespace<RegistryObject> | undefined),
     // The client address from CF-Connecting-IP, which Cloudflare sets and a client cannot.
     getConnInfo,
     // Each room's storage is its own object's: nothing shared to be down.
@@ -103,6 +112,7 @@ export function createRoomcast(options: CloudflareOptions = {}): CloudflareRoomc
     onError: options.onError,
   })
   const settings: RoomSettings = { config, hooks, onError: options.onError }
+  if (options.registryBinding !== undefined) settings.registryBinding = options.registryBinding
   const Room = class extends RoomObject {
     constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
       super(ctx, env, settings)

@@ -10,4 +10,7 @@ const rc = createRoomcast({ binding: 'ROOMS', hooks: httpHooksFromEnv(vars, read
 /** The room Durable Object, under the class name wrangler.toml declares. */
 export class RoomObject extends rc.Room {}
 
+/** The room registry rooms report to, for the admin API (the REGISTRY binding). */
+export { RegistryObject } from './index.ts'
+
 export default rc.app

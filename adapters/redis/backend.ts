@@ -12,6 +12,9 @@ import { Redis, ReplyError } from 'ioredis'
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, entryBytes } from '../../src/index.ts'
 import { Deadlines } from './deadlines.ts'
+import type { DirectoryCommands } from './directory.ts'
+import { RedisDirectory } from './directory.ts'
+import { CLEAR, INFO, LEASE, LIST } from './directory-scripts.ts'
 import { RedisLog } from './log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
@@ -90,6 +93,10 @@ export class RedisBackend implements RoomStore {
   /** Connections whose probe PING is overdue: Redis is not answering on them. */
   private readonly slow = new Set<Redis>()
   private closing = false
+  /** The channel other instances answer this one's admin questions on, once the admin API asked for it. */
+  private instanceChannel: string | undefined
+  /** The rooms of every instance, for the admin API. */
+  readonly directory: RedisDirectory
   /** Every publish is answered within the command timeout of being asked, whatever ioredis does with it meanwhile. */
   private readonly appendDeadlines = new Deadlines(COMMAND_TIMEOUT_MS)
 
@@ -103,6 +110,30 @@ export class RedisBackend implements RoomStore {
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
+    for (const [name, lua] of [
+      ['rcLease', LEASE],
+      ['rcList', LIST],
+      ['rcInfo', INFO],
+      ['rcClear', CLEAR],
+    ] as const) {
+      this.cmd.defineCommand(name, { numberOfKeys: 2, lua })
+    }
+    const backend = this
+    this.directory = new RedisDirectory(
+      {
+        prefix: this.prefix,
+        instanceId: this.instanceId,
+        get up() {
+          return backend.up
+        },
+        cmd: this.cmd as unknown as DirectoryCommands,
+        listen: (channel) => {
+          this.instanceChannel = channel
+          if (this.up) this.sub.subscribe(channel).catch(() => {})
+        },
+      },
+      options.heartbeatMs,
+    )
     for (const conn of [this.cmd, this.sub]) {
       conn.on('ready', () => {
         // Redis answered the connection's ready check: it is answering again.
@@ -252,6 +283,7 @@ export class RedisBackend implements RoomStore {
     }
     this.lastError = 'connection lost'
     this.say(`redis connected; ${this.rooms.size} room(s) resubscribing`)
+    if (this.instanceChannel !== undefined) this.sub.subscribe(this.instanceChannel).catch(() => {})
     this.subscribe([...this.rooms.values()])
   }
 
@@ -268,6 +300,9 @@ export class RedisBackend implements RoomStore {
   }
 
   private onMessage(channel: string, text: string): void {
+    // The admin API's questions ride on the rooms' channels; the answers come on this instance's own.
+    if (text.startsWith('a ')) return this.directory.onQuestion(text)
+    if (channel === this.instanceChannel) return this.directory.onAnswer(text)
     const room = this.rooms.get(channel)
     if (room === undefined) return
     const m = parseChannelMessage(text)

@@ -10,6 +10,7 @@ export const otherEnvNames = [
   'AUTH_JWKS_URL',
   'AUTH_PUBLIC_KEY',
   'PUBLISH_KEY',
+  'ADMIN_TOKEN',
   'REDIS_URL',
   'REDIS_PREFIX',
   'PRESENCE_HEARTBEAT_MS',

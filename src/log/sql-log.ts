@@ -98,6 +98,21 @@ export class SqlLog implements RoomLog {
     return local
   }
 
+  historyBytes(): number {
+    return this.bytes
+  }
+
+  clear(): Promise<void> {
+    try {
+      if (this.stored) this.sql.exec('DELETE FROM roomcast_log')
+      this.count = 0
+      this.bytes = 0
+      return Promise.resolve()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
   close(): void {}
 
   private materialise(): void {

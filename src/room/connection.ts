@@ -32,6 +32,8 @@ export interface MemberInfo {
   canPublish: boolean
   /** Unix ms after which the member's credentials expire, if they do. */
   exp?: number
+  /** Unix ms at which it joined (shown as `since` by the admin API); absent in attachments written before it existed. */
+  joinedAt?: number
   /** What the application's `authorize` hook attached (at most 1 KiB of JSON). */
   info?: MemberData
   /** A subscription of a protocol v2 connection (server/session.ts): `subscribed` instead of `welcome`, identity presence. */

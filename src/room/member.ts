@@ -13,6 +13,8 @@ export class Member {
   /** Bad json frames in the current minute; past BAD_FRAME_BUDGET the member is closed (1008 too_many_errors). */
   readonly badFrames: Window
   lastSeen: number
+  /** When this instance admitted it (a restored member's join time is in its info). */
+  readonly joinedHere: number
   /** Live entries the room's delivery queued while the welcome and replay were prepared; null once live. */
   queued: Entry[] | null = null
   /** The member count this member last heard, so no one hears the same count twice. */
@@ -36,6 +38,7 @@ export class Member {
     this.rateRefusals = { count: 0, start: now }
     this.badFrames = { count: 0, start: now }
     this.lastSeen = now
+    this.joinedHere = now
   }
 
   /** Whether the welcome and replay are sent: the member gets live entries and presence. */

@@ -15,6 +15,7 @@ import { vetMessage } from '../hooks/message.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
+import type { MemberSummary } from '../wire/admin.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeError, encodeWelcome } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
@@ -66,6 +67,14 @@ export interface RoomStats {
   seq: number
 }
 
+/** What a room has carried on this instance since it opened: one count per broadcast, never per recipient. */
+export interface Traffic {
+  /** Entries handed to this instance's members. */
+  messages: number
+  /** Sends those entries made: the members present at each broadcast (a json publisher's ack included). */
+  deliveries: number
+}
+
 const FLOOD_WINDOW_MS = 10_000
 const BAD_FRAME_WINDOW_MS = 60_000
 
@@ -90,6 +99,8 @@ export class Room {
   private bufferCheck: unknown = undefined
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
+  /** Counted once per broadcast, for the admin API's rates and a Durable Object's cost. */
+  readonly traffic: Traffic = { messages: 0, deliveries: 0 }
 
   constructor(
     readonly name: string,
@@ -118,7 +129,11 @@ export class Room {
       send: this.sender,
     })
     this.log = options.logs(name, {
-      deliver: (entry) => this.delivery.deliver(entry),
+      deliver: (entry) => {
+        this.traffic.messages++
+        this.traffic.deliveries += this.members.size
+        this.delivery.deliver(entry)
+      },
       membersChanged: () => {
         this.presence.changed()
         this.roster.changed()
@@ -152,12 +167,13 @@ export class Room {
       else closeQuietly(conn, 'room_full', this.onError)
       return null
     }
-    const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
+    const now = this.clock.now()
+    const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true, joinedAt: now }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
     if (req.info !== undefined) info.info = req.info
     if (req.v2 !== undefined) info.v2 = true
-    const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    const m = new Member(conn, info, now, this.config.rateBurst)
     if (req.v2?.ended !== undefined) m.ended = req.v2.ended
     this.members.add(m)
     this.delivery.joining(m)
@@ -243,6 +259,31 @@ export class Room {
   async stats(): Promise<RoomStats> {
     const head = await this.log.head()
     return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
+  }
+
+  // ---- admin ----
+
+  /** This instance's members, at most `limit` of them, for the admin API. */
+  memberList(limit: number = Infinity): MemberSummary[] {
+    const out: MemberSummary[] = []
+    for (const m of this.members) {
+      if (out.length >= limit) break
+      const s: MemberSummary = { connectionId: m.info.id, mode: m.info.mode, since: m.info.joinedAt ?? m.joinedHere }
+      if (m.info.from !== undefined) s.sub = m.info.from
+      if (m.conn.bufferedAmount !== undefined) s.bufferedBytes = m.conn.bufferedAmount()
+      out.push(s)
+    }
+    return out
+  }
+
+  /** Bytes of message bodies the room's history holds, where the log can say at once. */
+  historyBytes(): number | undefined {
+    return this.log.historyBytes?.()
+  }
+
+  /** Drop the room's history (seq and epoch stay): resumes from before now report `complete:false`. */
+  clearHistory(): Promise<void> {
+    return this.log.clear?.() ?? Promise.resolve()
   }
 
   // ---- receive ----

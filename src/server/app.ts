@@ -23,7 +23,11 @@ import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from 
 import { parseJoinQuery, wantsV2 } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import { mountAdmin } from './admin-routes.ts'
 import type { RoomGateway } from './gateway.ts'
+import type { Health } from './health.ts'
+
+export type { Health } from './health.ts'
 
 export interface AppOptions {
   config: Config
@@ -55,16 +59,6 @@ export interface AppOptions {
 
 /** Whether `authorize` sits after the built-in token check or replaces it. */
 export type AuthMode = 'after' | 'replace'
-
-/** What a backend says about itself, for `/healthz` and `/readyz`. */
-export interface Health {
-  /** Whether rooms can take publishes and new members right now. */
-  ready: boolean
-  /** Which backend holds sequence and history: "memory", "redis", ... */
-  backend: string
-  /** Why it is not ready, when it is not. */
-  detail?: string
-}
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
@@ -346,6 +340,9 @@ export function createApp({
       }
     },
   )
+
+  const adminToken = config.access.adminToken
+  if (adminToken !== undefined && gateway.admin !== undefined) mountAdmin(app, { token: adminToken, backend: gateway.admin(health), csp: PAGE_CSP })
 
   // Mounted with app.route('/live', this), '/' above becomes '/live' and only a wildcard reaches '/live/'.
   app.get('/*', (c, next) => (c.req.path === `${basePath(c)}/` ? home(c) : next()))

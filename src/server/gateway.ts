@@ -1,10 +1,12 @@
 /** What the Hono app needs from a runtime to reach rooms. */
 import type { Context } from 'hono'
 import type { Grant } from '../access/credentials.ts'
+import type { AdminBackend } from '../admin/admin.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
+import type { Health } from './health.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -30,4 +32,6 @@ export interface RoomGateway {
   stats(room: string): Promise<RoomStats>
   /** `POST /rooms/:room/messages`; rejects with Unavailable (not published) or OutcomeUnknown (asked, not confirmed). */
   publish(room: string, kind: EntryKind, body: string, from?: string): Promise<number>
+  /** Build the admin API's backend; called once, and only when ADMIN_TOKEN is set (it may start timers). */
+  admin?(health: () => Health): AdminBackend
 }

@@ -9,6 +9,7 @@ import type { Room } from '../room/room.ts'
 import { chooseSubprotocol } from '../wire/join.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Hub } from './hub.ts'
+import { hubAdmin } from './hub-admin.ts'
 import { SessionEvents } from './session-events.ts'
 
 /**
@@ -20,6 +21,7 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 /** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
 export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T, U>, wrap: WrapSocket, upgradeOptions?: U): RoomGateway {
   return {
+    admin: (health) => hubAdmin(hub, { health, directory: hub.directory, counts: hub.counts }),
     connections: () => hub.connections,
     isFull(name) {
       return hub.peek(name)?.full ?? false

@@ -1,4 +1,7 @@
 /** The rooms of one process (Node, Deno, Bun). On Cloudflare each room is its own Durable Object instead. */
+
+import type { CodeCounts } from '../admin/admin.ts'
+import type { RoomDirectory } from '../admin/directory.ts'
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
@@ -24,6 +27,10 @@ export interface HubOptions {
   fanout?: Fanout
   /** The application's hooks, handed to every room. */
   hooks?: Hooks
+  /** The rooms of every instance, for the admin API, from a backend that spans instances (Redis). */
+  directory?: RoomDirectory
+  /** Refusals and closes by code for the admin dashboard, from the instance's metrics (admin/counts.ts). */
+  counts?: CodeCounts
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
@@ -31,11 +38,17 @@ export class Hub {
   private readonly rooms = new Map<string, Room>()
   /** Protocol v2 connections (session.ts): each holds subscriptions that are members of rooms. */
   readonly sessions = new Set<Session>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>> &
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks' | 'directory' | 'counts'>> &
     Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>
   private timer: ReturnType<typeof setInterval> | undefined
+  /** The rooms of every instance (Redis), when the backend spans instances. */
+  readonly directory: RoomDirectory | undefined
+  /** Refusals and closes by code, for the admin dashboard, where the instance counts them. */
+  readonly counts: CodeCounts | undefined
 
   constructor(options: HubOptions) {
+    this.directory = options.directory
+    this.counts = options.counts
     this.options = {
       config: options.config,
       logs: options.logs ?? memoryLogs(options.config),

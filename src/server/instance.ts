@@ -7,6 +7,7 @@
 import type { Hono } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import type { UpgradeWebSocket } from 'hono/ws'
+import type { RoomDirectory } from '../admin/directory.ts'
 import type { Config } from '../config/config.ts'
 import { readConfig } from '../config/config.ts'
 import type { Hooks } from '../hooks/hooks.ts'
@@ -44,6 +45,8 @@ export interface Backend {
   logs: LogFactory
   health(): Health
   statsElsewhere?(room: string): Promise<RoomStats>
+  /** The rooms of every instance, for the admin API (a RedisBackend has one). */
+  directory?: RoomDirectory
   /** Release its connections, waiting at most `graceMs`. */
   close?(graceMs?: number): Promise<unknown>
 }
@@ -98,7 +101,15 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
   const config = resolveConfig(options)
   const rt = runtime(config)
   const { backend, hooks = {} } = options
-  const hub = new Hub({ config, logs: backend?.logs, statsElsewhere: backend?.statsElsewhere, fanout: rt.fanout, onError: options.onError, hooks })
+  const hub = new Hub({
+    config,
+    logs: backend?.logs,
+    statsElsewhere: backend?.statsElsewhere,
+    fanout: rt.fanout,
+    onError: options.onError,
+    hooks,
+    directory: backend?.directory,
+  })
   const appOptions: AppOptions = {
     config,
     gateway: hubGateway(hub, rt.upgradeWebSocket, rt.wrap, rt.upgradeOptions),

@@ -23,9 +23,12 @@
  * `{error, message}`, the code again in `X-Roomcast-Error`, and `Retry-After`
  * on 429 and 503.
  *
+ * The admin API's bodies (admin.ts) are types only: rooms, members, stats.
+ *
  * What a runtime hands over as a frame becomes text or bytes in payload.ts;
  * bytes.ts holds the UTF-8 and base64 arithmetic the encoders share.
  */
+export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomListing, RoomPage, SeriesPoint } from './admin.ts'
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
 export type { Decoded } from './decode.ts'
 export { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'

@@ -37,9 +37,10 @@ it('a hibernated room wakes with its members, their ids and modes, its seq and e
   expect(await raw.text()).toBe('before')
   await json.client.drain()
 
-  // workerd evicts an object whose only business is hibernatable sockets after 10 s without events.
+  // workerd evicts an object whose only business is hibernatable sockets after 10 s without events; the last
+  // event is the reporter's final flush, its alarm up to 5 s after the last message (cloudflare-reporter.ts).
   const woke = `roomcast: room ${room} woke with 2 connection(s)`
-  await sleep(15_000)
+  await sleep(20_000)
   json.client.send({ type: 'ping' })
   expect(await json.client.frame('pong', 5000, [])).toEqual({ type: 'pong' })
   expect(await printed(woke, 1000)).toBe(false)
@@ -73,7 +74,10 @@ it('after wrangler dev restarts over the same storage, seq continues and ?since=
   expect(await (await fetch(`${server.http}/rooms/${room}`)).json()).toEqual({ room, connections: 0, seq: 3 })
   const again = await connectJson(`${server.ws}/rooms/${room}?since=1&epoch=${welcome.epoch}`)
   expect(again.welcome).toMatchObject({ seq: 3, epoch: welcome.epoch, resumed: { since: 1, complete: true } })
-  expect((await again.client.frames('message', 2)).map((f) => [f.seq, f.data])).toEqual([[2, 'm1'], [3, 'm2']])
+  expect((await again.client.frames('message', 2)).map((f) => [f.seq, f.data])).toEqual([
+    [2, 'm1'],
+    [3, 'm2'],
+  ])
 
   const res = await fetch(`${server.http}/rooms/${room}/messages`, { method: 'POST', body: 'm3' })
   expect(await res.json()).toEqual({ seq: 4 })

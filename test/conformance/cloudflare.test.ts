@@ -39,6 +39,9 @@ conformance({
     // per message and per remote member, one more subrequest and one more wake-up than a socket per room
     // (docs/protocol-v2.md, Cloudflare); the client library opens one v1 socket per room behind its v2 API.
     multiplexing: false,
+    // No instance holds every room to sample for the dashboard's charts: the registry has each room's figures
+    // as it last reported them (adapters/cloudflare/registry.ts), and GET /admin/stats sums those.
+    adminSeries: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
+import { adminScenarios } from './admin.ts'
 import { authScenarios } from './auth.ts'
 import { handshakeScenarios } from './handshake.ts'
 import { hostileScenarios } from './hostile.ts'
@@ -68,6 +69,11 @@ export interface Capabilities {
    * socket belongs to one room's process (Cloudflare: one Durable Object per room), which refuses v2 with 400.
    */
   multiplexing?: boolean
+  /**
+   * `GET /admin/stats` carries a series of points sampled by the instance, for the dashboard's charts.
+   * Optional, default true; false where no instance holds the rooms to sample (Cloudflare).
+   */
+  adminSeries?: boolean
 }
 
 /** A runtime under test. */
@@ -118,5 +124,6 @@ export function conformance(target: Target): void {
     authScenarios(ctx)
     limitScenarios(ctx)
     v2Scenarios(ctx)
+    adminScenarios(ctx)
   })
 }

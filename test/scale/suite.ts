@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe } from 'vitest'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { SCALE_ADMIN_TOKEN, crossAdminScenarios } from './admin.ts'
 import { crossDeliveryScenarios } from './delivery.ts'
 import { crossPresenceScenarios } from './presence.ts'
 
@@ -31,6 +32,7 @@ export const SCALE_ENV: Record<string, string> = {
   RATE_BURST: '5000',
   IDLE_TIMEOUT_MS: '10000',
   PING_INTERVAL_MS: '2000',
+  ADMIN_TOKEN: SCALE_ADMIN_TOKEN,
 }
 
 /** Register the scale-out scenarios for instances started by `startA` and `startB`. */
@@ -47,5 +49,6 @@ export function scaleOut(name: string, startA: Start, startB: Start): void {
     }, 30_000)
     crossDeliveryScenarios(ctx)
     crossPresenceScenarios(ctx)
+    crossAdminScenarios(ctx)
   })
 }
