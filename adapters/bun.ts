@@ -1,8 +1,13 @@
-/** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
+/**
+ * Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. With REDIS_URL
+ * or REDIS_CLUSTER_NODES, rooms span instances through Redis (ioredis, as on Node and Deno); each
+ * entry the log delivers still fans out through Bun's topics.
+ */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
+import { redisFromEnv } from './redis/index.ts'
 
 const config = readConfig(process.env)
 const { port, hostname } = readListen(process.env)
@@ -31,7 +36,9 @@ const fanout: Fanout = {
   },
 }
 
-const hub = new Hub({ config, fanout })
+// With REDIS_URL or REDIS_CLUSTER_NODES, rooms span every instance (Node, Deno or Bun) sharing that Redis.
+const redis = await redisFromEnv(process.env, config)
+const hub = new Hub({ config, fanout, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 // Hono's WSContext is a new object for every Bun event; the gateway keeps each member itself instead,
 // and this Connection holds the one ServerWebSocket, which is the same for all its events.
@@ -47,7 +54,7 @@ const wrap: WrapSocket = (ctx) => {
   return conn
 }
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })
 
 // Bun echoes the first subprotocol a client offers unless the upgrade names one, and hono/bun does not:
 // a token offered beside roomcast.v1 would come back in the handshake. Name ours, or none ('' omits it).
@@ -84,6 +91,7 @@ const shutdown = gracefulShutdown(hub, {
   // Without `true`, stop() only stops accepting; open sockets stay for their close handshakes.
   stopAccepting: () => void server.stop(),
   openSockets: () => server.pendingWebSockets,
+  finish: async () => redis?.close(500),
   exit: (code) => process.exit(code),
 })
 process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -6,8 +6,9 @@
  * or a lost pub/sub message never shows up as a gap, a duplicate or a
  * reordering. Member counts across instances are presence.ts's.
  */
-import { Unavailable, replayFrom } from '../../src/index.ts'
+
 import type { Draft, Entry, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import { Unavailable, replayFrom } from '../../src/index.ts'
 import { RoomPresence } from './presence.ts'
 import type { Beat, RoomListener, RoomStore } from './room-store.ts'
 import type { RoomKeys } from './wire.ts'
@@ -63,11 +64,11 @@ export class RedisLog implements RoomLog, RoomListener {
   }
 
   ready(): Promise<void> {
-    return this.epoch === undefined ? this.settled() : this.store.up ? Promise.resolve() : Promise.reject(new Unavailable('redis unreachable'))
+    return this.epoch === undefined ? this.settled() : this.store.isUp(this) ? Promise.resolve() : Promise.reject(new Unavailable('redis unreachable'))
   }
 
   joinPoint(): Promise<Head> {
-    if (!this.store.up) return Promise.reject(new Unavailable('redis unreachable'))
+    if (!this.store.isUp(this)) return Promise.reject(new Unavailable('redis unreachable'))
     // Everything after what this instance has delivered reaches the new member through `deliver`.
     if (this.epoch !== undefined) return Promise.resolve({ seq: this.deliveredSeq, epoch: this.epoch })
     return this.settled().then(() => this.startPoint)
@@ -102,7 +103,7 @@ export class RedisLog implements RoomLog, RoomListener {
     this.rejectWaiters(new Unavailable('room closed'))
     this.store.release(this)
     // Withdraw this instance's count.
-    if (this.store.up) this.presence.announce()
+    if (this.store.isUp(this)) this.presence.announce()
   }
 
   // ---- what the store reports (RoomListener) ----
@@ -180,11 +181,13 @@ export class RedisLog implements RoomLog, RoomListener {
     while (this.resyncNeeded && !this.closed) {
       this.resyncNeeded = false
       if (this.epoch === undefined) {
-        const b = await this.beat()
-        this.epoch = b.epoch
-        this.deliveredSeq = b.seq
-        this.beatSeq = b.seq
-        this.startPoint = { seq: b.seq, epoch: b.epoch }
+        // The head as a range read gives it (no entries after it): on a cluster a replica holds it, so
+        // no failover can hand out a seq at or below it again.
+        const r = await this.store.range(this.keys, Number.MAX_SAFE_INTEGER, undefined)
+        this.epoch = r.epoch
+        this.deliveredSeq = r.seq
+        this.beatSeq = r.seq
+        this.startPoint = { seq: r.seq, epoch: r.epoch }
       } else {
         const r = await this.store.range(this.keys, this.deliveredSeq, this.epoch)
         if (r.epoch !== this.epoch) {
@@ -245,13 +248,13 @@ export class RedisLog implements RoomLog, RoomListener {
   /** Release replays whose seq was reached (all of them when `all`: the sequence was re-read or lost). */
   private releaseSeqWaiters(all = false): void {
     const still: { seq: number; resolve: () => void }[] = []
-    for (const w of this.seqWaiters) (all || this.deliveredSeq >= w.seq ? w.resolve() : still.push(w))
+    for (const w of this.seqWaiters) all || this.deliveredSeq >= w.seq ? w.resolve() : still.push(w)
     this.seqWaiters = still
   }
 
   /** Wait until this log is placed in the sequence; Unavailable while Redis is down. */
   private settled(): Promise<void> {
-    if (!this.store.up) return Promise.reject(new Unavailable('redis unreachable'))
+    if (!this.store.isUp(this)) return Promise.reject(new Unavailable('redis unreachable'))
     if (this.epoch !== undefined && this.syncing === null) return Promise.resolve()
     return new Promise((resolve, reject) => this.settleWaiters.push({ resolve, reject }))
   }

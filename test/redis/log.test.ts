@@ -6,8 +6,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RedisBackend } from '../../adapters/redis/index.ts'
 import { roomKeys } from '../../adapters/redis/wire.ts'
-import { Unavailable } from '../../src/index.ts'
 import type { Entry, RoomLog } from '../../src/index.ts'
+import { Unavailable } from '../../src/index.ts'
 import { sleep, uniqueRoom } from '../support/client.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
 
@@ -102,7 +102,7 @@ describe('RedisLog against a real Redis', () => {
     for (const i of range(1, 5)) await lx.log.append(draft(`m${i}`))
     await until('y got 5', () => ly.sink.entries.length === 5)
     // Drop y's pub/sub connection (it reconnects by itself), and publish on x meanwhile.
-    ;(y as unknown as { sub: Redis }).sub.disconnect(true)
+    ;(y as unknown as { redis: { sub: Redis } }).redis.sub.disconnect(true)
     await until('y down', () => !y.up)
     await expect(ly.log.append(draft('refused'))).rejects.toBeInstanceOf(Unavailable)
     for (const i of range(6, 20)) await lx.log.append(draft(`m${i}`))
@@ -123,7 +123,7 @@ describe('RedisLog against a real Redis', () => {
     for (const i of range(1, 5)) await lx.log.append(draft(`m${i}`))
     await until('y got 5', () => ly.sink.entries.length === 5)
     // Hold y's pub/sub back (its socket stops reading), so 6..10 are in Redis but not yet delivered on y.
-    const stream = (y as unknown as { sub: { stream: { pause(): void; resume(): void } } }).sub.stream
+    const stream = (y as unknown as { redis: { sub: { stream: { pause(): void; resume(): void } } } }).redis.sub.stream
     stream.pause()
     for (const i of range(6, 10)) await lx.log.append(draft(`m${i}`))
     const r = await ly.log.replay(5, (await lx.log.head()).epoch)
@@ -189,11 +189,12 @@ describe('RedisLog against a real Redis', () => {
     await until('x sees y', () => lx.log.members(3) === 5)
     expect(ly.sink.changes).toBeGreaterThan(0)
     // x dies without a goodbye: its connections go, its heartbeat stops.
-    const dead = x as unknown as { cmd: Redis; sub: Redis; timer: ReturnType<typeof setInterval>; closing: boolean }
+    const dead = x as unknown as { redis: { cmd: Redis; sub: Redis; closing: boolean }; timer: ReturnType<typeof setInterval>; closing: boolean }
     clearInterval(dead.timer)
     dead.closing = true
-    dead.cmd.disconnect()
-    dead.sub.disconnect()
+    dead.redis.closing = true
+    dead.redis.cmd.disconnect()
+    dead.redis.sub.disconnect()
     const started = Date.now()
     await until('x expired', () => ly.log.members(2) === 2, 4 * HEARTBEAT + 2000)
     expect(Date.now() - started).toBeLessThan(4 * HEARTBEAT + 500)

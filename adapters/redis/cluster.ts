@@ -1,0 +1,180 @@
+/**
+ * A Redis Cluster: commands through ioredis's `Cluster` client (each room's
+ * scripts run on its shard, its keys share one slot by their `{room}` hash
+ * tag), room channels as shard channels (SPUBLISH in the scripts, SSUBSCRIBE
+ * in shard-subscribers.ts), and appends and history reads confirmed by a
+ * replica (shard-batches.ts). A shard that fails takes only its own rooms
+ * down, until its replica is promoted; rooms on other shards see nothing.
+ */
+
+import type { ClusterOptions, RedisOptions } from 'ioredis'
+import { Cluster } from 'ioredis'
+import { PEEK, RANGE, publishingScripts } from './scripts.ts'
+import { ShardBatches } from './shard-batches.ts'
+import { ShardSubscribers } from './shard-subscribers.ts'
+import { FAIL_FAST } from './single.ts'
+import { keySlot } from './slot.ts'
+import type { Reply, Transport, TransportEvents } from './transport.ts'
+import { notRun } from './transport.ts'
+import type { RoomKeys } from './wire.ts'
+
+/** Where the cluster is and how to reach it (REDIS_CLUSTER_NODES and friends). */
+export interface ClusterSettings {
+  /** Seed nodes: any reachable one tells the client the rest. */
+  nodes: { host: string; port: number }[]
+  username?: string
+  password?: string
+  /** Connect with TLS (a `rediss://` node). */
+  tls?: boolean
+  /** How long an append or history read waits for a replica to hold it (`WAIT 1`); 0: never wait. */
+  replicaWaitMs: number
+}
+
+type ScriptedCluster = Cluster & {
+  rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<Reply>
+  rcPeek(meta: string, presence: string): Promise<number[]>
+}
+
+/** At most one slot-map refresh asked for per this many ms (a failing shard's every refused publish asks). */
+const REFRESH_EVERY_MS = 100
+
+/** A Redis Cluster, each room on its shard. */
+export class ClusterRedis implements Transport {
+  readonly name = 'redis-cluster'
+  private readonly cmd: ScriptedCluster
+  private readonly subs: ShardSubscribers
+  private readonly batches: ShardBatches
+  private ready = false
+  private downSince = Date.now()
+  private lastError = 'connecting'
+  private lastRefresh = 0
+
+  constructor(
+    settings: ClusterSettings,
+    events: TransportEvents,
+    private readonly say: (message: string) => void,
+  ) {
+    const auth: RedisOptions = {}
+    if (settings.username !== undefined) auth.username = settings.username
+    if (settings.password !== undefined) auth.password = settings.password
+    if (settings.tls) auth.tls = {}
+    const { retryStrategy: _retry, ...nodeOptions } = FAIL_FAST
+    const options: ClusterOptions = {
+      redisOptions: { ...nodeOptions, ...auth },
+      scaleReads: 'master',
+      // Failing fast, as on one Redis: nothing queued while the cluster is unreachable.
+      enableOfflineQueue: false,
+      // Never resend a command whose connection closed: it may have run (an append twice).
+      retryDelayOnFailover: 0,
+      // CLUSTERDOWN means it did not run: refuse at once rather than hold the publisher.
+      retryDelayOnClusterDown: 0,
+      slotsRefreshInterval: 2000,
+      slotsRefreshTimeout: 1000,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+    }
+    this.cmd = new Cluster(settings.nodes, options) as ScriptedCluster
+    const { APPEND, BEAT } = publishingScripts('SPUBLISH')
+    this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
+    this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
+    this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
+    this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
+    const slotNodes = (slot: number) => this.cmd.slots[slot]
+    this.batches = new ShardBatches(this.cmd, slotNodes, settings.replicaWaitMs)
+    this.subs = new ShardSubscribers(
+      slotNodes,
+      { ...FAIL_FAST, ...auth },
+      {
+        message: (channel, text) => events.message(channel, text),
+        subscribed: (channel) => events.subscribed(channel),
+        down: (channel) => events.down(channel),
+        stale: () => this.refresh(),
+        note: (message) => say(message),
+      },
+    )
+    this.cmd.on('ready', () => this.check())
+    this.cmd.on('close', () => this.check())
+    this.cmd.on('end', () => this.check())
+    this.cmd.on('error', (err: Error) => {
+      this.lastError = err.message
+    })
+    this.cmd.on('node error', (err: Error, node: string) => {
+      this.lastError = `${node}: ${err.message}`
+    })
+    // Every slot-map refresh, periodic or asked for: channels follow their shard to its current nodes.
+    this.cmd.on('refresh', () => this.subs.follow())
+  }
+
+  isUp(channel: string): boolean {
+    return this.ready && this.subs.isUp(channel)
+  }
+
+  state(): { ready: boolean; detail?: string } {
+    if (!this.ready) return { ready: false, detail: `redis cluster unreachable since ${new Date(this.downSince).toISOString()}: ${this.lastError}` }
+    const waiting = this.subs.waiting()
+    if (waiting.size === 0) return { ready: true }
+    // Rooms on other shards serve; these are refused until their shard answers again.
+    const parts = [...waiting].map(([node, n]) => `${n} room(s) waiting for ${node}`)
+    return { ready: true, detail: `redis cluster: ${parts.join(', ')}` }
+  }
+
+  listen(channel: string): void {
+    this.subs.listen(channel)
+  }
+
+  unlisten(channel: string): void {
+    this.subs.unlisten(channel)
+  }
+
+  append(k: RoomKeys, args: (string | number)[]): Promise<number> {
+    return this.batches.append(keySlot(k.meta), k, args).catch((err) => this.failed(err))
+  }
+
+  range(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
+    return this.batches.range(keySlot(k.meta), k, args).catch((err) => this.failed(err))
+  }
+
+  beat(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
+    return this.cmd.rcBeat(k.meta, k.log, k.presence, ...args).catch((err) => this.failed(err))
+  }
+
+  peek(k: RoomKeys): Promise<number[]> {
+    return this.cmd.rcPeek(k.meta, k.presence).catch((err) => this.failed(err))
+  }
+
+  probe(): void {
+    this.subs.probe()
+  }
+
+  close(): void {
+    this.ready = false
+    this.subs.close()
+    this.cmd.disconnect()
+  }
+
+  /** A command failed: if the slot map may be out of date (a shard failing over), have it read again. */
+  private failed(err: unknown): never {
+    if (notRun(err) || /Connection is closed|timed out/.test(String(err))) this.refresh()
+    throw err
+  }
+
+  private refresh(): void {
+    const now = Date.now()
+    if (now - this.lastRefresh < REFRESH_EVERY_MS || this.cmd.status !== 'ready') return
+    this.lastRefresh = now
+    this.cmd.refreshSlotsCache()
+  }
+
+  private check(): void {
+    const ready = this.cmd.status === 'ready'
+    if (ready === this.ready) return
+    this.ready = ready
+    if (ready) {
+      this.say('redis cluster connected')
+      this.subs.follow()
+    } else {
+      this.downSince = Date.now()
+      this.say('redis cluster unreachable; publishes and new members are refused until it returns')
+    }
+  }
+}

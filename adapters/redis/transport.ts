@@ -1,0 +1,58 @@
+/**
+ * Redis as the backend uses it, whichever shape it has: one server
+ * (single.ts: classic pub/sub, one connection for commands and one for
+ * subscriptions) or a cluster (cluster.ts: sharded pub/sub, each room on its
+ * shard). The backend sends the scripts' arguments and parses their replies;
+ * a transport routes them and reports what happens to each room's channel.
+ */
+import type { RoomKeys } from './wire.ts'
+
+/** What a transport reports to the backend, per room channel. */
+export interface TransportEvents {
+  /** A message arrived on a room's channel. */
+  message(channel: string, text: string): void
+  /** The channel is subscribed (first, or again after a loss): nothing published on it from now on is missed. */
+  subscribed(channel: string): void
+  /** The channel's subscription is gone (its connection dropped): nobody may wait for it until `subscribed`. */
+  down(channel: string): void
+}
+
+/** A script's reply as Redis gave it. */
+export type Reply = (string | number)[]
+
+/** One Redis or a cluster, seen from the backend. */
+export interface Transport {
+  /** The backend's name in `/healthz`: `redis` or `redis-cluster`. */
+  readonly name: string
+  /** Whether the room on `channel` can publish and read now: its channel is subscribed and its Redis reachable. */
+  isUp(channel: string): boolean
+  /** Whether this instance can serve rooms at all, and what is down (for `/healthz` and `/readyz`). */
+  state(): { ready: boolean; detail?: string }
+  /** Subscribe to a room's channel whenever its Redis is reachable, and report `subscribed` each time it is. */
+  listen(channel: string): void
+  /** Stop listening to a room's channel. */
+  unlisten(channel: string): void
+  /** Run the append script (ARGV as in scripts.ts); resolves with the new seq once it is as safe as this Redis makes it. */
+  append(keys: RoomKeys, args: (string | number)[]): Promise<number>
+  /** Run the range script; on a cluster, what it returns is held by a replica too, so a failover cannot take it back. */
+  range(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
+  /** Run the heartbeat script. */
+  beat(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
+  /** Run the read-only stats script. */
+  peek(keys: RoomKeys): Promise<number[]>
+  /** Ask every connection something, so one that silently stopped (a partition) is noticed and reconnected. */
+  probe(): void
+  /** Disconnect everything. */
+  close(): void
+}
+
+/** A publish that reached Redis but that no replica confirmed in time: it may be lost if its master fails now. */
+export class Unconfirmed extends Error {
+  override readonly name = 'Unconfirmed'
+}
+
+/** A command Redis certainly did not run (refused before it was sent, or redirected), so retrying cannot publish twice. */
+export function notRun(err: unknown): boolean {
+  const text = err instanceof Error ? err.message : String(err)
+  return /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b|isn't ready|enableOfflineQueue|should belong to the same slot|not reachable/.test(text)
+}
