@@ -101,8 +101,12 @@ export class ClusterRedis implements Transport {
     this.cmd.on('node error', (err: Error, node: string) => {
       this.lastError = `${node}: ${err.message}`
     })
-    // Every slot-map refresh, periodic or asked for: channels follow their shard to its current nodes.
-    this.cmd.on('refresh', () => this.subs.follow())
+    // Every slot-map refresh, periodic or asked for: channels follow their shard to its current nodes, and
+    // a master's connection opens now rather than on its first command (which would race the connect).
+    this.cmd.on('refresh', () => {
+      this.connectMasters()
+      this.subs.follow()
+    })
   }
 
   isUp(channel: string): boolean {
@@ -165,12 +169,19 @@ export class ClusterRedis implements Transport {
     this.cmd.refreshSlotsCache()
   }
 
+  private connectMasters(): void {
+    // Not before the client is ready: it connects the nodes it needs for that itself.
+    if (this.cmd.status !== 'ready') return
+    for (const node of this.cmd.nodes('master')) if (node.status === 'wait') node.connect().catch(() => {})
+  }
+
   private check(): void {
     const ready = this.cmd.status === 'ready'
     if (ready === this.ready) return
     this.ready = ready
     if (ready) {
       this.say('redis cluster connected')
+      this.connectMasters()
       this.subs.follow()
     } else {
       this.downSince = Date.now()

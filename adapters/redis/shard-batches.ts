@@ -90,8 +90,28 @@ export class ShardBatches {
     })
   }
 
+  /** Resolve once the cluster's connection to `node` is ready, it closes, or 2 s passed. */
+  private connected(node: string | undefined): Promise<void> {
+    const redis = node === undefined ? undefined : this.cluster.nodes('master').find((r) => `${r.options.host}:${r.options.port}` === node)
+    if (redis === undefined || redis.status === 'ready' || redis.status === 'end' || redis.status === 'close') return Promise.resolve()
+    if (redis.status === 'wait') redis.connect().catch(() => {})
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        redis.off('ready', done)
+        redis.off('close', done)
+        resolve()
+      }
+      const timer = setTimeout(done, 2000)
+      redis.once('ready', done)
+      redis.once('close', done)
+    })
+  }
+
   private async send(batch: Op[]): Promise<void> {
     const first = batch[0] as Op
+    // A node connection still connecting refuses a pipeline at once ("Connection is closed"): wait for it (bounded).
+    await this.connected(this.slotNodes(first.slot)?.[0])
     const replicas = (this.slotNodes(first.slot)?.length ?? 1) - 1
     const wait = this.waitMs > 0 && replicas > 0
     const p = this.cluster.pipeline() as unknown as ScriptedPipeline

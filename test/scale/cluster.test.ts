@@ -3,6 +3,7 @@
  * shards), with Node, Deno and Bun instances; and a master killed under publishers (failover.ts).
  */
 import { spawnServer } from '../support/server.ts'
+import { failoverScenarios } from './failover.ts'
 import { onCluster } from './on-cluster.ts'
 import { scaleOut } from './suite.ts'
 
@@ -10,3 +11,4 @@ const node = (env: Record<string, string>) => spawnServer({ cmd: process.execPat
 
 const cluster = onCluster()
 scaleOut('node + node on a cluster', node, node, cluster)
+failoverScenarios('node + node', node, node)

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { Redis } from 'ioredis'
 import { keySlot } from '../../adapters/redis/slot.ts'
 import { uniqueRoom } from './client.ts'
 import { freePort, ping } from './redis.ts'
@@ -29,6 +30,11 @@ export interface ClusterOptions {
   replicasPerMaster?: number
   /** `cluster-node-timeout`: how long a master may be silent before its replica takes over. */
   nodeTimeoutMs?: number
+  /**
+   * `cluster-require-full-coverage`: with `yes` (Redis's default) every shard refuses commands while one
+   * shard has no master; roomcast's docs ask for `no`, so rooms on the other shards keep working.
+   */
+  fullCoverage?: boolean
 }
 
 /** Ask one node `redis-cli ...args`; resolves with its stdout. */
@@ -57,7 +63,7 @@ export class OwnCluster {
 
   /** Start the nodes, join them into a cluster and wait until every node says `cluster_state:ok`. */
   static async start(options: ClusterOptions = {}): Promise<OwnCluster> {
-    const o = { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1500, ...options }
+    const o = { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1500, fullCoverage: false, ...options }
     const ports: number[] = []
     while (ports.length < o.masters * (1 + o.replicasPerMaster)) {
       const p = await freePort()
@@ -145,6 +151,24 @@ export class OwnCluster {
     return masters.find((m) => serves(m, slot))?.port
   }
 
+  /** Resolve with the time (ms) at which the node on `port` first reports ROLE master, polled every 10 ms over one connection. */
+  async whenMaster(port: number, timeoutMs = 30_000): Promise<number> {
+    const conn = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
+    conn.on('error', () => {})
+    const deadline = Date.now() + timeoutMs
+    try {
+      await conn.connect()
+      for (;;) {
+        const role = (await conn.role().catch(() => [])) as unknown[]
+        if (role[0] === 'master') return Date.now()
+        if (Date.now() > deadline) throw new Error(`${port} not master within ${timeoutMs} ms`)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    } finally {
+      conn.disconnect()
+    }
+  }
+
   /** Wait until `slot` is served by a master other than `old`, and the cluster is ok again; returns the new master's port. */
   async waitNewMaster(slot: number, old: number, timeoutMs = 30_000): Promise<number> {
     const deadline = Date.now() + timeoutMs
@@ -173,24 +197,18 @@ export class OwnCluster {
   private async spawnNode(n: ClusterNode): Promise<void> {
     const dir = join(this.dir, String(n.port))
     mkdirSync(dir, { recursive: true })
-    const args = [
-      '--port',
-      String(n.port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      join(dir, 'nodes.conf'),
-      '--cluster-node-timeout',
-      String(this.options.nodeTimeoutMs),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
+    const settings: [string, string][] = [
+      ['port', String(n.port)],
+      ['bind', '127.0.0.1'],
+      ['dir', dir],
+      ['cluster-enabled', 'yes'],
+      ['cluster-config-file', join(dir, 'nodes.conf')],
+      ['cluster-node-timeout', String(this.options.nodeTimeoutMs)],
+      ['cluster-require-full-coverage', this.options.fullCoverage ? 'yes' : 'no'],
+      ['save', ''],
+      ['appendonly', 'no'],
     ]
+    const args = settings.flatMap(([name, value]) => [`--${name}`, value])
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     n.proc = proc
     let out = ''
