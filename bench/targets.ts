@@ -1,6 +1,7 @@
 /** The servers the bench starts: roomcast on each runtime and the baselines it is measured against. */
-import { spawnServer } from '../test/support/server.ts'
+
 import type { ServerHandle } from '../test/support/server.ts'
+import { spawnServer } from '../test/support/server.ts'
 
 export type Runtime = 'node' | 'deno' | 'bun'
 
@@ -25,20 +26,26 @@ export const BENCH_ENV: Record<string, string> = {
   MAX_UPGRADES_PER_IP: '1000000',
 }
 
-const node = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', ...args], env, timeoutMs: 60_000 })
+const node =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', ...args], env, timeoutMs: 60_000 })
 
 // The binaries npm installed, started directly so the PID we measure is the server's.
-const deno = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', ...args], env, timeoutMs: 60_000 })
-const bun = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', ...args], env, timeoutMs: 60_000 })
+const deno =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', ...args], env, timeoutMs: 60_000 })
+const bun =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', ...args], env, timeoutMs: 60_000 })
 
 export const targets: Target[] = [
   { runtime: 'node', name: 'ws loop', role: 'baseline', modes: ['raw'], path: '/', start: node(['bench/baselines/ws-loop.ts']) },
-  { runtime: 'node', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: node(['adapters/node.ts'], BENCH_ENV) },
+  { runtime: 'node', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: node(['adapters/node/server.ts'], BENCH_ENV) },
   { runtime: 'deno', name: 'deno loop', role: 'baseline', modes: ['raw'], path: '/', start: deno(['bench/baselines/deno-loop.js']) },
-  { runtime: 'deno', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: deno(['adapters/deno.ts'], BENCH_ENV) },
+  { runtime: 'deno', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: deno(['adapters/deno/server.ts'], BENCH_ENV) },
   { runtime: 'bun', name: 'bun pub/sub', role: 'baseline', modes: ['raw'], path: '/', start: bun(['bench/baselines/bun-pubsub.js']) },
-  { runtime: 'bun', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: bun(['adapters/bun.ts'], BENCH_ENV) },
+  { runtime: 'bun', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: bun(['adapters/bun/server.ts'], BENCH_ENV) },
 ]
