@@ -8,7 +8,9 @@ const { port, hostname } = listen
 
 // With REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), rooms span every instance (Node, Deno or Bun)
 // sharing it; without, one process in memory, and ioredis is never loaded.
-const backend = scaleOutEnvNames.some((name) => env[name]) ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(env, config)).catch(fail) : undefined
+const backend = scaleOutEnvNames.some((name) => env[name])
+  ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(env, config)).catch(fail)
+  : undefined
 const rc = createRoomcast({ config, backend })
 
 const serveOptions: Deno.ServeTcpOptions = {

@@ -39,6 +39,8 @@ export class RedisLog implements RoomLog, RoomListener {
   /** Redis's seq at the previous heartbeat: if `deliveredSeq` has not reached it by the next, pub/sub lost something. */
   private beatSeq = 0
   private closed = false
+  /** The highest seq an append on this instance was acked with (in this epoch). */
+  private appendedSeq = 0
   /** Where the first sync placed this log, before delivering anything: the join point of members who came first. */
   private startPoint: Head = { seq: 0, epoch: '' }
 
@@ -70,14 +72,21 @@ export class RedisLog implements RoomLog, RoomListener {
   joinPoint(): Promise<Head> {
     if (!this.store.isUp(this)) return Promise.reject(new Unavailable('redis unreachable'))
     // Everything after what this instance has delivered reaches the new member through `deliver`.
-    if (this.epoch !== undefined) return Promise.resolve({ seq: this.deliveredSeq, epoch: this.epoch })
+    if (this.epoch !== undefined) {
+      if (this.deliveredSeq >= this.appendedSeq) return Promise.resolve({ seq: this.deliveredSeq, epoch: this.epoch })
+      // A publish this instance acked is not delivered here yet (on a cluster the ack can come first): a member
+      // joining after that ack must not be told a head before it, so wait until it is (read your writes).
+      return this.delivered(this.appendedSeq).then(() => ({ seq: this.deliveredSeq, epoch: this.epoch ?? '' }))
+    }
     return this.settled().then(() => this.startPoint)
   }
 
   async append(draft: Draft): Promise<number> {
     // A member's own publish must come after its join point, which a new log only learns once placed.
     if (this.epoch === undefined) await this.settled()
-    return this.store.append(this.keys, draft)
+    const seq = await this.store.append(this.keys, draft)
+    if (seq > this.appendedSeq) this.appendedSeq = seq
+    return seq
   }
 
   async replay(since: number, epoch: string | undefined): Promise<Replay> {
@@ -193,6 +202,7 @@ export class RedisLog implements RoomLog, RoomListener {
         if (r.epoch !== this.epoch) {
           this.epoch = r.epoch
           this.deliveredSeq = r.seq
+          this.appendedSeq = 0
           this.sink.lost()
         } else {
           for (const e of r.entries) {

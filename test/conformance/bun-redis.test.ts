@@ -9,7 +9,14 @@ beforeAll(() => requireRedis())
 conformance({
   name: 'bun + redis',
   // The same runtime limits as plain Bun (see bun.test.ts for why).
-  caps: { slowConsumer: true, gracefulShutdown: true, idleLiveness: true, utf8Validation: true, closeCodeWhileClientSends: true, tooLargeReasonAtAnySize: false },
+  caps: {
+    slowConsumer: true,
+    gracefulShutdown: true,
+    idleLiveness: true,
+    utf8Validation: true,
+    closeCodeWhileClientSends: true,
+    tooLargeReasonAtAnySize: false,
+  },
   start: (env) =>
     spawnServer({
       cmd: 'node_modules/.bin/bun',

@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { at } from '../support/present.ts'
 import { spawnServer } from '../support/server.ts'
 
 interface Runtime {
@@ -81,7 +80,11 @@ describe.each(runtimes)('start-up on $name', (rt) => {
 describe.each(runtimes)('start-up with bad scale-out settings on $name', (rt) => {
   // Every runtime reads REDIS_URL and REDIS_CLUSTER_NODES (Bun too, since issue 16); a bad value is one line naming it.
   const failures: [string, Record<string, string>, string][] = [
-    ['a cluster node that is not host:port', { REDIS_CLUSTER_NODES: '127.0.0.1:7000,nonsense' }, 'roomcast: cannot start: REDIS_CLUSTER_NODES: nonsense is not host:port (or redis://host:port)'],
+    [
+      'a cluster node that is not host:port',
+      { REDIS_CLUSTER_NODES: '127.0.0.1:7000,nonsense' },
+      'roomcast: cannot start: REDIS_CLUSTER_NODES: nonsense is not host:port (or redis://host:port)',
+    ],
     [
       'both REDIS_URL and REDIS_CLUSTER_NODES',
       { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' },
