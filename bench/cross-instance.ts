@@ -28,6 +28,7 @@ import type { Shard } from '../test/support/redis-cluster.ts'
 import { OwnCluster, roomOn } from '../test/support/redis-cluster.ts'
 import type { ServerHandle } from '../test/support/server.ts'
 import { spawnServer } from '../test/support/server.ts'
+import { BENCH_ENV } from './targets.ts'
 
 const MEMBERS = Number(process.env.MEMBERS ?? 1000)
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000)
@@ -93,13 +94,8 @@ async function backendFor(mode: string): Promise<Backend> {
 
 async function measure(mode: string): Promise<void> {
   const backend = await backendFor(mode)
-  const env: Record<string, string> = {
-    RATE_LIMIT: '1000000',
-    RATE_BURST: '1000000',
-    MAX_ROOM_CONNECTIONS: String(MEMBERS + 10),
-    REDIS_PREFIX: uniquePrefix('bench'),
-    ...backend.env,
-  }
+  // The fan-out bench's limits (every member connects from 127.0.0.1, a thousand at once).
+  const env: Record<string, string> = { ...BENCH_ENV, MAX_ROOM_CONNECTIONS: String(MEMBERS + 10), REDIS_PREFIX: uniquePrefix('bench'), ...backend.env }
   const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env })
   const k = mode === 'memory' ? 1 : Math.max(1, INSTANCES)
   let servers: ServerHandle[] = []
