@@ -48,6 +48,8 @@ export class ClusterRedis implements Transport {
   private downSince = Date.now()
   private lastError = 'connecting'
   private lastRefresh = 0
+  /** Shards (by their master) whose commands fail, and since when: `/healthz` names them. */
+  private readonly failing = new Map<string, number>()
 
   constructor(
     settings: ClusterSettings,
@@ -115,11 +117,12 @@ export class ClusterRedis implements Transport {
 
   state(): { ready: boolean; detail?: string } {
     if (!this.ready) return { ready: false, detail: `redis cluster unreachable since ${new Date(this.downSince).toISOString()}: ${this.lastError}` }
-    const waiting = this.subs.waiting()
-    if (waiting.size === 0) return { ready: true }
-    // Rooms on other shards serve; these are refused until their shard answers again.
-    const parts = [...waiting].map(([node, n]) => `${n} room(s) waiting for ${node}`)
-    return { ready: true, detail: `redis cluster: ${parts.join(', ')}` }
+    // Rooms on other shards serve: the instance stays ready, and says which shards' rooms are refused.
+    const parts: string[] = []
+    for (const [node, since] of this.failing) parts.push(`commands to ${node} fail since ${new Date(since).toISOString()}`)
+    for (const [node, n] of this.subs.waiting()) parts.push(`${n} room(s) wait for a subscription on ${node}`)
+    if (parts.length === 0) return { ready: true }
+    return { ready: true, detail: `redis cluster: ${parts.join('; ')}; rooms on other shards are served` }
   }
 
   listen(channel: string): void {
@@ -131,19 +134,35 @@ export class ClusterRedis implements Transport {
   }
 
   append(k: RoomKeys, args: (string | number)[]): Promise<number> {
-    return this.batches.append(keySlot(k.meta), k, args).catch((err) => this.failed(err))
+    const slot = keySlot(k.meta)
+    return this.batches.append(slot, k, args).then(
+      (seq) => this.worked(slot, seq),
+      (err) => this.failed(slot, err),
+    )
   }
 
   range(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
-    return this.batches.range(keySlot(k.meta), k, args).catch((err) => this.failed(err))
+    const slot = keySlot(k.meta)
+    return this.batches.range(slot, k, args).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
   }
 
   beat(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
-    return this.cmd.rcBeat(k.meta, k.log, k.presence, ...args).catch((err) => this.failed(err))
+    const slot = keySlot(k.meta)
+    return this.cmd.rcBeat(k.meta, k.log, k.presence, ...args).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
   }
 
   peek(k: RoomKeys): Promise<number[]> {
-    return this.cmd.rcPeek(k.meta, k.presence).catch((err) => this.failed(err))
+    const slot = keySlot(k.meta)
+    return this.cmd.rcPeek(k.meta, k.presence).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
   }
 
   probe(): void {
@@ -157,9 +176,24 @@ export class ClusterRedis implements Transport {
   }
 
   /** A command failed: if the slot map may be out of date (a shard failing over), have it read again. */
-  private failed(err: unknown): never {
-    if (notRun(err) || /Connection is closed|timed out/.test(String(err))) this.refresh()
+  /** A command on `slot`'s shard failed: note the shard failing, and if the slot map may be out of date (a shard failing over), have it read again. */
+  private failed(slot: number, err: unknown): never {
+    if (notRun(err) || /Connection is closed|timed out/.test(String(err))) {
+      const master = this.cmd.slots[slot]?.[0] ?? `slot ${slot}`
+      if (!this.failing.has(master)) this.failing.set(master, Date.now())
+      this.refresh()
+    }
     throw err
+  }
+
+  /** A command on `slot`'s shard worked: it is not failing, and neither is a node that no longer serves as a master. */
+  private worked<T>(slot: number, value: T): T {
+    if (this.failing.size > 0) {
+      const masters = new Set(this.cmd.nodes('master').map((n) => `${n.options.host}:${n.options.port}`))
+      this.failing.delete(this.cmd.slots[slot]?.[0] ?? `slot ${slot}`)
+      for (const node of this.failing.keys()) if (!masters.has(node)) this.failing.delete(node)
+    }
+    return value
   }
 
   private refresh(): void {

@@ -60,6 +60,16 @@ export function failoverScenarios(name: string, startA: Start, startB: Start): v
         const promotion = cluster.whenMaster(replica)
         const killedAt = Date.now()
         await cluster.kill(victim.shard.port, 'SIGKILL')
+        // In the gap the instance stays ready (other shards serve) and /healthz names the failing shard.
+        const failing = new RegExp(`commands to 127\\.0\\.0\\.1:${victim.shard.port} fail since`)
+        let seen: { health: Record<string, unknown>; ready: number } | undefined
+        for (let i = 0; i < 40 && seen === undefined; i++) {
+          const health = (await (await fetch(`${a.http}/healthz`)).json()) as Record<string, unknown>
+          if (failing.test(String(health.detail))) seen = { health, ready: (await fetch(`${a.http}/readyz`)).status }
+          else await sleep(25)
+        }
+        expect(seen?.health).toMatchObject({ ok: true, status: 'ok', backend: 'redis-cluster' })
+        expect(seen?.ready).toBe(200)
         const slot = (victim.shard.slots[0] as [number, number])[0]
         const promoted = await cluster.waitNewMaster(slot, victim.shard.port)
         const promotedAt = await promotion
@@ -127,6 +137,13 @@ export function failoverScenarios(name: string, startA: Start, startB: Start): v
               `${p.tag} on shard ${room.shard.port}`,
             ).toEqual([])
         }
+        // Once the promoted replica serves, nothing is reported failing any more.
+        let detail: unknown = 'unread'
+        for (let i = 0; i < 100 && detail !== undefined; i++) {
+          detail = ((await (await fetch(`${a.http}/healthz`)).json()) as Record<string, unknown>).detail
+          if (detail !== undefined) await sleep(50)
+        }
+        expect(detail).toBeUndefined()
         servers.forEach(noCrash)
         await Promise.all(rooms.flatMap((room) => room.clients.map((c) => c.close())))
       } finally {
