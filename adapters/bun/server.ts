@@ -1,5 +1,6 @@
 /** The standalone Bun server (`bun run adapters/bun/server.ts`): roomcast/bun at the root of its own Bun.serve, and nothing else. */
-import { listeningLine, scaleOutEnvNames, startup } from '../../src/index.ts'
+import type { BunRequest, Server } from 'bun'
+import { isDotSegment, listeningLine, refusalResponse, scaleOutEnvNames, startup } from '../../src/index.ts'
 import { createRoomcast } from './index.ts'
 
 const { config, listen, fail, listening } = startup(process.env, (code) => process.exit(code))
@@ -11,7 +12,26 @@ const scaleOut = scaleOutEnvNames.some((name) => process.env[name])
 const backend = scaleOut ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config)).catch(fail) : undefined
 const rc = createRoomcast({ config, backend })
 
-const server = listening(() => Bun.serve({ port, hostname, fetch: rc.app.fetch, websocket: rc.websocket }))
+// Bun resolves `.` and `..` in request.url before any of our code sees it (`/rooms/..` arrives as `/`), but
+// matches `routes` on the target as sent. So the room route sees a room segment the URL parser would resolve
+// away, and a request that matched under /rooms/ but whose URL is no longer there had dot segments.
+const dotRoom = (req: BunRequest<'/rooms/:room'>) => isDotSegment(req.params.room)
+const leftRooms = (req: Request) => !new URL(req.url).pathname.startsWith('/rooms/')
+const fetch = (req: Request, server: Server<unknown>) => rc.app.fetch(req, server)
+
+const server = listening(() =>
+  Bun.serve({
+    port,
+    hostname,
+    routes: {
+      '/rooms/:room': (req, server) => (dotRoom(req) ? refusalResponse('bad_room') : fetch(req, server)),
+      '/rooms/:room/messages': (req, server) => (dotRoom(req) ? refusalResponse('bad_room') : fetch(req, server)),
+      '/rooms/*': (req, server) => (leftRooms(req) ? refusalResponse('bad_room') : fetch(req, server)),
+    },
+    fetch,
+    websocket: rc.websocket,
+  }),
+)
 console.log(listeningLine(hostname, server.port ?? port))
 
 const shutdown = rc.shutdown({

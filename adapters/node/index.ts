@@ -3,9 +3,10 @@
  * application's own Hono app; upgrades go through the same app (so its middleware and prefix apply)
  * and are handed to our own `ws` server, so the frame limit holds before a payload is buffered.
  */
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { Http2SecureServer, Http2Server } from 'node:http2'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context } from 'hono'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import type { Roomcast, RoomcastOptions, WrapSocket } from '../../src/index.ts'
@@ -36,6 +37,8 @@ export interface NodeRoomcast extends Roomcast {
  */
 export const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }
 
+const requestTarget = (c: Context) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.url
+
 /** Build roomcast for Node: the rooms, the Hono app to mount, and `attach` for the server's upgrades. */
 export function createRoomcast(options: RoomcastOptions = {}): NodeRoomcast {
   let wss: WebSocketServer | undefined
@@ -55,8 +58,9 @@ export function createRoomcast(options: RoomcastOptions = {}): NodeRoomcast {
       // Echo only our subprotocol; anything else after it (such as a token) is never echoed.
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     })
-    // getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env.
-    return { upgradeWebSocket, wrap, getConnInfo, openSockets: () => wss?.clients.size ?? 0 }
+    // getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env,
+    // and its url is the target as the client sent it, before the URL parser resolves `.` and `..` away.
+    return { upgradeWebSocket, wrap, getConnInfo, requestTarget, openSockets: () => wss?.clients.size ?? 0 }
   })
   const sockets = wss as WebSocketServer
   return {

@@ -2,18 +2,20 @@
  * The Redis side of several instances serving the same rooms, on one Redis
  * (single.ts) or a Redis Cluster (cluster.ts): the store each room's log
  * asks, and reports to. Sends the scripts' arguments, parses their replies,
- * turns failures into Unavailable, and runs the presence heartbeat.
+ * and runs the presence heartbeat. A publish it could not complete is
+ * `Unavailable` only when Redis certainly never got it, else `OutcomeUnknown`.
  */
 
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
-import { Unavailable, entryBytes } from '../../src/index.ts'
+import { OutcomeUnknown, Unavailable, entryBytes } from '../../src/index.ts'
 import type { ClusterSettings } from './cluster.ts'
 import { ClusterRedis } from './cluster.ts'
+import { Deadlines } from './deadlines.ts'
 import { RedisLog } from './log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
-import { SingleRedis } from './single.ts'
+import { COMMAND_TIMEOUT_MS, SingleRedis } from './single.ts'
 import type { Transport, TransportEvents } from './transport.ts'
-import { Unconfirmed } from './transport.ts'
+import { Unconfirmed, neverRan } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 import { draftJson, parseChannelMessage, parseHistoryItem, roomKeys } from './wire.ts'
 
@@ -31,7 +33,16 @@ export interface RedisBackendOptions {
   heartbeatMs: number
   /** Where state changes are reported (once per change, not per retry). */
   log?: (message: string) => void
+  /** How often each connection is sent a latency PING (default PROBE_MS). */
+  probeMs?: number
+  /** A PING unanswered this long marks Redis (or, on a cluster, that node) as not answering: its rooms refuse publishes (default PROBE_TIMEOUT_MS). */
+  probeTimeoutMs?: number
 }
+
+/** How often each connection gets a latency PING, by default. */
+export const PROBE_MS = 500
+/** How long a PING may go unanswered before Redis counts as not answering, by default: /readyz turns 503 within 1.5 s. */
+export const PROBE_TIMEOUT_MS = 1000
 
 /** The Redis side of several instances serving the same rooms: the store each room's log asks, and reports to. */
 export class RedisBackend implements RoomStore {
@@ -45,6 +56,8 @@ export class RedisBackend implements RoomStore {
   private readonly say: (message: string) => void
   private timer: ReturnType<typeof setInterval> | undefined
   private closing = false
+  /** Every publish is answered within the command timeout of being asked, whatever ioredis (or a shard's batch) does with it meanwhile. */
+  private readonly appendDeadlines = new Deadlines(COMMAND_TIMEOUT_MS)
 
   constructor(options: RedisBackendOptions) {
     this.options = options
@@ -57,8 +70,9 @@ export class RedisBackend implements RoomStore {
         if (!this.closing) this.rooms.get(channel)?.onDown()
       },
     }
-    if (options.cluster !== undefined) this.redis = new ClusterRedis(options.cluster, events, this.say)
-    else if (options.url !== undefined) this.redis = new SingleRedis(options.url, events, this.say)
+    const probe = { everyMs: options.probeMs ?? PROBE_MS, timeoutMs: options.probeTimeoutMs ?? PROBE_TIMEOUT_MS }
+    if (options.cluster !== undefined) this.redis = new ClusterRedis(options.cluster, events, this.say, probe)
+    else if (options.url !== undefined) this.redis = new SingleRedis(options.url, events, this.say, probe)
     else throw new TypeError('RedisBackend needs a url or a cluster')
     this.timer = setInterval(() => this.heartbeat(), options.heartbeatMs)
     ;(this.timer as { unref?: () => void }).unref?.()
@@ -118,15 +132,23 @@ export class RedisBackend implements RoomStore {
     this.redis.unlisten(room.keys.channel)
   }
 
-  /** Take the next seq, keep the entry in history and publish it: one atomic script. */
+  /**
+   * Take the next seq, keep the entry in history and publish it: one atomic script. Rejects with
+   * Unavailable when Redis certainly did not run it, with OutcomeUnknown when it may have (or may yet),
+   * or, on a cluster, when no replica confirmed it.
+   */
   async append(keys: RoomKeys, draft: Draft): Promise<number> {
     if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable; nothing was published')
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      return await this.redis.append(keys, [keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs])
+      const appended = this.redis.append(keys, [keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs])
+      // Past the deadline it may still be sent and run: that is OutcomeUnknown below, and an ack follows if it runs.
+      return await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
-      throw this.failure(err, 'redis failed before confirming the publish')
+      const failure = this.failure(err, 'redis failed before confirming the publish')
+      if (neverRan(err)) throw new Unavailable(`${failure.message}; nothing was published`)
+      throw new OutcomeUnknown(failure.message)
     }
   }
 
@@ -181,16 +203,12 @@ export class RedisBackend implements RoomStore {
   private heartbeat(): void {
     if (!this.up) return
     for (const room of this.rooms.values()) if (this.redis.isUp(room.keys.channel)) room.onHeartbeat()
-    // A connection that silently stopped (a partition) is only noticed by asking it something: reconnect it.
-    this.redis.probe()
   }
 
   /** Turn a failed command into Unavailable, reporting errors that are not about the connection. */
   private failure(err: unknown, message: string): Unavailable {
     const text = err instanceof Error ? err.message : String(err)
-    const expected =
-      err instanceof Unconfirmed ||
-      /Connection is closed|max retries|writeable|timed out|MOVED|ASK|CLUSTERDOWN|TRYAGAIN|isn't ready|offline queue|slots allocation/i.test(text)
+    const expected = err instanceof Unconfirmed || neverRan(err) || /Connection is closed|max retries|writeable|timed out/i.test(text)
     if (this.up && !expected) this.say(`redis error: ${text}`)
     return new Unavailable(`${message} (${text})`)
   }

@@ -8,14 +8,15 @@
  */
 
 import type { ClusterOptions, RedisOptions } from 'ioredis'
-import { Cluster } from 'ioredis'
+import { Cluster, ReplyError } from 'ioredis'
 import { PEEK, RANGE, publishingScripts } from './scripts.ts'
 import { ShardBatches } from './shard-batches.ts'
 import { ShardSubscribers } from './shard-subscribers.ts'
+import type { ProbeSettings } from './single.ts'
 import { FAIL_FAST } from './single.ts'
 import { keySlot } from './slot.ts'
 import type { Reply, Transport, TransportEvents } from './transport.ts'
-import { notRun } from './transport.ts'
+import { neverRan } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 
 /** Where the cluster is and how to reach it (REDIS_CLUSTER_NODES and friends). */
@@ -50,11 +51,17 @@ export class ClusterRedis implements Transport {
   private lastRefresh = 0
   /** Shards (by their master) whose commands fail, and since when: `/healthz` names them. */
   private readonly failing = new Map<string, number>()
+  private readonly probeTimer: ReturnType<typeof setInterval>
+  /** Masters with a probe PING in flight. */
+  private readonly probing = new Set<string>()
+  /** Masters whose probe PING is overdue, and since when: their rooms refuse publishes until they answer. */
+  private readonly slow = new Map<string, number>()
 
   constructor(
     settings: ClusterSettings,
     events: TransportEvents,
     private readonly say: (message: string) => void,
+    probe: ProbeSettings,
   ) {
     const auth: RedisOptions = {}
     if (settings.username !== undefined) auth.username = settings.username
@@ -103,6 +110,8 @@ export class ClusterRedis implements Transport {
     this.cmd.on('node error', (err: Error, node: string) => {
       this.lastError = `${node}: ${err.message}`
     })
+    this.probeTimer = setInterval(() => this.probe(probe.timeoutMs), probe.everyMs)
+    ;(this.probeTimer as { unref?: () => void }).unref?.()
     // Every slot-map refresh, periodic or asked for: channels follow their shard to its current nodes, and
     // a master's connection opens now rather than on its first command (which would race the connect).
     this.cmd.on('refresh', () => {
@@ -112,13 +121,18 @@ export class ClusterRedis implements Transport {
   }
 
   isUp(channel: string): boolean {
-    return this.ready && this.subs.isUp(channel)
+    if (!this.ready || !this.subs.isUp(channel)) return false
+    // A master that does not answer its probe takes its rooms down (publishes refused, never sent) until it does.
+    if (this.slow.size === 0) return true
+    const master = this.cmd.slots[keySlot(channel)]?.[0]
+    return master === undefined || !this.slow.has(master)
   }
 
   state(): { ready: boolean; detail?: string } {
     if (!this.ready) return { ready: false, detail: `redis cluster unreachable since ${new Date(this.downSince).toISOString()}: ${this.lastError}` }
     // Rooms on other shards serve: the instance stays ready, and says which shards' rooms are refused.
     const parts: string[] = []
+    for (const [node, since] of this.slow) parts.push(`${node} not answering since ${new Date(since).toISOString()}`)
     for (const [node, since] of this.failing) parts.push(`commands to ${node} fail since ${new Date(since).toISOString()}`)
     for (const [node, n] of this.subs.waiting()) parts.push(`${n} room(s) wait for a subscription on ${node}`)
     if (parts.length === 0) return { ready: true }
@@ -165,12 +179,9 @@ export class ClusterRedis implements Transport {
     )
   }
 
-  probe(): void {
-    this.subs.probe()
-  }
-
   close(): void {
     this.ready = false
+    clearInterval(this.probeTimer)
     this.subs.close()
     this.cmd.disconnect()
   }
@@ -178,7 +189,8 @@ export class ClusterRedis implements Transport {
   /** A command failed: if the slot map may be out of date (a shard failing over), have it read again. */
   /** A command on `slot`'s shard failed: note the shard failing, and if the slot map may be out of date (a shard failing over), have it read again. */
   private failed(slot: number, err: unknown): never {
-    if (notRun(err) || /Connection is closed|timed out/.test(String(err))) {
+    // Anything but a script's own error says something about the shard (down, moving, slow, no replica confirming).
+    if (!(err instanceof ReplyError) || neverRan(err)) {
       const master = this.cmd.slots[slot]?.[0] ?? `slot ${slot}`
       if (!this.failing.has(master)) this.failing.set(master, Date.now())
       this.refresh()
@@ -201,6 +213,40 @@ export class ClusterRedis implements Transport {
     if (now - this.lastRefresh < REFRESH_EVERY_MS || this.cmd.status !== 'ready') return
     this.lastRefresh = now
     this.cmd.refreshSlotsCache()
+  }
+
+  /**
+   * The latency probe, per node: PING every master the client is connected to, and every subscriber
+   * connection (one PING in flight each). A master unanswered after `timeoutMs` takes its shard's rooms
+   * down until it answers; a subscriber connection is reconnected (its channels go to another node of
+   * their shard meanwhile).
+   */
+  private probe(timeoutMs: number): void {
+    if (!this.ready) return
+    this.subs.probe(timeoutMs)
+    for (const node of this.cmd.nodes('master')) {
+      const key = `${node.options.host}:${node.options.port}`
+      if (node.status !== 'ready' || this.probing.has(key)) continue
+      this.probing.add(key)
+      let answered = false
+      const done = () => {
+        answered = true
+        clearTimeout(deadline)
+        this.probing.delete(key)
+        if (this.slow.delete(key)) this.say(`redis cluster: ${key} answers again`)
+      }
+      // Checked once pending I/O has been read, so a late timer on a busy event loop does not call a node slow.
+      const deadline = setTimeout(
+        () =>
+          setImmediate(() => {
+            if (answered || this.slow.has(key)) return
+            this.slow.set(key, Date.now())
+            this.say(`redis cluster: ${key} not answering; rooms on its shard refuse publishes until it does`)
+          }),
+        timeoutMs,
+      )
+      node.ping().then(done, done)
+    }
   }
 
   private connectMasters(): void {

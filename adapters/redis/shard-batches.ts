@@ -8,7 +8,7 @@
  */
 import type { Cluster } from 'ioredis'
 import type { Reply } from './transport.ts'
-import { Unconfirmed } from './transport.ts'
+import { NotSent, Unconfirmed } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 
 /** A pipeline with the scripts the cluster client defines. */
@@ -61,13 +61,13 @@ export class ShardBatches {
 
   private enqueue(slot: number, kind: Op['kind'], keys: RoomKeys, args: (string | number)[]): Promise<unknown> {
     const master = this.slotNodes(slot)?.[0]
-    if (master === undefined) return Promise.reject(new Error('CLUSTERDOWN no node known for the slot'))
+    if (master === undefined) return Promise.reject(new NotSent(`no node of the cluster is known to serve slot ${slot}`))
     let q = this.queues.get(master)
     if (q === undefined) {
       q = new ShardQueue()
       this.queues.set(master, q)
     }
-    if (q.waiting.length >= MAX_WAITING) return Promise.reject(new Error(`CLUSTERDOWN ${MAX_WAITING} commands already wait for shard ${master}`))
+    if (q.waiting.length >= MAX_WAITING) return Promise.reject(new NotSent(`${MAX_WAITING} commands already wait for shard ${master}`))
     const queue = q
     return new Promise((resolve, reject) => {
       queue.waiting.push({ slot, kind, keys, args, resolve, reject })

@@ -49,6 +49,7 @@ class NodeSubscriber {
   /** Channels wanted here, and whether the node confirmed each. */
   readonly channels = new Map<string, boolean>()
   private ended = false
+  private probing = false
 
   constructor(
     readonly node: string,
@@ -86,9 +87,22 @@ class NodeSubscriber {
     if (this.redis.status === 'ready') this.redis.sunsubscribe(channel).catch(() => {})
   }
 
-  /** Ask the node something, so a connection that silently stopped is noticed. */
-  probe(): void {
-    if (this.redis.status === 'ready') this.redis.ping().catch(() => this.redis.disconnect(true))
+  /** PING the node (one in flight): unanswered after `timeoutMs`, or failed, the connection is taken as lost and reconnected. */
+  probe(timeoutMs: number): void {
+    if (this.redis.status !== 'ready' || this.probing) return
+    this.probing = true
+    let answered = false
+    const deadline = setTimeout(() => setImmediate(() => answered || this.redis.disconnect(true)), timeoutMs)
+    const done = (ok: boolean) => {
+      answered = true
+      this.probing = false
+      clearTimeout(deadline)
+      if (!ok && this.redis.status === 'ready') this.redis.disconnect(true)
+    }
+    this.redis.ping().then(
+      () => done(true),
+      () => done(false),
+    )
   }
 
   end(): void {
@@ -161,9 +175,9 @@ export class ShardSubscribers {
     this.prune()
   }
 
-  /** Ask every connection something (the heartbeat). */
-  probe(): void {
-    for (const s of this.nodes.values()) s.probe()
+  /** PING every subscriber connection; one that does not answer within `timeoutMs` is reconnected. */
+  probe(timeoutMs: number): void {
+    for (const s of this.nodes.values()) s.probe(timeoutMs)
   }
 
   /** Disconnect every subscriber. */

@@ -1,7 +1,8 @@
 /**
  * One Redis: one connection for commands, one for pub/sub. Both must be up
- * for any room to be (publishes are refused, fast, while they are not); when
- * they return, every room's channel is subscribed again and reported.
+ * and answering for any room to be (publishes are refused, fast, while they
+ * are not: a PING on each every `everyMs` must come back within `timeoutMs`);
+ * when they return, every room's channel is subscribed again and reported.
  */
 
 import type { RedisOptions } from 'ioredis'
@@ -17,6 +18,15 @@ type Scripted = Redis & {
   rcPeek(meta: string, presence: string): Promise<number[]>
 }
 
+/** How long a command may take: ioredis's own timeout once it is written, and a publish's deadline from when it was asked. */
+export const COMMAND_TIMEOUT_MS = 5000
+
+/** The latency probe's settings: a PING every `everyMs`, overdue after `timeoutMs`. */
+export interface ProbeSettings {
+  everyMs: number
+  timeoutMs: number
+}
+
 /** Connection settings that make failures fast and explicit instead of queued. */
 export const FAIL_FAST: RedisOptions = {
   // A command while disconnected fails at once: no offline queue to pile publishes into.
@@ -29,8 +39,9 @@ export const FAIL_FAST: RedisOptions = {
   autoResubscribe: false,
   retryStrategy: (times) => Math.min(50 * times, 1000),
   connectTimeout: 2000,
-  // A Redis that stops answering without closing the socket still fails commands in bounded time.
-  commandTimeout: 5000,
+  // A Redis that stops answering without closing the socket still fails commands in bounded time (a publish
+  // then gets outcome_unknown: Redis may run it when it answers again). The latency probe notices sooner.
+  commandTimeout: COMMAND_TIMEOUT_MS,
   keepAlive: 10_000,
 }
 
@@ -45,11 +56,17 @@ export class SingleRedis implements Transport {
   private downSince = Date.now()
   private lastError = 'connecting'
   private closing = false
+  private readonly probeTimer: ReturnType<typeof setInterval>
+  /** Connections with a probe PING in flight. */
+  private readonly probing = new Set<Redis>()
+  /** Connections whose probe PING is overdue: Redis is not answering on them. */
+  private readonly slow = new Set<Redis>()
 
   constructor(
     url: string,
     private readonly events: TransportEvents,
     private readonly say: (message: string) => void,
+    probe: ProbeSettings,
   ) {
     this.cmd = new Redis(url, { ...FAIL_FAST, enableAutoPipelining: true }) as Scripted
     this.sub = new Redis(url, FAIL_FAST)
@@ -58,7 +75,11 @@ export class SingleRedis implements Transport {
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
     for (const conn of [this.cmd, this.sub]) {
-      conn.on('ready', () => this.check())
+      conn.on('ready', () => {
+        // Redis answered the connection's ready check: it is answering again.
+        this.slow.delete(conn)
+        this.check()
+      })
       conn.on('close', () => this.check())
       conn.on('error', (err: Error) => {
         this.lastError = err.message
@@ -67,6 +88,8 @@ export class SingleRedis implements Transport {
     this.sub.on('message', (channel: string, text: string) => {
       if (this.channels.has(channel)) events.message(channel, text)
     })
+    this.probeTimer = setInterval(() => this.probe(probe.timeoutMs), probe.everyMs)
+    ;(this.probeTimer as { unref?: () => void }).unref?.()
   }
 
   isUp(): boolean {
@@ -75,7 +98,8 @@ export class SingleRedis implements Transport {
 
   state(): { ready: boolean; detail?: string } {
     if (this.up) return { ready: true }
-    return { ready: false, detail: `redis unreachable since ${new Date(this.downSince).toISOString()}: ${this.lastError}` }
+    const why = this.slow.size > 0 && this.cmd.status === 'ready' && this.sub.status === 'ready' ? 'not answering' : this.lastError
+    return { ready: false, detail: `redis unreachable since ${new Date(this.downSince).toISOString()}: ${why}` }
   }
 
   listen(channel: string): void {
@@ -104,32 +128,66 @@ export class SingleRedis implements Transport {
     return this.cmd.rcPeek(k.meta, k.presence)
   }
 
-  probe(): void {
-    if (!this.up) return
-    for (const conn of [this.cmd, this.sub]) conn.ping().catch(() => this.up && conn.disconnect(true))
-  }
-
   close(): void {
     this.closing = true
+    clearInterval(this.probeTimer)
     this.cmd.disconnect()
     this.sub.disconnect()
   }
 
   /** Follow the connections' state: going down reports every channel down, coming back resubscribes them. */
   private check(): void {
-    const up = !this.closing && this.cmd.status === 'ready' && this.sub.status === 'ready'
+    const up = !this.closing && this.cmd.status === 'ready' && this.sub.status === 'ready' && this.slow.size === 0
     if (up === this.up) return
     this.up = up
     if (!up) {
       this.downSince = Date.now()
       if (this.closing) return
-      this.say('redis unreachable; publishes and new members are refused until it returns')
+      this.say(`redis ${this.slow.size > 0 ? 'not answering' : 'unreachable'}; publishes and new members are refused until it returns`)
       for (const channel of this.channels) this.events.down(channel)
       return
     }
     this.lastError = 'connection lost'
     this.say(`redis connected; ${this.channels.size} room(s) resubscribing`)
     this.subscribe([...this.channels])
+  }
+
+  /**
+   * The latency probe: PING each ready connection (one PING in flight each). One unanswered after
+   * `timeoutMs` marks Redis as not answering (not ready; publishes refused, never sent) until a PING
+   * or a reconnect is answered. One that fails (the command timeout) means the connection silently
+   * stopped (a partition), which only asking notices: reconnect it.
+   */
+  private probe(timeoutMs: number): void {
+    if (this.closing) return
+    for (const conn of [this.cmd, this.sub]) {
+      if (conn.status !== 'ready' || this.probing.has(conn)) continue
+      this.probing.add(conn)
+      let answered = false
+      // Checked once pending I/O has been read (setImmediate runs after the poll phase): a busy event loop
+      // that fires this timer late has then read a reply that came in time, and Redis is not called slow.
+      const deadline = setTimeout(() => setImmediate(() => answered || this.markSlow(conn)), timeoutMs)
+      conn.ping().then(
+        () => {
+          answered = true
+          clearTimeout(deadline)
+          this.probing.delete(conn)
+          if (this.slow.delete(conn)) this.check()
+        },
+        () => {
+          answered = true
+          clearTimeout(deadline)
+          this.probing.delete(conn)
+          if (!this.closing && conn.status === 'ready') conn.disconnect(true)
+        },
+      )
+    }
+  }
+
+  private markSlow(conn: Redis): void {
+    if (this.closing || !this.probing.has(conn) || this.slow.has(conn)) return
+    this.slow.add(conn)
+    this.check()
   }
 
   /** Subscribe, then report each channel subscribed (so its room syncs and nothing published after the read is missed). */

@@ -5,6 +5,7 @@
  * shard). The backend sends the scripts' arguments and parses their replies;
  * a transport routes them and reports what happens to each room's channel.
  */
+import { ReplyError } from 'ioredis'
 import type { RoomKeys } from './wire.ts'
 
 /** What a transport reports to the backend, per room channel. */
@@ -20,7 +21,10 @@ export interface TransportEvents {
 /** A script's reply as Redis gave it. */
 export type Reply = (string | number)[]
 
-/** One Redis or a cluster, seen from the backend. */
+/**
+ * One Redis or a cluster, seen from the backend. Each runs its own latency probe: a connection that
+ * stops answering takes the rooms that need it down (not ready, publishes refused, never sent).
+ */
 export interface Transport {
   /** The backend's name in `/healthz`: `redis` or `redis-cluster`. */
   readonly name: string
@@ -40,8 +44,6 @@ export interface Transport {
   beat(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
   /** Run the read-only stats script. */
   peek(keys: RoomKeys): Promise<number[]>
-  /** Ask every connection something, so one that silently stopped (a partition) is noticed and reconnected. */
-  probe(): void
   /** Disconnect everything. */
   close(): void
 }
@@ -51,8 +53,23 @@ export class Unconfirmed extends Error {
   override readonly name = 'Unconfirmed'
 }
 
-/** A command Redis certainly did not run (refused before it was sent, or redirected), so retrying cannot publish twice. */
-export function notRun(err: unknown): boolean {
-  const text = err instanceof Error ? err.message : String(err)
-  return /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b|isn't ready|enableOfflineQueue|should belong to the same slot|not reachable/.test(text)
+/** A command the transport never sent (no node known for its slot, too many waiting for its shard). */
+export class NotSent extends Error {
+  override readonly name = 'NotSent'
+}
+
+/**
+ * Whether a failed command certainly never ran: it was never sent (ioredis refused to write it, the
+ * cluster client was not ready, or the transport held it back), or Redis answered with an error it
+ * gives before running anything. Anything else (a timeout, a connection that dropped with the command
+ * in flight, a replica that did not confirm) may have run, or may yet.
+ */
+export function neverRan(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (err instanceof NotSent) return true
+  if (/^Stream isn't writeable|^Cluster isn't ready and enableOfflineQueue|should belong to the same slot/.test(err.message)) return true
+  return (
+    err instanceof ReplyError &&
+    /^(OOM|BUSY|NOSCRIPT|READONLY|LOADING|MASTERDOWN|NOREPLICAS|CLUSTERDOWN|MOVED|ASK|TRYAGAIN|NOAUTH|NOPERM|WRONGPASS)\b/.test(err.message)
+  )
 }

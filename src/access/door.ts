@@ -1,14 +1,15 @@
 /**
  * The checks at the door, made before an upgrade or a publish costs anything:
- * upgrades per client address, the browser's Origin, and credentials.
+ * upgrades and HTTP publishes per client address, the browser's Origin, and credentials.
  */
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Grant, Verifier } from './credentials.ts'
-import { createVerifier, grantsRoom } from './credentials.ts'
 import type { Refusal } from '../wire/refusals.ts'
 import { refusal } from '../wire/refusals.ts'
+import type { Grant, Verifier } from './credentials.ts'
+import { createVerifier, grantsRoom } from './credentials.ts'
+import { PerAddress } from './per-address.ts'
 
 /** Let in: with the token's grant when one was required. */
 export interface Admitted {
@@ -23,18 +24,19 @@ export class Door {
   private readonly verify: Verifier | null
   private readonly origins: Set<string> | null
   private readonly publishKey: string | undefined
-  /** Upgrades per address in the current one-second window; cleared when the window turns, so it stays small. */
-  private readonly upgrades = new Map<string, number>()
-  private window = -1
+  private readonly upgrades: PerAddress
+  private readonly publishes: PerAddress
 
   constructor(
     private readonly config: Config,
-    private readonly clock: Clock = realClock,
+    clock: Clock = realClock,
     verify: Verifier | null = createVerifier(config.access),
   ) {
     this.verify = verify
     this.origins = config.access.allowedOrigins.length > 0 ? new Set(config.access.allowedOrigins) : null
     this.publishKey = config.access.publishKey
+    this.upgrades = new PerAddress(clock, config.maxUpgradesPerIp)
+    this.publishes = new PerAddress(clock, config.maxPublishesPerIp)
   }
 
   /** Whether tokens are required on upgrades. */
@@ -44,16 +46,7 @@ export class Door {
 
   /** Count an upgrade from `ip`; past `maxUpgradesPerIp` in this second, a 429. Unknown addresses are not counted. */
   throttle(ip: string | undefined): Refusal | null {
-    if (ip === undefined || ip === '') return null
-    const now = this.clock.now()
-    const window = Math.floor(now / 1000)
-    if (window !== this.window) {
-      this.window = window
-      this.upgrades.clear()
-    }
-    const n = (this.upgrades.get(ip) ?? 0) + 1
-    this.upgrades.set(ip, n)
-    if (n <= this.config.maxUpgradesPerIp) return null
+    if (this.upgrades.take(ip)) return null
     return refusal('rate_limited', `more than ${this.config.maxUpgradesPerIp} upgrades per second from this address`)
   }
 
@@ -80,12 +73,18 @@ export class Door {
    * Check an HTTP caller's bearer credential for `right` on `room`: the
    * publish key, or (when tokens are configured) a token granting the room,
    * with `pub` to publish. Open when neither PUBLISH_KEY nor a token key is set.
+   * A publish not made with the publish key counts against MAX_PUBLISHES_PER_IP
+   * (429 past it), checked before any token is verified.
    */
-  async http(credential: string | undefined, room: string, right: Exclude<Right, 'join'>): Promise<Refusal | Admitted> {
+  async http(credential: string | undefined, room: string, right: Exclude<Right, 'join'>, ip?: string): Promise<Refusal | Admitted> {
+    const byKey = this.publishKey !== undefined && credential !== undefined && safeEqual(credential, this.publishKey)
+    if (right === 'publish' && !byKey && !this.publishes.take(ip)) {
+      return refusal('rate_limited', `more than ${this.config.maxPublishesPerIp} publishes per second from this address; publish with PUBLISH_KEY to be exempt`)
+    }
     if (this.publishKey === undefined && this.verify === null) return {}
     if (right === 'read' && this.verify === null) return {}
     if (credential === undefined) return unauthorized('send Authorization: Bearer <key or token>')
-    if (this.publishKey !== undefined && safeEqual(credential, this.publishKey)) return {}
+    if (byKey) return {}
     if (this.verify === null) return unauthorized('wrong publish key')
     const admitted = await this.grant(this.verify, credential, room)
     if (!isRefusal(admitted) && right === 'publish' && !admitted.grant?.pub) return forbidden('this token may not publish')

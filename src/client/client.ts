@@ -7,7 +7,7 @@
  * change carries it, and a terminal one ends the reconnecting.
  */
 import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
-import { SUBPROTOCOL, isRoomName } from '../wire/names.ts'
+import { ROOM_NAME_RULE, SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import { askWhy } from './door-check.ts'
 import { RoomcastError } from './error.ts'
@@ -105,6 +105,9 @@ const PING = '{"type":"ping"}'
 const CLOSE_WAIT_MS = 2000
 
 /** A client of one room. It connects on construction and keeps reconnecting until `close()`, or until the server says that cannot help. */
+/** How long an attempt waits past its backoff for the door check of the last refusal. */
+const CHECK_GRACE_MS = 2000
+
 export class RoomcastClient {
   private readonly WS: typeof WebSocket
   private readonly fetch: typeof fetch | undefined
@@ -130,6 +133,10 @@ export class RoomcastClient {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   /** When the waiting retry is due (Date.now()). */
   private retryAt = 0
+  /** The door check of the last refused upgrade, while it is out: the next attempt waits for it (a little). */
+  private check: Promise<unknown> | undefined
+  /** Bumped by every wait, so an attempt scheduled by an earlier one does not also run. */
+  private waits = 0
   private connectTimer: ReturnType<typeof setTimeout> | undefined
   private pingTimer: ReturnType<typeof setTimeout> | undefined
   private silent = false
@@ -144,7 +151,7 @@ export class RoomcastClient {
     if (base.protocol !== 'ws:' && base.protocol !== 'wss:') throw new TypeError(`not a ws(s) or http(s) URL: ${options.url}`)
     if (!base.pathname.endsWith('/')) base.pathname += '/'
     this.base = base
-    if (options.room !== undefined && !isRoomName(options.room)) throw new TypeError('room names are 1 to 64 of A-Z a-z 0-9 _ . -')
+    if (options.room !== undefined && !isRoomName(options.room)) throw new TypeError(ROOM_NAME_RULE)
     this.path = options.room === undefined ? '' : `rooms/${options.room}`
     this.token = options.token
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000
@@ -284,9 +291,11 @@ export class RoomcastClient {
       // before it: a question that hangs must not hold up the next attempt). An answer after it is dropped.
       if (opened || this.fetch === undefined || this.current === 'closed') return
       const waiting = this.retryTimer
-      void askWhy(url, token, this.connectTimeoutMs, this.fetch).then((why) => {
+      const check = askWhy(url, token, this.connectTimeoutMs, this.fetch).then((why) => {
+        if (this.check === check) this.check = undefined
         if (why !== undefined && this.retryTimer === waiting && this.ws === undefined && this.current !== 'closed') this.refused(e.code, e.reason, why)
       })
+      this.check = check
     }
     // A close event always follows an error event; the close is where we act.
     ws.onerror = () => {}
@@ -417,7 +426,17 @@ export class RoomcastClient {
     clearTimeout(this.retryTimer)
     this.retryAt = Date.now() + change.delayMs
     this.setState(change)
-    this.retryTimer = setTimeout(() => void this.connect(), change.delayMs)
+    const turn = ++this.waits
+    this.retryTimer = setTimeout(() => void this.afterCheck(turn), change.delayMs)
+  }
+
+  /**
+   * Connect again, but not before the door check of the last refusal has answered (or CHECK_GRACE_MS has
+   * passed: a check that hangs must not hold the client up), so a terminal refusal is not met twice.
+   */
+  private async afterCheck(turn: number): Promise<void> {
+    if (this.check !== undefined) await Promise.race([this.check, new Promise((r) => setTimeout(r, CHECK_GRACE_MS))])
+    if (turn === this.waits && this.current !== 'closed' && this.ws === undefined) await this.connect()
   }
 
   /** The server said trying again cannot help: closed, and what waits fails with its error. */

@@ -1,8 +1,9 @@
 /** Options and their defaults, read from an env-like record (process.env, Deno.env, a Worker's env). */
+
+import { isRoomName } from '../wire/names.ts'
 import type { AccessConfig } from './access-config.ts'
 import { readAccess } from './access-config.ts'
 import { ConfigError } from './config-error.ts'
-import { isRoomName } from '../wire/names.ts'
 
 export interface Config {
   /** Room joined by an upgrade on `/`. */
@@ -25,6 +26,10 @@ export interface Config {
   historyMessages: number
   /** Bytes of message bodies kept per room for resume. */
   historyBytes: number
+  /** Bytes of message bodies kept for resume across every room of one instance (in memory); past it the least recently used rooms lose their oldest. */
+  historyTotalBytes: number
+  /** Rooms one instance holds at once; past it a new room is refused (503 too_many_rooms), existing rooms keep working. */
+  maxRooms: number
   /** A connection with no frame and no pong for this long is closed. */
   idleTimeoutMs: number
   /** How often the server pings where the runtime lets it. */
@@ -37,6 +42,8 @@ export interface Config {
   maxUpgradesPerIp: number
   /** Members across all rooms of one instance; past it the upgrade gets 503. */
   maxConnections: number
+  /** HTTP publishes one client address may make per second without PUBLISH_KEY; past it: 429. */
+  maxPublishesPerIp: number
   /** Origins, token keys and the publish key (see access-config.ts). */
   access: AccessConfig
 }
@@ -53,12 +60,15 @@ export const defaults: Config = {
   maxBufferedBytes: 4 * 1024 * 1024,
   historyMessages: 1000,
   historyBytes: 1024 * 1024,
+  historyTotalBytes: 256 * 1024 * 1024,
+  maxRooms: 10_000,
   idleTimeoutMs: 60_000,
   pingIntervalMs: 20_000,
   presenceIntervalMs: 100,
   roomTtlMs: 10 * 60_000,
   maxUpgradesPerIp: 20,
   maxConnections: 100_000,
+  maxPublishesPerIp: 50,
   access: { allowedOrigins: [] },
 }
 
@@ -74,12 +84,15 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   maxBufferedBytes: 'MAX_BUFFERED_BYTES',
   historyMessages: 'HISTORY_MESSAGES',
   historyBytes: 'HISTORY_BYTES',
+  historyTotalBytes: 'HISTORY_TOTAL_BYTES',
+  maxRooms: 'MAX_ROOMS',
   idleTimeoutMs: 'IDLE_TIMEOUT_MS',
   pingIntervalMs: 'PING_INTERVAL_MS',
   presenceIntervalMs: 'PRESENCE_INTERVAL_MS',
   roomTtlMs: 'ROOM_TTL_MS',
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
+  maxPublishesPerIp: 'MAX_PUBLISHES_PER_IP',
 }
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */

@@ -3,8 +3,9 @@
  * and its text form in a storage backend. It is encoded for the wire
  * (wire/encode.ts) once per mode per broadcast, never once per recipient.
  */
-import type { DataKind } from '../wire/frames.ts'
+
 import { fromBase64, toBase64, utf8Length } from '../wire/bytes.ts'
+import type { DataKind } from '../wire/frames.ts'
 
 /** How the entry's `body` carries its data: `text` (the string), `json` (its JSON text) or `binary` (the bytes). */
 export type EntryKind = DataKind
@@ -18,6 +19,8 @@ export interface Draft {
   from?: string
   /** Connection id of the publisher, so it gets an `ack` instead of its own `message`. Never sent. */
   origin?: string
+  /** The publisher's `id` for its publish: its `ack` carries it, sent in the entry's delivery. Never sent to others. */
+  id?: string
 }
 
 /** A message with its place in the room's sequence. */

@@ -1,20 +1,28 @@
 /** The RoomLog of one room in one process: seq, epoch and a bounded history in memory. */
 import type { Draft, Entry } from './entry.ts'
 import { entryBytes } from './entry.ts'
+import type { Budgeted } from './history-budget.ts'
+import { HistoryBudget } from './history-budget.ts'
 import type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './room-log.ts'
 import { newEpoch, replayFrom } from './room-log.ts'
 
 /** The in-memory log of one room in one process. */
-export class MemoryLog implements RoomLog {
+export class MemoryLog implements RoomLog, Budgeted {
   private seq = 0
   private readonly epoch = newEpoch()
   private entries: Entry[] = []
   private start = 0
   private bytes = 0
+  /** The budget's link to the log used just before this one. */
+  usedBefore: Budgeted | null = null
+  /** The budget's link to the log used just after this one. */
+  usedAfter: Budgeted | null = null
 
   constructor(
     private readonly sink: RoomSink,
     private readonly limits: HistoryLimits,
+    /** The instance's history budget across rooms, when there is one. */
+    private readonly budget?: HistoryBudget,
   ) {}
 
   head(): Promise<Head> {
@@ -30,6 +38,7 @@ export class MemoryLog implements RoomLog {
   }
 
   replay(since: number, epoch: string | undefined): Promise<Replay> {
+    if (this.bytes > 0) this.budget?.use(this)
     const retained = this.start === 0 ? this.entries : this.entries.slice(this.start)
     return Promise.resolve(replayFrom(retained, { seq: this.seq, epoch: this.epoch }, since, epoch))
   }
@@ -39,30 +48,46 @@ export class MemoryLog implements RoomLog {
   }
 
   close(): void {
+    this.budget?.remove(this, this.bytes)
     this.entries = []
     this.start = 0
     this.bytes = 0
   }
 
-  private keep(entry: Entry): void {
-    this.entries.push(entry)
-    this.bytes += entryBytes(entry)
-    const { historyMessages, historyBytes } = this.limits
-    while (this.entries.length - this.start > historyMessages || this.bytes > historyBytes) {
-      const oldest = this.entries[this.start]
-      if (oldest === undefined) break
-      this.bytes -= entryBytes(oldest)
-      this.entries[this.start++] = undefined as unknown as Entry
-    }
+  /** Drop the oldest entry kept; the bytes it held (0: nothing kept). A resume from before it then says complete:false. */
+  dropOldest(): number {
+    const oldest = this.entries[this.start]
+    if (oldest === undefined) return 0
+    const size = entryBytes(oldest)
+    this.bytes -= size
+    this.entries[this.start++] = undefined as unknown as Entry
     // Compact now and then instead of shifting on every drop.
-    if (this.start > 1024 && this.start * 2 > this.entries.length) {
+    if (this.start === this.entries.length) {
+      this.entries = []
+      this.start = 0
+    } else if (this.start > 1024 && this.start * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.start)
       this.start = 0
+    }
+    return size
+  }
+
+  private keep(entry: Entry): void {
+    const size = entryBytes(entry)
+    this.entries.push(entry)
+    this.bytes += size
+    const { historyMessages, historyBytes } = this.limits
+    let freed = 0
+    while ((this.entries.length - this.start > historyMessages || this.bytes > historyBytes) && this.entries.length > this.start) freed += this.dropOldest()
+    if (this.budget !== undefined) {
+      this.budget.release(freed)
+      this.budget.use(this, size)
     }
   }
 }
 
-/** A LogFactory for one process: every room's log in memory. */
+/** A LogFactory for one process: every room's log in memory, all of them within one HISTORY_TOTAL_BYTES when it is set. */
 export function memoryLogs(limits: HistoryLimits): LogFactory {
-  return (_room, sink) => new MemoryLog(sink, limits)
+  const budget = limits.historyTotalBytes === undefined ? undefined : new HistoryBudget(limits.historyTotalBytes)
+  return (_room, sink) => new MemoryLog(sink, limits, budget)
 }

@@ -52,8 +52,11 @@ export interface RoomLog {
   /**
    * Give `draft` the next seq, keep it in history and deliver it (to this
    * instance's members through `deliver`, and to every other instance's).
-   * Resolves with the seq; rejects with `Unavailable` when it could not be
-   * published, in which case no member received it.
+   * Resolves with the seq. Rejects with `Unavailable` when it was certainly
+   * not published (no member will receive it), or with `OutcomeUnknown` when
+   * the backend was asked and did not confirm (every member may still receive
+   * it, or none). The publisher's `ack` is not sent from here but in the
+   * delivery of the entry (Delivery.deliver), so it comes in seq order.
    */
   append(draft: Draft): Promise<number>
   /** Entries after `since`; `complete` is false when history no longer reaches back or the epoch differs. */
@@ -67,13 +70,22 @@ export interface RoomLog {
 /** Opens the log of a room; `sink` receives its entries. */
 export type LogFactory = (room: string, sink: RoomSink) => RoomLog
 
-/** A publish could not be carried out right now (for example, Redis is down). */
+/** A publish could not be carried out right now (for example, Redis is down); a publish refused so was certainly not published. */
 export class Unavailable extends Error {}
+
+/**
+ * A publish was handed to the backend, which did not confirm it (a command
+ * timed out, or the connection dropped with it in flight): it may still reach
+ * every member, or none. Told apart from Unavailable so neither answer lies.
+ */
+export class OutcomeUnknown extends Error {}
 
 /** Limits a history keeps to. */
 export interface HistoryLimits {
   historyMessages: number
   historyBytes: number
+  /** Bytes of history across every room of the instance (memory logs); past it the least recently used rooms' oldest entries go. */
+  historyTotalBytes?: number
 }
 
 /** A fresh random epoch. */

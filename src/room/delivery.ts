@@ -5,9 +5,14 @@
  * welcomed (its welcome and replay not sent yet) gets no live entry: entries
  * are queued for it, and `live` sends it those its replay did not cover
  * before it takes live entries.
+ *
+ * The publisher of an entry gets its `ack` (when it gave an id) in the same
+ * step that hands the entry to everyone else, in place of the entry itself:
+ * so a publisher hears the ack for seq N before any message with seq > N, on
+ * every runtime and log, however the runtime schedules promise callbacks.
  */
 import type { Entry } from '../log/entry.ts'
-import { encodeMessage } from '../wire/encode.ts'
+import { encodeAck, encodeMessage } from '../wire/encode.ts'
 import type { Member } from './member.ts'
 
 /** One room's way of handing entries to its members. */
@@ -32,6 +37,7 @@ export type SendTo = (m: Member, data: string | Uint8Array) => void
 export function sendEntry(room: string, m: Member, e: Entry, send: SendTo): void {
   if (m.info.mode === 'raw') send(m, e.body)
   else if (m.info.id !== e.origin) send(m, encodeMessage(room, e))
+  else if (e.id !== undefined) send(m, encodeAck(e.id, e.seq))
 }
 
 /** End `m`'s queue: send it the queued entries after seq `after` (older ones came with its replay). */
@@ -69,7 +75,7 @@ export class MemberLoop implements Delivery {
         // Encoded once per broadcast, and only if a json member needs it.
         json ??= encodeMessage(this.room, entry)
         this.send(m, json)
-      }
+      } else if (entry.id !== undefined) this.send(m, encodeAck(entry.id, entry.seq))
     }
   }
 }

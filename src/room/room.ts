@@ -11,9 +11,9 @@ import type { Hooks, MessageRequest, MessageResult } from '../hooks/hooks.ts'
 import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hooks/hooks.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
-import { Unavailable } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
-import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
+import { PONG, encodeError, encodeWelcome } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
@@ -228,8 +228,8 @@ export class Room {
   }
 
   /**
-   * Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published,
-   * and with Rejected when the `message` hook refused it (or failed).
+   * Publish from outside the room (HTTP). Rejects with Unavailable (not published), OutcomeUnknown (asked,
+   * not confirmed), or Rejected when the `message` hook refused it (or failed).
    */
   async publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
@@ -291,22 +291,18 @@ export class Room {
     return req
   }
 
-  /** Give a member's publish its seq; ack it (json with an id) or report why it could not be published. */
+  /** Give a member's publish its seq, or report why it could not be published. */
   private append(m: Member, draft: Draft, id: string | undefined): void {
-    const appended = this.log.append(draft)
-    if (id !== undefined) {
-      appended.then(
-        (seq) => this.sendTo(m, encodeAck(id, seq)),
-        (err) => this.refused(m, err, id),
-      )
-    } else {
-      appended.catch((err) => this.refused(m, err, undefined))
-    }
+    // The ack goes out with the entry's delivery (delivery.ts), in seq order; here only a refusal is answered.
+    if (id !== undefined) draft.id = id
+    this.log.append(draft).catch((err) => this.refused(m, err, id))
   }
 
+  /** A publish the log refused: `unavailable` (certainly not published) or `outcome_unknown` (asked, not confirmed). */
   private refused(m: Member, err: unknown, id: string | undefined): void {
-    if (!(err instanceof Unavailable)) this.onError(err)
-    if (m.info.mode === 'json') this.sendTo(m, encodeError('unavailable', undefined, id))
+    const unknown = err instanceof OutcomeUnknown
+    if (!unknown && !(err instanceof Unavailable)) this.onError(err)
+    if (m.info.mode === 'json') this.sendTo(m, encodeError(unknown ? 'outcome_unknown' : 'unavailable', undefined, id))
   }
 
   private badFrame(m: Member, code: ErrorCode, message: string, id: string | undefined, now: number): void {

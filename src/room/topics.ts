@@ -5,7 +5,7 @@
  * per socket. Without it the room loops over its members (delivery.ts).
  */
 import type { Entry } from '../log/entry.ts'
-import { encodeMessage } from '../wire/encode.ts'
+import { encodeAck, encodeMessage } from '../wire/encode.ts'
 import type { Connection } from './connection.ts'
 import type { Delivery, SendTo } from './delivery.ts'
 import { sendQueued } from './delivery.ts'
@@ -84,6 +84,8 @@ export class TopicDelivery implements Delivery {
     if (this.raw > 0) this.fanout.publish(this.rawTopic, entry.body)
     if (this.json.size > 0) {
       const origin = entry.origin === undefined ? undefined : this.json.get(entry.origin)
+      // The publisher's ack before the topic publish, on the same socket: it comes before any later message.
+      if (origin !== undefined && entry.id !== undefined) this.send(origin, encodeAck(entry.id, entry.seq))
       this.fanout.publish(this.jsonTopic, encodeMessage(this.room, entry), origin?.conn)
     }
     this.bypassed()

@@ -13,9 +13,10 @@ import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
 import type { AuthorizeRequest, AuthorizeResult, Hooks, Identity } from '../hooks/hooks.ts'
 import { Rejected, isDenial } from '../hooks/hooks.ts'
-import { Unavailable } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
-import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
+import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
@@ -34,6 +35,12 @@ export interface AppOptions {
   health?: () => Health
   /** The application's hooks; the app runs `authorize`, the rooms run the rest. */
   hooks?: Hooks
+  /**
+   * The request target as the client sent it, where the runtime keeps it
+   * (Node: the IncomingMessage's url). A `.` or `..` segment in it is refused
+   * (400) before the URL parser resolves it away (`/rooms/..` would be `/`).
+   */
+  requestTarget?: (c: Context) => string | undefined
 }
 
 /** What a backend says about itself, for `/healthz` and `/readyz`. */
@@ -74,6 +81,13 @@ function isJoin(c: Context): boolean {
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data'])
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
+/** The answer to a target with a `.` or `..` segment: where it names a room, that room name is invalid. */
+function dotSegmentRefusal(target: string): Response {
+  const path = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
+  if (/^\/rooms[/\\]/i.test(path)) return refusalResponse('bad_room')
+  return refusalResponse('bad_request', 'the request target has a . or .. segment; send the path resolved')
+}
+
 /** Per-request values: the authenticated publisher, shown as `from`. */
 export type AppEnv = { Variables: { from: string | undefined } }
 
@@ -105,7 +119,7 @@ function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: str
 }
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, hooks = {} }: AppOptions): Hono<AppEnv> {
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, hooks = {}, requestTarget }: AppOptions): Hono<AppEnv> {
   const authorize = hooks.authorize
   const app = new Hono<AppEnv>()
   const door = new Door(config)
@@ -159,6 +173,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       return refusalResponse('server_full')
     }
     if (await gateway.isFull(room)) return refusalResponse('room_full')
+    // No await between this check and the upgrade, which opens the room: concurrent upgrades cannot both pass it.
+    if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
     if (!isUpgrade(c)) return c.body(null, 204)
     return gateway.upgrade(c, room, join)
   }
@@ -171,7 +187,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
       if (!isRoomName(room)) return refusalResponse('bad_room')
-      const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
+      const admitted = await door.http(bearer(c.req.header('authorization')), room, right, clientIp(c))
       if (isRefusal(admitted)) return refusalResponse(admitted)
       let sub = admitted.grant?.sub
       if (authorize !== undefined) {
@@ -188,6 +204,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
   app.use(async (c, next) => {
     if (!isValidHost(c.req.header('host'))) return refusalResponse('bad_request', 'the Host header is not a valid host')
+    const target = requestTarget?.(c)
+    if (target !== undefined && hasDotSegment(target)) return dotSegmentRefusal(target)
     await next()
   })
 
@@ -239,6 +257,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
       if (type !== 'text/plain' && type !== 'application/json')
         return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      // Once before the body is read, so a refused publish costs no read; again below, where it counts.
+      if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
@@ -252,12 +272,26 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
         }
         if (typeof value === 'string') body = value
         else {
+          // The WebSocket path's bound; past it JSON.stringify would overflow the stack on some runtimes.
+          if (nestedTooDeeply(text)) return refusalResponse('bad_json', `the JSON is nested more than ${MAX_JSON_DEPTH} levels deep`)
           kind = 'json'
-          body = JSON.stringify(value)
+          try {
+            body = JSON.stringify(value)
+          } catch {
+            return refusalResponse('bad_json', 'the JSON cannot be re-serialised')
+          }
         }
       }
-      const seq = await gateway.publish(room, kind, body, c.get('from'))
-      return c.json({ seq }, 202)
+      // No await between this check and the publish, which opens the room.
+      if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
+      try {
+        return c.json({ seq: await gateway.publish(room, kind, body, c.get('from')) }, 202)
+      } catch (err) {
+        // A backend that is down (Redis) is an answer, not a bug: 503, certainly not published; or 504, asked but not confirmed.
+        if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || undefined)
+        if (err instanceof OutcomeUnknown) return refusalResponse('outcome_unknown')
+        throw err
+      }
     },
   )
 

@@ -1,7 +1,7 @@
 /** What the Hono app needs from a runtime to reach rooms. */
 import type { Context } from 'hono'
-import type { JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
+import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
@@ -10,10 +10,18 @@ export interface RoomGateway {
   connections?(): number
   /** Whether the room has no place for another member on this instance. */
   isFull(room: string): boolean | Promise<boolean>
+  /**
+   * Whether `room` is not open on this instance and the instance already holds
+   * MAX_ROOMS rooms, so opening it would be refused (503 too_many_rooms).
+   * Synchronous, so nothing can open a room between the check and the upgrade
+   * or publish that follows it. Absent where no instance holds a set of rooms
+   * (Cloudflare: each room is its own Durable Object).
+   */
+  roomLimitReached?(room: string): boolean
   /** Answer an already-validated WebSocket upgrade request for `room`. */
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>
-  /** `POST /rooms/:room/messages`; rejects with Unavailable when it cannot be published. */
+  /** `POST /rooms/:room/messages`; rejects with Unavailable (not published) or OutcomeUnknown (asked, not confirmed). */
   publish(room: string, kind: EntryKind, body: string, from?: string): Promise<number>
 }

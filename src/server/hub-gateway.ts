@@ -22,6 +22,7 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
     isFull(name) {
       return hub.peek(name)?.full ?? false
     },
+    roomLimitReached: (name) => !hub.canOpen(name),
     async upgrade(c: Context, name: string, join: JoinRequest) {
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.

@@ -47,7 +47,7 @@ export class Hub {
     return this.options.config
   }
 
-  /** The room named `name`, created if needed. The name must already be valid. */
+  /** The room named `name`, created if needed. The name must already be valid; MAX_ROOMS is the caller's to check (`canOpen`). */
   room(name: string): Room {
     let room = this.rooms.get(name)
     if (room === undefined) {
@@ -55,6 +55,11 @@ export class Hub {
       this.rooms.set(name, room)
     }
     return room
+  }
+
+  /** Whether `room(name)` stays within MAX_ROOMS: the room is open here already, or there is place for one more. */
+  canOpen(name: string): boolean {
+    return this.rooms.size < this.options.config.maxRooms || this.rooms.has(name)
   }
 
   /** The room named `name` if this process has it, without creating it. */

@@ -58,6 +58,8 @@ export interface HubRuntime<T = unknown, U = unknown> {
   fanout?: Fanout
   /** WebSockets still open (their close handshakes not done), for shutdown. */
   openSockets(): number
+  /** The request target as the client sent it, where the runtime keeps it (see AppOptions.requestTarget). */
+  requestTarget?: AppOptions['requestTarget']
 }
 
 /** One roomcast instance: mount `app` in the application's Hono app, under any prefix. */
@@ -99,6 +101,7 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
     getConnInfo: rt.getConnInfo,
     hooks,
   }
+  if (rt.requestTarget !== undefined) appOptions.requestTarget = rt.requestTarget
   if (backend !== undefined) appOptions.health = () => backend.health()
   const app = createApp(appOptions)
   // The sweep's timer does not hold the process open (unref'd where the runtime can).

@@ -38,7 +38,15 @@ export const Errors = {
   bad_frame: { close: null, retry: 'terminal', message: 'frame must be a JSON object with a known "type"' },
   rate_limited: { close: null, retry: 'reconnect', message: 'publish rate limit exceeded; frame dropped' },
   forbidden: { close: null, retry: 'terminal', message: 'this connection may not publish' },
-  unavailable: { close: null, retry: 'reconnect', message: 'the room is unavailable right now; try again' },
+  // Certainly not published: the backend was never asked. Sending the same publish again is safe.
+  unavailable: { close: null, retry: 'reconnect', message: 'the room is unavailable right now; nothing was published; try again' },
+  // Sent to the backend, which did not confirm it in time: it may reach every member later, or never (never some of them).
+  // An `ack` with the same id follows if it does. Sending it again may deliver it twice.
+  outcome_unknown: {
+    close: null,
+    retry: 'reconnect',
+    message: 'sent, not confirmed: it may yet reach all members (an ack then follows) or none; a resend may duplicate it',
+  },
   // The application's hook threw or timed out; it may well answer next time.
   hook_failed: { close: null, retry: 'reconnect', message: "the application's hook failed; nothing was published" },
   too_large: { close: CloseCode.tooLarge, retry: 'terminal', message: 'frame exceeds the size limit' },

@@ -1,4 +1,5 @@
-/** Whether a request is one the server can answer as asked: its Host, and its WebSocket handshake (RFC 6455 4.2.1). */
+/** Whether a request is one the server can answer as asked: its Host, its target, and its WebSocket handshake (RFC 6455 4.2.1). */
+import { isDotSegment } from './names.ts'
 
 /** Why a request that asks for a WebSocket cannot have one. */
 export interface BadHandshake {
@@ -18,6 +19,18 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::\d{1,5})?$
 /** Whether a Host header value can name this server in a URL (RFC 9110 7.2). No Host (HTTP/1.0) is allowed. */
 export function isValidHost(host: string | null | undefined): boolean {
   return host === null || host === undefined || HOST.test(host)
+}
+
+/**
+ * Whether a request target's path, as the client sent it, has a `.` or `..`
+ * segment (in any spelling the URL parser resolves, with `\` read as `/`). Most
+ * runtimes resolve these before any code sees the URL, so `/rooms/..` would
+ * reach `/`; where the runtime keeps the target, such a request is refused.
+ */
+export function hasDotSegment(target: string): boolean {
+  const end = target.search(/[?#]/)
+  const path = end < 0 ? target : target.slice(0, end)
+  return path.split(/[/\\]/).some(isDotSegment)
 }
 
 /** What is wrong with the headers of a request that asked for a WebSocket (`Upgrade: websocket`), or null. */

@@ -3,7 +3,8 @@
  * and nothing else. Read this folder to learn the format.
  *
  * Connect: `GET /` (the default room) or `GET /rooms/:room` with
- * `Upgrade: websocket`. A room name is 1 to 64 of `A-Z a-z 0-9 _ . -` (names.ts).
+ * `Upgrade: websocket`. A room name is 1 to 64 of `A-Z a-z 0-9 _ . -`, other
+ * than `.` and `..` (names.ts).
  * The query and subprotocol pick the mode and a resume point (join.ts):
  * - raw (default): text frames go byte for byte to every member, the sender
  *   included; binary frames go out as binary. No envelopes.
@@ -27,7 +28,7 @@
  */
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
 export type { Decoded } from './decode.ts'
-export { decodeClientFrame } from './decode.ts'
+export { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
 export type { MessageSource } from './encode.ts'
 export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
 export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
@@ -47,10 +48,10 @@ export type {
   WelcomeFrame,
 } from './frames.ts'
 export type { BadHandshake } from './handshake.ts'
-export { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from './handshake.ts'
+export { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from './handshake.ts'
 export type { JoinQuery } from './join.ts'
 export { chooseSubprotocol, parseJoinQuery } from './join.ts'
-export { SUBPROTOCOL, isRoomName } from './names.ts'
+export { ROOM_NAME_RULE, SUBPROTOCOL, isDotSegment, isRoomName } from './names.ts'
 export { normaliseFrame, replyCloseCode } from './payload.ts'
 export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 export { Refusals, refusal, refusalResponse } from './refusals.ts'

@@ -2,14 +2,15 @@
  * Every HTTP refusal, in one table: the status, whether trying again can help,
  * `Retry-After` for 429 and 503, and a default message. One builder turns a
  * refusal into the web-standard Response every runtime sends (the Hono app and
- * the Durable Object alike). No imports beyond errors.ts, so the browser client
+ * the Durable Object alike). No imports beyond errors.ts and names.ts, so the browser client
  * can bundle the table.
  */
 import type { Retry } from './errors.ts'
+import { ROOM_NAME_RULE } from './names.ts'
 
 /** One row of the Refusals table. */
 export interface RefusalSpec {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503 | 504
   retry: Retry
   /** Seconds for `Retry-After` (429 and 503 only). */
   retryAfter?: number
@@ -18,7 +19,7 @@ export interface RefusalSpec {
 
 /** Every code an HTTP refusal (of an upgrade, a publish, a read) carries in its body and in `X-Roomcast-Error`. */
 export const Refusals = {
-  bad_room: { status: 400, retry: 'terminal', message: 'room names are 1 to 64 of A-Z a-z 0-9 _ . -' },
+  bad_room: { status: 400, retry: 'terminal', message: ROOM_NAME_RULE },
   bad_request: { status: 400, retry: 'terminal', message: 'the request is malformed' },
   bad_json: { status: 400, retry: 'terminal', message: 'body is not valid JSON' },
   empty_body: { status: 400, retry: 'terminal', message: 'the body is empty; send the message as the request body' },
@@ -32,9 +33,22 @@ export const Refusals = {
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
   hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },
-  unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; try again' },
+  unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; nothing was published; try again' },
+  // The backend was asked and did not confirm in time: the publish may still reach every member, or none.
+  outcome_unknown: {
+    status: 504,
+    retry: 'reconnect',
+    message: 'the publish was sent but not confirmed: it may still reach every member or none; resending may deliver it twice',
+  },
   server_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'this server is at its connection limit; try again later' },
   room_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'room is full; try again later' },
+  // Rooms this instance holds go when empty for ROOM_TTL_MS; existing rooms keep working meanwhile.
+  too_many_rooms: {
+    status: 503,
+    retry: 'reconnect',
+    retryAfter: 30,
+    message: 'this server holds as many rooms as it may (MAX_ROOMS); use an existing room or try again later',
+  },
 } as const satisfies Record<string, RefusalSpec>
 
 /** A code of the Refusals table. */

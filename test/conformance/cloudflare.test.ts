@@ -27,6 +27,13 @@ conformance({
     // and an absolute-form target get 500 (workerd cannot make a URL of them), a missing key or a version other
     // than 13 their own plain-text 400, and the Worker never sees Connection (a hop-by-hop header).
     oddRequestsReachApp: false,
+    // Each room is its own Durable Object with its own memory and storage: there is no instance whose rooms
+    // MAX_ROOMS could count or whose memory HISTORY_TOTAL_BYTES could bound.
+    instanceRoomLimit: false,
+    // workerd parses the request URL before any Worker code runs and keeps no other copy of the target, so
+    // `/rooms/..` and `/rooms/%2e%2e` arrive as `/` (the default room, as a browser would have sent them). The
+    // room names . and .. are still refused (isRoomName) where a Worker does see them.
+    dotSegmentsReachApp: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -68,4 +68,29 @@ export function handshakeScenarios(ctx: SuiteContext): void {
     for (const [what, head] of cases) expect((await rawRequest(port(), head)).status, what).toBeGreaterThanOrEqual(400)
     expect(await waitForConnections(ctx.server.http, room, 0)).toBe(0)
   })
+
+  // `/rooms/..` is `/` to a URL parser: a room named `..` would be reachable only by a client that sends the
+  // path unresolved, and where the runtime resolves it first, the request would join the default room instead.
+  it.runIf(ctx.target.caps.dotSegmentsReachApp ?? true)(
+    'refuses the room names . and .. in every spelling with 400 bad_room, for upgrades and HTTP alike, and joins no one to the default room',
+    async () => {
+      const lobby = async () => ((await (await fetch(`${ctx.server.http}/rooms/lobby`)).json()) as { connections: number }).connections
+      const before = await lobby()
+      const host = `Host: 127.0.0.1:${port()}\r\n`
+      for (const target of ['/rooms/..', '/rooms/%2e%2e', '/rooms/%2E%2e', '/rooms/.', '/rooms/%2e']) {
+        const requests: [string, string][] = [
+          ['upgrade', upgradeHead(target, port())],
+          ['GET', `GET ${target} HTTP/1.1\r\n${host}Connection: close\r\n\r\n`],
+          ['POST', `POST ${target}/messages HTTP/1.1\r\n${host}Content-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi`],
+        ]
+        for (const [what, head] of requests) {
+          const res = await rawRequest(port(), head)
+          expect(res.status, `${what} ${target}`).toBe(400)
+          expect(res.headers['x-roomcast-error'], `${what} ${target}`).toBe('bad_room')
+          expect(JSON.parse(res.body), `${what} ${target}`).toMatchObject({ error: 'bad_room' })
+        }
+      }
+      expect(await lobby()).toBe(before)
+    },
+  )
 }

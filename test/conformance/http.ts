@@ -31,7 +31,10 @@ export function httpScenarios(ctx: SuiteContext): void {
     const page = await fetch(`${ctx.server.http}/`)
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self';.*connect-src 'self'/)
     expect(await page.text()).toContain('<script src="client/chat.js"></script>')
-    for (const [path, body] of [['/client/chat.js', chatJs], ['/client/roomcast.js', clientJs]]) {
+    for (const [path, body] of [
+      ['/client/chat.js', chatJs],
+      ['/client/roomcast.js', clientJs],
+    ]) {
       const res = await fetch(`${ctx.server.http}${path}`)
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/^text\/javascript/)
@@ -70,6 +73,21 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(res.status).toBe(415)
   })
 
+  it('refuses JSON nested deeper than 1000 levels with 400 bad_json, publishes nothing and logs no error', async () => {
+    const room = uniqueRoom()
+    // 1001 levels, and 30,000 (within the 64 KiB body limit, and past what Node's JSON.stringify recursion takes).
+    for (const depth of [1001, 30_000]) {
+      const res = await post(room, `${'['.repeat(depth)}${']'.repeat(depth)}`, 'application/json')
+      expect(res.status).toBe(400)
+      expect(res.headers.get('x-roomcast-error')).toBe('bad_json')
+      expect(await res.json()).toMatchObject({ error: 'bad_json' })
+    }
+    expect(await (await fetch(`${ctx.server.http}/rooms/${room}`)).json()).toMatchObject({ seq: 0 })
+    // 1000 levels are a message.
+    expect((await post(room, `${'['.repeat(1000)}${']'.repeat(1000)}`, 'application/json')).status).toBe(202)
+    expect(ctx.server.output()).not.toMatch(/RangeError|Maximum call stack|roomcast: .*Error/)
+  })
+
   it('refuses an empty HTTP publish with 400 empty_body and publishes nothing', async () => {
     const room = uniqueRoom()
     for (const type of [undefined, 'text/plain', 'application/json']) {
@@ -81,7 +99,7 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(await (await fetch(`${ctx.server.http}/rooms/${room}`)).json()).toMatchObject({ seq: 0 })
   })
 
-  it("answers a form body (what curl -d sends) with 415 whose message names the content-type header to send", async () => {
+  it('answers a form body (what curl -d sends) with 415 whose message names the content-type header to send', async () => {
     const room = uniqueRoom()
     for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const res = await post(room, 'hi', type)

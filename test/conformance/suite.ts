@@ -11,6 +11,7 @@ import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
 import { lifecycleScenarios } from './lifecycle.ts'
+import { limitScenarios } from './limits.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
 
@@ -50,6 +51,17 @@ export interface Capabilities {
    * Optional, default true; false where the platform answers such requests itself.
    */
   oddRequestsReachApp?: boolean
+  /**
+   * A `.` or `..` segment in a request target (`/rooms/..`, `/rooms/%2e%2e`) reaches roomcast, or a place where
+   * roomcast still sees it, before the URL parser resolves it away. Optional, default true; false where the
+   * platform resolves it before any Worker code runs.
+   */
+  dotSegmentsReachApp?: boolean
+  /**
+   * One instance holds a set of rooms that MAX_ROOMS and HISTORY_TOTAL_BYTES bound. Optional, default true;
+   * false where each room is its own object (Cloudflare: a Durable Object per room, its own memory and storage).
+   */
+  instanceRoomLimit?: boolean
 }
 
 /** A runtime under test. */
@@ -74,8 +86,10 @@ export const TEST_ENV: Record<string, string> = {
   PING_INTERVAL_MS: '500',
   HISTORY_MESSAGES: '50',
   PRESENCE_INTERVAL_MS: '20',
-  // Scenarios open many sockets from one address; the per-address limit has its own scenario (auth.ts).
+  // Scenarios open many sockets and publish much from one address; the per-address limits have their own
+  // scenarios (auth.ts, limits.ts).
   MAX_UPGRADES_PER_IP: '1000',
+  MAX_PUBLISHES_PER_IP: '1000',
 }
 
 /** Register the whole suite for `target`. */
@@ -96,5 +110,6 @@ export function conformance(target: Target): void {
     handshakeScenarios(ctx)
     lifecycleScenarios(ctx)
     authScenarios(ctx)
+    limitScenarios(ctx)
   })
 }

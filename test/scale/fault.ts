@@ -56,10 +56,13 @@ export function faultScenarios(name: string, startA: Start, startB: Start): void
 
         // Existing connections stayed open through it all.
         for (const c of [...listeners.map((l) => l.client), ...raws, ...pumps.map((p) => p.client)]) expect(c.ws.readyState).toBe(c.ws.OPEN)
-        // Publishes sent while Redis was gone were refused explicitly, and none of them reached anyone.
+        // Publishes sent while Redis was gone were refused explicitly: unavailable (never sent, so they reached no
+        // one), or outcome_unknown for the few in flight when it died (reached everyone or no one: checked below).
         const refused = pumps.flatMap((p) => p.refusedBetween(downAt, restartAt))
         expect(refused.length).toBeGreaterThan(50)
-        for (const p of pumps) for (const [, ans] of p.answers) if (ans.error !== undefined) expect(ans.error).toBe('unavailable')
+        for (const p of pumps) for (const [, ans] of p.answers) if (ans.error !== undefined) expect(['unavailable', 'outcome_unknown']).toContain(ans.error)
+        const unavailable = pumps.flatMap((p) => p.answeredWith('unavailable'))
+        const unknown = pumps.flatMap((p) => p.answeredWith('outcome_unknown'))
         // Every publish got an answer, and publishing works again after the outage.
         for (const p of pumps) expect(p.answers.size).toBe(p.sentAt.size)
         const acked = pumps.flatMap((p) => p.acked())
@@ -73,10 +76,83 @@ export function faultScenarios(name: string, startA: Start, startB: Start): void
         for (const r of rawStreams) expect(r).toEqual(order)
         const delivered = new Set(order)
         for (const id of acked) expect(delivered.has(id), id).toBe(true)
-        for (const id of refused) expect(delivered.has(id), id).toBe(false)
+        for (const id of unavailable) expect(delivered.has(id), id).toBe(false)
+        // The streams are identical, so an outcome_unknown publish reached every member or none; if it did, its publisher heard so.
+        for (const id of unknown) expect(delivered.has(id), id).toBe(pumps.some((p) => p.ackedAfterError.has(id)))
         servers.forEach(noCrash)
         await Promise.all([...listeners.map((l) => l.client.close()), ...raws.map((r) => r.close()), ...pumps.map((p) => p.client.close())])
       } finally {
+        await Promise.all(servers.map((s) => s.stop()))
+        await redis.dispose()
+      }
+    }, 120_000)
+
+    it('when Redis stops answering (SIGSTOP), is not ready within 2 s, answers every publish unavailable (reached no one) or outcome_unknown (reached every member or none), and recovers', async () => {
+      const redis = await OwnRedis.start(false)
+      const env = { ...SCALE_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('stall') }
+      const servers = await Promise.all([startA(env), startB(env)])
+      const [a, b] = servers
+      try {
+        const room = uniqueRoom()
+        const listeners = [await connectJson(`${a.ws}/rooms/${room}`), await connectJson(`${b.ws}/rooms/${room}`)]
+        const streams = listeners.map((l) => recordMessages(l.client))
+        const pumps = [new Pump((await connectJson(`${a.ws}/rooms/${room}`)).client, 'A'), new Pump((await connectJson(`${b.ws}/rooms/${room}`)).client, 'B')]
+        for (const p of pumps) p.start(10)
+        await sleep(500)
+
+        redis.pause()
+        const stoppedAt = Date.now()
+        // The latency probe, not the 5 s command timeout: 503 within 2 s on both instances.
+        const notReady = await Promise.all(servers.map((s) => readiness(s, 503, 5_000).then(() => Date.now() - stoppedAt)))
+        for (const ms of notReady) expect(ms).toBeLessThanOrEqual(2_000)
+        const ready = await (await fetch(`${a.http}/readyz`)).json()
+        expect(ready).toMatchObject({ error: 'unavailable', message: expect.stringMatching(/not answering/) })
+        // HTTP publishes are refused at once while it does not answer, never sent.
+        const post = await fetch(`${b.http}/rooms/${room}/messages`, { method: 'POST', body: 'during the stall' })
+        expect(post.status).toBe(503)
+        expect(await post.json()).toMatchObject({ error: 'unavailable' })
+        // Longer than the command timeout, so publishes sent before the probe noticed time out (outcome_unknown).
+        await sleep(7_000)
+        const resumedAt = Date.now()
+        redis.resume()
+        await Promise.all(servers.map((s) => readiness(s, 200)))
+        await sleep(500)
+        for (const p of pumps) await p.stop()
+        await sleep(1000)
+
+        for (const c of [...listeners.map((l) => l.client), ...pumps.map((p) => p.client)]) expect(c.ws.readyState).toBe(c.ws.OPEN)
+        for (const p of pumps) expect(p.answers.size).toBe(p.sentAt.size)
+        // Every publish sent during the stall got one of the two refusals.
+        for (const p of pumps) {
+          const during = p.sentBetween(stoppedAt, resumedAt)
+          expect(during.length).toBeGreaterThan(50)
+          for (const id of during) expect(['unavailable', 'outcome_unknown'], id).toContain(p.answers.get(id)?.error)
+        }
+        const unavailable = pumps.flatMap((p) => p.answeredWith('unavailable'))
+        const unknown = pumps.flatMap((p) => p.answeredWith('outcome_unknown'))
+        expect(unavailable.length).toBeGreaterThan(50)
+        // One gap-free order, the same on both instances.
+        const order = at(streams, 0).map((m) => m.data)
+        for (const s of streams) {
+          expect(s.map((m) => m.seq)).toEqual(Array.from({ length: s.length }, (_, i) => i + 1))
+          expect(s.map((m) => m.data)).toEqual(order)
+        }
+        const reached = streams.map((s) => new Set(s.map((m) => m.data)))
+        for (const id of unavailable) for (const r of reached) expect(r.has(id), id).toBe(false)
+        for (const id of unknown) {
+          const everywhere = reached.every((r) => r.has(id))
+          expect(everywhere || reached.every((r) => !r.has(id)), id).toBe(true)
+          // One that went through after all is acked too, after its error.
+          expect(
+            pumps.some((p) => p.ackedAfterError.has(id)),
+            id,
+          ).toBe(everywhere)
+        }
+        for (const p of pumps) for (const id of p.acked()) for (const r of reached) expect(r.has(id), id).toBe(true)
+        servers.forEach(noCrash)
+        await Promise.all([...listeners.map((l) => l.client.close()), ...pumps.map((p) => p.client.close())])
+      } finally {
+        redis.resume()
         await Promise.all(servers.map((s) => s.stop()))
         await redis.dispose()
       }

@@ -16,11 +16,16 @@ export async function readiness(server: ServerHandle, status: number, timeoutMs 
   }
 }
 
-/** A json publisher that sends one publish every few ms and records how each one was answered. */
+/**
+ * A json publisher that sends one publish every few ms and records how each one was answered first. An
+ * `outcome_unknown` publish that Redis ran after all is acked later as well; `ackedAfterError` holds those.
+ */
 export class Pump {
-  /** How each publish was answered (its seq, or its error code) and when. */
+  /** How each publish was answered first (its seq, or its error code) and when. */
   readonly answers = new Map<string, { seq?: number; error?: string; at: number }>()
   readonly sentAt = new Map<string, number>()
+  /** Ids first answered with an error, then acked (they ran after all). */
+  readonly ackedAfterError = new Set<string>()
   private n = 0
   private timer: ReturnType<typeof setInterval> | undefined
 
@@ -30,7 +35,9 @@ export class Pump {
   ) {
     client.ws.on('message', (d: Buffer) => {
       const f = JSON.parse(d.toString())
-      if (f.type === 'ack') this.answers.set(f.id, { seq: f.seq, at: Date.now() })
+      const first = this.answers.get(f.id)
+      if (f.type === 'ack' && first?.error !== undefined) this.ackedAfterError.add(f.id)
+      else if (f.type === 'ack') this.answers.set(f.id, { seq: f.seq, at: Date.now() })
       else if (f.type === 'error') this.answers.set(f.id, { error: f.code, at: Date.now() })
     })
   }
@@ -54,6 +61,16 @@ export class Pump {
   /** The ids that got an ack. */
   acked(): string[] {
     return [...this.answers].filter(([, a]) => a.seq !== undefined).map(([id]) => id)
+  }
+
+  /** Ids answered first with the error `code`. */
+  answeredWith(code: string): string[] {
+    return [...this.answers].filter(([, a]) => a.error === code).map(([id]) => id)
+  }
+
+  /** Ids sent between `from` and `to` (ms timestamps). */
+  sentBetween(from: number, to: number): string[] {
+    return [...this.sentAt].filter(([, at]) => at >= from && at <= to).map(([id]) => id)
   }
 
   /** Ids refused while sent between `from` and `to` (ms timestamps). */

@@ -1,6 +1,7 @@
 /** A real Redis for the scale-out tests: the shared one (fail, never skip, when it is missing) or one of our own. */
-import { spawn } from 'node:child_process'
+
 import type { ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -106,8 +107,20 @@ export class OwnRedis {
     const proc = this.proc
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return
     const exited = new Promise((r) => proc.once('exit', r))
+    // A paused server acts on no signal but SIGKILL until it runs again.
+    if (signal !== 'SIGKILL') proc.kill('SIGCONT')
     proc.kill(signal)
     await exited
+  }
+
+  /** Freeze the server by its PID (SIGSTOP): its sockets stay open and nothing answers, as in a stall. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP')
+  }
+
+  /** Let a paused server run again (SIGCONT): it reads and runs what piled up meanwhile. */
+  resume(): void {
+    this.proc?.kill('SIGCONT')
   }
 
   /** Stop the server and remove its files. */

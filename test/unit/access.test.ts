@@ -1,8 +1,8 @@
 /** Access settings from the environment, and the door's checks: origin, upgrades per address, HTTP credentials. */
 import { SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, Door, readAccess, readConfig, safeEqual } from '../../src/index.ts'
 import type { Clock } from '../../src/index.ts'
+import { ConfigError, Door, readAccess, readConfig, safeEqual } from '../../src/index.ts'
 
 const SECRET = 'unit-secret-0123456789-abcdefghijklmn'
 const KEY = 'unit-publish-key-0123'
@@ -47,7 +47,14 @@ describe('readAccess', () => {
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000_000): Clock & { t: number } {
-  return { t: start, now() { return this.t }, setTimeout: () => 0, clearTimeout: () => {} }
+  return {
+    t: start,
+    now() {
+      return this.t
+    },
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+  }
 }
 
 describe('Door', () => {
@@ -63,6 +70,35 @@ describe('Door', () => {
     expect(door.throttle('1.1.1.1')).not.toBeNull()
     clock.t = 6_000
     expect(door.throttle('1.1.1.1')).toBeNull()
+  })
+
+  it('counts HTTP publishes per address per second (MAX_PUBLISHES_PER_IP) and answers 429 past it; reads are not counted', async () => {
+    const clock = fakeClock(5_000)
+    const door = new Door(readConfig({ MAX_PUBLISHES_PER_IP: '2' }), clock)
+    expect(await door.http(undefined, 'r', 'publish', '1.1.1.1')).toEqual({})
+    expect(await door.http(undefined, 'r', 'read', '1.1.1.1')).toEqual({})
+    expect(await door.http(undefined, 'other', 'publish', '1.1.1.1')).toEqual({})
+    expect(await door.http(undefined, 'r', 'publish', '1.1.1.1')).toMatchObject({ status: 429, error: 'rate_limited', retryAfter: 1 })
+    expect(await door.http(undefined, 'r', 'publish', '2.2.2.2')).toEqual({})
+    expect(await door.http(undefined, 'r', 'publish', undefined)).toEqual({})
+    // Upgrades have a count of their own.
+    expect(door.throttle('1.1.1.1')).toBeNull()
+    clock.t = 6_000
+    expect(await door.http(undefined, 'r', 'publish', '1.1.1.1')).toEqual({})
+  })
+
+  it('exempts publishes made with PUBLISH_KEY from the per-address count, and counts token and anonymous ones before any verification', async () => {
+    const clock = fakeClock(5_000)
+    const door = new Door(readConfig({ MAX_PUBLISHES_PER_IP: '1', PUBLISH_KEY: KEY, AUTH_SECRET: SECRET }), clock)
+    const writer = await new SignJWT({ rooms: ['r'], pub: true })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET))
+    for (let i = 0; i < 5; i++) expect(await door.http(KEY, 'r', 'publish', '1.1.1.1')).toEqual({})
+    expect(await door.http(writer, 'r', 'publish', '1.1.1.1')).toMatchObject({ grant: { pub: true } })
+    expect(await door.http(writer, 'r', 'publish', '1.1.1.1')).toMatchObject({ status: 429 })
+    expect(await door.http('not a token', 'r', 'publish', '1.1.1.1')).toMatchObject({ status: 429 })
+    expect(await door.http(KEY, 'r', 'publish', '1.1.1.1')).toEqual({})
   })
 
   it('allows any Origin when none are listed; else only listed ones, and requests without Origin', () => {
@@ -91,7 +127,8 @@ describe('Door', () => {
 
   it('with a token key: the publish key or a token for the room (with pub to publish)', async () => {
     const door = new Door(readConfig({ PUBLISH_KEY: KEY, AUTH_SECRET: SECRET }))
-    const sign = (claims: object) => new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))
+    const sign = (claims: object) =>
+      new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))
     const reader = await sign({ rooms: ['r'] })
     const writer = await sign({ rooms: ['r'], pub: true, sub: 'w' })
     expect(await door.http(undefined, 'r', 'read')).toMatchObject({ status: 401 })

@@ -4,7 +4,18 @@ import { ConfigError, defaults, envNames, listeningLine, readConfig, readListen,
 describe('readConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     expect(readConfig({})).toEqual(defaults)
-    expect(defaults).toMatchObject({ maxFrameBytes: 65536, rateLimit: 50, rateBurst: 100, maxRoomConnections: 10000, maxBufferedBytes: 4194304, historyMessages: 1000, historyBytes: 1048576, idleTimeoutMs: 60000, pingIntervalMs: 20000 })
+    expect(defaults).toMatchObject({
+      maxFrameBytes: 65536,
+      rateLimit: 50,
+      rateBurst: 100,
+      maxRoomConnections: 10000,
+      maxBufferedBytes: 4194304,
+      historyMessages: 1000,
+      historyBytes: 1048576,
+      idleTimeoutMs: 60000,
+      pingIntervalMs: 20000,
+    })
+    expect(defaults).toMatchObject({ maxRooms: 10000, historyTotalBytes: 256 * 1024 * 1024, maxPublishesPerIp: 50 })
   })
 
   it('reads every option from its variable', () => {

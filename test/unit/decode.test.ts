@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeClientFrame } from '../../src/index.ts'
+import { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from '../../src/index.ts'
 
 describe('decodeClientFrame', () => {
   it.each([
@@ -53,5 +53,28 @@ describe('decodeClientFrame', () => {
     const depth = 200_000
     const d = decodeClientFrame('{"type":"publish","data":' + '['.repeat(depth) + ']'.repeat(depth) + '}')
     expect(d.ok).toBe(false)
+  })
+
+  it('takes data nested MAX_JSON_DEPTH deep and refuses one level more, with its id, brackets inside strings not counted', () => {
+    const nest = (n: number) => '['.repeat(n) + ']'.repeat(n)
+    expect(decodeClientFrame(`{"type":"publish","data":${nest(MAX_JSON_DEPTH)},"id":"a"}`).ok).toBe(true)
+    expect(decodeClientFrame(`{"type":"publish","data":${nest(MAX_JSON_DEPTH + 1)},"id":"a"}`)).toEqual({
+      ok: false,
+      code: 'bad_frame',
+      message: `"data" is nested more than ${MAX_JSON_DEPTH} levels deep`,
+      id: 'a',
+    })
+    const brackets = JSON.stringify('['.repeat(5000) + '\\"{'.repeat(100))
+    expect(decodeClientFrame(`{"type":"publish","data":[${brackets}]}`).ok).toBe(true)
+  })
+})
+
+describe('nestedTooDeeply', () => {
+  it('counts arrays and objects, not brackets in strings or escaped quotes', () => {
+    expect(nestedTooDeeply('[[[]]]', 3)).toBe(false)
+    expect(nestedTooDeeply('[[[[]]]]', 3)).toBe(true)
+    expect(nestedTooDeeply('{"a":{"b":{"c":{}}}}', 3)).toBe(true)
+    expect(nestedTooDeeply('["[[[[\\"[[[["]', 3)).toBe(false)
+    expect(nestedTooDeeply('[[],[],[],[],[]]', 3)).toBe(false)
   })
 })

@@ -16,6 +16,7 @@ describe('the Errors table', () => {
     ['too_many_errors', 'terminal'],
     ['rate_limited', 'reconnect'],
     ['unavailable', 'reconnect'],
+    ['outcome_unknown', 'reconnect'],
     ['flooding', 'reconnect'],
     ['room_full', 'reconnect'],
     ['backend_down', 'reconnect'],

@@ -44,4 +44,31 @@ describe('Hub lookups', () => {
     const r = hub.room('somebody')
     expect(hub.peek('somebody')).toBe(r)
   })
+
+  it('can open rooms up to MAX_ROOMS, and always the rooms it has; a swept room makes place', () => {
+    const clock = new FakeClock()
+    const hub = new Hub({ config: config({ maxRooms: 2, roomTtlMs: 1000 }), clock })
+    hub.room('a')
+    expect(hub.canOpen('b')).toBe(true)
+    hub.room('b')
+    expect(hub.canOpen('c')).toBe(false)
+    expect(hub.canOpen('a')).toBe(true)
+    clock.advance(1000)
+    hub.sweep()
+    expect(hub.canOpen('c')).toBe(true)
+  })
+
+  it('keeps the memory histories of all its rooms within HISTORY_TOTAL_BYTES', async () => {
+    const hub = new Hub({ config: config({ historyTotalBytes: 1000 }), clock: new FakeClock() })
+    for (let i = 0; i < 50; i++) await hub.room(`r${i}`).publish('text', 'x'.repeat(100))
+    let kept = 0
+    for (let i = 0; i < 50; i++) {
+      const conn = new FakeConnection()
+      const room = hub.room(`r${i}`)
+      room.join(conn, { mode: 'raw', since: 0 })
+      await flush()
+      kept += conn.sent.length * 100
+    }
+    expect(kept).toBe(1000)
+  })
 })

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { Refusals, refusal, refusalResponse } from '../../src/index.ts'
 import type { RefusalCode } from '../../src/index.ts'
+import { Refusals, refusal, refusalResponse } from '../../src/index.ts'
 
 describe('the HTTP refusal table', () => {
   it('gives every code a status, a retry class and a readable message; Retry-After only where the status has one', () => {
     for (const [code, spec] of Object.entries(Refusals)) {
-      expect([400, 401, 403, 404, 413, 415, 426, 429, 500, 503], code).toContain(spec.status)
+      expect([400, 401, 403, 404, 413, 415, 426, 429, 500, 503, 504], code).toContain(spec.status)
       expect(['reconnect', 'terminal'], code).toContain(spec.retry)
       expect(spec.message.length, code).toBeGreaterThan(5)
       expect('retryAfter' in spec, code).toBe(spec.status === 429 || spec.status === 503)
@@ -26,6 +26,8 @@ describe('the HTTP refusal table', () => {
     ['unavailable', 'reconnect'],
     ['server_full', 'reconnect'],
     ['room_full', 'reconnect'],
+    ['too_many_rooms', 'reconnect'],
+    ['outcome_unknown', 'reconnect'],
     ['internal', 'reconnect'],
   ] as const)('says whether %s is worth a retry: %s', (code, retry) => expect(Refusals[code].retry).toBe(retry))
 
@@ -39,7 +41,12 @@ describe('the HTTP refusal table', () => {
 describe('refusalResponse', () => {
   const headersOf = (code: RefusalCode) => {
     const res = refusalResponse(code)
-    return { status: res.status, error: res.headers.get('x-roomcast-error'), retryAfter: res.headers.get('retry-after'), auth: res.headers.get('www-authenticate') }
+    return {
+      status: res.status,
+      error: res.headers.get('x-roomcast-error'),
+      retryAfter: res.headers.get('retry-after'),
+      auth: res.headers.get('www-authenticate'),
+    }
   }
 
   it('answers with {error, message} as JSON and the code in X-Roomcast-Error', async () => {
