@@ -115,13 +115,17 @@ export function failoverScenarios(name: string, startA: Start, startB: Start): v
             expect(s.map((m) => m.data)).toEqual(order)
           }
           for (const raw of room.rawStreams) expect(raw).toEqual(order)
-          // Every acked publish reached every member, with the seq its ack named; a refused one reached nobody.
+          // Every acked publish reached every member, with the seq its ack named; a refused one reached nobody;
+          // one whose outcome was unknown reached every member (and was acked after its error) or nobody.
           const seqOf = new Map((room.streams[0] ?? []).map((m) => [m.data, m.seq]))
           for (const p of room.pumps) {
             for (const [id, answer] of p.answers) {
               if (answer.seq !== undefined) expect(seqOf.get(id), `${id} was acked as ${answer.seq}`).toBe(answer.seq)
               else if (answer.error === 'unavailable') expect(seqOf.has(id), `${id} was refused, yet delivered`).toBe(false)
-              else expect(answer.error).toBe('outcome_unknown')
+              else {
+                expect(answer.error).toBe('outcome_unknown')
+                expect(p.ackedAfterError.has(id), `${id}: acked after outcome_unknown only if delivered`).toBe(seqOf.has(id))
+              }
             }
           }
         }
