@@ -2,10 +2,13 @@
  * Sharded pub/sub on a cluster: one subscriber connection per node that
  * carries a room channel, each channel SSUBSCRIBEd one at a time on a node
  * of its slot's shard, and reported `subscribed` only once that node
- * confirmed it. A replica is preferred: it delivers an entry only once it
- * holds it, so a failover can never take back an entry a member has seen.
- * When a node's connection drops, its channels are reported down and moved
- * to another node of their shard; when the topology changes, they follow it.
+ * confirmed it. The shard's master is preferred: a replica hears a shard
+ * message over the cluster bus, not the replication stream, which on
+ * loopback took 10 ms at the median and 40 ms at p99 (against 0.25 ms from
+ * the master), and it is no proof the replica holds the entry either. When a
+ * node's connection drops, its channels are reported down and moved to
+ * another node of their shard (a replica carries them through its master's
+ * failover); when the topology changes, they follow it.
  *
  * ioredis's own `shardedSubscribers` resubscribes by itself after a
  * topology change but swallows failures and never says when a channel is
@@ -243,7 +246,7 @@ export class ShardSubscribers {
 
   // ---- internals ----
 
-  /** Which node `l` should be on: a reachable replica of its shard, else its reachable master, else where it is. */
+  /** Which node `l` should be on: its shard's master if reachable, else a reachable replica, else where it is. */
   private choose(l: Listening): string | undefined {
     const nodes = this.slotNodes(l.slot)
     if (nodes === undefined || nodes.length === 0) return l.node
@@ -252,9 +255,8 @@ export class ShardSubscribers {
       const since = this.unreachable.get(n)
       return since === undefined || now - since > UNREACHABLE_MS
     }
-    for (const n of nodes.slice(1)) if (ok(n)) return n
+    for (const n of nodes) if (ok(n)) return n
     const master = nodes[0] as string
-    if (ok(master)) return master
     // Nothing of the shard answers: stay, or wait at its master (its connection keeps retrying).
     return l.node !== undefined && nodes.includes(l.node) ? l.node : master
   }
