@@ -115,6 +115,22 @@ export class RedisBackend implements RoomStore {
 
   // ---- the RoomStore a room's log asks ----
 
+  get confirmsAppends(): boolean {
+    return this.redis.confirmsAppends
+  }
+
+  /** Give the room a new epoch if it is still in `epoch` (a rollback was seen); resolves with its epoch. */
+  async rebase(keys: RoomKeys, epoch: string): Promise<string> {
+    if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable')
+    try {
+      const now = await this.redis.rebase(keys, epoch)
+      this.say(`room ${keys.meta}: seqs it delivered were handed out again (a failover lost the end of its history); new epoch ${now}, its members resync`)
+      return now
+    } catch (err) {
+      throw this.failure(err, 'redis failed while renaming a room history')
+    }
+  }
+
   isUp(room: RoomListener): boolean {
     return !this.closing && this.redis.isUp(room.keys.channel)
   }

@@ -9,7 +9,7 @@
 
 import type { ClusterOptions, RedisOptions } from 'ioredis'
 import { Cluster, ReplyError } from 'ioredis'
-import { PEEK, RANGE, publishingScripts } from './scripts.ts'
+import { PEEK, RANGE, REBASE, publishingScripts } from './scripts.ts'
 import { ShardBatches } from './shard-batches.ts'
 import { ShardSubscribers } from './shard-subscribers.ts'
 import type { ProbeSettings } from './single.ts'
@@ -34,6 +34,7 @@ export interface ClusterSettings {
 type ScriptedCluster = Cluster & {
   rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<Reply>
   rcPeek(meta: string, presence: string): Promise<number[]>
+  rcRebase(meta: string, epoch: string): Promise<string>
 }
 
 /** At most one slot-map refresh asked for per this many ms (a failing shard's every refused publish asks). */
@@ -42,6 +43,8 @@ const REFRESH_EVERY_MS = 100
 /** A Redis Cluster, each room on its shard. */
 export class ClusterRedis implements Transport {
   readonly name = 'redis-cluster'
+  /** Appends wait for a replica (unless REDIS_CLUSTER_REPLICA_WAIT_MS is 0). */
+  readonly confirmsAppends: boolean
   private readonly cmd: ScriptedCluster
   private readonly subs: ShardSubscribers
   private readonly batches: ShardBatches
@@ -88,6 +91,8 @@ export class ClusterRedis implements Transport {
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
+    this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
+    this.confirmsAppends = settings.replicaWaitMs > 0
     const slotNodes = (slot: number) => this.cmd.slots[slot]
     this.batches = new ShardBatches(this.cmd, slotNodes, settings.replicaWaitMs)
     this.subs = new ShardSubscribers(
@@ -166,6 +171,14 @@ export class ClusterRedis implements Transport {
   beat(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
     const slot = keySlot(k.meta)
     return this.cmd.rcBeat(k.meta, k.log, k.presence, ...args).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
+  }
+
+  rebase(k: RoomKeys, epoch: string): Promise<string> {
+    const slot = keySlot(k.meta)
+    return this.cmd.rcRebase(k.meta, epoch).then(
       (r) => this.worked(slot, r),
       (err) => this.failed(slot, err),
     )

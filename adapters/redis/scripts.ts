@@ -121,6 +121,21 @@ return out
 `
 
 /**
+ * A new epoch for a room whose seqs were handed out again (a failover lost the end of its history), if
+ * it is still in the epoch the caller saw. KEYS: meta. ARGV: that epoch. Returns the room's epoch.
+ * History stays; only its name changes, so every instance and every resuming member learns it lost its place.
+ */
+export const REBASE = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch == ARGV[1] then
+  local t = redis.call('TIME')
+  epoch = string.format('%08x%05x', tonumber(t[1]), tonumber(t[2]))
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+return epoch or ''
+`
+
+/**
  * Read-only stats of a room this instance does not have open: creates nothing.
  * KEYS: meta, presence. Returns {seq, members on every instance}.
  */

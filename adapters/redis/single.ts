@@ -7,7 +7,7 @@
 
 import type { RedisOptions } from 'ioredis'
 import { Redis } from 'ioredis'
-import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
+import { APPEND, BEAT, PEEK, RANGE, REBASE } from './scripts.ts'
 import type { Reply, Transport, TransportEvents } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 
@@ -16,6 +16,7 @@ type Scripted = Redis & {
   rcRange(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>
   rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<Reply>
   rcPeek(meta: string, presence: string): Promise<number[]>
+  rcRebase(meta: string, epoch: string): Promise<string>
 }
 
 /** How long a command may take: ioredis's own timeout once it is written, and a publish's deadline from when it was asked. */
@@ -48,6 +49,8 @@ export const FAIL_FAST: RedisOptions = {
 /** One Redis server at `url`. */
 export class SingleRedis implements Transport {
   readonly name = 'redis'
+  /** One Redis has no replica to confirm an append. */
+  readonly confirmsAppends = false
   /** Both connections are ready. */
   private up = false
   private readonly cmd: Scripted
@@ -74,6 +77,7 @@ export class SingleRedis implements Transport {
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
+    this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
     for (const conn of [this.cmd, this.sub]) {
       conn.on('ready', () => {
         // Redis answered the connection's ready check: it is answering again.
@@ -126,6 +130,10 @@ export class SingleRedis implements Transport {
 
   peek(k: RoomKeys): Promise<number[]> {
     return this.cmd.rcPeek(k.meta, k.presence)
+  }
+
+  rebase(k: RoomKeys, epoch: string): Promise<string> {
+    return this.cmd.rcRebase(k.meta, epoch)
   }
 
   close(): void {

@@ -42,6 +42,10 @@ export interface Transport {
   range(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
   /** Run the heartbeat script. */
   beat(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
+  /** Whether `append` resolves only once a replica holds the entry. */
+  readonly confirmsAppends: boolean
+  /** Run the rebase script (KEYS: meta; ARGV: the epoch the caller saw). */
+  rebase(keys: RoomKeys, epoch: string): Promise<string>
   /** Run the read-only stats script. */
   peek(keys: RoomKeys): Promise<number[]>
   /** Disconnect everything. */

@@ -199,4 +199,27 @@ describe('RedisLog against a real Redis', () => {
     await until('x expired', () => ly.log.members(2) === 2, 4 * HEARTBEAT + 2000)
     expect(Date.now() - started).toBeLessThan(4 * HEARTBEAT + 500)
   })
+
+  it('when Redis hands out a seq it delivered as another entry (a rollback), renames the room history and every instance resyncs', async () => {
+    const [x, y] = [await backend(), await backend()]
+    const room = uniqueRoom()
+    const [lx, ly] = [await open(x, room), await open(y, room)]
+    for (const body of ['one', 'two', 'three']) await lx.log.append(draft(body))
+    await until('both delivered 3', () => lx.sink.entries.length === 3 && ly.sink.entries.length === 3)
+    const { epoch } = await lx.log.head()
+    // What a failover to a replica that missed the last write leaves: seq 3 and its entry gone, same epoch.
+    const k = roomKeys(prefix, room)
+    await admin.hincrby(k.meta, 'seq', -1)
+    await admin.rpop(k.log)
+    // The next publish gets seq 3 again, as another entry.
+    expect(await ly.log.append({ kind: 'text', body: 'four', ts: 2 })).toBe(3)
+    await until('both told they lost their place', () => lx.sink.lost > 0 && ly.sink.lost > 0)
+    expect(await admin.hget(k.meta, 'epoch')).not.toBe(epoch)
+    // Neither delivered the second seq 3 as if it were the first one's duplicate... or as a new entry at an old seq.
+    for (const s of [lx.sink, ly.sink]) expect(s.seqs()).toEqual([1, 2, 3])
+    // A member resuming from what it saw hears that history changed, and gets all of it.
+    const r = await lx.log.replay(3, epoch)
+    expect(r.complete).toBe(false)
+    expect(r.entries.map((e) => e.body)).toEqual(['one', 'two', 'four'])
+  })
 })
