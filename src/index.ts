@@ -20,9 +20,32 @@ export type { Config, Listen } from './config/config.ts'
 export { defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from './config/config.ts'
 export { ConfigError } from './config/config-error.ts'
 export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } from './config/env-names.ts'
-export type { AuthorizeRequest, AuthorizeResult, Denial, Hooks, Identity, MessageRequest, MessageResult, Rejection } from './hooks/hooks.ts'
+export { MAX_INFO_BYTES, boundedInfo } from './hooks/authorize.ts'
+export type {
+  AuthorizeRequest,
+  AuthorizeResult,
+  Denial,
+  Hooks,
+  Identity,
+  LeaveReason,
+  LeftEvent,
+  Maybe,
+  MemberData,
+  MemberEvent,
+  MessageRequest,
+  MessageResult,
+  Rejection,
+  Replacement,
+} from './hooks/hooks.ts'
 // ---- hooks: the application's own decisions ----
-export { Rejected, isDenial, isRejection } from './hooks/hooks.ts'
+export { Rejected, isDenial, isRejection, isReplacement } from './hooks/hooks.ts'
+export type { HttpHooksOptions } from './hooks/http.ts'
+export { httpHooks, httpHooksFromEnv } from './hooks/http.ts'
+export type { Outcome } from './hooks/limit.ts'
+export { HookError, HookTimeout, runHook } from './hooks/limit.ts'
+export type { Verdict } from './hooks/message.ts'
+export { entryOf, vetMessage } from './hooks/message.ts'
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER, hmacKey, signBody, verifySignature } from './hooks/sign.ts'
 export type { Draft, Entry, EntryKind } from './log/entry.ts'
 // ---- log ----
 export { entryBytes, parseEntry, serializeEntry } from './log/entry.ts'
@@ -37,10 +60,14 @@ export type { Connection, JoinRequest, MemberInfo } from './room/connection.ts'
 // ---- room ----
 export { newConnectionId } from './room/connection.ts'
 export { Member } from './room/member.ts'
-export type { RoomOptions, RoomStats } from './room/room.ts'
+export type { MemberFilter, RoomOptions, RoomStats } from './room/room.ts'
 export { Room } from './room/room.ts'
+export type { RosterOptions, RosterPage } from './room/roster.ts'
+export { Roster } from './room/roster.ts'
 export type { Fanout } from './room/topics.ts'
-export type { AppEnv, AppOptions, Health } from './server/app.ts'
+export type { PublishOptions, RoomSummary, RoomsApi } from './server/api.ts'
+export { checkDisconnect, checkRoom, hubApi, publishEntry } from './server/api.ts'
+export type { AppEnv, AppOptions, AuthMode, Health } from './server/app.ts'
 export { createApp, parseJoin } from './server/app.ts'
 export type { RoomGateway } from './server/gateway.ts'
 export type { HubOptions } from './server/hub.ts'
@@ -50,6 +77,8 @@ export { hubGateway } from './server/hub-gateway.ts'
 export type { Backend, HubRuntime, Roomcast, RoomcastOptions } from './server/instance.ts'
 // ---- server: the instance an application builds (each runtime's createRoomcast wraps it), the app ----
 export { createHubRoomcast, resolveConfig } from './server/instance.ts'
+export type { SessionRooms } from './server/session.ts'
+export { Session } from './server/session.ts'
 export type { ShutdownHooks } from './server/shutdown.ts'
 export { gracefulShutdown } from './server/shutdown.ts'
 export type { Exit, Startup, StartupOptions } from './server/startup.ts'

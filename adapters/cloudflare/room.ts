@@ -5,7 +5,7 @@
  * Room rebuilt after hibernation or eviction is the room that was.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { Config, Connection, EntryKind, Hooks, JoinRequest, Member, MemberInfo, RoomStats } from '../../src/index.ts'
+import type { Config, Connection, EntryKind, ErrorCode, Hooks, JoinRequest, Member, MemberFilter, MemberInfo, RoomStats } from '../../src/index.ts'
 import { Errors, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
@@ -21,10 +21,12 @@ export interface RoomSettings {
   /** Default: read from the object's env ([vars]), as the Worker's are. */
   config?: Config
   hooks?: Hooks
+  /** Where a hook's failures and unexpected errors go; default console.error. */
+  onError?: (err: unknown) => void
 }
 
 /** What `publish` answers across the RPC boundary, where an error class would lose its fields. */
-export type PublishAnswer = number | { rejected: string; message: string; status: 422 | 500 }
+export type PublishAnswer = number | { rejected: string; message: string; status: number }
 
 /** The room Durable Object. Export a subclass built by `createRoomcast` (`rc.Room`), or this one for the defaults. */
 export class RoomObject extends DurableObject<Record<string, unknown>> {
@@ -45,6 +47,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
       scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
       hooks: settings.hooks,
+      onError: settings.onError,
     })
     // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
     for (const ws of ctx.getWebSockets()) {
@@ -86,6 +89,16 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       if (err instanceof Rejected) return { rejected: err.code, message: err.message, status: err.status }
       throw err
     }
+  }
+
+  /** The application's own publish (`rc.publish`): no `message` hook, the seq. */
+  send(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+    return this.room.publish(kind, body, from, undefined, false)
+  }
+
+  /** The application's disconnect (`rc.disconnect`): close the members `who` names with `code`; how many. */
+  disconnect(who: MemberFilter, code: ErrorCode): number {
+    return this.room.disconnect(who, code)
   }
 
   /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */

@@ -3,7 +3,7 @@ import { listeningLine, scaleOutEnvNames, startup } from '../../src/index.ts'
 import { createRoomcast } from './index.ts'
 
 const env = Deno.env.toObject()
-const { config, listen, fail, listening } = startup(env, (code) => Deno.exit(code))
+const { config, listen, hooks, fail, listening } = startup(env, (code) => Deno.exit(code))
 const { port, hostname } = listen
 
 // With REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), rooms span every instance (Node, Deno or Bun)
@@ -11,7 +11,7 @@ const { port, hostname } = listen
 const backend = scaleOutEnvNames.some((name) => env[name])
   ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(env, config)).catch(fail)
   : undefined
-const rc = createRoomcast({ config, backend })
+const rc = createRoomcast({ config, backend, hooks })
 
 const serveOptions: Deno.ServeTcpOptions = {
   port,

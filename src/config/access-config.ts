@@ -85,4 +85,3 @@ function parseOrigins(raw: string | undefined): string[] {
       return url.origin
     })
 }
-

@@ -1,7 +1,7 @@
 /** Every environment variable roomcast reads, and a check for set variables that look like one but are not. */
 import { envNames } from './config.ts'
 
-/** Variables read outside `Config`: listening (readListen), access (access-config.ts), Redis (adapters/redis). */
+/** Variables read outside `Config`: listening (readListen), access (access-config.ts), Redis (adapters/redis), HTTP hooks (hooks/http.ts). */
 export const otherEnvNames = [
   'PORT',
   'HOST',
@@ -14,6 +14,8 @@ export const otherEnvNames = [
   'REDIS_PREFIX',
   'REDIS_CLUSTER_REPLICA_WAIT_MS',
   'PRESENCE_HEARTBEAT_MS',
+  'HOOK_URL',
+  'HOOK_SECRET',
 ] as const
 
 /** Variables that share rooms across instances (one selects the Redis backend); a runtime that cannot would refuse them (`startup`'s `scaleOut: false`). */

@@ -1,5 +1,6 @@
 /** A member of a room as the core keeps it. */
 import type { Entry } from '../log/entry.ts'
+import type { ErrorCode } from '../wire/errors.ts'
 import type { Connection, MemberInfo } from './connection.ts'
 import type { Bucket, Window } from './limits.ts'
 
@@ -17,6 +18,13 @@ export class Member {
   /** The member count this member last heard, so no one hears the same count twice. */
   heardCount = -1
   closed = false
+  /** The last of this member's publishes still waiting for the `message` hook's verdict (only with that hook). */
+  hookTail: Promise<void> | undefined = undefined
+  /**
+   * A v2 subscription shares its connection with others: the room tells its session why it dropped the
+   * member, instead of closing the socket (server/session.ts decides).
+   */
+  ended: ((code: ErrorCode) => void) | undefined = undefined
 
   constructor(
     readonly conn: Connection,

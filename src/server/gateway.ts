@@ -1,8 +1,10 @@
 /** What the Hono app needs from a runtime to reach rooms. */
 import type { Context } from 'hono'
+import type { Grant } from '../access/credentials.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
+import type { RosterPage } from '../room/roster.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -20,6 +22,10 @@ export interface RoomGateway {
   roomLimitReached?(room: string): boolean
   /** Answer an already-validated WebSocket upgrade request for `room`. */
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
+  /** Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms (Cloudflare). */
+  connect?(c: Context, grant: Grant | undefined): Response | Promise<Response>
+  /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
+  presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>
   /** `POST /rooms/:room/messages`; rejects with Unavailable (not published) or OutcomeUnknown (asked, not confirmed). */

@@ -50,8 +50,20 @@ export type {
 export type { BadHandshake } from './handshake.ts'
 export { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from './handshake.ts'
 export type { JoinQuery } from './join.ts'
-export { chooseSubprotocol, parseJoinQuery } from './join.ts'
-export { ROOM_NAME_RULE, SUBPROTOCOL, isDotSegment, isRoomName } from './names.ts'
+export { chooseSubprotocol, parseJoinQuery, wantsV2 } from './join.ts'
+export { ROOM_NAME_RULE, SUBPROTOCOL, SUBPROTOCOL_V2, isDotSegment, isRoomName } from './names.ts'
 export { normaliseFrame, replyCloseCode } from './payload.ts'
 export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 export { Refusals, refusal, refusalResponse } from './refusals.ts'
+export type { ClientFrameV2, DecodedV2, PublishV2Frame, RosterMember, SubscribeFrame, UnsubscribeFrame } from './v2.ts'
+// Protocol v2: many rooms over one connection (v2.ts).
+export {
+  decodeClientFrameV2,
+  encodeAckV2,
+  encodeErrorV2,
+  encodePresenceDiff,
+  encodePresenceState,
+  encodeSubscribed,
+  encodeUnsubscribed,
+  encodeWelcomeV2,
+} from './v2.ts'

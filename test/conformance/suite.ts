@@ -14,6 +14,7 @@ import { lifecycleScenarios } from './lifecycle.ts'
 import { limitScenarios } from './limits.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
+import { v2Scenarios } from './v2.ts'
 
 /** What a runtime can do. Switch one off only where the runtime truly cannot, with the reason beside it. */
 export interface Capabilities {
@@ -62,6 +63,11 @@ export interface Capabilities {
    * false where each room is its own object (Cloudflare: a Durable Object per room, its own memory and storage).
    */
   instanceRoomLimit?: boolean
+  /**
+   * Protocol v2 on `/`: one socket holds subscriptions to many rooms. Optional, default true; false where a
+   * socket belongs to one room's process (Cloudflare: one Durable Object per room), which refuses v2 with 400.
+   */
+  multiplexing?: boolean
 }
 
 /** A runtime under test. */
@@ -111,5 +117,6 @@ export function conformance(target: Target): void {
     lifecycleScenarios(ctx)
     authScenarios(ctx)
     limitScenarios(ctx)
+    v2Scenarios(ctx)
   })
 }

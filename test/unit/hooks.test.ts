@@ -37,9 +37,9 @@ describe('the message hook', () => {
     room.receive(raw.member, 'plain')
     await flush()
     expect(asked).toEqual([
-      { room: 'r', kind: 'json', data: { n: 1 }, from: 'alice' },
-      { room: 'r', kind: 'text', data: 'text', from: 'alice' },
-      { room: 'r', kind: 'text', data: 'plain' },
+      { room: 'r', kind: 'json', data: { n: 1 }, from: 'alice', connectionId: a.member.info.id },
+      { room: 'r', kind: 'text', data: 'text', from: 'alice', connectionId: a.member.info.id },
+      { room: 'r', kind: 'text', data: 'plain', connectionId: raw.member.info.id },
     ])
     expect(a.conn.ofType('ack')).toEqual([{ type: 'ack', id: 'p1', seq: 1 }])
   })
