@@ -85,3 +85,14 @@ redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'bytes', 0)
 return tonumber(seq)
 `
+
+/** The directory's scripts by the command name each transport defines them as (every one takes two keys). */
+export const DIRECTORY_SCRIPTS = { rcLease: LEASE, rcList: LIST, rcInfo: INFO, rcClear: CLEAR } as const
+
+/** One of the directory's scripts. */
+export type DirectoryScript = keyof typeof DIRECTORY_SCRIPTS
+
+/** Define the directory's scripts on a connection (a Redis or a Cluster client). */
+export function defineDirectoryScripts(client: { defineCommand(name: string, def: { numberOfKeys: number; lua: string }): void }): void {
+  for (const [name, lua] of Object.entries(DIRECTORY_SCRIPTS)) client.defineCommand(name, { numberOfKeys: 2, lua })
+}

@@ -6,10 +6,15 @@
  *   ("a <json>"), which exactly those instances subscribe to: PUBLISH says how
  *   many received it, and each answers on the asker's instance channel
  *   ("r <json>"), so the asker knows how many answers to wait for.
+ * It runs on either transport (transport.ts): on a cluster each script's keys
+ * share one slot (names and leases by their `{rooms}` tag, a room's by its
+ * own), and both channels are shard channels (SPUBLISH/SSUBSCRIBE).
  */
-import type { Redis } from 'ioredis'
+
 import type { Lease, RoomAnswer, RoomDirectory, RoomPage, RoomQuestion, RoomStats } from '../../src/index.ts'
 import { Unavailable, encodeCursor } from '../../src/index.ts'
+import type { DirectoryScript } from './directory-scripts.ts'
+import type { Reply } from './transport.ts'
 import { roomKeys } from './wire.ts'
 
 /** How long an asker waits for the instances' answers before it goes with those that came. */
@@ -17,20 +22,15 @@ export const ASK_TIMEOUT_MS = 2000
 /** Rooms leased per script call, so one call never holds Redis for long. */
 const LEASE_CHUNK = 500
 
-/** The commands the directory's scripts add to the command connection. */
-export type DirectoryCommands = Redis & {
-  rcLease(names: string, leases: string, ...args: (string | number)[]): Promise<number>
-  rcList(names: string, leases: string, ...args: (string | number)[]): Promise<string[]>
-  rcInfo(meta: string, presence: string): Promise<number[]>
-  rcClear(meta: string, log: string): Promise<number>
-}
-
-/** What the directory needs of the instance's Redis connections (RedisBackend). */
+/** What the directory needs of the instance's Redis (RedisBackend, through its transport). */
 export interface DirectoryHost {
   readonly prefix: string
   readonly instanceId: string
   readonly up: boolean
-  readonly cmd: DirectoryCommands
+  /** Run one of the directory's scripts (both keys in one slot). */
+  run(script: DirectoryScript, keys: [string, string], args: (string | number)[]): Promise<Reply>
+  /** Publish on a channel as the transport carries channels; resolves with how many subscribers got it. */
+  publish(channel: string, message: string): Promise<number>
   /** Subscribe the instance channel now and after every reconnect. */
   listen(channel: string): void
 }
@@ -69,21 +69,21 @@ export class RedisDirectory implements RoomDirectory {
     for (let i = 0; i < rooms.length; i += LEASE_CHUNK) {
       const args: (string | number)[] = [ttl]
       for (const r of rooms.slice(i, i + LEASE_CHUNK)) args.push(r.room, r.messagesPerSecond)
-      await this.host.cmd.rcLease(this.names, this.leases, ...args)
+      await this.host.run('rcLease', [this.names, this.leases], args)
     }
   }
 
   async rooms(limit: number, after: string | undefined): Promise<RoomPage> {
     if (!this.host.up) throw new Unavailable('redis unreachable')
-    const cmd = this.host.cmd
-    const r = await cmd.rcList(this.names, this.leases, after ?? '', limit, limit * 4 + 100).catch(unavailable('listing rooms'))
+    const run = this.host.run
+    const r = await run('rcList', [this.names, this.leases], [after ?? '', limit, limit * 4 + 100]).catch(unavailable('listing rooms'))
     const listed: [string, number][] = []
     for (let i = 1; i + 1 < r.length; i += 2) listed.push([String(r[i]), Number(r[i + 1])])
     // One read per room, each in its own slot; auto-pipelining sends them together.
     const infos = await Promise.all(
       listed.map(([room]) => {
         const k = roomKeys(this.host.prefix, room)
-        return cmd.rcInfo(k.meta, k.presence)
+        return run('rcInfo', [k.meta, k.presence], [])
       }),
     ).catch(unavailable('reading rooms'))
     const rooms = listed.map(([room, rate], i) => {
@@ -97,14 +97,14 @@ export class RedisDirectory implements RoomDirectory {
   async stats(room: string): Promise<RoomStats> {
     if (!this.host.up) throw new Unavailable('redis unreachable')
     const k = roomKeys(this.host.prefix, room)
-    const [seq = 0, , connections = 0] = (await this.host.cmd.rcInfo(k.meta, k.presence).catch(unavailable('reading the room'))).map(Number)
+    const [seq = 0, , connections = 0] = (await this.host.run('rcInfo', [k.meta, k.presence], []).catch(unavailable('reading the room'))).map(Number)
     return { room, connections, seq }
   }
 
   async clearHistory(room: string): Promise<number> {
     if (!this.host.up) throw new Unavailable('redis unreachable')
     const k = roomKeys(this.host.prefix, room)
-    return Number(await this.host.cmd.rcClear(k.meta, k.log).catch(unavailable('erasing history')))
+    return Number(await this.host.run('rcClear', [k.meta, k.log], []).catch(unavailable('erasing history')))
   }
 
   async ask(room: string, question: RoomQuestion): Promise<RoomAnswer[]> {
@@ -118,7 +118,7 @@ export class RedisDirectory implements RoomDirectory {
     const timer = setTimeout(asking.done, ASK_TIMEOUT_MS)
     try {
       const message = `a ${JSON.stringify({ id, room, reply: this.channel, question })}`
-      asking.expected = await this.host.cmd.publish(roomKeys(this.host.prefix, room).channel, message).catch(unavailable('asking the instances'))
+      asking.expected = await this.host.publish(roomKeys(this.host.prefix, room).channel, message).catch(unavailable('asking the instances'))
       if (asking.answers.length >= asking.expected) asking.done()
       await finished
       return asking.answers
@@ -145,7 +145,7 @@ export class RedisDirectory implements RoomDirectory {
       return
     }
     const answer = this.answer(q.room, q.question)
-    this.host.cmd.publish(q.reply, `r ${JSON.stringify({ id: q.id, answer })}`).catch(() => {})
+    this.host.publish(q.reply, `r ${JSON.stringify({ id: q.id, answer })}`).catch(() => {})
   }
 
   /** An answer on this instance's channel ("r <json>"). */

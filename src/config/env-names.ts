@@ -13,12 +13,13 @@ export const otherEnvNames = [
   'ADMIN_TOKEN',
   'REDIS_URL',
   'REDIS_PREFIX',
+  'REDIS_CLUSTER_REPLICA_WAIT_MS',
   'PRESENCE_HEARTBEAT_MS',
   'HOOK_URL',
   'HOOK_SECRET',
 ] as const
 
-/** Variables that share rooms across instances. A runtime that cannot do that yet refuses them (Bun). */
+/** Variables that share rooms across instances (one selects the Redis backend); a runtime that cannot would refuse them (`startup`'s `scaleOut: false`). */
 export const scaleOutEnvNames = ['REDIS_URL', 'REDIS_CLUSTER_NODES'] as const
 
 /** Every variable name roomcast knows. */
