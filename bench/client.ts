@@ -9,7 +9,7 @@ import type { Member } from './wire.ts'
 import { clientFrame, open } from './wire.ts'
 
 export type Command =
-  | { op: 'connect'; host: string; port: number; path: string; count: number; mode: 'raw' | 'json'; room: string }
+  | { op: 'connect'; host: string; port: number; path: string; count: number; mode: 'raw' | 'json' | 'v2'; room: string }
   | { op: 'warm' }
   | { op: 'throughput'; size: number; messages: number; window: number; publishMs: number; stallMs: number }
   | { op: 'latency'; size: number; rate: number; count: number; stallMs: number }
@@ -40,7 +40,9 @@ const M_ = 0x6d // 'm' of {"type":"message"
 
 let members: Member[] = []
 let publisher: Member | null = null
-let mode: 'raw' | 'json' = 'raw'
+let mode: 'raw' | 'json' | 'v2' = 'raw'
+/** v2: what follows `"room":` in a publish, so a publish names the room. */
+let v2Room = ''
 let jsonPrefix = 0
 let n = 0
 let target: Extract<Command, { op: 'connect' }> | null = null
@@ -77,7 +79,8 @@ function isDigit(byte: number | undefined): boolean {
 /** Every data frame any member receives. */
 function onPayload(m: Member, buf: Buffer, start: number, len: number, now: number): void {
   let p = start
-  if (mode === 'json') {
+  // A v2 message frame is v1's byte for byte.
+  if (mode !== 'raw') {
     if (buf[start + 9] !== M_) return // welcome, presence, pong, ack: not a delivery
     p = start + jsonPrefix
     while (isDigit(buf[p])) p++
@@ -124,7 +127,12 @@ function payload(id: number, size: number): string {
 }
 
 function publishFrame(text: string): Buffer {
-  const body = mode === 'json' ? `{"type":"publish","data":${JSON.stringify(text)}}` : text
+  const body =
+    mode === 'json'
+      ? `{"type":"publish","data":${JSON.stringify(text)}}`
+      : mode === 'v2'
+        ? `{"type":"publish","room":${v2Room},"data":${JSON.stringify(text)}}`
+        : text
   return clientFrame(Buffer.from(body))
 }
 
@@ -164,13 +172,26 @@ function endPhase(published: number, t0: number, cpu0: NodeJS.CpuUsage, tEnd: nu
   }
 }
 
+function protocolOf(m: typeof mode): string | undefined {
+  return m === 'json' ? 'roomcast.v1' : m === 'v2' ? 'roomcast.v2' : undefined
+}
+
+/** Open one member: in v2, a connection on `/` that subscribes to the room. */
+async function openMember(i: number, t: Extract<Command, { op: 'connect' }>, protocol: string | undefined): Promise<Member> {
+  if (t.mode !== 'v2') return open(i, t.host, t.port, t.path, protocol, onPayload)
+  const m = await open(i, t.host, t.port, '/', protocol, onPayload)
+  m.socket.write(clientFrame(Buffer.from(`{"type":"subscribe","room":${v2Room}}`)))
+  return m
+}
+
 /** Open `count` more members (the first call fixes the server, path and mode). */
 async function connectMore(cmd: Extract<Command, { op: 'connect' }>): Promise<{ connectMs: number; members: number }> {
   const t0 = performance.now()
   target = cmd
   mode = cmd.mode
   jsonPrefix = `{"type":"message","room":${JSON.stringify(cmd.room)},"seq":`.length
-  const protocol = cmd.mode === 'json' ? 'roomcast.v1' : undefined
+  const protocol = protocolOf(cmd.mode)
+  v2Room = JSON.stringify(cmd.room)
   const from = members.length
   const to = from + cmd.count
   // Until warm-up, no member is counted.
@@ -179,7 +200,7 @@ async function connectMore(cmd: Extract<Command, { op: 'connect' }>): Promise<{ 
   const worker = async () => {
     while (next < to) {
       const i = next++
-      members[i] = await open(i, cmd.host, cmd.port, cmd.path, protocol, onPayload)
+      members[i] = await openMember(i, cmd, protocol)
     }
   }
   await Promise.all(Array.from({ length: Math.min(64, cmd.count) }, worker))
@@ -195,7 +216,7 @@ async function warmUp(): Promise<{ warmups: number }> {
   n = members.length
   nextId = new Float64Array(n + 1)
   warm = new Float64Array(n + 1)
-  publisher = await open(n, t.host, t.port, t.path, mode === 'json' ? 'roomcast.v1' : undefined, onPayload)
+  publisher = await openMember(n, t, protocolOf(mode))
   let sent = 0
   const deadline = Date.now() + 60_000
   for (;;) {

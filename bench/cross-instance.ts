@@ -1,30 +1,44 @@
 /**
- * Cross-instance fan-out: one publisher on instance A, N members on instance B,
- * both sharing one Redis. Reports deliveries per second and latency
- * percentiles (publisher send -> member receive, one clock: this process).
+ * Cross-instance fan-out: publishers on one instance, members of their rooms
+ * on the others, all sharing one Redis or one Redis Cluster. Reports
+ * deliveries per second and latency percentiles (publisher send -> member
+ * receive, one clock: this process).
  *
- *   npm run bench:cross-instance                       # 1,000 members, default phases
- *   MEMBERS=1000 DURATION_MS=5000 RATES=50,200,max MODE=both REDIS_URL=redis://127.0.0.1:6379 npm run bench:cross-instance
+ *   npm run bench:cross-instance                       # 1,000 members, 1 room, A -> B, then in memory
+ *   MEMBERS=1000 DURATION_MS=5000 RATES=50,200,max MODE=redis,memory REDIS_URL=redis://127.0.0.1:6379 npm run bench:cross-instance
+ *   MODE=redis,cluster INSTANCES=3 ROOMS=6 RATES=200,400 npm run bench:cross-instance   # one Redis against a cluster
  *
- * MODE=redis (A -> Redis -> B), memory (publisher and members on one instance
- * without Redis: the baseline), or both (default), run back to back.
+ * MODE is a comma list of: `redis` (one Redis at REDIS_URL), `cluster` (a Redis
+ * Cluster: REDIS_CLUSTER_NODES if set, else one this bench starts, 3 masters and
+ * 3 replicas from redis-server, stopped by PID at the end), `memory` (one instance
+ * without Redis: the baseline). `both` is `redis,memory`.
+ *
+ * With INSTANCES=k and ROOMS=r, room i's publisher is on instance i mod k and
+ * its members (MEMBERS/r of them) are spread over the other instances; on a
+ * cluster, room i lives on shard i mod 3. The offered rate (RATES, messages per
+ * second over all rooms) goes round the rooms.
  *
  * The clients run in this process, so on a small machine the numbers bound the
- * whole system (two servers, Redis and 1,000 clients), not the server alone.
+ * whole system (the servers, Redis and the clients), not the server alone.
  */
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import { requireRedis, uniquePrefix } from '../test/support/redis.ts'
+import type { Shard } from '../test/support/redis-cluster.ts'
+import { OwnCluster, roomOn } from '../test/support/redis-cluster.ts'
 import type { ServerHandle } from '../test/support/server.ts'
 import { spawnServer } from '../test/support/server.ts'
+import { BENCH_ENV } from './targets.ts'
 
 const MEMBERS = Number(process.env.MEMBERS ?? 1000)
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000)
 const RATES = (process.env.RATES ?? '50,200,max').split(',')
 const MODE = process.env.MODE ?? 'both'
-const MODES = MODE === 'both' ? ['redis', 'memory'] : [MODE]
+const MODES = MODE === 'both' ? ['redis', 'memory'] : MODE.split(',')
+const INSTANCES = Number(process.env.INSTANCES ?? 2)
+const ROOMS = Number(process.env.ROOMS ?? 1)
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
-/** In the "max" phase, how many messages may be in flight (sent, not yet seen by the sentinel member). */
+/** In the "max" phase, how many messages may be in flight (sent, not yet seen by their room's first member). */
 const WINDOW = 32
 
 function open(url: string): Promise<WebSocket> {
@@ -49,61 +63,105 @@ interface Result {
   max: number
 }
 
-async function measure(mode: string): Promise<void> {
-  const env: Record<string, string> = {
-    RATE_LIMIT: '1000000',
-    RATE_BURST: '1000000',
-    MAX_ROOM_CONNECTIONS: String(MEMBERS + 10),
-    // Every member connects from 127.0.0.1, far past the per-address upgrade limit's 20 a second.
-    MAX_UPGRADES_PER_IP: String(MEMBERS + 10),
-  }
-  if (mode === 'redis') Object.assign(env, { REDIS_URL, REDIS_PREFIX: uniquePrefix('bench') })
-  const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env })
-  const servers: [ServerHandle, ...ServerHandle[]] = mode === 'redis' ? await Promise.all([start(), start()]) : [await start()]
-  const [a, b = a] = servers
-  const room = `bench-${Date.now().toString(36)}`
-  try {
-    const members: WebSocket[] = []
-    for (let i = 0; i < MEMBERS; i += 100) {
-      const batch = Math.min(100, MEMBERS - i)
-      members.push(...(await Promise.all(Array.from({ length: batch }, () => open(`${b.ws}/rooms/${room}`)))))
-    }
-    const publisher = await open(`${a.ws}/rooms/${room}`)
-    publisher.on('message', () => {}) // its own echo
+/** Where the instances share rooms for one mode, and how to name rooms there. */
+interface Backend {
+  env: Record<string, string>
+  describe: string
+  room(i: number): string
+  dispose(): Promise<void>
+}
 
-    // Each member records latency samples; the first one also paces the "max" phase.
+async function backendFor(mode: string): Promise<Backend> {
+  const stamp = Date.now().toString(36)
+  if (mode === 'memory') return { env: {}, describe: 'one instance in memory', room: (i) => `bench-${stamp}-${i}`, dispose: async () => {} }
+  if (mode === 'redis') {
+    await requireRedis(REDIS_URL)
+    return { env: { REDIS_URL }, describe: `one Redis (${REDIS_URL})`, room: (i) => `bench-${stamp}-${i}`, dispose: async () => {} }
+  }
+  if (mode !== 'cluster') throw new Error(`MODE: ${mode} is not redis, cluster or memory`)
+  const given = process.env.REDIS_CLUSTER_NODES
+  const own = given ? undefined : await OwnCluster.start()
+  const nodes = given ?? (own as OwnCluster).env
+  // Rooms go round the shards when we know them (our own cluster); a given cluster gets random names.
+  const shards: Shard[] = own ? await own.masters() : []
+  return {
+    env: { REDIS_CLUSTER_NODES: nodes },
+    describe: `a Redis Cluster (${own ? '3 masters + 3 replicas started by the bench' : nodes}; rooms spread over its shards)`,
+    room: (i) => (shards.length > 0 ? roomOn(shards[i % shards.length] as Shard, 'bench') : `bench-${stamp}-${i}`),
+    dispose: async () => own?.dispose(),
+  }
+}
+
+async function measure(mode: string): Promise<void> {
+  const backend = await backendFor(mode)
+  // The fan-out bench's limits (every member connects from 127.0.0.1, a thousand at once).
+  const env: Record<string, string> = { ...BENCH_ENV, MAX_ROOM_CONNECTIONS: String(MEMBERS + 10), REDIS_PREFIX: uniquePrefix('bench'), ...backend.env }
+  const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env })
+  const k = mode === 'memory' ? 1 : Math.max(1, INSTANCES)
+  let servers: ServerHandle[] = []
+  try {
+    servers = await Promise.all(Array.from({ length: k }, start))
+    const rooms = Array.from({ length: ROOMS }, (_, i) => {
+      const home = i % k
+      // Members on every other instance (all on the one instance in memory).
+      const away = k === 1 ? [0] : Array.from({ length: k }, (_, j) => j).filter((j) => j !== home)
+      return { name: backend.room(i), home, away, members: [] as WebSocket[], publisher: undefined as WebSocket | undefined }
+    })
+    const perRoom = Math.floor(MEMBERS / ROOMS)
+    for (const room of rooms) {
+      for (let i = 0; i < perRoom; i += 100) {
+        const batch = Math.min(100, perRoom - i)
+        const opened = await Promise.all(
+          Array.from({ length: batch }, (_, j) => {
+            const at = servers[room.away[(i + j) % room.away.length] as number] as ServerHandle
+            return open(`${at.ws}/rooms/${room.name}`)
+          }),
+        )
+        room.members.push(...opened)
+      }
+      room.publisher = await open(`${(servers[room.home] as ServerHandle).ws}/rooms/${room.name}`)
+      room.publisher.on('message', () => {}) // its own echo
+    }
+
+    // Each member records latency samples; each room's first member also paces the "max" phase.
     let samples = new Float64Array(0)
     let count = 0
-    let seenBySentinel = 0
+    const seenBySentinel = rooms.map(() => 0)
     let onSentinel: (() => void) | null = null
-    for (const [i, ws] of members.entries()) {
-      ws.on('message', (data: Buffer) => {
-        const now = performance.now()
-        if (count < samples.length) samples[count] = now - Number(data.toString())
-        count++
-        if (i === 0) {
-          seenBySentinel++
-          onSentinel?.()
-        }
-      })
+    for (const [r, room] of rooms.entries()) {
+      for (const [i, ws] of room.members.entries()) {
+        ws.on('message', (data: Buffer) => {
+          const now = performance.now()
+          if (count < samples.length) samples[count] = now - Number(data.toString())
+          count++
+          if (i === 0) {
+            seenBySentinel[r] = (seenBySentinel[r] ?? 0) + 1
+            onSentinel?.()
+          }
+        })
+      }
     }
+    const publishers = rooms.map((room) => room.publisher as WebSocket)
+    const members = perRoom * rooms.length
 
     const results: Result[] = []
     for (const rate of RATES) {
       const expectedMessages = rate === 'max' ? 200_000 : Math.ceil((Number(rate) * DURATION_MS) / 1000)
-      samples = new Float64Array(Math.min(expectedMessages * MEMBERS, 50_000_000))
+      samples = new Float64Array(Math.min(expectedMessages * perRoom, 50_000_000))
       count = 0
-      seenBySentinel = 0
+      seenBySentinel.fill(0)
       let sent = 0
+      const publish = () => {
+        ;(publishers[sent % publishers.length] as WebSocket).send(String(performance.now()))
+        sent++
+      }
       const t0 = performance.now()
       if (rate === 'max') {
-        // Closed loop: keep WINDOW messages in flight, for DURATION_MS.
+        // Closed loop: keep WINDOW messages in flight over all rooms, for DURATION_MS.
+        const inFlight = () => sent - seenBySentinel.reduce((a, b) => a + b, 0)
         await new Promise<void>((resolve) => {
           const pump = () => {
-            while (sent - seenBySentinel < WINDOW && performance.now() - t0 < DURATION_MS) {
-              publisher.send(String(performance.now()))
-              sent++
-            }
+            while (inFlight() < WINDOW && performance.now() - t0 < DURATION_MS) publish()
             if (performance.now() - t0 >= DURATION_MS) {
               onSentinel = null
               resolve()
@@ -119,10 +177,7 @@ async function measure(mode: string): Promise<void> {
             () => {
               // Catch up on timer lateness so the offered rate is the asked one.
               const due = Math.min(expectedMessages, Math.floor((performance.now() - t0) / every) + 1)
-              while (sent < due) {
-                publisher.send(String(performance.now()))
-                sent++
-              }
+              while (sent < due) publish()
               if (sent >= expectedMessages) {
                 clearInterval(timer)
                 resolve()
@@ -133,7 +188,7 @@ async function measure(mode: string): Promise<void> {
         })
       }
       // Wait (bounded) for every delivery of what was sent.
-      const want = sent * MEMBERS
+      const want = sent * perRoom
       const deadline = performance.now() + 60_000
       while (count < want && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20))
       const seconds = (performance.now() - t0) / 1000
@@ -151,9 +206,9 @@ async function measure(mode: string): Promise<void> {
     }
 
     console.log(
-      mode === 'redis'
-        ? `cross-instance fan-out: 1 publisher on A, ${MEMBERS} raw members on B, one Redis (${REDIS_URL})`
-        : `baseline, one instance in memory: 1 publisher and ${MEMBERS} raw members on it`,
+      mode === 'memory'
+        ? `baseline, one instance in memory: ${ROOMS} room(s), ${members} raw members and the publishers on it`
+        : `cross-instance fan-out over ${backend.describe}: ${k} instances, ${ROOMS} room(s), ${members} raw members, each room's publisher on another instance than its members`,
     )
     console.log('offered rate      | messages | deliveries | deliveries/s | p50 ms | p99 ms | max ms')
     for (const r of results) {
@@ -164,14 +219,14 @@ async function measure(mode: string): Promise<void> {
             .padStart(12)} | ${r.p50.toFixed(1).padStart(6)} | ${r.p99.toFixed(1).padStart(6)} | ${r.max.toFixed(1).padStart(6)}`,
       )
     }
-    for (const ws of [...members, publisher]) ws.terminate()
+    for (const room of rooms) for (const ws of [...room.members, room.publisher]) ws?.terminate()
   } finally {
     await Promise.all(servers.map((s) => s.stop()))
+    await backend.dispose()
   }
 }
 
 async function main(): Promise<void> {
-  if (MODES.includes('redis')) await requireRedis(REDIS_URL)
   for (const mode of MODES) await measure(mode)
 }
 

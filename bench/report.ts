@@ -18,7 +18,8 @@ export interface Row {
   runtime: Runtime
   server: string
   role: 'roomcast' | 'baseline'
-  mode: 'raw' | 'json'
+  /** raw and json: protocol v1; v2: one subscription per connection over roomcast.v2. */
+  mode: 'raw' | 'json' | 'v2'
   n: number
   size: number
   window: number
@@ -57,7 +58,7 @@ export interface Run {
 /** The runtime's own bare baseline, beside the ws loop. */
 export const NATIVE: Record<Runtime, string> = { node: 'ws loop', deno: 'deno loop', bun: 'bun pub/sub' }
 
-function find(rows: Row[], runtime: Runtime, server: string, mode: 'raw' | 'json', n: number, size: number): Row | undefined {
+function find(rows: Row[], runtime: Runtime, server: string, mode: Row['mode'], n: number, size: number): Row | undefined {
   return rows.find((r) => r.runtime === runtime && r.server === server && r.mode === mode && r.n === n && r.size === size)
 }
 
@@ -76,22 +77,47 @@ function checks(rows: Row[]): string[] {
     else out.push(`- ${ok(value) ? 'met' : '**NOT met**'}: ${label}: ${value.toFixed(2)}${unit} (goal ${goal})`)
   }
   const loop = (n: number, size: number) => find(rows, 'node', 'ws loop', 'raw', n, size)
-  const rc = (rt: Runtime, mode: 'raw' | 'json', n: number, size: number) => find(rows, rt, 'roomcast', mode, n, size)
+  const rc = (rt: Runtime, mode: Row['mode'], n: number, size: number) => find(rows, rt, 'roomcast', mode, n, size)
   const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b)
   check('Node raw, N=1000, 64 B, × ws loop', div(rc('node', 'raw', 1000, 64)?.deliveriesPerSec, loop(1000, 64)?.deliveriesPerSec), (v) => v >= 6, '×', '≥ 6×')
   check('Node json, N=1000, 64 B, × ws loop', div(rc('node', 'json', 1000, 64)?.deliveriesPerSec, loop(1000, 64)?.deliveriesPerSec), (v) => v >= 5, '×', '≥ 5×')
-  check('Node memory per idle connection, N=5000, raw, × ws loop', div(rc('node', 'raw', 5000, 64)?.memPerConnKiB, loop(5000, 64)?.memPerConnKiB), (v) => v <= 1.2, '×', '≤ 1.2×')
+  check(
+    'Node memory per idle connection, N=5000, raw, × ws loop',
+    div(rc('node', 'raw', 5000, 64)?.memPerConnKiB, loop(5000, 64)?.memPerConnKiB),
+    (v) => v <= 1.2,
+    '×',
+    '≤ 1.2×',
+  )
   for (const mode of ['raw', 'json'] as const) {
     const a = rc('node', mode, 1000, 64)?.p99
     const b = loop(1000, 64)?.p99
     check(`Node ${mode} p99 at ${200} msg/s, N=1000, vs ws loop (${fix(b)} ms)`, a, (v) => b !== undefined && v <= b, ' ms', `≤ ws loop`)
   }
+  for (const rt of ['node', 'deno', 'bun'] as const) {
+    check(
+      `${rt} v2 vs v1 json, N=1000, 64 B`,
+      div(rc(rt, 'v2', 1000, 64)?.deliveriesPerSec, rc(rt, 'json', 1000, 64)?.deliveriesPerSec),
+      (v) => v >= 0.9,
+      '×',
+      '≥ 0.9× (issue 13)',
+    )
+  }
   const bun = find(rows, 'bun', NATIVE.bun, 'raw', 1000, 64)
   check('Bun raw, N=1000, 64 B, × bare Bun pub/sub', div(rc('bun', 'raw', 1000, 64)?.deliveriesPerSec, bun?.deliveriesPerSec), (v) => v >= 0.7, '×', '≥ 0.7×')
   const deno = find(rows, 'deno', NATIVE.deno, 'raw', 1000, 64)
-  check('Deno raw, N=1000, 64 B, × bare Deno.upgradeWebSocket loop', div(rc('deno', 'raw', 1000, 64)?.deliveriesPerSec, deno?.deliveriesPerSec), (v) => v >= 1, '×', '≥ 1×')
+  check(
+    'Deno raw, N=1000, 64 B, × bare Deno.upgradeWebSocket loop',
+    div(rc('deno', 'raw', 1000, 64)?.deliveriesPerSec, deno?.deliveriesPerSec),
+    (v) => v >= 1,
+    '×',
+    '≥ 1×',
+  )
   const bad = rows.filter((r) => r.lost + r.duplicated + r.reordered + r.strange > 0)
-  out.push(bad.length === 0 ? '- met: no lost, duplicated or reordered delivery in any cell' : `- **NOT met**: lost/duplicated/reordered deliveries in ${bad.length} cell(s)`)
+  out.push(
+    bad.length === 0
+      ? '- met: no lost, duplicated or reordered delivery in any cell'
+      : `- **NOT met**: lost/duplicated/reordered deliveries in ${bad.length} cell(s)`,
+  )
   return out
 }
 
@@ -100,7 +126,10 @@ export function renderMarkdown(run: Run): string {
   const lines: string[] = []
   lines.push('# roomcast fan-out benchmark', '')
   lines.push(`Command: \`${run.command}\` · started ${run.started} · ${run.seconds.toFixed(0)} s · ${run.machine}`)
-  lines.push(`Machine load average (1 min) before/after: ${run.loadBefore} / ${run.loadAfter}` + (run.loadBefore > 1.5 ? ' — **shared, busy machine: figures are noisy**' : ''))
+  lines.push(
+    `Machine load average (1 min) before/after: ${run.loadBefore} / ${run.loadAfter}` +
+      (run.loadBefore > 1.5 ? ' — **shared, busy machine: figures are noisy**' : ''),
+  )
   lines.push('')
   lines.push(
     `One room, N members and one publisher, all in one separate client process on loopback. Throughput: up to ${int(run.plan.maxDeliveries)} deliveries ` +
@@ -112,7 +141,9 @@ export function renderMarkdown(run: Run): string {
   lines.push('')
   lines.push('## Targets', '', ...checks(run.rows), '')
   lines.push('## Results', '')
-  lines.push('| runtime | server | mode | N | size | deliveries/s | × ws loop | × native | lost / dup | p50 / p99 ms | KiB/conn | server µs/del | client µs/del | CPU server / client | saturated |')
+  lines.push(
+    '| runtime | server | mode | N | size | deliveries/s | × ws loop | × native | lost / dup | p50 / p99 ms | KiB/conn | server µs/del | client µs/del | CPU server / client | saturated |',
+  )
   lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|')
   for (const r of run.rows) {
     const loop = find(run.rows, 'node', 'ws loop', 'raw', r.n, r.size)

@@ -5,10 +5,11 @@
  * server's CPU and memory from /proc, and writes bench/RESULTS.md and
  * bench/results.json.
  */
-import { fork } from 'node:child_process'
+
 import type { ChildProcess } from 'node:child_process'
-import { cpus } from 'node:os'
+import { fork } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import type { Command, PhaseResult } from './client.ts'
 import { cpuMs, loadAverage, settledRssKiB } from './proc.ts'
 import type { Plan, Row, Run } from './report.ts'
@@ -93,7 +94,7 @@ function saturated(serverUtil: number, clientUtil: number): Row['saturated'] {
 }
 
 /** One server, one mode, one N: connect, measure memory, then throughput per size and latency. */
-async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n: number): Promise<Row[]> {
+async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json' | 'v2', n: number): Promise<Row[]> {
   const server = await target.start()
   const pid = server.proc.pid as number
   const rows: Row[] = []

@@ -10,7 +10,7 @@ export interface Target {
   runtime: Runtime
   name: string
   role: 'roomcast' | 'baseline'
-  modes: ('raw' | 'json')[]
+  modes: ('raw' | 'json' | 'v2')[]
   /** Where members connect. */
   path: string
   start(): Promise<ServerHandle>
@@ -43,9 +43,23 @@ const bun =
 
 export const targets: Target[] = [
   { runtime: 'node', name: 'ws loop', role: 'baseline', modes: ['raw'], path: '/', start: node(['bench/baselines/ws-loop.ts']) },
-  { runtime: 'node', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: node(['adapters/node/server.ts'], BENCH_ENV) },
+  {
+    runtime: 'node',
+    name: 'roomcast',
+    role: 'roomcast',
+    modes: ['raw', 'json', 'v2'],
+    path: '/rooms/bench',
+    start: node(['adapters/node/server.ts'], BENCH_ENV),
+  },
   { runtime: 'deno', name: 'deno loop', role: 'baseline', modes: ['raw'], path: '/', start: deno(['bench/baselines/deno-loop.js']) },
-  { runtime: 'deno', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: deno(['adapters/deno/server.ts'], BENCH_ENV) },
+  {
+    runtime: 'deno',
+    name: 'roomcast',
+    role: 'roomcast',
+    modes: ['raw', 'json', 'v2'],
+    path: '/rooms/bench',
+    start: deno(['adapters/deno/server.ts'], BENCH_ENV),
+  },
   { runtime: 'bun', name: 'bun pub/sub', role: 'baseline', modes: ['raw'], path: '/', start: bun(['bench/baselines/bun-pubsub.js']) },
-  { runtime: 'bun', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: bun(['adapters/bun/server.ts'], BENCH_ENV) },
+  { runtime: 'bun', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json', 'v2'], path: '/rooms/bench', start: bun(['adapters/bun/server.ts'], BENCH_ENV) },
 ]

@@ -11,6 +11,16 @@ export type { Grant, TokenClaims, Verified, Verifier } from './access/credential
 export { MAX_SUB_LENGTH, bearer, createVerifier, grantsRoom, isRoomPattern, mintToken, readGrant, tokenFromProtocols } from './access/credentials.ts'
 export type { Admitted } from './access/door.ts'
 export { Door, safeEqual } from './access/door.ts'
+// ---- admin: the admin API, the dashboard's figures, a Durable Object's cost ----
+export type { AdminBackend, CodeCounts, DisconnectRequest } from './admin/admin.ts'
+export { DEFAULT_MEMBER_LIMIT, DEFAULT_ROOM_LIMIT, MAX_MEMBER_LIMIT, MAX_ROOM_LIMIT } from './admin/admin.ts'
+export type { FamilyLike } from './admin/counts.ts'
+export { codeCountsFrom } from './admin/counts.ts'
+export { decodeCursor, encodeCursor } from './admin/cursor.ts'
+export type { Lease, RoomAnswer, RoomDirectory, RoomQuestion } from './admin/directory.ts'
+export type { CostState } from './admin/room-cost.ts'
+export { EVICT_AFTER_MS, RoomCost, countAutoResponses } from './admin/room-cost.ts'
+export { RATE_TAU_MS, TrafficSampler } from './admin/sampler.ts'
 export type { AccessConfig } from './config/access-config.ts'
 export { readAccess } from './config/access-config.ts'
 export type { Clock } from './config/clock.ts'
@@ -20,9 +30,32 @@ export type { Config, Listen } from './config/config.ts'
 export { defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from './config/config.ts'
 export { ConfigError } from './config/config-error.ts'
 export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } from './config/env-names.ts'
-export type { AuthorizeRequest, AuthorizeResult, Denial, Hooks, Identity, MessageRequest, MessageResult, Rejection } from './hooks/hooks.ts'
+export { MAX_INFO_BYTES, boundedInfo } from './hooks/authorize.ts'
+export type {
+  AuthorizeRequest,
+  AuthorizeResult,
+  Denial,
+  Hooks,
+  Identity,
+  LeaveReason,
+  LeftEvent,
+  Maybe,
+  MemberData,
+  MemberEvent,
+  MessageRequest,
+  MessageResult,
+  Rejection,
+  Replacement,
+} from './hooks/hooks.ts'
 // ---- hooks: the application's own decisions ----
-export { Rejected, isDenial, isRejection } from './hooks/hooks.ts'
+export { Rejected, isDenial, isRejection, isReplacement } from './hooks/hooks.ts'
+export type { HttpHooksOptions } from './hooks/http.ts'
+export { httpHooks, httpHooksFromEnv } from './hooks/http.ts'
+export type { Outcome } from './hooks/limit.ts'
+export { HookError, HookTimeout, runHook } from './hooks/limit.ts'
+export type { Verdict } from './hooks/message.ts'
+export { entryOf, vetMessage } from './hooks/message.ts'
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER, hmacKey, signBody, verifySignature } from './hooks/sign.ts'
 export { DedupeTable } from './log/dedupe.ts'
 export type { Draft, Entry, EntryKind } from './log/entry.ts'
 // ---- log ----
@@ -40,19 +73,28 @@ export type { Connection, JoinRequest, MemberInfo } from './room/connection.ts'
 export { newConnectionId } from './room/connection.ts'
 export { Member } from './room/member.ts'
 export { httpIdentity, memberIdentity } from './room/publisher.ts'
-export type { RoomOptions, RoomStats } from './room/room.ts'
+export type { MemberFilter, RoomOptions, RoomStats, Traffic } from './room/room.ts'
 export { Room } from './room/room.ts'
+export type { RosterOptions, RosterPage } from './room/roster.ts'
+export { Roster } from './room/roster.ts'
 export type { Fanout } from './room/topics.ts'
-export type { AppEnv, AppOptions, Health } from './server/app.ts'
+export { mountAdmin, readDisconnect } from './server/admin-routes.ts'
+export type { PublishOptions, RoomSummary, RoomsApi } from './server/api.ts'
+export { checkDisconnect, checkRoom, hubApi, publishEntry } from './server/api.ts'
+export type { AppEnv, AppOptions, AuthMode, Health } from './server/app.ts'
 export { createApp, parseJoin } from './server/app.ts'
 export type { RoomGateway } from './server/gateway.ts'
 export type { HubOptions } from './server/hub.ts'
 export { Hub } from './server/hub.ts'
+export type { HubAdmin, HubAdminOptions } from './server/hub-admin.ts'
+export { hubAdmin } from './server/hub-admin.ts'
 export type { WrapSocket } from './server/hub-gateway.ts'
 export { hubGateway } from './server/hub-gateway.ts'
 export type { Backend, HubRuntime, Roomcast, RoomcastOptions } from './server/instance.ts'
 // ---- server: the instance an application builds (each runtime's createRoomcast wraps it), the app ----
 export { createHubRoomcast, resolveConfig } from './server/instance.ts'
+export type { SessionRooms } from './server/session.ts'
+export { Session } from './server/session.ts'
 export type { ShutdownHooks } from './server/shutdown.ts'
 export { gracefulShutdown } from './server/shutdown.ts'
 export type { Exit, Startup, StartupOptions } from './server/startup.ts'

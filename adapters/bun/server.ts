@@ -1,12 +1,16 @@
 /** The standalone Bun server (`bun run adapters/bun/server.ts`): roomcast/bun at the root of its own Bun.serve, and nothing else. */
 import type { BunRequest, Server } from 'bun'
-import { isDotSegment, listeningLine, refusalResponse, startup } from '../../src/index.ts'
+import { isDotSegment, listeningLine, refusalResponse, scaleOutEnvNames, startup } from '../../src/index.ts'
 import { createRoomcast } from './index.ts'
 
-// Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
-const { config, listen, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
+const { config, listen, hooks, fail, listening } = startup(process.env, (code) => process.exit(code))
 const { port, hostname } = listen
-const rc = createRoomcast({ config })
+
+// With REDIS_URL or REDIS_CLUSTER_NODES, rooms span every instance (Node, Deno or Bun) sharing that Redis, through
+// ioredis as on Node; each entry the log delivers still fans out through Bun's topics. Without, ioredis is never loaded.
+const scaleOut = scaleOutEnvNames.some((name) => process.env[name])
+const backend = scaleOut ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config)).catch(fail) : undefined
+const rc = createRoomcast({ config, backend, hooks })
 
 // Bun resolves `.` and `..` in request.url before any of our code sees it (`/rooms/..` arrives as `/`), but
 // matches `routes` on the target as sent. So the room route sees a room segment the URL parser would resolve

@@ -5,22 +5,45 @@
 import { env as workerEnv } from 'cloudflare:workers'
 import type { Hono } from 'hono'
 import { getConnInfo } from 'hono/cloudflare-workers'
-import type { AppEnv, Config, Health, Hooks, RoomGateway, RoomStats, RoomcastOptions } from '../../src/index.ts'
-import { Rejected, createApp, resolveConfig } from '../../src/index.ts'
+import type {
+  AppEnv,
+  Config,
+  ErrorCode,
+  Health,
+  Hooks,
+  MemberFilter,
+  PublishOptions,
+  RoomGateway,
+  RoomStats,
+  RoomcastOptions,
+  RoomsApi,
+} from '../../src/index.ts'
+import { Rejected, checkDisconnect, checkRoom, createApp, publishEntry, resolveConfig } from '../../src/index.ts'
+import { objectAdmin } from './admin.ts'
+import type { RegistryObject } from './registry.ts'
 import type { RoomSettings } from './room.ts'
 import { JOIN_HEADER, RoomObject } from './room.ts'
 
+export { REGISTRY_NAME, RegistryObject } from './registry.ts'
 export type { PublishAnswer, RoomSettings } from './room.ts'
 export { JOIN_HEADER, RoomObject } from './room.ts'
 
 /** What a Worker passes to `createRoomcast`. */
-export interface CloudflareOptions extends Pick<RoomcastOptions, 'env' | 'config' | 'hooks'> {
+export interface CloudflareOptions extends Pick<RoomcastOptions, 'env' | 'config' | 'hooks' | 'auth' | 'onError'> {
   /** The Durable Object binding of the room class in wrangler.toml; default `ROOMS`. */
   binding?: string
+  /**
+   * The Durable Object binding of the room registry (`RegistryObject`), which rooms report to so the admin
+   * API can list them; default `REGISTRY`. Without that binding there is no admin API.
+   */
+  registryBinding?: string
 }
 
-/** roomcast in a Worker. */
-export interface CloudflareRoomcast {
+/**
+ * roomcast in a Worker. `publish`, `stats` and `disconnect` go to the room's Durable Object by RPC; there is no
+ * `rooms()`: each room is its own object, and no object knows the others without one they all report to.
+ */
+export interface CloudflareRoomcast extends Omit<RoomsApi, 'rooms'> {
   /** The Hono app: rooms (WebSocket and HTTP), health, the chat page. `app.route('/live', rc.app)` mounts it. */
   readonly app: Hono<AppEnv>
   /** The settings in force (the Worker's [vars] unless `env` or `config` say otherwise). */
@@ -31,13 +54,19 @@ export interface CloudflareRoomcast {
   readonly Room: typeof RoomObject
 }
 
-/** Reach a room's object by name; the app has refused invalid names with 400 before any of these run. */
-function objectGateway(namespace: () => DurableObjectNamespace<RoomObject>): RoomGateway {
-  const room = (name: string) => {
+/** A function from a room's name to its object's stub. */
+function roomStub(namespace: () => DurableObjectNamespace<RoomObject>) {
+  return (name: string) => {
     const rooms = namespace()
     return rooms.get(rooms.idFromName(name))
   }
+}
+
+/** Reach a room's object by name; the app has refused invalid names with 400 before any of these run. */
+function objectGateway(namespace: () => DurableObjectNamespace<RoomObject>, registry: DurableObjectNamespace<RegistryObject> | undefined): RoomGateway {
+  const room = roomStub(namespace)
   return {
+    ...(registry === undefined ? {} : { admin: (health: () => Health) => objectAdmin(namespace(), registry, health) }),
     // The object refuses a full room itself, in the same call as the join.
     isFull: () => false,
     upgrade(c, name, join) {
@@ -73,18 +102,41 @@ export function createRoomcast(options: CloudflareOptions = {}): CloudflareRoomc
   }
   const app = createApp({
     config,
-    gateway: objectGateway(namespace),
+    gateway: objectGateway(namespace, bindings[options.registryBinding ?? 'REGISTRY'] as DurableObjectNamespace<RegistryObject> | undefined),
     // The client address from CF-Connecting-IP, which Cloudflare sets and a client cannot.
     getConnInfo,
     // Each room's storage is its own object's: nothing shared to be down.
     health: () => HEALTH,
     hooks,
+    auth: options.auth,
+    onError: options.onError,
   })
-  const settings: RoomSettings = { config, hooks }
+  const settings: RoomSettings = { config, hooks, onError: options.onError }
+  if (options.registryBinding !== undefined) settings.registryBinding = options.registryBinding
   const Room = class extends RoomObject {
     constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
       super(ctx, env, settings)
     }
   }
-  return { app, config, hooks, Room }
+  const room = roomStub(namespace)
+  return {
+    app,
+    config,
+    hooks,
+    Room,
+    async publish(name: string, data: unknown, opts: PublishOptions = {}) {
+      checkRoom(name)
+      const { kind, body } = publishEntry(data, config.maxFrameBytes)
+      return room(name).send(kind, body, opts.from)
+    },
+    async stats(name: string) {
+      checkRoom(name)
+      return (await room(name).stats()) as RoomStats
+    },
+    async disconnect(name: string, who: MemberFilter, code: ErrorCode = 'kicked') {
+      checkRoom(name)
+      checkDisconnect(who, code)
+      return room(name).disconnect(who, code)
+    },
+  }
 }

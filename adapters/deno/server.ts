@@ -1,15 +1,17 @@
 /** The standalone Deno server (`deno task start`): roomcast/deno at the root of its own Deno.serve, and nothing else. */
-import { listeningLine, startup } from '../../src/index.ts'
+import { listeningLine, scaleOutEnvNames, startup } from '../../src/index.ts'
 import { createRoomcast } from './index.ts'
 
 const env = Deno.env.toObject()
-const { config, listen, fail, listening } = startup(env, (code) => Deno.exit(code))
+const { config, listen, hooks, fail, listening } = startup(env, (code) => Deno.exit(code))
 const { port, hostname } = listen
 
-// With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in
-// memory, and ioredis is never loaded.
-const backend = env.REDIS_URL ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(env, config)).catch(fail) : undefined
-const rc = createRoomcast({ config, backend })
+// With REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), rooms span every instance (Node, Deno or Bun)
+// sharing it; without, one process in memory, and ioredis is never loaded.
+const backend = scaleOutEnvNames.some((name) => env[name])
+  ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(env, config)).catch(fail)
+  : undefined
+const rc = createRoomcast({ config, backend, hooks })
 
 const serveOptions: Deno.ServeTcpOptions = {
   port,

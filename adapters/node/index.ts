@@ -10,7 +10,7 @@ import type { Context } from 'hono'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
 import type { Roomcast, RoomcastOptions, WrapSocket } from '../../src/index.ts'
-import { SUBPROTOCOL, createHubRoomcast } from '../../src/index.ts'
+import { chooseSubprotocol, createHubRoomcast } from '../../src/index.ts'
 import { NodeConnection } from './sender.ts'
 import { RoomcastWebSocket } from './socket.ts'
 import { handleUpgrades, upgradeWebSocket } from './upgrade.ts'
@@ -55,8 +55,8 @@ export function createRoomcast(options: RoomcastOptions = {}): NodeRoomcast {
       WebSocket: RoomcastWebSocket,
       // Compression would cost CPU per recipient and defeat encode-once fan-out.
       perMessageDeflate: false,
-      // Echo only our subprotocol; anything else after it (such as a token) is never echoed.
-      handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      // roomcast.v2 or v1, whichever is offered (v2 first); never another entry, which may be a token.
+      handleProtocols: (offered) => chooseSubprotocol([...offered].join(',')) ?? false,
     })
     // getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env,
     // and its url is the target as the client sent it, before the URL parser resolves `.` and `..` away.

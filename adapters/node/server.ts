@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 /** The standalone Node server (`npm start`): roomcast/node at the root of its own @hono/node-server, and nothing else. */
 import { serve } from '@hono/node-server'
-import { listeningLine, startup } from '../../src/index.ts'
+import { listeningLine, scaleOutEnvNames, startup } from '../../src/index.ts'
 import { createRoomcast, serverOptions } from './index.ts'
 
-const { config, listen, fail, cannotListen } = startup(process.env, (code) => process.exit(code))
+const { config, listen, hooks, fail, cannotListen } = startup(process.env, (code) => process.exit(code))
 const { port, hostname } = listen
 
-// With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory, and
-// ioredis is never loaded (about 20 MiB and a tenth of a second at start).
-const backend = process.env.REDIS_URL ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config)).catch(fail) : undefined
-const rc = createRoomcast({ config, backend })
+// With REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), rooms span every instance sharing it; without,
+// one process in memory, and ioredis is never loaded (about 20 MiB and a tenth of a second at start).
+const scaleOut = scaleOutEnvNames.some((name) => process.env[name])
+const backend = scaleOut ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config)).catch(fail) : undefined
+const rc = createRoomcast({ config, backend, hooks })
 
 const server = serve({ fetch: rc.app.fetch, port, hostname, serverOptions }, (info) => {
   console.log(listeningLine(hostname, info.port))

@@ -1,25 +1,30 @@
 /**
- * The Redis connections of one instance: one for commands, one for pub/sub.
- * Tracks whether both are up and answering (publishes are refused, fast,
- * while they are not: a PING on each every PROBE_MS must come back within
- * PROBE_TIMEOUT_MS), resubscribes and re-syncs every open room when they
- * return, and runs the presence heartbeat. A publish it could not complete is
+ * The Redis side of several instances serving the same rooms, on one Redis
+ * (single.ts) or a Redis Cluster (cluster.ts): the store each room's log
+ * asks, and reports to. Sends the scripts' arguments, parses their replies,
+ * and runs the presence heartbeat. A publish it could not complete is
  * `Unavailable` only when Redis certainly never got it, else `OutcomeUnknown`.
  */
 
-import type { RedisOptions } from 'ioredis'
-import { Redis, ReplyError } from 'ioredis'
 import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Once, RoomStats } from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, dedupeLimits, entryBytes } from '../../src/index.ts'
+import type { ClusterSettings } from './cluster.ts'
+import { ClusterRedis } from './cluster.ts'
 import { Deadlines } from './deadlines.ts'
+import { RedisDirectory } from './directory.ts'
 import { RedisLog } from './log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
-import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
+import { COMMAND_TIMEOUT_MS, SingleRedis } from './single.ts'
+import type { Transport, TransportEvents } from './transport.ts'
+import { Unconfirmed, neverRan } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 import { draftJson, parseChannelMessage, parseHistoryItem, roomKeys } from './wire.ts'
 
 export interface RedisBackendOptions {
-  url: string
+  /** One Redis: its URL. */
+  url?: string
+  /** A Redis Cluster (instead of `url`): its nodes and how to reach them. */
+  cluster?: ClusterSettings
   /** Prefix of every key and channel, so several deployments (or test runs) share one Redis. */
   prefix: string
   /** History limits, and the dedupe window and cap of publish keys (defaults: DEDUPE_DEFAULTS). */
@@ -32,7 +37,7 @@ export interface RedisBackendOptions {
   log?: (message: string) => void
   /** How often each connection is sent a latency PING (default PROBE_MS). */
   probeMs?: number
-  /** A PING unanswered this long marks Redis as not answering: not ready, publishes refused (default PROBE_TIMEOUT_MS). */
+  /** A PING unanswered this long marks Redis (or, on a cluster, that node) as not answering: its rooms refuse publishes (default PROBE_TIMEOUT_MS). */
   probeTimeoutMs?: number
 }
 
@@ -41,91 +46,67 @@ export const PROBE_MS = 500
 /** How long a PING may go unanswered before Redis counts as not answering, by default: /readyz turns 503 within 1.5 s. */
 export const PROBE_TIMEOUT_MS = 1000
 
-type Scripted = Redis & {
-  rcAppend(meta: string, log: string, ...args: (string | number)[]): Promise<number>
-  rcAppendOnce(meta: string, log: string, ids: string, idx: string, ...args: (string | number)[]): Promise<[number, number]>
-  rcRange(meta: string, log: string, ...args: (string | number)[]): Promise<(string | number)[]>
-  rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<(string | number)[]>
-  rcPeek(meta: string, presence: string): Promise<number[]>
-}
-
-/** How long a command may take: ioredis's own timeout once it is written, and a publish's deadline from when it was asked. */
-const COMMAND_TIMEOUT_MS = 5000
-
-/** Connection settings that make failures fast and explicit instead of queued. */
-const FAIL_FAST: RedisOptions = {
-  // A command while disconnected fails at once: no offline queue to pile publishes into.
-  enableOfflineQueue: false,
-  // A command in flight when the connection drops fails at the first reconnect attempt, and is never resent
-  // (resending an append whose reply was lost could publish it twice).
-  maxRetriesPerRequest: 0,
-  autoResendUnfulfilledCommands: false,
-  // We resubscribe ourselves, then re-sync each room from history.
-  autoResubscribe: false,
-  retryStrategy: (times) => Math.min(50 * times, 1000),
-  connectTimeout: 2000,
-  // A Redis that stops answering without closing the socket still fails commands in bounded time (a publish
-  // then gets outcome_unknown: Redis may run it when it answers again). The latency probe notices sooner.
-  commandTimeout: COMMAND_TIMEOUT_MS,
-  keepAlive: 10_000,
-}
-
 /** The Redis side of several instances serving the same rooms: the store each room's log asks, and reports to. */
 export class RedisBackend implements RoomStore {
   /** This instance's id in presence counts. */
   readonly instanceId = crypto.randomUUID().slice(0, 12)
   readonly prefix: string
-  /** Both connections are ready. */
-  up = false
-  private readonly cmd: Scripted
-  private readonly sub: Redis
+  private readonly redis: Transport
   /** The rooms open on this instance, by channel: where channel messages and connection changes are reported. */
   private readonly rooms = new Map<string, RoomListener>()
   private readonly options: RedisBackendOptions
-  private readonly dedupe: DedupeLimits
   private readonly say: (message: string) => void
-  private downSince = Date.now()
-  private lastError = 'connecting'
   private timer: ReturnType<typeof setInterval> | undefined
-  private probeTimer: ReturnType<typeof setInterval> | undefined
-  /** Connections with a probe PING in flight. */
-  private readonly probing = new Set<Redis>()
-  /** Connections whose probe PING is overdue: Redis is not answering on them. */
-  private readonly slow = new Set<Redis>()
   private closing = false
-  /** Every publish is answered within the command timeout of being asked, whatever ioredis does with it meanwhile. */
+  /** The channel other instances answer this one's admin questions on, once the admin API asked for it. */
+  private instanceChannel: string | undefined
+  /** The rooms of every instance, for the admin API. */
+  readonly directory: RedisDirectory
+  /** Every publish is answered within the command timeout of being asked, whatever ioredis (or a shard's batch) does with it meanwhile. */
   private readonly appendDeadlines = new Deadlines(COMMAND_TIMEOUT_MS)
+  private readonly dedupe: DedupeLimits
 
   constructor(options: RedisBackendOptions) {
     this.options = options
     this.dedupe = dedupeLimits(options.limits)
     this.prefix = options.prefix
     this.say = options.log ?? ((m) => console.log(`roomcast: ${m}`))
-    this.cmd = new Redis(options.url, { ...FAIL_FAST, enableAutoPipelining: true }) as Scripted
-    this.sub = new Redis(options.url, FAIL_FAST)
-    this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
-    // The same script with the publish-key keys: the dedupe lookup runs inside the append.
-    this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
-    this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
-    this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
-    this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
-    for (const conn of [this.cmd, this.sub]) {
-      conn.on('ready', () => {
-        // Redis answered the connection's ready check: it is answering again.
-        this.slow.delete(conn)
-        this.check()
-      })
-      conn.on('close', () => this.check())
-      conn.on('error', (err: Error) => {
-        this.lastError = err.message
-      })
+    const events: TransportEvents = {
+      message: (channel, text) => this.onMessage(channel, text),
+      subscribed: (channel) => this.rooms.get(channel)?.onSubscribed(),
+      down: (channel) => {
+        if (!this.closing) this.rooms.get(channel)?.onDown()
+      },
     }
-    this.sub.on('message', (channel: string, text: string) => this.onMessage(channel, text))
+    const probe = { everyMs: options.probeMs ?? PROBE_MS, timeoutMs: options.probeTimeoutMs ?? PROBE_TIMEOUT_MS }
+    if (options.cluster !== undefined) this.redis = new ClusterRedis(options.cluster, events, this.say, probe)
+    else if (options.url !== undefined) this.redis = new SingleRedis(options.url, events, this.say, probe)
+    else throw new TypeError('RedisBackend needs a url or a cluster')
+    const backend = this
+    this.directory = new RedisDirectory(
+      {
+        prefix: this.prefix,
+        instanceId: this.instanceId,
+        get up() {
+          return backend.up
+        },
+        run: (script, keys, args) => this.redis.directory(script, keys, args),
+        publish: (channel, message) => this.redis.publish(channel, message),
+        // The transport keeps it subscribed like a room's channel: again after a reconnect, on its shard on a cluster.
+        listen: (channel) => {
+          this.instanceChannel = channel
+          this.redis.listen(channel)
+        },
+      },
+      options.heartbeatMs,
+    )
     this.timer = setInterval(() => this.heartbeat(), options.heartbeatMs)
     ;(this.timer as { unref?: () => void }).unref?.()
-    const probeTimeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_MS
-    this.probeTimer = setInterval(() => this.probe(probeTimeoutMs), options.probeMs ?? PROBE_MS)
-    ;(this.probeTimer as { unref?: () => void }).unref?.()
+  }
+
+  /** Whether this instance can serve rooms now (one Redis: it is reachable; a cluster: it is, though a shard may be failing over). */
+  get up(): boolean {
+    return !this.closing && this.redis.state().ready
   }
 
   /** The LogFactory rooms use: each room's log lives in Redis. */
@@ -133,10 +114,10 @@ export class RedisBackend implements RoomStore {
 
   /** For `/healthz` and `/readyz`. */
   health = (): Health => {
-    if (this.up) return { ready: true, backend: 'redis' }
-    const since = new Date(this.downSince).toISOString()
-    const why = this.slow.size > 0 && this.cmd.status === 'ready' && this.sub.status === 'ready' ? 'not answering' : this.lastError
-    return { ready: false, backend: 'redis', detail: `redis unreachable since ${since}: ${why}` }
+    const { ready, detail } = this.redis.state()
+    const h: Health = { ready, backend: this.redis.name }
+    if (detail !== undefined) h.detail = detail
+    return h
   }
 
   /** `GET /rooms/:room` for a room not open on this instance, read without creating it. */
@@ -144,14 +125,14 @@ export class RedisBackend implements RoomStore {
     if (!this.up) throw new Unavailable('redis unreachable')
     const k = roomKeys(this.prefix, room)
     try {
-      const [seq, connections] = await this.cmd.rcPeek(k.meta, k.presence)
+      const [seq, connections] = await this.redis.peek(k)
       return { room, connections: Number(connections), seq: Number(seq) }
     } catch (err) {
       throw this.failure(err, 'redis failed while reading room stats')
     }
   }
 
-  /** Resolve once both connections are up (or after `timeoutMs`, with whether they are). */
+  /** Resolve once Redis is reachable (or after `timeoutMs`, with whether it is). */
   async whenUp(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs
     while (!this.up && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
@@ -160,28 +141,50 @@ export class RedisBackend implements RoomStore {
 
   // ---- the RoomStore a room's log asks ----
 
+  get confirmsAppends(): boolean {
+    return this.redis.confirmsAppends
+  }
+
+  /** Give the room a new epoch if it is still in `epoch` (a rollback was seen); resolves with its epoch. */
+  async rebase(keys: RoomKeys, epoch: string): Promise<string> {
+    if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable')
+    try {
+      const now = await this.redis.rebase(keys, epoch)
+      this.say(`room ${keys.meta}: seqs it delivered were handed out again (a failover lost the end of its history); new epoch ${now}, its members resync`)
+      return now
+    } catch (err) {
+      throw this.failure(err, 'redis failed while renaming a room history')
+    }
+  }
+
+  isUp(room: RoomListener): boolean {
+    return !this.closing && this.redis.isUp(room.keys.channel)
+  }
+
   /** A room opened on this instance: subscribe to it; once subscribed, it places itself in the sequence. */
   open(room: RoomListener): void {
     this.rooms.set(room.keys.channel, room)
-    if (this.up) this.subscribe([room])
+    this.redis.listen(room.keys.channel)
   }
 
   /** A room closed on this instance: stop listening. */
   release(room: RoomListener): void {
-    if (this.rooms.get(room.keys.channel) === room) this.rooms.delete(room.keys.channel)
-    if (this.up) this.sub.unsubscribe(room.keys.channel).catch(() => {})
+    if (this.rooms.get(room.keys.channel) !== room) return
+    this.rooms.delete(room.keys.channel)
+    this.redis.unlisten(room.keys.channel)
   }
 
   /**
    * Take the next seq, keep the entry in history and publish it: one atomic script. Rejects with
-   * Unavailable when Redis certainly did not run it, with OutcomeUnknown when it may have (or may yet).
+   * Unavailable when Redis certainly did not run it, with OutcomeUnknown when it may have (or may yet),
+   * or, on a cluster, when no replica confirmed it.
    */
   async append(keys: RoomKeys, draft: Draft): Promise<number> {
-    if (!this.up) throw new Unavailable('redis unreachable; nothing was published')
+    if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable; nothing was published')
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      const appended = this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      const appended = this.redis.append(keys, [keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs])
       // Past the deadline it may still be sent and run: that is OutcomeUnknown below, and an ack follows if it runs.
       return await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
@@ -191,28 +194,14 @@ export class RedisBackend implements RoomStore {
     }
   }
 
-  /** As `append`, unless `once.key` was appended within the window: one script looks it up and appends. */
+  /** As `append`, unless `once.key` was appended within the window: the same script looks it up and appends. */
   async appendOnce(keys: RoomKeys, draft: Draft, once: Once): Promise<Appended> {
-    if (!this.up) throw new Unavailable('redis unreachable; nothing was published')
+    if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable; nothing was published')
     const { limits, roomTtlMs } = this.options
-    let r: [number, number]
+    const args = [keys.channel, entryBytes(draft), draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs]
+    let r: (string | number)[]
     try {
-      const appended = this.cmd.rcAppendOnce(
-        keys.meta,
-        keys.log,
-        keys.ids,
-        keys.idx,
-        keys.channel,
-        entryBytes(draft),
-        draftJson(draft),
-        limits.historyMessages,
-        limits.historyBytes,
-        roomTtlMs,
-        once.key,
-        once.hash,
-        this.dedupe.dedupeWindowMs,
-        this.dedupe.dedupeMaxIds,
-      )
+      const appended = this.redis.appendOnce(keys, [...args, once.key, once.hash, this.dedupe.dedupeWindowMs, this.dedupe.dedupeMaxIds])
       r = await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
       // As for append: a resend of the same key is safe either way, and finds out which it was.
@@ -220,15 +209,15 @@ export class RedisBackend implements RoomStore {
       if (neverRan(err)) throw new Unavailable(`${failure.message}; nothing was published`)
       throw new OutcomeUnknown(failure.message)
     }
-    return { seq: Number(r[0]), duplicate: r[1] !== 0, mismatch: r[1] === 2 }
+    return { seq: Number(r[0]), duplicate: Number(r[1]) !== 0, mismatch: Number(r[1]) === 2 }
   }
 
   /** The room's head and its history after `since` (all of it when `epoch` is not the room's). */
   async range(keys: RoomKeys, since: number, epoch: string | undefined): Promise<Range> {
-    if (!this.up) throw new Unavailable('redis unreachable')
+    if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable')
     let r: (string | number)[]
     try {
-      r = await this.cmd.rcRange(keys.meta, keys.log, since, epoch ?? '', this.options.roomTtlMs)
+      r = await this.redis.range(keys, [since, epoch ?? '', this.options.roomTtlMs])
     } catch (err) {
       throw this.failure(err, 'redis failed while reading history')
     }
@@ -239,20 +228,10 @@ export class RedisBackend implements RoomStore {
 
   /** Write this instance's count for the room (announcing it if `publish`) and read everyone else's. */
   async beat(k: RoomKeys, count: number, publish: boolean): Promise<Beat> {
-    if (!this.up) throw new Unavailable('redis unreachable')
+    if (!this.redis.isUp(k.channel)) throw new Unavailable('redis unreachable')
     let r: (string | number)[]
     try {
-      r = await this.cmd.rcBeat(
-        k.meta,
-        k.log,
-        k.presence,
-        this.instanceId,
-        count,
-        this.options.heartbeatMs * 3,
-        this.options.roomTtlMs,
-        k.channel,
-        publish ? '1' : '0',
-      )
+      r = await this.redis.beat(k, [this.instanceId, count, this.options.heartbeatMs * 3, this.options.roomTtlMs, k.channel, publish ? '1' : '0'])
     } catch (err) {
       throw this.failure(err, 'redis failed during the presence heartbeat')
     }
@@ -263,49 +242,19 @@ export class RedisBackend implements RoomStore {
 
   /** Withdraw this instance's counts and disconnect (shutdown). Bounded by `timeoutMs`. */
   async close(timeoutMs = 1000): Promise<void> {
-    this.closing = true
     if (this.timer !== undefined) clearInterval(this.timer)
-    if (this.probeTimer !== undefined) clearInterval(this.probeTimer)
-    if (this.up) {
-      const withdraw = [...this.rooms.values()].map((room) => this.beat(room.keys, 0, true).catch(() => {}))
-      await Promise.race([Promise.all(withdraw), new Promise((r) => setTimeout(r, timeoutMs))])
-    }
-    this.cmd.disconnect()
-    this.sub.disconnect()
+    const withdraw = [...this.rooms.values()].filter((room) => this.redis.isUp(room.keys.channel)).map((room) => this.beat(room.keys, 0, true).catch(() => {}))
+    this.closing = true
+    if (withdraw.length > 0) await Promise.race([Promise.all(withdraw), new Promise((r) => setTimeout(r, timeoutMs))])
+    this.redis.close()
   }
 
   // ---- internals ----
 
-  /** Follow the connections' state: going down rejects waiters, coming back resubscribes and re-syncs. */
-  private check(): void {
-    const up = !this.closing && this.cmd.status === 'ready' && this.sub.status === 'ready' && this.slow.size === 0
-    if (up === this.up) return
-    this.up = up
-    if (!up) {
-      this.downSince = Date.now()
-      if (this.closing) return
-      this.say(`redis ${this.slow.size > 0 ? 'not answering' : 'unreachable'}; publishes and new members are refused until it returns`)
-      for (const room of this.rooms.values()) room.onDown()
-      return
-    }
-    this.lastError = 'connection lost'
-    this.say(`redis connected; ${this.rooms.size} room(s) resubscribing`)
-    this.subscribe([...this.rooms.values()])
-  }
-
-  /** Subscribe, then (subscribed, so nothing published after the read is missed) sync and re-announce. */
-  private subscribe(rooms: RoomListener[]): void {
-    if (rooms.length === 0) return
-    this.sub.subscribe(...rooms.map((r) => r.keys.channel)).then(
-      () => {
-        for (const room of rooms) room.onSubscribed()
-      },
-      // The connection dropped again; its return resubscribes everything.
-      () => {},
-    )
-  }
-
   private onMessage(channel: string, text: string): void {
+    // The admin API's questions ride on the rooms' channels; the answers come on this instance's own.
+    if (text.startsWith('a ')) return this.directory.onQuestion(text)
+    if (channel === this.instanceChannel) return this.directory.onAnswer(text)
     const room = this.rooms.get(channel)
     if (room === undefined) return
     const m = parseChannelMessage(text)
@@ -316,65 +265,14 @@ export class RedisBackend implements RoomStore {
 
   private heartbeat(): void {
     if (!this.up) return
-    for (const room of this.rooms.values()) room.onHeartbeat()
-  }
-
-  /**
-   * The latency probe: PING each ready connection (one PING in flight each). One unanswered after
-   * `timeoutMs` marks Redis as not answering (not ready; publishes refused, never sent) until a PING
-   * or a reconnect is answered. One that fails (the command timeout) means the connection silently
-   * stopped (a partition), which only asking notices: reconnect it.
-   */
-  private probe(timeoutMs: number): void {
-    if (this.closing) return
-    for (const conn of [this.cmd, this.sub]) {
-      if (conn.status !== 'ready' || this.probing.has(conn)) continue
-      this.probing.add(conn)
-      let answered = false
-      // Checked once pending I/O has been read (setImmediate runs after the poll phase): a busy event loop
-      // that fires this timer late has then read a reply that came in time, and Redis is not called slow.
-      const deadline = setTimeout(() => setImmediate(() => answered || this.markSlow(conn)), timeoutMs)
-      conn.ping().then(
-        () => {
-          answered = true
-          clearTimeout(deadline)
-          this.probing.delete(conn)
-          if (this.slow.delete(conn)) this.check()
-        },
-        () => {
-          answered = true
-          clearTimeout(deadline)
-          this.probing.delete(conn)
-          if (!this.closing && conn.status === 'ready') conn.disconnect(true)
-        },
-      )
-    }
-  }
-
-  private markSlow(conn: Redis): void {
-    if (this.closing || !this.probing.has(conn) || this.slow.has(conn)) return
-    this.slow.add(conn)
-    this.check()
+    for (const room of this.rooms.values()) if (this.redis.isUp(room.keys.channel)) room.onHeartbeat()
   }
 
   /** Turn a failed command into Unavailable, reporting errors that are not about the connection. */
   private failure(err: unknown, message: string): Unavailable {
     const text = err instanceof Error ? err.message : String(err)
-    if (this.up && !/Connection is closed|max retries|writeable|timed out/i.test(text)) this.say(`redis error: ${text}`)
+    const expected = err instanceof Unconfirmed || neverRan(err) || /Connection is closed|max retries|writeable|timed out/i.test(text)
+    if (this.up && !expected) this.say(`redis error: ${text}`)
     return new Unavailable(`${message} (${text})`)
   }
-}
-
-/**
- * Whether a failed command certainly never ran: ioredis refused to write it (the connection is down and
- * there is no offline queue), or Redis answered with an error it gives before running anything. Anything
- * else (a timeout, a connection that dropped with the command in flight) may have run, or may yet.
- */
-function neverRan(err: unknown): boolean {
-  if (!(err instanceof Error)) return false
-  if (err.message.startsWith("Stream isn't writeable")) return true
-  return (
-    err instanceof ReplyError &&
-    /^(OOM|BUSY|NOSCRIPT|READONLY|LOADING|MASTERDOWN|NOREPLICAS|CLUSTERDOWN|MOVED|ASK|TRYAGAIN|NOAUTH|NOPERM|WRONGPASS)\b/.test(err.message)
-  )
 }

@@ -4,10 +4,16 @@
  * instance's members got" (`deliveredSeq`) and hands entries to the room
  * strictly as deliveredSeq+1, filling any gap from history, so a resubscribe
  * or a lost pub/sub message never shows up as a gap, a duplicate or a
- * reordering. Member counts across instances are presence.ts's.
+ * reordering. Where Redis confirms appends (a cluster: a replica holds them),
+ * an entry this instance's member published is handed over only once its
+ * append is confirmed, since its ack goes out with it; unconfirmed, it goes
+ * without the ack. If Redis ever hands out a seq again that this instance
+ * delivered as another entry (a failover lost the end of history), the room
+ * gets a new epoch and its members resync. Member counts are presence.ts's.
  */
-import { Unavailable, replayFrom } from '../../src/index.ts'
+
 import type { Appended, Draft, Entry, Head, Once, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import { Unavailable, entryBytes, replayFrom } from '../../src/index.ts'
 import { RoomPresence } from './presence.ts'
 import type { Beat, RoomListener, RoomStore } from './room-store.ts'
 import type { RoomKeys } from './wire.ts'
@@ -16,6 +22,19 @@ import { roomKeys } from './wire.ts'
 interface Waiter {
   resolve: () => void
   reject: (err: unknown) => void
+}
+
+/** How many delivered entries are remembered (by seq) to tell a duplicate from a seq handed out again. */
+const REMEMBERED = 256
+
+/** What tells two entries with one seq apart: a seq handed out again after a rollback carries another entry. */
+function fingerprint(e: Entry): string {
+  return `${e.ts} ${e.kind} ${entryBytes(e)} ${e.origin ?? ''} ${e.id ?? ''} ${e.from ?? ''}`
+}
+
+/** The key of a member's publish (its connection and its id), which its entry carries back. */
+function ownKey(e: { origin?: string; id?: string }): string | undefined {
+  return e.origin === undefined || e.id === undefined ? undefined : `${e.origin} ${e.id}`
 }
 
 /** The Redis-backed RoomLog of one room on this instance. */
@@ -38,8 +57,22 @@ export class RedisLog implements RoomLog, RoomListener {
   /** Redis's seq at the previous heartbeat: if `deliveredSeq` has not reached it by the next, pub/sub lost something. */
   private beatSeq = 0
   private closed = false
+  /** The highest seq an append on this instance was acked with (in this epoch). */
+  private appendedSeq = 0
   /** Where the first sync placed this log, before delivering anything: the join point of members who came first. */
   private startPoint: Head = { seq: 0, epoch: '' }
+  /** The seq of the last entry the room has been given (behind `deliveredSeq` while entries are held). */
+  private givenSeq = 0
+  /** Entries in order, from the first one whose append (by a member here) is not confirmed yet: the room gets them once it is. */
+  private held: Entry[] = []
+  /** Members' publishes in flight here, by ownKey, where Redis confirms appends. */
+  private readonly pendingOwn = new Set<string>()
+  /** Members' publishes whose append was not confirmed: their entries go to the room without the ack. */
+  private readonly unconfirmedOwn = new Set<string>()
+  /** Fingerprints of the last entries delivered, by seq. */
+  private readonly recent = new Map<number, string>()
+  /** A rebase (new epoch after a rollback) is under way. */
+  private rebasing = false
 
   constructor(
     readonly room: string,
@@ -63,25 +96,55 @@ export class RedisLog implements RoomLog, RoomListener {
   }
 
   ready(): Promise<void> {
-    return this.epoch === undefined ? this.settled() : this.store.up ? Promise.resolve() : Promise.reject(new Unavailable('redis unreachable'))
+    return this.epoch === undefined ? this.settled() : this.store.isUp(this) ? Promise.resolve() : Promise.reject(new Unavailable('redis unreachable'))
   }
 
   joinPoint(): Promise<Head> {
-    if (!this.store.up) return Promise.reject(new Unavailable('redis unreachable'))
-    // Everything after what this instance has delivered reaches the new member through `deliver`.
-    if (this.epoch !== undefined) return Promise.resolve({ seq: this.deliveredSeq, epoch: this.epoch })
+    if (!this.store.isUp(this)) return Promise.reject(new Unavailable('redis unreachable'))
+    // Everything after what the room has been given reaches the new member through `deliver` (held entries too).
+    if (this.epoch !== undefined) {
+      if (this.givenSeq >= this.appendedSeq) return Promise.resolve({ seq: this.givenSeq, epoch: this.epoch })
+      // A publish this instance acked is not delivered here yet (on a cluster the ack can come first): a member
+      // joining after that ack must not be told a head before it, so wait until it is (read your writes).
+      return this.delivered(this.appendedSeq).then(() => ({ seq: this.givenSeq, epoch: this.epoch ?? '' }))
+    }
     return this.settled().then(() => this.startPoint)
   }
 
-  async append(draft: Draft): Promise<number> {
-    // A member's own publish must come after its join point, which a new log only learns once placed.
-    if (this.epoch === undefined) await this.settled()
-    return this.store.append(this.keys, draft)
+  append(draft: Draft): Promise<number> {
+    return this.appendBy(draft, () => this.store.append(this.keys, draft), (seq) => seq)
   }
 
-  async appendOnce(draft: Draft, once: Once): Promise<Appended> {
+  appendOnce(draft: Draft, once: Once): Promise<Appended> {
+    // A repeat's seq is its first append's: whichever instance made that, it is delivered here in order.
+    return this.appendBy(draft, () => this.store.appendOnce(this.keys, draft, once), (a) => a.seq)
+  }
+
+  /** Append through `run` (whose answer names the seq by `seqOf`), as `append` describes. */
+  private async appendBy<T>(draft: Draft, run: () => Promise<T>, seqOf: (answer: T) => number): Promise<T> {
+    // A member's own publish must come after its join point, which a new log only learns once placed.
     if (this.epoch === undefined) await this.settled()
-    return this.store.appendOnce(this.keys, draft, once)
+    const own = this.store.confirmsAppends ? ownKey(draft) : undefined
+    if (own === undefined) {
+      const answer = await run()
+      if (seqOf(answer) > this.appendedSeq) this.appendedSeq = seqOf(answer)
+      return answer
+    }
+    // Its entry may come back before the confirmation: the room gets it (and its ack) only after.
+    this.pendingOwn.add(own)
+    try {
+      const answer = await run()
+      if (seqOf(answer) > this.appendedSeq) this.appendedSeq = seqOf(answer)
+      return answer
+    } catch (err) {
+      // Not confirmed (or not known to have run): if the entry comes, it comes without an ack.
+      this.unconfirmedOwn.add(own)
+      if (this.unconfirmedOwn.size > REMEMBERED) this.unconfirmedOwn.delete(this.unconfirmedOwn.values().next().value as string)
+      throw err
+    } finally {
+      this.pendingOwn.delete(own)
+      this.release()
+    }
   }
 
   async replay(since: number, epoch: string | undefined): Promise<Replay> {
@@ -107,7 +170,7 @@ export class RedisLog implements RoomLog, RoomListener {
     this.rejectWaiters(new Unavailable('room closed'))
     this.store.release(this)
     // Withdraw this instance's count.
-    if (this.store.up) this.presence.announce()
+    if (this.store.isUp(this)) this.presence.announce()
   }
 
   // ---- what the store reports (RoomListener) ----
@@ -115,7 +178,8 @@ export class RedisLog implements RoomLog, RoomListener {
   onEntry(epoch: string, entry: Entry): void {
     if (this.syncing === null && this.epoch !== undefined && epoch === this.epoch) {
       if (entry.seq === this.deliveredSeq + 1) return this.handOver(entry)
-      if (entry.seq <= this.deliveredSeq) return // a duplicate after a resubscribe
+      // A duplicate after a resubscribe, or the seq handed out again (a rollback).
+      if (entry.seq <= this.deliveredSeq) return this.checkDuplicate(entry)
     }
     this.queue.push({ epoch, entry })
     // While a sync runs, its drain takes the queue; otherwise this entry is a gap or a new epoch.
@@ -185,24 +249,29 @@ export class RedisLog implements RoomLog, RoomListener {
     while (this.resyncNeeded && !this.closed) {
       this.resyncNeeded = false
       if (this.epoch === undefined) {
-        const b = await this.beat()
-        this.epoch = b.epoch
-        this.deliveredSeq = b.seq
-        this.beatSeq = b.seq
-        this.startPoint = { seq: b.seq, epoch: b.epoch }
+        // The head as a range read gives it (no entries after it): on a cluster a replica holds it, so
+        // no failover can hand out a seq at or below it again.
+        const r = await this.store.range(this.keys, Number.MAX_SAFE_INTEGER, undefined)
+        this.restart(r.epoch, r.seq)
+        this.beatSeq = r.seq
+        this.startPoint = { seq: r.seq, epoch: r.epoch }
       } else {
-        const r = await this.store.range(this.keys, this.deliveredSeq, this.epoch)
+        // From a little before what we delivered, to see that history still has it.
+        const back = Math.min(this.deliveredSeq, 1)
+        const r = await this.store.range(this.keys, this.deliveredSeq - back, this.epoch)
         if (r.epoch !== this.epoch) {
-          this.epoch = r.epoch
-          this.deliveredSeq = r.seq
+          this.restart(r.epoch, r.seq)
           this.sink.lost()
+        } else if (r.seq < this.deliveredSeq || r.entries.some((e) => e.seq <= this.deliveredSeq && this.conflicts(e))) {
+          // Redis is behind what we delivered, or has another entry at a seq we delivered: a rollback.
+          this.rolledBack()
         } else {
           for (const e of r.entries) {
             if (e.seq === this.deliveredSeq + 1) this.handOver(e)
           }
           if (this.deliveredSeq < r.seq) {
             // History no longer reaches back to what we missed.
-            this.deliveredSeq = r.seq
+            this.restart(r.epoch, r.seq)
             this.sink.lost()
           }
         }
@@ -219,7 +288,11 @@ export class RedisLog implements RoomLog, RoomListener {
       if (queued === undefined) break
       const { epoch, entry } = queued
       // Another epoch here is older than the one we just read (or newer and caught by the heartbeat): drop it.
-      if (epoch !== this.epoch || entry.seq <= this.deliveredSeq) continue
+      if (epoch !== this.epoch) continue
+      if (entry.seq <= this.deliveredSeq) {
+        this.checkDuplicate(entry)
+        continue
+      }
       if (entry.seq !== this.deliveredSeq + 1) {
         this.resyncNeeded = true
         break
@@ -229,11 +302,79 @@ export class RedisLog implements RoomLog, RoomListener {
     this.queue = i === this.queue.length ? [] : this.queue.slice(i)
   }
 
-  /** Give the room the next entry. */
+  /** The next entry in the sequence: the room gets it now, or once the member's publish before it is confirmed. */
   private handOver(entry: Entry): void {
     this.deliveredSeq = entry.seq
-    this.sink.deliver(entry)
+    this.recent.set(entry.seq, fingerprint(entry))
+    if (this.recent.size > REMEMBERED) this.recent.delete(entry.seq - REMEMBERED)
+    const own = ownKey(entry)
+    if (this.held.length > 0 || (own !== undefined && this.pendingOwn.has(own))) this.held.push(entry)
+    else this.give(entry)
     if (this.seqWaiters.length > 0) this.releaseSeqWaiters()
+  }
+
+  /** Hand the room one entry; a member's publish that was not confirmed goes without its ack (no id). */
+  private give(entry: Entry): void {
+    this.givenSeq = entry.seq
+    const own = this.unconfirmedOwn.size > 0 ? ownKey(entry) : undefined
+    if (own !== undefined && this.unconfirmedOwn.delete(own)) {
+      const { id: _unacked, ...rest } = entry
+      this.sink.deliver(rest)
+    } else this.sink.deliver(entry)
+  }
+
+  /** Give the room the held entries up to the next one whose publish is still unconfirmed. */
+  private release(): void {
+    let i = 0
+    for (; i < this.held.length; i++) {
+      const e = this.held[i] as Entry
+      const own = ownKey(e)
+      if (own !== undefined && this.pendingOwn.has(own)) break
+      this.give(e)
+    }
+    this.held = i === this.held.length ? [] : this.held.slice(i)
+  }
+
+  /** Whether `e` is another entry than the one delivered at its seq (when that one is still remembered). */
+  private conflicts(e: Entry): boolean {
+    const known = this.recent.get(e.seq)
+    return known !== undefined && known !== fingerprint(e)
+  }
+
+  /** An entry at a seq already delivered: a duplicate to drop, or a sign the sequence was rolled back. */
+  private checkDuplicate(entry: Entry): void {
+    if (this.conflicts(entry)) this.rolledBack()
+  }
+
+  /**
+   * Redis handed out a seq this instance delivered as another entry (a failover lost the end of history):
+   * seqs no longer name what members saw. Give the room a new epoch, which every instance takes as lost
+   * history: members are closed (1012) and resume with complete:false.
+   */
+  private rolledBack(): void {
+    if (this.rebasing || this.epoch === undefined) return
+    this.rebasing = true
+    this.store
+      .rebase(this.keys, this.epoch)
+      .then(
+        () => this.sync(),
+        () => {},
+      )
+      .catch(() => {})
+      .finally(() => {
+        this.rebasing = false
+      })
+  }
+
+  /** Start over in `epoch` at `seq`: nothing held, remembered or acked carries over. */
+  private restart(epoch: string, seq: number): void {
+    this.epoch = epoch
+    this.deliveredSeq = seq
+    this.givenSeq = seq
+    this.appendedSeq = 0
+    this.recent.clear()
+    // Held entries belong to the old numbering; the members they were for are being closed.
+    this.held = []
   }
 
   /** Resolve once `deliveredSeq` reaches `seq`: over pub/sub if it comes soon, else fetched from history by a sync. */
@@ -250,13 +391,13 @@ export class RedisLog implements RoomLog, RoomListener {
   /** Release replays whose seq was reached (all of them when `all`: the sequence was re-read or lost). */
   private releaseSeqWaiters(all = false): void {
     const still: { seq: number; resolve: () => void }[] = []
-    for (const w of this.seqWaiters) (all || this.deliveredSeq >= w.seq ? w.resolve() : still.push(w))
+    for (const w of this.seqWaiters) all || this.deliveredSeq >= w.seq ? w.resolve() : still.push(w)
     this.seqWaiters = still
   }
 
   /** Wait until this log is placed in the sequence; Unavailable while Redis is down. */
   private settled(): Promise<void> {
-    if (!this.store.up) return Promise.reject(new Unavailable('redis unreachable'))
+    if (!this.store.isUp(this)) return Promise.reject(new Unavailable('redis unreachable'))
     if (this.epoch !== undefined && this.syncing === null) return Promise.resolve()
     return new Promise((resolve, reject) => this.settleWaiters.push({ resolve, reject }))
   }

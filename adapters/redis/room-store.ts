@@ -29,8 +29,10 @@ export interface RoomStore {
   readonly prefix: string
   /** This instance's id in presence counts. */
   readonly instanceId: string
-  /** Both connections are ready. */
-  readonly up: boolean
+  /** Whether `room` can publish and read now: its channel is subscribed and its Redis (its shard, on a cluster) reachable. */
+  isUp(room: RoomListener): boolean
+  /** Whether an append resolves only once a replica holds it (a cluster), so a member's entry waits for that before its ack. */
+  readonly confirmsAppends: boolean
   /** A room opened on this instance: subscribe to its channel and report its events to `room`. */
   open(room: RoomListener): void
   /** A room closed on this instance: stop listening. */
@@ -39,8 +41,14 @@ export interface RoomStore {
   append(keys: RoomKeys, draft: Draft): Promise<number>
   /** As `append`, unless `once.key` was appended within the dedupe window: the lookup is in the same script. Rejects with Unavailable. */
   appendOnce(keys: RoomKeys, draft: Draft, once: Once): Promise<Appended>
-  /** The room's head and its history after `since` (all of it when `epoch` is not the room's). Rejects with Unavailable. */
+  /**
+   * The room's head and its history after `since` (all of it when `epoch` is not the room's); on a
+   * cluster, held by a replica too, so a failover cannot take back what a room delivers from it.
+   * Rejects with Unavailable.
+   */
   range(keys: RoomKeys, since: number, epoch: string | undefined): Promise<Range>
+  /** Give the room a new epoch if it is still in `epoch` (its seqs no longer name what members saw); resolves with the room's epoch. Rejects with Unavailable. */
+  rebase(keys: RoomKeys, epoch: string): Promise<string>
   /** Write this instance's count for the room (announcing it if `publish`) and read everyone else's. Rejects with Unavailable. */
   beat(keys: RoomKeys, count: number, publish: boolean): Promise<Beat>
 }

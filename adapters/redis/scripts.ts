@@ -10,7 +10,12 @@
  * - ids (hash): publish key -> "<expiresAtMs> <seq> <epoch> <hash>", and idx (sorted set): publish key by
  *   expiresAtMs, for publishes with an id (written only by them)
  * and one pub/sub channel carrying "m <epoch> <entry JSON>" and "p <instance> <count> <at>".
+ * On one Redis the channel is classic pub/sub (PUBLISH); on a cluster it is a
+ * shard channel (SPUBLISH), which only the room's shard carries.
  */
+
+/** How the scripts publish: classic pub/sub on one Redis, sharded pub/sub on a cluster. */
+export type PublishCommand = 'PUBLISH' | 'SPUBLISH'
 
 /** Create the room if its meta vanished: a fresh epoch, seq 0, no history. Sets `epoch` and `seq`. */
 const ENSURE = `
@@ -42,7 +47,7 @@ redis.call('PEXPIRE', log, ttl)
  * otherwise the entry is appended, the key remembered, and {seq, 0} returned.
  * Each call also forgets a few expired keys, and the oldest past maxIds.
  */
-export const APPEND = `${ENSURE}
+const append = (pub: PublishCommand) => `${ENSURE}
 local ttl = ARGV[6]
 local dk, nowMs = ARGV[7], 0
 if dk then
@@ -92,7 +97,7 @@ if dk then
   redis.call('PEXPIRE', ids, keep)
   redis.call('PEXPIRE', idx, keep)
 end
-redis.call('PUBLISH', ARGV[1], 'm ' .. epoch .. ' ' .. entry)
+redis.call('${pub}', ARGV[1], 'm ' .. epoch .. ' ' .. entry)
 if dk then return {seq, 0} end
 return seq
 `
@@ -126,7 +131,7 @@ return out
  * counts, keeps the room's keys alive. Returns {epoch, seq, at, id, count, id, count...}
  * with `at` Redis's clock in microseconds, so readers can order it against "p" messages.
  */
-export const BEAT = `${ENSURE}
+const beat = (pub: PublishCommand) => `${ENSURE}
 local ttl = ARGV[4]
 ${TOUCH}
 local pres, id, count, pttl = KEYS[3], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -153,8 +158,23 @@ for i = 1, #all, 2 do
   end
 end
 if #all > 0 then redis.call('PEXPIRE', pres, pttl) end
-if ARGV[6] == '1' then redis.call('PUBLISH', ARGV[5], 'p ' .. id .. ' ' .. count .. ' ' .. at) end
+if ARGV[6] == '1' then redis.call('${pub}', ARGV[5], 'p ' .. id .. ' ' .. count .. ' ' .. at) end
 return out
+`
+
+/**
+ * A new epoch for a room whose seqs were handed out again (a failover lost the end of its history), if
+ * it is still in the epoch the caller saw. KEYS: meta. ARGV: that epoch. Returns the room's epoch.
+ * History stays; only its name changes, so every instance and every resuming member learns it lost its place.
+ */
+export const REBASE = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch == ARGV[1] then
+  local t = redis.call('TIME')
+  epoch = string.format('%08x%05x', tonumber(t[1]), tonumber(t[2]))
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+return epoch or ''
 `
 
 /**
@@ -174,3 +194,13 @@ for i = 2, #all, 2 do
 end
 return {seq, sum}
 `
+
+/** The scripts that publish, for one way of publishing. */
+export function publishingScripts(pub: PublishCommand): { APPEND: string; BEAT: string } {
+  return { APPEND: append(pub), BEAT: beat(pub) }
+}
+
+/** The append script on one Redis (classic pub/sub). */
+export const APPEND = append('PUBLISH')
+/** The heartbeat script on one Redis (classic pub/sub). */
+export const BEAT = beat('PUBLISH')

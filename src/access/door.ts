@@ -70,6 +70,18 @@ export class Door {
   }
 
   /**
+   * Check a protocol v2 client's token, which is not for one room: its `rooms` claim is checked on each
+   * subscribe and publish instead (grantsRoom).
+   */
+  async connect(token: string | undefined): Promise<Refusal | Admitted> {
+    if (this.verify === null) return {}
+    if (token === undefined) return unauthorized('a token is required: ?token=<jwt>, or a second subprotocol entry after roomcast.v2')
+    const v = await this.verify(token)
+    if (!v.ok) return v.status === 401 ? unauthorized(v.message) : unavailable(v.message)
+    return { grant: v.grant }
+  }
+
+  /**
    * Check an HTTP caller's bearer credential for `right` on `room`: the
    * publish key, or (when tokens are configured) a token granting the room,
    * with `pub` to publish. Open when neither PUBLISH_KEY nor a token key is set.

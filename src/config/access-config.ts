@@ -13,12 +13,16 @@ export interface AccessConfig {
   authPublicKey?: string
   /** Bearer key for `POST /rooms/:room/messages` (`PUBLISH_KEY`). */
   publishKey?: string
+  /** Bearer token of the admin API and dashboard (`ADMIN_TOKEN`); unset, every /admin route is a 404. */
+  adminToken?: string
 }
 
 /** The shortest AUTH_SECRET accepted: HS256 wants at least 256 bits of key. */
 export const MIN_SECRET_LENGTH = 32
 /** The shortest PUBLISH_KEY accepted, so a guessable key fails at startup rather than in production. */
 export const MIN_PUBLISH_KEY_LENGTH = 16
+/** The shortest ADMIN_TOKEN accepted: it can disconnect anyone and erase history. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16
 
 /** Read access settings; a value that cannot be used throws ConfigError naming the variable. */
 export function readAccess(env: Record<string, string | undefined>): AccessConfig {
@@ -60,6 +64,11 @@ export function readAccess(env: Record<string, string | undefined>): AccessConfi
     if (key.length < MIN_PUBLISH_KEY_LENGTH) throw new ConfigError(`PUBLISH_KEY must be at least ${MIN_PUBLISH_KEY_LENGTH} characters`)
     out.publishKey = key
   }
+  const admin = get('ADMIN_TOKEN')
+  if (admin !== undefined) {
+    if (admin.length < MIN_ADMIN_TOKEN_LENGTH) throw new ConfigError(`ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`)
+    out.adminToken = admin
+  }
   return out
 }
 
@@ -85,4 +94,3 @@ function parseOrigins(raw: string | undefined): string[] {
       return url.origin
     })
 }
-

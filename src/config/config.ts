@@ -48,6 +48,14 @@ export interface Config {
   maxConnections: number
   /** HTTP publishes one client address may make per second without PUBLISH_KEY; past it: 429. */
   maxPublishesPerIp: number
+  /** How long an application hook (in-process or HTTP) may take before its request is refused with `hook_timeout`. */
+  hookTimeoutMs: number
+  /** Rooms one protocol v2 connection may subscribe to at once; past it: `too_many_subscriptions`. */
+  maxSubscriptions: number
+  /** How long a sub's last connection must be gone before v2 presence says it left (no flap on a reload). */
+  presenceGraceMs: number
+  /** Subs a v2 presence roster lists; past it the roster is `truncated` and diffs carry counts only. */
+  presenceMaxMembers: number
   /** Origins, token keys and the publish key (see access-config.ts). */
   access: AccessConfig
 }
@@ -75,6 +83,10 @@ export const defaults: Config = {
   maxUpgradesPerIp: 20,
   maxConnections: 100_000,
   maxPublishesPerIp: 50,
+  hookTimeoutMs: 5000,
+  maxSubscriptions: 100,
+  presenceGraceMs: 3000,
+  presenceMaxMembers: 1000,
   access: { allowedOrigins: [] },
 }
 
@@ -101,6 +113,10 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   maxUpgradesPerIp: 'MAX_UPGRADES_PER_IP',
   maxConnections: 'MAX_CONNECTIONS',
   maxPublishesPerIp: 'MAX_PUBLISHES_PER_IP',
+  hookTimeoutMs: 'HOOK_TIMEOUT_MS',
+  maxSubscriptions: 'MAX_SUBSCRIPTIONS',
+  presenceGraceMs: 'PRESENCE_GRACE_MS',
+  presenceMaxMembers: 'PRESENCE_MAX_MEMBERS',
 }
 
 /** Read the config from an env-like record; unknown keys are ignored, bad values throw ConfigError. */
@@ -115,7 +131,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       out.defaultRoom = raw
       continue
     }
-    out[key] = parseCount(name, raw, key === 'presenceIntervalMs')
+    out[key] = parseCount(name, raw, key === 'presenceIntervalMs' || key === 'presenceGraceMs')
   }
   return out
 }

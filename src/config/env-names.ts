@@ -1,7 +1,7 @@
 /** Every environment variable roomcast reads, and a check for set variables that look like one but are not. */
 import { envNames } from './config.ts'
 
-/** Variables read outside `Config`: listening (readListen), access (access-config.ts), Redis (adapters/redis). */
+/** Variables read outside `Config`: listening (readListen), access (access-config.ts), Redis (adapters/redis), HTTP hooks (hooks/http.ts). */
 export const otherEnvNames = [
   'PORT',
   'HOST',
@@ -10,12 +10,16 @@ export const otherEnvNames = [
   'AUTH_JWKS_URL',
   'AUTH_PUBLIC_KEY',
   'PUBLISH_KEY',
+  'ADMIN_TOKEN',
   'REDIS_URL',
   'REDIS_PREFIX',
+  'REDIS_CLUSTER_REPLICA_WAIT_MS',
   'PRESENCE_HEARTBEAT_MS',
+  'HOOK_URL',
+  'HOOK_SECRET',
 ] as const
 
-/** Variables that share rooms across instances. A runtime that cannot do that yet refuses them (Bun). */
+/** Variables that share rooms across instances (one selects the Redis backend); a runtime that cannot would refuse them (`startup`'s `scaleOut: false`). */
 export const scaleOutEnvNames = ['REDIS_URL', 'REDIS_CLUSTER_NODES'] as const
 
 /** Every variable name roomcast knows. */

@@ -1,12 +1,15 @@
 /**
  * The application's hooks: its own decisions at roomcast's decision points.
- * Each is optional; an absent hook costs nothing. A hook may be async. One
- * that throws (or rejects) refuses that one request with `hook_failed`; it
- * never reaches the room or the process.
+ * Each is optional; an absent hook costs nothing. A hook may be async, and is
+ * given HOOK_TIMEOUT_MS to answer (limit.ts). One that throws, rejects or
+ * answers something unusable refuses that one request with `hook_failed`; one
+ * that takes too long refuses it with `hook_timeout`. Neither reaches the room
+ * or the process: the error goes to the instance's `onError`.
  */
 import type { Context } from 'hono'
 import type { Grant } from '../access/credentials.ts'
 import type { EntryKind } from '../log/entry.ts'
+import type { Mode } from '../wire/frames.ts'
 
 /** What `authorize` is asked about: one upgrade (`join`) or one HTTP request on a room (`read`, `publish`). */
 export interface AuthorizeRequest {
@@ -18,19 +21,24 @@ export interface AuthorizeRequest {
   room: string
   /** `join`: a WebSocket upgrade; `read`: `GET /rooms/:room`; `publish`: `POST /rooms/:room/messages`. */
   action: 'join' | 'read' | 'publish'
-  /** What the built-in token check verified, when a token was configured and presented. */
+  /** What the built-in token check verified, when it ran (`auth: 'after'`) and a token was presented. */
   grant?: Grant
 }
 
-/** Admit: the identity the member gets (`from` on its messages) and whether it may publish. */
+/** A small JSON object the application attaches to a member: at most MAX_INFO_BYTES serialised. */
+export type MemberData = Record<string, unknown>
+
+/** Admit: the identity the member gets (`from` on its messages), whether it may publish, and its `info`. */
 export interface Identity {
   /** Shown as `from` on this member's messages (1 to 256 characters); default: the token's `sub`, if any. */
   sub?: string
   /** False admits a read-only member; default: what the token said, else true. */
   canPublish?: boolean
+  /** Carried with the member (its MemberInfo, so it survives a Durable Object's hibernation), given to `message`, `joined` and `left`. */
+  info?: MemberData
 }
 
-/** Refuse: an HTTP status (default 403) and the application's code, in the body and in `X-Roomcast-Error`. */
+/** Refuse: the application's code, an HTTP status (default 403) and a message, in the body and in `X-Roomcast-Error`. */
 export interface Denial {
   deny: string
   status?: 400 | 401 | 403 | 404 | 409 | 429 | 503
@@ -48,23 +56,58 @@ export interface MessageRequest {
   data: unknown
   /** The publisher's identity, when it has one. */
   from?: string
+  /** The publishing member's connection id (absent for HTTP publishes). */
+  connectionId?: string
+  /** The publishing member's `info`, as `authorize` gave it (absent for HTTP publishes). */
+  info?: MemberData
 }
 
 /** Reject: the application's code (and message) the publisher gets in its `error` frame or HTTP body. */
 export interface Rejection {
   reject: string
   message?: string
+  /** The HTTP status an HTTP publisher gets, within 4xx; default 422. */
+  status?: number
 }
 
-/** `message`'s answer: nothing accepts the publish as it is; a Rejection refuses it (no seq, nobody receives it). */
-export type MessageResult = Rejection | undefined
+/** Replace: publish this instead (a string is sent as text, bytes as binary, anything else as JSON). */
+export interface Replacement {
+  data: unknown
+}
+
+/** `message`'s answer: nothing accepts the publish as it is; a Replacement publishes its `data` instead; a Rejection refuses it (no seq, nobody receives it). */
+export type MessageResult = Replacement | Rejection | undefined
+
+/** Why a member left: `closed` (its socket closed) or the code the server closed it with (`slow_consumer`, `idle_timeout`, `token_expired`, `kicked`, ...). */
+export type LeaveReason = string
+
+/** A member of a room as `joined` and `left` see it. */
+export interface MemberEvent {
+  room: string
+  connectionId: string
+  mode: Mode
+  sub?: string
+  info?: MemberData
+}
+
+/** A member that left, and why. */
+export interface LeftEvent extends MemberEvent {
+  reason: LeaveReason
+}
+
+/** Something a hook may answer now or later. */
+export type Maybe<T> = T | Promise<T>
 
 /** The application's hooks. */
 export interface Hooks {
-  /** On every upgrade and HTTP room request, after the built-in checks (origin, rate, token). */
-  authorize?(req: AuthorizeRequest): AuthorizeResult | Promise<AuthorizeResult>
+  /** On every upgrade and HTTP room request, after the built-in checks (origin, rate, and the token unless `auth: 'replace'`). */
+  authorize?(req: AuthorizeRequest): Maybe<AuthorizeResult>
   /** Before a publish is given a seq, where the room runs (in its Durable Object on Cloudflare). */
-  message?(msg: MessageRequest): MessageResult | Promise<MessageResult>
+  message?(msg: MessageRequest): Maybe<MessageResult>
+  /** A member joined this instance's room (after it was admitted, before its welcome). Its answer is ignored. */
+  joined?(member: MemberEvent): Maybe<void>
+  /** A member left this instance's room, for whatever reason. Its answer is ignored. */
+  left?(member: LeftEvent): Maybe<void>
 }
 
 /** Whether an authorize answer refuses. */
@@ -77,12 +120,17 @@ export function isRejection(r: MessageResult): r is Rejection {
   return typeof r === 'object' && r !== null && typeof (r as Rejection).reject === 'string'
 }
 
-/** A publish the `message` hook refused (422, the application's code) or failed on (500 `hook_failed`). */
+/** Whether a message answer replaces the data. */
+export function isReplacement(r: MessageResult): r is Replacement {
+  return typeof r === 'object' && r !== null && (r as Replacement).data !== undefined
+}
+
+/** A publish the `message` hook refused (422 or its 4xx, the application's code), failed on (500 `hook_failed`) or did not answer in time (504 `hook_timeout`). */
 export class Rejected extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly status: 422 | 500 = 422,
+    readonly status: number = 422,
   ) {
     super(message)
   }

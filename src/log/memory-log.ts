@@ -63,6 +63,15 @@ export class MemoryLog implements RoomLog, Budgeted {
     return local
   }
 
+  historyBytes(): number {
+    return this.bytes
+  }
+
+  clear(): Promise<void> {
+    this.close()
+    return Promise.resolve()
+  }
+
   close(): void {
     this.dedupe.clear()
     this.budget?.remove(this, this.bytes)

@@ -71,6 +71,14 @@ export interface RoomLog {
   replay(since: number, epoch: string | undefined): Promise<Replay>
   /** This instance's member count changed; returns the count across all instances. */
   members(local: number): number
+  /** Bytes of message bodies held in history, where the log knows them without asking anyone (memory, SQL). */
+  historyBytes?(): number
+  /**
+   * Drop every entry of history; seq and epoch stay, so a resume from before
+   * now reports `complete:false`. Absent where another part clears it (Redis:
+   * its directory, which reaches rooms no instance has open).
+   */
+  clear?(): Promise<void>
   /** The room is being dropped from this instance. */
   close(): void
 }

@@ -101,6 +101,21 @@ export class SqlLog implements RoomLog {
     return local
   }
 
+  historyBytes(): number {
+    return this.bytes
+  }
+
+  clear(): Promise<void> {
+    try {
+      if (this.stored) this.sql.exec('DELETE FROM roomcast_log')
+      this.count = 0
+      this.bytes = 0
+      return Promise.resolve()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
   close(): void {}
 
   /** Store `draft` as the next entry (and `once`'s key with it), then update the cache; delivering is the caller's. */

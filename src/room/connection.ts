@@ -1,6 +1,9 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
-import type { JoinQuery } from '../wire/join.ts'
+
+import type { MemberData } from '../hooks/hooks.ts'
+import type { ErrorCode } from '../wire/errors.ts'
 import type { Mode } from '../wire/frames.ts'
+import type { JoinQuery } from '../wire/join.ts'
 
 /** A runtime's WebSocket as the core sees it. */
 export interface Connection {
@@ -29,6 +32,12 @@ export interface MemberInfo {
   canPublish: boolean
   /** Unix ms after which the member's credentials expire, if they do. */
   exp?: number
+  /** Unix ms at which it joined (shown as `since` by the admin API); absent in attachments written before it existed. */
+  joinedAt?: number
+  /** What the application's `authorize` hook attached (at most 1 KiB of JSON). */
+  info?: MemberData
+  /** A subscription of a protocol v2 connection (server/session.ts): `subscribed` instead of `welcome`, identity presence. */
+  v2?: true
   /** The client key from `?client=`: without `from`, publish ids are deduplicated under it. */
   client?: string
 }
@@ -41,6 +50,13 @@ export interface JoinRequest extends JoinQuery {
   canPublish?: boolean
   /** Unix ms at which the token expires. */
   exp?: number
+  /** The `info` the application's `authorize` hook gave. */
+  info?: MemberData
+  /**
+   * Set for a protocol v2 subscription: the subscribe's `id`, whether it asked for presence, and what the
+   * room calls instead of closing the shared connection when it drops this member (or refuses it, full).
+   */
+  v2?: { id?: string; presence?: boolean; ended?: (code: ErrorCode) => void }
 }
 
 let counter = 0

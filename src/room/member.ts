@@ -1,5 +1,6 @@
 /** A member of a room as the core keeps it. */
 import type { Entry } from '../log/entry.ts'
+import type { ErrorCode } from '../wire/errors.ts'
 import type { Connection, MemberInfo } from './connection.ts'
 import type { Bucket, Window } from './limits.ts'
 
@@ -12,11 +13,20 @@ export class Member {
   /** Bad json frames in the current minute; past BAD_FRAME_BUDGET the member is closed (1008 too_many_errors). */
   readonly badFrames: Window
   lastSeen: number
+  /** When this instance admitted it (a restored member's join time is in its info). */
+  readonly joinedHere: number
   /** Live entries the room's delivery queued while the welcome and replay were prepared; null once live. */
   queued: Entry[] | null = null
   /** The member count this member last heard, so no one hears the same count twice. */
   heardCount = -1
   closed = false
+  /** The last of this member's publishes still waiting for the `message` hook's verdict (only with that hook). */
+  hookTail: Promise<void> | undefined = undefined
+  /**
+   * A v2 subscription shares its connection with others: the room tells its session why it dropped the
+   * member, instead of closing the socket (server/session.ts decides).
+   */
+  ended: ((code: ErrorCode) => void) | undefined = undefined
 
   constructor(
     readonly conn: Connection,
@@ -28,6 +38,7 @@ export class Member {
     this.rateRefusals = { count: 0, start: now }
     this.badFrames = { count: 0, start: now }
     this.lastSeen = now
+    this.joinedHere = now
   }
 
   /** Whether the welcome and replay are sent: the member gets live entries and presence. */

@@ -54,7 +54,7 @@ export class Presence {
     if (count === this.lastCount) return
     this.lastCount = count
     let frame: string | undefined
-    for (const m of this.members) if (m.info.mode === 'json' && m.live) frame = this.tellOne(m, count, frame)
+    for (const m of this.members) if (m.info.mode === 'json' && m.live && m.info.v2 === undefined) frame = this.tellOne(m, count, frame)
   }
 
   /** Send `count` to a member that has not heard it yet; returns the encoded frame for reuse. */

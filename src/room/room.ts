@@ -7,16 +7,21 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Hooks, MessageRequest, MessageResult } from '../hooks/hooks.ts'
-import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hooks/hooks.ts'
+import type { Hooks, MemberEvent, MessageRequest } from '../hooks/hooks.ts'
+import { Rejected, encodeRejection } from '../hooks/hooks.ts'
+import { notify } from '../hooks/limit.ts'
+import type { Verdict } from '../hooks/message.ts'
+import { vetMessage } from '../hooks/message.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { Appended, LogFactory, Once, Replay, RoomLog } from '../log/room-log.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
+import type { MemberSummary } from '../wire/admin.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
+import { encodeSubscribed } from '../wire/v2.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
 import type { Delivery, SendTo } from './delivery.ts'
@@ -26,6 +31,8 @@ import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import { Member } from './member.ts'
 import { Presence } from './presence.ts'
 import { memberIdentity } from './publisher.ts'
+import type { RosterPage } from './roster.ts'
+import { Roster } from './roster.ts'
 import type { Fanout } from './topics.ts'
 import { TopicDelivery } from './topics.ts'
 
@@ -48,11 +55,25 @@ export interface RoomOptions {
   hooks?: Hooks
 }
 
+/** Which members an operator's disconnect closes: those matching every field given; none given, everyone. */
+export interface MemberFilter {
+  sub?: string
+  connectionId?: string
+}
+
 /** `GET /rooms/:room` */
 export interface RoomStats {
   room: string
   connections: number
   seq: number
+}
+
+/** What a room has carried on this instance since it opened: one count per broadcast, never per recipient. */
+export interface Traffic {
+  /** Entries handed to this instance's members. */
+  messages: number
+  /** Sends those entries made: the members present at each broadcast (a json publisher's ack included). */
+  deliveries: number
 }
 
 const FLOOD_WINDOW_MS = 10_000
@@ -69,12 +90,18 @@ export class Room {
   private readonly sender: SendTo = (m, data) => this.sendTo(m, data)
   private readonly delivery: Delivery
   private readonly presence: Presence
+  /** Who is here by identity, for v2 subscriptions that asked for presence (roster.ts). */
+  private readonly roster: Roster
   private readonly expiry: ExpiryTimer
   private readonly messageHook: Hooks['message']
+  private readonly joinedHook: Hooks['joined']
+  private readonly leftHook: Hooks['left']
   /** Pending once-a-turn buffer check, where the delivery's sends bypass sendTo (a runtime's topics). */
   private bufferCheck: unknown = undefined
   /** When the room last became empty (for the hub's cleanup). */
   emptySince: number
+  /** Counted once per broadcast, for the admin API's rates and a Durable Object's cost. */
+  readonly traffic: Traffic = { messages: 0, deliveries: 0 }
 
   constructor(
     readonly name: string,
@@ -84,15 +111,34 @@ export class Room {
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
     this.messageHook = options.hooks?.message
+    this.joinedHook = options.hooks?.joined
+    this.leftHook = options.hooks?.left
     this.delivery =
       options.fanout === undefined
         ? new MemberLoop(name, this.members, this.sender)
         : new TopicDelivery(options.fanout, name, this.sender, () => this.checkBuffersSoon())
     this.expiry = new ExpiryTimer(this.clock, this.expire, options.scheduleExpiry)
     this.presence = new Presence(name, this.clock, this.config.presenceIntervalMs, this.members, () => this.log.members(this.members.size), this.sender)
+    const count = () => this.log.members(this.members.size)
+    this.roster = new Roster({
+      room: name,
+      clock: this.clock,
+      intervalMs: this.config.presenceIntervalMs,
+      graceMs: this.config.presenceGraceMs,
+      maxMembers: this.config.presenceMaxMembers,
+      count: () => (this.log === undefined ? 0 : count()),
+      send: this.sender,
+    })
     this.log = options.logs(name, {
-      deliver: (entry) => this.delivery.deliver(entry),
-      membersChanged: () => this.presence.changed(),
+      deliver: (entry) => {
+        this.traffic.messages++
+        this.traffic.deliveries += this.members.size
+        this.delivery.deliver(entry)
+      },
+      membersChanged: () => {
+        this.presence.changed()
+        this.roster.changed()
+      },
       lost: () => this.closeAll('resync'),
     })
     this.emptySince = this.clock.now()
@@ -118,18 +164,25 @@ export class Room {
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
     if (this.full) {
-      closeQuietly(conn, 'room_full', this.onError)
+      if (req.v2?.ended !== undefined) req.v2.ended('room_full')
+      else closeQuietly(conn, 'room_full', this.onError)
       return null
     }
-    const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
+    const now = this.clock.now()
+    const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true, joinedAt: now }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
     if (req.client !== undefined) info.client = req.client
-    const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    if (req.info !== undefined) info.info = req.info
+    if (req.v2 !== undefined) info.v2 = true
+    const m = new Member(conn, info, now, this.config.rateBurst)
+    if (req.v2?.ended !== undefined) m.ended = req.v2.ended
     this.members.add(m)
     this.delivery.joining(m)
     this.expiry.watch(info.exp)
     this.presence.changed()
+    if (this.joinedHook !== undefined) notify('joined', this.joinedHook, this.memberEvent(m), this.config.hookTimeoutMs, this.onError)
+    this.roster.enter(m)
     this.welcome(m, req).catch((err) => {
       if (err instanceof Unavailable) return this.drop(m, 'backend_down')
       this.onError(err)
@@ -145,6 +198,7 @@ export class Room {
     this.delivery.live(m, 0)
     this.expiry.watch(info.exp)
     this.presence.known(this.log.members(this.members.size))
+    this.roster.enter(m)
     return m
   }
 
@@ -152,7 +206,7 @@ export class Room {
   leave(m: Member): void {
     if (m.closed) return
     m.closed = true
-    this.remove(m)
+    this.remove(m, 'closed')
   }
 
   /** Close members whose credentials expired (4001), then watch the next expiry. Called by the expiry timer or alarm. */
@@ -166,7 +220,8 @@ export class Room {
   /** Ping members where the runtime lets us, and close those idle too long. (Expiry has its own timer: `expire`.) */
   sweep(now: number = this.clock.now()): void {
     for (const m of this.members) {
-      if (m.conn.ping === undefined) continue
+      // A v2 subscription's socket is its session's to ping and to find idle.
+      if (m.conn.ping === undefined || m.ended !== undefined) continue
       if (now - m.lastSeen > this.config.idleTimeoutMs) {
         this.drop(m, 'idle_timeout')
         // A peer that answers no ping will not answer the close frame either: free its socket now rather
@@ -184,15 +239,53 @@ export class Room {
   /** Release the room's log and timers; the room must be empty. */
   dispose(): void {
     this.presence.dispose()
+    this.roster.dispose()
     this.expiry.dispose()
     if (this.bufferCheck !== undefined) this.clock.clearTimeout(this.bufferCheck)
     this.log.close()
+  }
+
+  /** Close the members `filter` matches with `code` (an operator's disconnect); returns how many were closed. */
+  disconnect(filter: MemberFilter, code: ErrorCode = 'kicked'): number {
+    let n = 0
+    for (const m of this.members) {
+      if (filter.sub !== undefined && m.info.from !== filter.sub) continue
+      if (filter.connectionId !== undefined && m.info.id !== filter.connectionId) continue
+      this.drop(m, code)
+      n++
+    }
+    return n
   }
 
   /** Counts and position, for `GET /rooms/:room`. */
   async stats(): Promise<RoomStats> {
     const head = await this.log.head()
     return { room: this.name, connections: this.log.members(this.members.size), seq: head.seq }
+  }
+
+  // ---- admin ----
+
+  /** This instance's members, at most `limit` of them, for the admin API. */
+  memberList(limit: number = Infinity): MemberSummary[] {
+    const out: MemberSummary[] = []
+    for (const m of this.members) {
+      if (out.length >= limit) break
+      const s: MemberSummary = { connectionId: m.info.id, mode: m.info.mode, since: m.info.joinedAt ?? m.joinedHere }
+      if (m.info.from !== undefined) s.sub = m.info.from
+      if (m.conn.bufferedAmount !== undefined) s.bufferedBytes = m.conn.bufferedAmount()
+      out.push(s)
+    }
+    return out
+  }
+
+  /** Bytes of message bodies the room's history holds, where the log can say at once. */
+  historyBytes(): number | undefined {
+    return this.log.historyBytes?.()
+  }
+
+  /** Drop the room's history (seq and epoch stay): resumes from before now report `complete:false`. */
+  clearHistory(): Promise<void> {
+    return this.log.clear?.() ?? Promise.resolve()
   }
 
   // ---- receive ----
@@ -229,27 +322,47 @@ export class Room {
     m.lastSeen = this.clock.now()
   }
 
+  /** The roster as of the last presence tick, a page at a time (`GET /rooms/:room/presence`). */
+  presencePage(limit: number, cursor?: string): RosterPage {
+    return this.roster.page(limit, cursor)
+  }
+
   /**
-   * Publish from outside the room (HTTP); with `once`, not again if its key was published within the
-   * dedupe window. Rejects with Unavailable (not published), OutcomeUnknown (asked, not confirmed), or
-   * Rejected when the `message` hook refused it (or failed).
+   * Publish from outside the room: HTTP, the application's own `rc.publish` (which passes `vet: false`), or a
+   * v2 connection (whose subscription to this room, `origin`, gets no echo). Rejects with Unavailable (not
+   * published), OutcomeUnknown (asked, not confirmed), or Rejected when the `message` hook refused it, failed
+   * or took too long.
    */
-  async publish(kind: EntryKind, body: string | Uint8Array, from?: string, once?: Once): Promise<Appended> {
+  async publish(kind: EntryKind, body: string | Uint8Array, from?: string, origin?: string, vet = true): Promise<number> {
+    return this.log.append(await this.draftFrom(kind, body, from, origin, vet))
+  }
+
+  /**
+   * As `publish`, with a publish key (an HTTP Idempotency-Key, a v2 publish id): not published again if the key
+   * was published within the dedupe window; the answer then carries the first one's seq.
+   */
+  async publishOnce(kind: EntryKind, body: string | Uint8Array, once: Once, from?: string, origin?: string, vet = true): Promise<Appended> {
+    return this.log.appendOnce(await this.draftFrom(kind, body, from, origin, vet), once)
+  }
+
+  /** The draft of a publish from outside the room, past the `message` hook unless `vet` is false. */
+  private async draftFrom(kind: EntryKind, body: string | Uint8Array, from: string | undefined, origin: string | undefined, vet: boolean): Promise<Draft> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
+    if (origin !== undefined) draft.origin = origin
     if (from !== undefined) draft.from = from
-    if (this.messageHook !== undefined) {
+    if (vet && this.messageHook !== undefined) {
       const data = kind === 'json' ? JSON.parse(body as string) : body
-      let verdict: MessageResult
-      try {
-        verdict = await this.messageHook(this.messageRequest(kind, data, from))
-      } catch (err) {
-        this.onError(err)
-        throw new Rejected('hook_failed', Errors.hook_failed.message, 500)
+      const req: MessageRequest = { room: this.name, kind, data }
+      if (from !== undefined) req.from = from
+      const v = await vetMessage(this.messageHook, req, body, this.config.hookTimeoutMs, this.config.maxFrameBytes)
+      if (!v.ok) {
+        if (v.error !== undefined) this.onError(v.error)
+        throw new Rejected(v.code, v.message, v.status)
       }
-      if (isRejection(verdict)) throw new Rejected(verdict.reject, verdict.message ?? REJECTED_MESSAGE)
+      draft.kind = v.kind
+      draft.body = v.body
     }
-    if (once !== undefined) return this.log.appendOnce(draft, once)
-    return { seq: await this.log.append(draft), duplicate: false, mismatch: false }
+    return draft
   }
 
   /** `data` is the published value as the `message` hook sees it (the parsed JSON, the text or the bytes). */
@@ -270,29 +383,44 @@ export class Room {
     else this.vet(this.messageHook, m, draft, id, data)
   }
 
-  /** Ask the `message` hook about a member's publish; append it only if the hook accepts. */
+  /**
+   * Ask the `message` hook about a member's publish; append it (or its replacement) only if the hook accepts.
+   * Hooks of one member's publishes run side by side, but their verdicts are applied in the order the member
+   * sent them (its `hookTail`), so a slow answer never lets a later publish overtake an earlier one.
+   */
   private vet(hook: NonNullable<Hooks['message']>, m: Member, draft: Draft, id: string | undefined, data: unknown): void {
-    const failed = (err: unknown) => {
-      this.onError(err)
-      if (m.info.mode === 'json') this.sendTo(m, encodeError('hook_failed', undefined, id))
-    }
-    let verdict: MessageResult | Promise<MessageResult>
-    try {
-      verdict = hook(this.messageRequest(draft.kind, data, draft.from))
-    } catch (err) {
-      return failed(err)
-    }
-    // Even a synchronous answer is taken in a microtask, so a member's publishes keep their order either way.
-    Promise.resolve(verdict).then((v) => {
-      if (!isRejection(v)) return this.append(m, draft, id)
-      if (m.info.mode === 'json') this.sendTo(m, encodeRejection(v.reject, v.message ?? REJECTED_MESSAGE, id))
-    }, failed)
+    const req: MessageRequest = { room: this.name, kind: draft.kind, data, connectionId: m.info.id }
+    if (draft.from !== undefined) req.from = draft.from
+    if (m.info.info !== undefined) req.info = m.info.info
+    const verdict = vetMessage(hook, req, draft.body, this.config.hookTimeoutMs, this.config.maxFrameBytes)
+    if (!(verdict instanceof Promise) && m.hookTail === undefined) return this.decided(m, draft, id, verdict)
+    const tail: Promise<void> = (m.hookTail ?? Promise.resolve())
+      .then(() => verdict)
+      .then((v) => {
+        if (m.hookTail === tail) m.hookTail = undefined
+        this.decided(m, draft, id, v)
+      })
+    m.hookTail = tail
   }
 
-  private messageRequest(kind: EntryKind, data: unknown, from: string | undefined): MessageRequest {
-    const req: MessageRequest = { room: this.name, kind, data }
-    if (from !== undefined) req.from = from
-    return req
+  /** Apply the hook's verdict on one member publish: append, or tell the publisher (json mode) why not. */
+  private decided(m: Member, draft: Draft, id: string | undefined, v: Verdict): void {
+    if (v.ok) {
+      draft.kind = v.kind
+      draft.body = v.body
+      return this.append(m, draft, id)
+    }
+    if (v.error !== undefined) this.onError(v.error)
+    if (m.info.mode !== 'json') return
+    this.sendTo(m, v.error !== undefined ? encodeError(v.code as ErrorCode, undefined, id) : encodeRejection(v.code, v.message, id))
+  }
+
+  /** The member as `joined` and `left` see it. */
+  private memberEvent(m: Member): MemberEvent {
+    const e: MemberEvent = { room: this.name, connectionId: m.info.id, mode: m.info.mode }
+    if (m.info.from !== undefined) e.sub = m.info.from
+    if (m.info.info !== undefined) e.info = m.info.info
+    return e
   }
 
   /** Give a member's publish its seq (once per publisher and id), or report why it could not be published. */
@@ -337,13 +465,17 @@ export class Room {
     if (m.closed) return
     if (m.info.mode === 'json') {
       const resumed = req.since === undefined ? undefined : { since: req.since, complete: replay.complete }
-      this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
+      if (req.v2 !== undefined) this.sendTo(m, encodeSubscribed(this.name, replay, req.v2.id, resumed))
+      else this.sendTo(m, encodeWelcome(this.name, m.info.id, replay, resumed))
     }
     for (const e of replay.entries) sendEntry(this.name, m, e, this.sender)
     // A send above may have closed it (a slow consumer): then it never goes live.
     if (m.closed) return
     this.delivery.live(m, replay.seq)
-    if (m.info.mode === 'json') this.presence.tell(m)
+    // A v2 subscription hears identity presence when it asked for it, never v1's count-only frames.
+    if (req.v2 !== undefined) {
+      if (req.v2.presence === true && !m.closed) this.roster.watch(m)
+    } else if (m.info.mode === 'json') this.presence.tell(m)
   }
 
   /** Send to one member; a send that throws closes that member only, and a slow consumer is closed. */
@@ -368,15 +500,18 @@ export class Room {
   private drop(m: Member, code: ErrorCode): void {
     if (m.closed) return
     m.closed = true
-    this.remove(m)
-    closeQuietly(m.conn, code, this.onError)
+    this.remove(m, code)
+    if (m.ended !== undefined) m.ended(code)
+    else closeQuietly(m.conn, code, this.onError)
   }
 
-  private remove(m: Member): void {
+  private remove(m: Member, reason: string): void {
     this.members.delete(m)
     this.delivery.remove(m)
     if (this.members.size === 0) this.emptySince = this.clock.now()
     this.presence.changed()
+    if (this.leftHook !== undefined) notify('left', this.leftHook, { ...this.memberEvent(m), reason }, this.config.hookTimeoutMs, this.onError)
+    this.roster.exit(m)
   }
 
   /** With native fan-out no send passes sendTo's check, so look at every member's buffer once this turn is over. */

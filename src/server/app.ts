@@ -6,13 +6,16 @@ import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
 import { basePath } from 'hono/route'
 import type { Grant } from '../access/credentials.ts'
-import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { bearer, tokenFromProtocols } from '../access/credentials.ts'
+import type { Admitted } from '../access/door.ts'
 import { Door, isRefusal } from '../access/door.ts'
-import { chatJs, clientJs } from '../client/bundle.gen.ts'
+import { chatJs, chatRoomsJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
+import { chatRoomsPage } from '../client/chat-rooms-page.ts'
 import type { Config } from '../config/config.ts'
-import type { AuthorizeRequest, AuthorizeResult, Hooks, Identity } from '../hooks/hooks.ts'
-import { Rejected, isDenial } from '../hooks/hooks.ts'
+import { authorizeWith } from '../hooks/authorize.ts'
+import type { Hooks, Identity, MemberData } from '../hooks/hooks.ts'
+import { Rejected } from '../hooks/hooks.ts'
 import type { Once } from '../log/room-log.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
@@ -20,11 +23,15 @@ import { httpIdentity } from '../room/publisher.ts'
 import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
 import { parseIdempotencyKey } from '../wire/idempotency.ts'
-import { parseJoinQuery } from '../wire/join.ts'
+import { parseJoinQuery, wantsV2 } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import { mountAdmin } from './admin-routes.ts'
 import { bodyHash } from './body-hash.ts'
 import type { RoomGateway } from './gateway.ts'
+import type { Health } from './health.ts'
+
+export type { Health } from './health.ts'
 
 export interface AppOptions {
   config: Config
@@ -40,6 +47,13 @@ export interface AppOptions {
   /** The application's hooks; the app runs `authorize`, the rooms run the rest. */
   hooks?: Hooks
   /**
+   * `after` (default): `authorize` runs after the built-in token and publish-key checks, which still refuse.
+   * `replace`: those checks are skipped and `authorize` alone decides who gets in (it must be given).
+   */
+  auth?: AuthMode
+  /** Where a hook's failures go; default console.error. */
+  onError?: (err: unknown) => void
+  /**
    * The request target as the client sent it, where the runtime keeps it
    * (Node: the IncomingMessage's url). A `.` or `..` segment in it is refused
    * (400) before the URL parser resolves it away (`/rooms/..` would be `/`).
@@ -47,15 +61,8 @@ export interface AppOptions {
   requestTarget?: (c: Context) => string | undefined
 }
 
-/** What a backend says about itself, for `/healthz` and `/readyz`. */
-export interface Health {
-  /** Whether rooms can take publishes and new members right now. */
-  ready: boolean
-  /** Which backend holds sequence and history: "memory", "redis", ... */
-  backend: string
-  /** Why it is not ready, when it is not. */
-  detail?: string
-}
+/** Whether `authorize` sits after the built-in token check or replaces it. */
+export type AuthMode = 'after' | 'replace'
 
 const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
 
@@ -71,6 +78,11 @@ const PAGE_CSP =
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
   return c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' })
+}
+
+/** Whether an upgrade (or its door check) asks for protocol v2. */
+function asksV2(c: Context): boolean {
+  return wantsV2(c.req.header('sec-websocket-protocol'), c.req.query('protocol'))
 }
 
 function isUpgrade(c: Context): boolean {
@@ -95,36 +107,28 @@ function dotSegmentRefusal(target: string): Response {
 /** Per-request values: the authenticated publisher, shown as `from`, and the identity its Idempotency-Key belongs to. */
 export type AppEnv = { Variables: { from: string | undefined; publisher: string } }
 
-/** What `authorize` decided: an identity (possibly none), or the response that refuses. */
-type Authorized = { identity: Identity } | { refused: Response }
-
-/** Run the application's `authorize` hook; a hook that throws or names a bad `sub` refuses with 500 `hook_failed`. */
-async function authorizeWith(hook: NonNullable<Hooks['authorize']>, req: AuthorizeRequest): Promise<Authorized> {
-  let r: AuthorizeResult
-  try {
-    r = await hook(req)
-  } catch (err) {
-    console.error('roomcast: authorize hook:', err)
-    return { refused: refusalResponse('hook_failed', "the application's authorize hook failed") }
-  }
-  if (isDenial(r)) return { refused: refusalResponse({ status: r.status ?? 403, error: r.deny, message: r.message ?? 'refused by the application' }) }
-  const identity: Identity = r ?? {}
-  const { sub } = identity
-  if (sub !== undefined && (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
-    console.error(`roomcast: authorize hook returned a "sub" that is not a string of 1 to ${MAX_SUB_LENGTH} characters`)
-    return { refused: refusalResponse('hook_failed', "the application's authorize hook returned a bad identity") }
-  }
-  return { identity }
-}
-
 /** The grant with the identity `authorize` gave laid over it. */
-function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number } {
-  return { sub: identity.sub ?? grant?.sub, pub: identity.canPublish ?? grant?.pub, exp: grant?.exp }
+function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number; info?: MemberData } {
+  return { sub: identity.sub ?? grant?.sub, pub: identity.canPublish ?? grant?.pub, exp: grant?.exp, info: identity.info }
 }
+
+const NO_GRANT: Admitted = {}
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, hooks = {}, requestTarget }: AppOptions): Hono<AppEnv> {
+export function createApp({
+  config,
+  gateway,
+  getConnInfo,
+  health = () => ALWAYS_READY,
+  hooks = {},
+  auth = 'after',
+  onError = (err) => console.error(err),
+  requestTarget,
+}: AppOptions): Hono<AppEnv> {
   const authorize = hooks.authorize
+  if (auth === 'replace' && authorize === undefined)
+    throw new TypeError("roomcast: auth: 'replace' needs an authorize hook, which alone then decides who gets in")
+  const builtIn = auth === 'after'
   const app = new Hono<AppEnv>()
   const door = new Door(config)
   // Past the door, a caller either showed a valid credential or none was asked for.
@@ -155,22 +159,24 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
+    if (asksV2(c)) return refusalResponse('bad_request', 'roomcast.v2 connects on / and subscribes to rooms there')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
-    const admitted = await door.join(token, room)
+    const admitted = builtIn ? await door.join(token, room) : NO_GRANT
     if (isRefusal(admitted)) return refusalResponse(admitted)
-    let grant: { sub?: string; pub?: boolean; exp?: number } | undefined = admitted.grant
+    let grant: ReturnType<typeof withIdentity> | undefined = admitted.grant
     if (authorize !== undefined) {
-      const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: 'join', grant: admitted.grant })
+      const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: 'join', grant: admitted.grant }, config.hookTimeoutMs, onError)
       if ('refused' in r) return r.refused
       grant = withIdentity(admitted.grant, r.identity)
     }
     if (grant !== undefined) {
-      const { sub, pub, exp } = grant
+      const { sub, pub, exp, info } = grant
       if (sub !== undefined) join.from = sub
       join.canPublish = pub
       join.exp = exp
+      if (info !== undefined) join.info = info
     }
     const h = health()
     // A member could neither get its welcome nor publish; send it to an instance that is ready.
@@ -185,6 +191,34 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return gateway.upgrade(c, room, join)
   }
 
+  // Protocol v2 on the mount root: the same door, but the token is not for one room (each subscribe checks it).
+  const connectV2 = async (c: Context): Promise<Response> => {
+    const throttled = door.throttle(clientIp(c))
+    if (throttled !== null) return refusalResponse(throttled)
+    const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
+    if (bad !== null) {
+      if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
+      const res = refusalResponse('unsupported_version', bad.message)
+      res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return res
+    }
+    const badOrigin = door.checkOrigin(c.req.header('origin'))
+    if (badOrigin !== null) return refusalResponse(badOrigin)
+    if (gateway.connect === undefined)
+      return refusalResponse('bad_request', 'roomcast.v2 is not served here (one socket per room: use roomcast.v1 on /rooms/:room)')
+    // The authorize hook decides per room, and a v2 connection is not for one room: until it is asked per
+    // subscribe, an application that has one gets v1 only, rather than a way around it.
+    if (authorize !== undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served with an authorize hook yet; use roomcast.v1 on /rooms/:room')
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = await door.connect(token)
+    if (isRefusal(admitted)) return refusalResponse(admitted)
+    const h = health()
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
+    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
+    if (!isUpgrade(c)) return c.body(null, 204)
+    return gateway.connect(c, admitted.grant)
+  }
+
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
   const httpAccess =
     (right: 'read' | 'publish'): MiddlewareHandler<AppEnv> =>
@@ -193,11 +227,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (badOrigin !== null) return refusalResponse(badOrigin)
       const room = c.req.param('room') ?? ''
       if (!isRoomName(room)) return refusalResponse('bad_room')
-      const admitted = await door.http(bearer(c.req.header('authorization')), room, right, clientIp(c))
+      const admitted = builtIn ? await door.http(bearer(c.req.header('authorization')), room, right, clientIp(c)) : NO_GRANT
       if (isRefusal(admitted)) return refusalResponse(admitted)
       let sub = admitted.grant?.sub
       if (authorize !== undefined) {
-        const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: right, grant: admitted.grant })
+        const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: right, grant: admitted.grant }, config.hookTimeoutMs, onError)
         if ('refused' in r) return r.refused
         if (right === 'publish' && r.identity.canPublish === false) return refusalResponse('forbidden', 'this identity may not publish')
         sub = r.identity.sub ?? sub
@@ -234,7 +268,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   // The page's script and WebSocket URLs are relative to it, so it needs a trailing slash: under a prefix,
   // `/live` redirects to `/live/` (upgrades and door checks there are answered as they are).
   const home = (c: Context): Response | Promise<Response> => {
-    if (isJoin(c)) return upgrade(c, config.defaultRoom)
+    if (isJoin(c)) return asksV2(c) ? connectV2(c) : upgrade(c, config.defaultRoom)
     const url = new URL(c.req.url)
     if (!url.pathname.endsWith('/')) return c.redirect(`${url.pathname}/${url.search}`, 308)
     return c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })
@@ -242,6 +276,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   app.get('/', home)
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
+  // The many-rooms page: protocol v2, a room list and who is online, over one connection.
+  app.get('/chat/rooms', (c) => c.html(chatRoomsPage, 200, { 'Content-Security-Policy': PAGE_CSP }))
+  app.get('/client/chat-rooms.js', (c) => script(c, chatRoomsJs))
 
   const readAccess = httpAccess('read')
   app.get(
@@ -249,6 +286,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     (c, next) => (isJoin(c) ? upgrade(c, c.req.param('room')) : readAccess(c, next)),
     async (c) => c.json(await gateway.stats(c.req.param('room'))),
   )
+
+  // A page of the v2 roster (who is here, by sub), with the same rights as the room's stats.
+  app.get('/rooms/:room/presence', readAccess, async (c) => {
+    if (gateway.presence === undefined) return refusalResponse('not_found', 'presence rosters are not served here')
+    const limit = c.req.query('limit') ?? '100'
+    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000) return refusalResponse('bad_request', '"limit" must be 1 to 1000')
+    const cursor = c.req.query('cursor')
+    return c.json(await gateway.presence(c.req.param('room'), Number(limit), cursor === '' ? undefined : cursor))
+  })
 
   app.post(
     '/rooms/:room/messages',
@@ -307,6 +353,9 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       }
     },
   )
+
+  const adminToken = config.access.adminToken
+  if (adminToken !== undefined && gateway.admin !== undefined) mountAdmin(app, { token: adminToken, backend: gateway.admin(health), csp: PAGE_CSP })
 
   // Mounted with app.route('/live', this), '/' above becomes '/live' and only a wildcard reaches '/live/'.
   app.get('/*', (c, next) => (c.req.path === `${basePath(c)}/` ? home(c) : next()))

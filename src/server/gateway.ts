@@ -1,9 +1,13 @@
 /** What the Hono app needs from a runtime to reach rooms. */
 import type { Context } from 'hono'
+import type { Grant } from '../access/credentials.ts'
+import type { AdminBackend } from '../admin/admin.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { Appended, Once } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
+import type { RosterPage } from '../room/roster.ts'
+import type { Health } from './health.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -21,6 +25,10 @@ export interface RoomGateway {
   roomLimitReached?(room: string): boolean
   /** Answer an already-validated WebSocket upgrade request for `room`. */
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
+  /** Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms (Cloudflare). */
+  connect?(c: Context, grant: Grant | undefined): Response | Promise<Response>
+  /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
+  presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>
   /**
@@ -28,4 +36,6 @@ export interface RoomGateway {
    * or OutcomeUnknown (asked, not confirmed).
    */
   publish(room: string, kind: EntryKind, body: string, from?: string, once?: Once): Promise<Appended>
+  /** Build the admin API's backend; called once, and only when ADMIN_TOKEN is set (it may start timers). */
+  admin?(health: () => Health): AdminBackend
 }

@@ -1,6 +1,7 @@
 /** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
 import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
+import { realClock } from '../config/clock.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { Once } from '../log/room-log.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
@@ -9,6 +10,8 @@ import type { Room } from '../room/room.ts'
 import { chooseSubprotocol } from '../wire/join.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Hub } from './hub.ts'
+import { hubAdmin } from './hub-admin.ts'
+import { SessionEvents } from './session-events.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -19,6 +22,7 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 /** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
 export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T, U>, wrap: WrapSocket, upgradeOptions?: U): RoomGateway {
   return {
+    admin: (health) => hubAdmin(hub, { health, directory: hub.directory, counts: hub.counts }),
     connections: () => hub.connections,
     isFull(name) {
       return hub.peek(name)?.full ?? false
@@ -36,8 +40,20 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
       return res
     },
+    // Protocol v2: one socket, many rooms (session.ts).
+    async connect(c: Context, grant) {
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock), upgradeOptions)
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      return res
+    },
+    presence: (name, limit, cursor) => hub.presence(name, limit, cursor),
     stats: (name) => hub.stats(name),
-    publish: (name: string, kind: EntryKind, body: string, from?: string, once?: Once) => hub.room(name).publish(kind, body, from, once),
+    publish: async (name: string, kind: EntryKind, body: string, from?: string, once?: Once) => {
+      const room = hub.room(name)
+      if (once !== undefined) return room.publishOnce(kind, body, once, from)
+      return { seq: await room.publish(kind, body, from), duplicate: false, mismatch: false }
+    },
   }
 }
 

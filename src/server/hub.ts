@@ -1,4 +1,7 @@
 /** The rooms of one process (Node, Deno, Bun). On Cloudflare each room is its own Durable Object instead. */
+
+import type { CodeCounts } from '../admin/admin.ts'
+import type { RoomDirectory } from '../admin/directory.ts'
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
@@ -7,8 +10,10 @@ import { memoryLogs } from '../log/memory-log.ts'
 import type { LogFactory } from '../log/room-log.ts'
 import type { RoomStats } from '../room/room.ts'
 import { Room } from '../room/room.ts'
+import type { RosterPage } from '../room/roster.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { ErrorCode } from '../wire/errors.ts'
+import type { Session } from './session.ts'
 
 export interface HubOptions {
   config: Config
@@ -22,16 +27,28 @@ export interface HubOptions {
   fanout?: Fanout
   /** The application's hooks, handed to every room. */
   hooks?: Hooks
+  /** The rooms of every instance, for the admin API, from a backend that spans instances (Redis). */
+  directory?: RoomDirectory
+  /** Refusals and closes by code for the admin dashboard, from the instance's metrics (admin/counts.ts). */
+  counts?: CodeCounts
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
 export class Hub {
   private readonly rooms = new Map<string, Room>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>> &
+  /** Protocol v2 connections (session.ts): each holds subscriptions that are members of rooms. */
+  readonly sessions = new Set<Session>()
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks' | 'directory' | 'counts'>> &
     Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>
   private timer: ReturnType<typeof setInterval> | undefined
+  /** The rooms of every instance (Redis), when the backend spans instances. */
+  readonly directory: RoomDirectory | undefined
+  /** Refusals and closes by code, for the admin dashboard, where the instance counts them. */
+  readonly counts: CodeCounts | undefined
 
   constructor(options: HubOptions) {
+    this.directory = options.directory
+    this.counts = options.counts
     this.options = {
       config: options.config,
       logs: options.logs ?? memoryLogs(options.config),
@@ -67,6 +84,16 @@ export class Hub {
     return this.rooms.get(name)
   }
 
+  /** The rooms open in this process. */
+  openRooms(): IterableIterator<Room> {
+    return this.rooms.values()
+  }
+
+  /** How many rooms are open in this process. */
+  get roomCount(): number {
+    return this.rooms.size
+  }
+
   /** `GET /rooms/:room` without creating the room here: random names would otherwise fill memory. */
   stats(name: string): Promise<RoomStats> {
     const room = this.rooms.get(name)
@@ -74,15 +101,25 @@ export class Hub {
     return this.options.statsElsewhere?.(name) ?? Promise.resolve({ room: name, connections: 0, seq: 0 })
   }
 
+  /** `GET /rooms/:room/presence` without creating the room here. */
+  async presence(name: string, limit: number, cursor?: string): Promise<RosterPage> {
+    const room = this.rooms.get(name)
+    if (room !== undefined) return room.presencePage(limit, cursor)
+    return { room: name, connections: (await this.stats(name)).connections, members: [] }
+  }
+
   /** Members on this instance, across rooms. */
   get connections(): number {
     let n = 0
     for (const room of this.rooms.values()) n += room.size
+    // A v2 connection counts once, however many rooms it is a member of.
+    for (const s of this.sessions) n += 1 - s.subscriptions
     return n
   }
 
   /** Ping, close idle members and drop rooms empty for too long. Called by `start()`'s timer. */
   sweep(now: number = this.options.clock.now()): void {
+    for (const s of this.sessions) s.sweep(now)
     for (const [name, room] of this.rooms) {
       room.sweep(now)
       if (room.size === 0 && now - room.emptySince >= this.options.config.roomTtlMs) {
@@ -105,5 +142,6 @@ export class Hub {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
     for (const room of this.rooms.values()) room.closeAll(code)
+    for (const s of this.sessions) s.close(code)
   }
 }

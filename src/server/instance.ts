@@ -7,13 +7,16 @@
 import type { Hono } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import type { UpgradeWebSocket } from 'hono/ws'
+import type { RoomDirectory } from '../admin/directory.ts'
 import type { Config } from '../config/config.ts'
 import { readConfig } from '../config/config.ts'
 import type { Hooks } from '../hooks/hooks.ts'
 import type { LogFactory } from '../log/room-log.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
-import type { AppEnv, AppOptions, Health } from './app.ts'
+import type { RoomsApi } from './api.ts'
+import { hubApi } from './api.ts'
+import type { AppEnv, AppOptions, AuthMode, Health } from './app.ts'
 import { createApp } from './app.ts'
 import { Hub } from './hub.ts'
 import type { WrapSocket } from './hub-gateway.ts'
@@ -27,8 +30,10 @@ export interface RoomcastOptions {
   env?: Record<string, string | undefined>
   /** Settings that win over `env`. */
   config?: Partial<Config>
-  /** The application's hooks (`authorize`, `message`). */
+  /** The application's hooks (`authorize`, `message`, `joined`, `left`). */
   hooks?: Hooks
+  /** `after` (default): `authorize` runs after the built-in token check; `replace`: it alone decides who gets in. */
+  auth?: AuthMode
   /** Where rooms keep seq and history across instances (a `RedisBackend` from `roomcast/redis`); default: memory. */
   backend?: Backend
   /** Where unexpected errors go; default: console.error. */
@@ -40,6 +45,8 @@ export interface Backend {
   logs: LogFactory
   health(): Health
   statsElsewhere?(room: string): Promise<RoomStats>
+  /** The rooms of every instance, for the admin API (a RedisBackend has one). */
+  directory?: RoomDirectory
   /** Release its connections, waiting at most `graceMs`. */
   close?(graceMs?: number): Promise<unknown>
 }
@@ -62,8 +69,8 @@ export interface HubRuntime<T = unknown, U = unknown> {
   requestTarget?: AppOptions['requestTarget']
 }
 
-/** One roomcast instance: mount `app` in the application's Hono app, under any prefix. */
-export interface Roomcast {
+/** One roomcast instance: mount `app` in the application's Hono app, under any prefix; `publish`, `stats`, `rooms` and `disconnect` reach its rooms from the application's code. */
+export interface Roomcast extends RoomsApi {
   /** The Hono app: rooms (WebSocket and HTTP), health, the chat page. `app.route('/live', rc.app)` mounts it. */
   readonly app: Hono<AppEnv>
   /** The settings in force. */
@@ -94,19 +101,30 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
   const config = resolveConfig(options)
   const rt = runtime(config)
   const { backend, hooks = {} } = options
-  const hub = new Hub({ config, logs: backend?.logs, statsElsewhere: backend?.statsElsewhere, fanout: rt.fanout, onError: options.onError, hooks })
+  const hub = new Hub({
+    config,
+    logs: backend?.logs,
+    statsElsewhere: backend?.statsElsewhere,
+    fanout: rt.fanout,
+    onError: options.onError,
+    hooks,
+    directory: backend?.directory,
+  })
   const appOptions: AppOptions = {
     config,
     gateway: hubGateway(hub, rt.upgradeWebSocket, rt.wrap, rt.upgradeOptions),
     getConnInfo: rt.getConnInfo,
     hooks,
+    auth: options.auth,
   }
+  if (options.onError !== undefined) appOptions.onError = options.onError
   if (rt.requestTarget !== undefined) appOptions.requestTarget = rt.requestTarget
   if (backend !== undefined) appOptions.health = () => backend.health()
   const app = createApp(appOptions)
   // The sweep's timer does not hold the process open (unref'd where the runtime can).
   hub.start()
   return {
+    ...hubApi(hub),
     app,
     config,
     hub,

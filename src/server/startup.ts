@@ -4,9 +4,11 @@
  * does not resolve) told in one line, exit 1. Anything else is a bug and keeps its stack.
  */
 import type { Config, Listen } from '../config/config.ts'
-import { ConfigError } from '../config/config-error.ts'
 import { readConfig, readListen } from '../config/config.ts'
+import { ConfigError } from '../config/config-error.ts'
 import { lookalikeWarnings, scaleOutEnvNames } from '../config/env-names.ts'
+import type { Hooks } from '../hooks/hooks.ts'
+import { httpHooksFromEnv } from '../hooks/http.ts'
 
 /** How the runtime ends the process. */
 export type Exit = (code: number) => never
@@ -20,6 +22,8 @@ export interface StartupOptions {
 export interface Startup {
   config: Config
   listen: Listen
+  /** The HTTP hooks HOOK_URL names (hooks/http.ts), for `createRoomcast`; undefined when it is unset. */
+  hooks: Hooks | undefined
   /** End the process for an error while starting: one line for a ConfigError, the stack for anything else. */
   fail(err: unknown): never
   /** End the process because the server could not listen, in one line that says why. */
@@ -37,10 +41,12 @@ export function startup(env: Record<string, string | undefined>, exit: Exit, opt
   }
   let config: Config
   let listen: Listen
+  let hooks: Hooks | undefined
   try {
     if (options.scaleOut === false) refuseScaleOut(env)
     config = readConfig(env)
     listen = readListen(env)
+    hooks = httpHooksFromEnv(env, config)
   } catch (err) {
     return fail(err)
   }
@@ -55,7 +61,7 @@ export function startup(env: Record<string, string | undefined>, exit: Exit, opt
       return cannotListen(err)
     }
   }
-  return { config, listen, fail, cannotListen, listening }
+  return { config, listen, hooks, fail, cannotListen, listening }
 }
 
 function refuseScaleOut(env: Record<string, string | undefined>): void {

@@ -4,7 +4,7 @@
  * help, and a readable message. No imports, so the browser client bundles it.
  */
 
-/** The close codes the server sends (RFC 6455 section 7.4; 1012 and 1013 are IANA-registered, 4001 is ours). */
+/** The close codes the server sends (RFC 6455 section 7.4; 1012 and 1013 are IANA-registered, 4001 and 4002 are ours). */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
@@ -49,6 +49,8 @@ export const Errors = {
   },
   // The application's hook threw or timed out; it may well answer next time.
   hook_failed: { close: null, retry: 'reconnect', message: "the application's hook failed; nothing was published" },
+  // The application's hook did not answer within HOOK_TIMEOUT_MS; a later try may find it faster.
+  hook_timeout: { close: null, retry: 'reconnect', message: "the application's hook did not answer in time; nothing was published" },
   too_large: { close: CloseCode.tooLarge, retry: 'terminal', message: 'frame exceeds the size limit' },
   binary_unsupported: { close: CloseCode.unsupportedData, retry: 'terminal', message: 'binary frames are not accepted in json mode' },
   // The runtime handed over a payload that is neither text nor bytes; the same frame would get the same answer.
@@ -61,8 +63,15 @@ export const Errors = {
   slow_consumer: { close: CloseCode.tryAgainLater, retry: 'reconnect', message: 'too much unsent data; read faster' },
   idle_timeout: { close: CloseCode.goingAway, retry: 'reconnect', message: 'no frame or pong within the idle timeout' },
   token_expired: { close: 4001, retry: 'reconnect', message: 'credentials expired; reconnect with a new token' },
+  // An operator closed the connection (POST /admin/rooms/:room/disconnect): reconnecting at once would undo that.
+  kicked: { close: 4002, retry: 'terminal', message: 'disconnected by an operator' },
   shutting_down: { close: CloseCode.goingAway, retry: 'reconnect', message: 'server shutting down' },
   internal: { close: CloseCode.internal, retry: 'reconnect', message: 'internal error' },
+  // Protocol v2 (wire/v2.ts): refusals of one subscribe; the connection and its other subscriptions stay.
+  bad_room: { close: null, retry: 'terminal', message: 'room names are 1 to 64 of A-Z a-z 0-9 _ . -' },
+  too_many_subscriptions: { close: null, retry: 'terminal', message: 'this connection has MAX_SUBSCRIPTIONS subscriptions; unsubscribe one first' },
+  already_subscribed: { close: null, retry: 'terminal', message: 'this connection is already subscribed to this room' },
+  too_many_rooms: { close: null, retry: 'reconnect', message: 'this server holds MAX_ROOMS rooms; try again later' },
 } as const satisfies Record<string, ErrorSpec>
 
 /** A code of the Errors table. */

@@ -28,9 +28,12 @@
  * `{error, message}`, the code again in `X-Roomcast-Error`, and `Retry-After`
  * on 429 and 503.
  *
+ * The admin API's bodies (admin.ts) are types only: rooms, members, stats.
+ *
  * What a runtime hands over as a frame becomes text or bytes in payload.ts;
  * bytes.ts holds the UTF-8 and base64 arithmetic the encoders share.
  */
+export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomListing, RoomPage, SeriesPoint } from './admin.ts'
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
 export type { Decoded } from './decode.ts'
 export { MAX_ID_LENGTH, MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
@@ -56,8 +59,20 @@ export type { BadHandshake } from './handshake.ts'
 export { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from './handshake.ts'
 export { IDEMPOTENCY_KEY, parseIdempotencyKey } from './idempotency.ts'
 export type { JoinQuery } from './join.ts'
-export { chooseSubprotocol, parseJoinQuery } from './join.ts'
-export { ROOM_NAME_RULE, SUBPROTOCOL, isDotSegment, isRoomName } from './names.ts'
+export { chooseSubprotocol, parseJoinQuery, wantsV2 } from './join.ts'
+export { ROOM_NAME_RULE, SUBPROTOCOL, SUBPROTOCOL_V2, isDotSegment, isRoomName } from './names.ts'
 export { normaliseFrame, replyCloseCode } from './payload.ts'
 export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 export { Refusals, refusal, refusalResponse } from './refusals.ts'
+export type { ClientFrameV2, DecodedV2, PublishV2Frame, RosterMember, SubscribeFrame, UnsubscribeFrame } from './v2.ts'
+// Protocol v2: many rooms over one connection (v2.ts).
+export {
+  decodeClientFrameV2,
+  encodeAckV2,
+  encodeErrorV2,
+  encodePresenceDiff,
+  encodePresenceState,
+  encodeSubscribed,
+  encodeUnsubscribed,
+  encodeWelcomeV2,
+} from './v2.ts'

@@ -4,7 +4,7 @@
  * client key its publish ids are deduplicated under by `?client=`.
  */
 import type { Mode } from './frames.ts'
-import { SUBPROTOCOL } from './names.ts'
+import { SUBPROTOCOL, SUBPROTOCOL_V2 } from './names.ts'
 
 /** The wire part of a join: the mode, and where to resume from. */
 export interface JoinQuery {
@@ -25,12 +25,20 @@ const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/
 const SEQ = /^\d{1,15}$/
 
 /**
- * The subprotocol to echo for a `Sec-WebSocket-Protocol` request header: roomcast.v1 when offered, else none.
- * Never another offered entry: a client may offer a credential there, and an echo would leak it into logs.
+ * The subprotocol to echo for a `Sec-WebSocket-Protocol` request header: roomcast.v2 or roomcast.v1 when
+ * offered (v2 first), else none. Never another offered entry: a client may offer a credential there, and an
+ * echo would leak it into logs.
  */
-export function chooseSubprotocol(offered: string | null | undefined): typeof SUBPROTOCOL | undefined {
+export function chooseSubprotocol(offered: string | null | undefined): typeof SUBPROTOCOL | typeof SUBPROTOCOL_V2 | undefined {
   if (!offered) return undefined
-  return offered.split(',').some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : undefined
+  const entries = offered.split(',').map((p) => p.trim())
+  if (entries.includes(SUBPROTOCOL_V2)) return SUBPROTOCOL_V2
+  return entries.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined
+}
+
+/** Whether an upgrade asks for protocol v2: subprotocol `roomcast.v2`, or `?protocol=roomcast.v2`. */
+export function wantsV2(subprotocols: string | null | undefined, protocolParam: string | undefined): boolean {
+  return protocolParam === SUBPROTOCOL_V2 || (protocolParam === undefined && chooseSubprotocol(subprotocols) === SUBPROTOCOL_V2)
 }
 
 /**
@@ -38,7 +46,7 @@ export function chooseSubprotocol(offered: string | null | undefined): typeof SU
  * `protocol`, `since`, `epoch` and `client`; a string is the reason the request is bad (400 `bad_request`).
  */
 export function parseJoinQuery(subprotocols: string | null | undefined, query: (name: string) => string | undefined): JoinQuery | string {
-  const offered = chooseSubprotocol(subprotocols)
+  const offered = subprotocols?.split(',').some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : undefined
   const asked = query('protocol')
   if (asked !== undefined && asked !== SUBPROTOCOL) return `unknown protocol "${asked.slice(0, 32)}"; use ${SUBPROTOCOL}`
   const join: JoinQuery = { mode: offered !== undefined || asked === SUBPROTOCOL ? 'json' : 'raw' }

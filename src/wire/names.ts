@@ -7,6 +7,9 @@
 /** The subprotocol that selects json mode. */
 export const SUBPROTOCOL = 'roomcast.v1'
 
+/** The subprotocol of protocol v2: many rooms over one connection (wire/v2.ts). */
+export const SUBPROTOCOL_V2 = 'roomcast.v2'
+
 const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/
 
 /** What a room name may be, in words (the `bad_room` refusal and the client's error). */

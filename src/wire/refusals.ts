@@ -39,6 +39,7 @@ export const Refusals = {
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
   hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },
+  hook_timeout: { status: 504, retry: 'reconnect', message: "the application's hook did not answer in time" },
   unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; nothing was published; try again' },
   // The backend was asked and did not confirm in time: the publish may still reach every member, or none.
   outcome_unknown: {

@@ -38,9 +38,10 @@ it('a hibernated room wakes with its members, their ids and modes, its seq and e
   expect(await raw.text()).toBe('before')
   await json.client.drain()
 
-  // workerd evicts an object whose only business is hibernatable sockets after 10 s without events.
+  // workerd evicts an object whose only business is hibernatable sockets after 10 s without events; the last
+  // event is the reporter's final flush, its alarm up to 5 s after the last message (cloudflare-reporter.ts).
   const woke = `roomcast: room ${room} woke with 2 connection(s)`
-  await sleep(15_000)
+  await sleep(20_000)
   json.client.send({ type: 'ping' })
   expect(await json.client.frame('pong', 5000, [])).toEqual({ type: 'pong' })
   expect(await printed(woke, 1000)).toBe(false)

@@ -34,6 +34,14 @@ conformance({
     // `/rooms/..` and `/rooms/%2e%2e` arrive as `/` (the default room, as a browser would have sent them). The
     // room names . and .. are still refused (isRoomName) where a Worker does see them.
     dotSegmentsReachApp: false,
+    // A WebSocket belongs to the one Durable Object that accepted it, and each room is its own object: a v2
+    // socket cannot be a member of several rooms. A per-connection object relaying to room objects would cost,
+    // per message and per remote member, one more subrequest and one more wake-up than a socket per room
+    // (docs/protocol-v2.md, Cloudflare); the client library opens one v1 socket per room behind its v2 API.
+    multiplexing: false,
+    // No instance holds every room to sample for the dashboard's charts: the registry has each room's figures
+    // as it last reported them (adapters/cloudflare/registry.ts), and GET /admin/stats sums those.
+    adminSeries: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
+import { adminScenarios } from './admin.ts'
 import { authScenarios } from './auth.ts'
 import { dedupeScenarios } from './dedupe.ts'
 import { handshakeScenarios } from './handshake.ts'
@@ -15,6 +16,7 @@ import { lifecycleScenarios } from './lifecycle.ts'
 import { limitScenarios } from './limits.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
+import { v2Scenarios } from './v2.ts'
 
 /** What a runtime can do. Switch one off only where the runtime truly cannot, with the reason beside it. */
 export interface Capabilities {
@@ -63,6 +65,16 @@ export interface Capabilities {
    * false where each room is its own object (Cloudflare: a Durable Object per room, its own memory and storage).
    */
   instanceRoomLimit?: boolean
+  /**
+   * Protocol v2 on `/`: one socket holds subscriptions to many rooms. Optional, default true; false where a
+   * socket belongs to one room's process (Cloudflare: one Durable Object per room), which refuses v2 with 400.
+   */
+  multiplexing?: boolean
+  /**
+   * `GET /admin/stats` carries a series of points sampled by the instance, for the dashboard's charts.
+   * Optional, default true; false where no instance holds the rooms to sample (Cloudflare).
+   */
+  adminSeries?: boolean
 }
 
 /** A runtime under test. */
@@ -113,5 +125,7 @@ export function conformance(target: Target): void {
     lifecycleScenarios(ctx)
     authScenarios(ctx)
     limitScenarios(ctx)
+    v2Scenarios(ctx)
+    adminScenarios(ctx)
   })
 }

@@ -6,8 +6,8 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RedisBackend } from '../../adapters/redis/index.ts'
 import { roomKeys } from '../../adapters/redis/wire.ts'
-import { Unavailable } from '../../src/index.ts'
 import type { Entry, LogLimits, RoomLog } from '../../src/index.ts'
+import { Unavailable } from '../../src/index.ts'
 import { sleep, uniqueRoom } from '../support/client.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
 
@@ -102,7 +102,7 @@ describe('RedisLog against a real Redis', () => {
     for (const i of range(1, 5)) await lx.log.append(draft(`m${i}`))
     await until('y got 5', () => ly.sink.entries.length === 5)
     // Drop y's pub/sub connection (it reconnects by itself), and publish on x meanwhile.
-    ;(y as unknown as { sub: Redis }).sub.disconnect(true)
+    ;(y as unknown as { redis: { sub: Redis } }).redis.sub.disconnect(true)
     await until('y down', () => !y.up)
     await expect(ly.log.append(draft('refused'))).rejects.toBeInstanceOf(Unavailable)
     for (const i of range(6, 20)) await lx.log.append(draft(`m${i}`))
@@ -123,7 +123,7 @@ describe('RedisLog against a real Redis', () => {
     for (const i of range(1, 5)) await lx.log.append(draft(`m${i}`))
     await until('y got 5', () => ly.sink.entries.length === 5)
     // Hold y's pub/sub back (its socket stops reading), so 6..10 are in Redis but not yet delivered on y.
-    const stream = (y as unknown as { sub: { stream: { pause(): void; resume(): void } } }).sub.stream
+    const stream = (y as unknown as { redis: { sub: { stream: { pause(): void; resume(): void } } } }).redis.sub.stream
     stream.pause()
     for (const i of range(6, 10)) await lx.log.append(draft(`m${i}`))
     const r = await ly.log.replay(5, (await lx.log.head()).epoch)
@@ -189,14 +189,38 @@ describe('RedisLog against a real Redis', () => {
     await until('x sees y', () => lx.log.members(3) === 5)
     expect(ly.sink.changes).toBeGreaterThan(0)
     // x dies without a goodbye: its connections go, its heartbeat stops.
-    const dead = x as unknown as { cmd: Redis; sub: Redis; timer: ReturnType<typeof setInterval>; closing: boolean }
+    const dead = x as unknown as { redis: { cmd: Redis; sub: Redis; closing: boolean }; timer: ReturnType<typeof setInterval>; closing: boolean }
     clearInterval(dead.timer)
     dead.closing = true
-    dead.cmd.disconnect()
-    dead.sub.disconnect()
+    dead.redis.closing = true
+    dead.redis.cmd.disconnect()
+    dead.redis.sub.disconnect()
     const started = Date.now()
     await until('x expired', () => ly.log.members(2) === 2, 4 * HEARTBEAT + 2000)
     expect(Date.now() - started).toBeLessThan(4 * HEARTBEAT + 500)
+  })
+
+  it('when Redis hands out a seq it delivered as another entry (a rollback), renames the room history and every instance resyncs', async () => {
+    const [x, y] = [await backend(), await backend()]
+    const room = uniqueRoom()
+    const [lx, ly] = [await open(x, room), await open(y, room)]
+    for (const body of ['one', 'two', 'three']) await lx.log.append(draft(body))
+    await until('both delivered 3', () => lx.sink.entries.length === 3 && ly.sink.entries.length === 3)
+    const { epoch } = await lx.log.head()
+    // What a failover to a replica that missed the last write leaves: seq 3 and its entry gone, same epoch.
+    const k = roomKeys(prefix, room)
+    await admin.hincrby(k.meta, 'seq', -1)
+    await admin.rpop(k.log)
+    // The next publish gets seq 3 again, as another entry.
+    expect(await ly.log.append({ kind: 'text', body: 'four', ts: 2 })).toBe(3)
+    await until('both told they lost their place', () => lx.sink.lost > 0 && ly.sink.lost > 0)
+    expect(await admin.hget(k.meta, 'epoch')).not.toBe(epoch)
+    // Neither delivered the second seq 3 as if it were the first one's duplicate... or as a new entry at an old seq.
+    for (const s of [lx.sink, ly.sink]) expect(s.seqs()).toEqual([1, 2, 3])
+    // A member resuming from what it saw hears that history changed, and gets all of it.
+    const r = await lx.log.replay(3, epoch)
+    expect(r.complete).toBe(false)
+    expect(r.entries.map((e) => e.body)).toEqual(['one', 'two', 'four'])
   })
 
   describe('appendOnce: the dedupe lookup inside the append script', () => {

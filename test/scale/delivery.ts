@@ -1,6 +1,6 @@
 /** Messages across instances: both ways, both modes, one order under concurrency, resume, HTTP publish. */
 import { expect, it } from 'vitest'
-import { connect, connectJson, uniqueRoom } from '../support/client.ts'
+import { connect, connectJson } from '../support/client.ts'
 import { present } from '../support/present.ts'
 import type { ScaleContext } from './suite.ts'
 
@@ -10,7 +10,7 @@ export function crossDeliveryScenarios(ctx: ScaleContext): void {
     fetch(`${ctx[server].http}/rooms/${room}/messages`, { method: 'POST', body, headers: { 'content-type': type } })
 
   it('delivers both ways between instances, raw and json', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     const rawA = await connect(at('a', room))
     const rawB = await connect(at('b', room))
     const jsonA = await connectJson(at('a', room))
@@ -38,12 +38,9 @@ export function crossDeliveryScenarios(ctx: ScaleContext): void {
   })
 
   it('gives every member on every instance one identical, gap-free order under concurrent publishers on both', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     const perPublisher = 150
-    const publishers = [
-      await connectJson(at('a', room)), await connectJson(at('a', room)),
-      await connectJson(at('b', room)), await connectJson(at('b', room)),
-    ]
+    const publishers = [await connectJson(at('a', room)), await connectJson(at('a', room)), await connectJson(at('b', room)), await connectJson(at('b', room))]
     const listeners = [await connectJson(at('a', room)), await connectJson(at('b', room)), await connectJson(at('b', room))]
     const rawListeners = [await connect(at('a', room)), await connect(at('b', room))]
     const total = perPublisher * publishers.length
@@ -71,7 +68,7 @@ export function crossDeliveryScenarios(ctx: ScaleContext): void {
   }, 120_000)
 
   it('resumes on instance B exactly what a client missed after leaving instance A', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     const first = await connectJson(at('a', room))
     const pub = await connectJson(at('b', room))
     for (let i = 0; i < 5; i++) pub.client.send({ type: 'publish', data: `m${i}`, id: `p${i}` })
@@ -83,7 +80,12 @@ export function crossDeliveryScenarios(ctx: ScaleContext): void {
     const again = await connectJson(at('b', room, `?since=${seen[4].seq}&epoch=${first.welcome.epoch}`))
     expect(again.welcome).toMatchObject({ seq: 9, epoch: first.welcome.epoch, resumed: { since: 5, complete: true } })
     const replayed = await again.client.frames('message', 4)
-    expect(replayed.map((f) => [f.seq, f.data])).toEqual([[6, 'm5'], [7, 'm6'], [8, 'm7'], [9, 'm8']])
+    expect(replayed.map((f) => [f.seq, f.data])).toEqual([
+      [6, 'm5'],
+      [7, 'm6'],
+      [8, 'm7'],
+      [9, 'm8'],
+    ])
     // And live ones follow, from the other instance too.
     const other = await connectJson(at('a', room))
     other.client.send({ type: 'publish', data: 'live' })
@@ -92,7 +94,7 @@ export function crossDeliveryScenarios(ctx: ScaleContext): void {
   })
 
   it('shares one epoch and one seq: both instances welcome with the same head', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     expect((await post('a', room, 'one')).status).toBe(202)
     const onA = await connectJson(at('a', room))
     const onB = await connectJson(at('b', room))
@@ -102,7 +104,7 @@ export function crossDeliveryScenarios(ctx: ScaleContext): void {
   })
 
   it('POST /rooms/:room/messages on either instance reaches members on both, with one sequence', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     const onA = await connectJson(at('a', room))
     const rawB = await connect(at('b', room))
     let res = await post('a', room, 'via A')

@@ -1,8 +1,7 @@
-import { spawnServer } from '../support/server.ts'
+/** The scale-out scenarios with Node instances, and Redis going away under Node. */
 import { faultScenarios } from './fault.ts'
+import { node } from './runtimes.ts'
 import { scaleOut } from './suite.ts'
-
-const node = (env: Record<string, string>) => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env })
 
 scaleOut('node + node', node, node)
 faultScenarios('node + node', node, node)

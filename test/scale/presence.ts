@@ -1,7 +1,7 @@
 /** Member counts across instances, and an instance that dies stops being counted. */
 import { expect, it } from 'vitest'
-import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
 import type { TestClient } from '../support/client.ts'
+import { connect, connectJson, sleep } from '../support/client.ts'
 import type { ScaleContext } from './suite.ts'
 
 /** Wait for a presence frame announcing `n`, skipping other counts; returns how long it took. */
@@ -19,7 +19,7 @@ export function crossPresenceScenarios(ctx: ScaleContext): void {
   const stats = async (server: 'a' | 'b', room: string) => (await fetch(`${ctx[server].http}/rooms/${room}`)).json()
 
   it('counts the members of every instance in presence and GET /rooms/:room', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     const onA = await connectJson(at('a', room))
     await presence(onA.client, 1)
     const onB = await connectJson(at('b', room))
@@ -37,7 +37,7 @@ export function crossPresenceScenarios(ctx: ScaleContext): void {
   })
 
   it('stops counting an instance killed with SIGKILL within the heartbeat bound', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     const c = await ctx.startA(ctx.env)
     try {
       const watcher = await connectJson(at('a', room))
@@ -56,7 +56,7 @@ export function crossPresenceScenarios(ctx: ScaleContext): void {
   }, 60_000)
 
   it('keeps a room quiet for a while without losing its place (heartbeats refresh, no spurious resync)', async () => {
-    const room = uniqueRoom()
+    const room = ctx.room()
     const onA = await connectJson(at('a', room))
     const onB = await connectJson(at('b', room))
     onA.client.send({ type: 'publish', data: 'before', id: '1' })

@@ -129,8 +129,22 @@ export function connect(url: string, opts: ConnectOptions = {}): Promise<TestCli
     const client = new TestClient(ws)
     ws.once('open', () => resolve(client))
     ws.once('unexpected-response', (_req, res) => {
-      reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode }))
-      ws.terminate()
+      // The body says why (its error code and message); read a little of it, for the failure's message.
+      let body = ''
+      const done = () => {
+        reject(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${body.slice(0, 300)}`.trim()), { status: res.statusCode }))
+        ws.terminate()
+      }
+      const timer = setTimeout(done, 500)
+      res.on('data', (d: Buffer) => (body += d.toString()))
+      res.once('end', () => {
+        clearTimeout(timer)
+        done()
+      })
+      res.once('error', () => {
+        clearTimeout(timer)
+        done()
+      })
     })
     ws.once('error', (err) => reject(err))
   })

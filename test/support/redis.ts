@@ -46,15 +46,24 @@ export async function requireRedis(url = REDIS_URL): Promise<void> {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; good enough for a test's own server). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free TCP port on 127.0.0.1 for a server a test starts later (bound and released). Drawn below the
+ * kernel's ephemeral range (32768 and up here), which every `listen(0)` and outgoing connection of the
+ * other tests draws from: a port from there could be taken between our check and our server's start.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (await bindable(port)) return port
+  }
+  throw new Error('no free port in 20000-31999 after 50 tries')
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
   })
 }
 

@@ -24,6 +24,7 @@ describe('the Errors table', () => {
     ['slow_consumer', 'reconnect'],
     ['idle_timeout', 'reconnect'],
     ['token_expired', 'reconnect'],
+    ['kicked', 'terminal'],
     ['shutting_down', 'reconnect'],
     ['internal', 'reconnect'],
   ] as const)('says whether %s is worth a retry: %s', (code, retry) => expect(Errors[code].retry).toBe(retry))

@@ -1,0 +1,475 @@
+/**
+ * The protocol v2 client: one `RoomcastConnection`, many room subscriptions
+ * (`subscribe(room, {since?, presence?})`), each with its own `message`,
+ * `presence` and `missed` events, `publish` and `unsubscribe`. After a
+ * reconnect every subscription resumes from its own seq and epoch. Where the
+ * server cannot hold several rooms on one socket (Cloudflare answers a v2 door
+ * check with 400), each subscription gets a v1 `RoomcastClient` of its own
+ * behind the same API. The v1 single-room `RoomcastClient` is unchanged.
+ */
+import type { MessageFrame } from '../wire/frames.ts'
+import { SUBPROTOCOL_V2, isRoomName } from '../wire/names.ts'
+import { backoffDelay } from './backoff.ts'
+import type { ConnectionState, Missed } from './client.ts'
+import { RoomcastClient } from './client.ts'
+import type { ClientErrorCode } from './error.ts'
+import { RoomcastError } from './error.ts'
+import { closeRetry } from './retry.ts'
+import { SeqTracker } from './seq-tracker.ts'
+
+/** What `new RoomcastConnection` takes. */
+export interface ConnectionOptions {
+  /** The server: `ws(s)://host[:port][/prefix/]` (`http(s)://` works too). */
+  url: string
+  /** A credential, sent as a second subprotocol entry; a function is asked again on each connect. */
+  token?: string | (() => string | Promise<string>)
+  /** `auto` (default): v2, or one v1 socket per room where the server refuses v2; `v2` or `per-room` to force one. */
+  transport?: 'auto' | 'v2' | 'per-room'
+  /** A publish with no `ack` in this long rejects with `timeout` (default 10 s). */
+  ackTimeoutMs?: number
+  /** Bound of the first reconnect delay (default 500 ms) and the longest (default 10 s). */
+  initialDelayMs?: number
+  maxDelayMs?: number
+  /** Send a ping this often; silent for two intervals, the socket is dropped and reconnected (default 25 s; 0: never). */
+  pingIntervalMs?: number
+  /** The WebSocket constructor (default `globalThis.WebSocket`). */
+  WebSocket?: typeof WebSocket
+  /** The fetch for the v2 door check (default `globalThis.fetch`; none: v2 is assumed). */
+  fetch?: typeof fetch
+}
+
+/** What `subscribe` takes. */
+export interface SubscribeOptions {
+  /** Ask for the history after this seq on the first subscribe (0: all the room holds). */
+  since?: number
+  /** Receive who is here (`presence` events with members); v1 transport: counts only. */
+  presence?: boolean
+}
+
+/** A room's presence as a subscription knows it. */
+export interface PresenceState {
+  room: string
+  /** Connections in the room, anonymous ones included. */
+  connections: number
+  /** Who is here by identity, with their connection counts (absent on the per-room transport, which has counts only). */
+  members?: Map<string, number>
+  /** The server lists only part of the roster (PRESENCE_MAX_MEMBERS); page it with `GET /rooms/:room/presence`. */
+  truncated?: boolean
+}
+
+/** A subscription's events. */
+export interface SubscriptionEvents {
+  message: MessageFrame
+  presence: PresenceState
+  missed: Missed
+  /** The subscription is (again) live: its seq and epoch. */
+  subscribed: { room: string; seq: number; epoch: string }
+  /** The server refused the subscription (forbidden, too_many_subscriptions, ...) or a frame of it. */
+  error: RoomcastError
+}
+
+type Listener<T> = (event: T) => void
+
+/** One room subscription of a connection. */
+export class Subscription {
+  private readonly listeners = new Map<keyof SubscriptionEvents, Set<Listener<never>>>()
+  /** @internal */ readonly tracker = new SeqTracker()
+  /** @internal */ epoch: string | undefined
+  /** @internal */ firstSince: number | undefined
+  /** @internal */ v1: RoomcastClient | undefined
+  private roster: PresenceState | undefined
+  ended = false
+
+  constructor(
+    readonly room: string,
+    readonly options: SubscribeOptions,
+    private readonly owner: RoomcastConnection,
+  ) {
+    if (options.since !== undefined) {
+      this.firstSince = options.since
+      this.tracker.reset(options.since)
+    }
+  }
+
+  /** The room's presence as last heard. */
+  get presence(): PresenceState | undefined {
+    return this.roster
+  }
+
+  /** The last seq up to which nothing is missing. */
+  get lastSeq(): number {
+    return this.tracker.floor
+  }
+
+  /** Listen to an event; returns a function that stops listening. */
+  on<K extends keyof SubscriptionEvents>(type: K, fn: Listener<SubscriptionEvents[K]>): () => void {
+    let set = this.listeners.get(type)
+    if (set === undefined) {
+      set = new Set()
+      this.listeners.set(type, set)
+    }
+    set.add(fn)
+    return () => void set.delete(fn)
+  }
+
+  /** Publish `data` to this room; resolves with its seq once acked. */
+  publish(data: unknown): Promise<number> {
+    if (this.ended) return Promise.reject(new RoomcastError('closed', 'unsubscribed'))
+    if (this.v1 !== undefined) return this.v1.publish(data)
+    return this.owner.publish(this.room, data)
+  }
+
+  /** Stop receiving this room. */
+  unsubscribe(): Promise<void> {
+    return this.owner.unsubscribe(this)
+  }
+
+  /** @internal The subscription's `subscribed` frame, or a v1 welcome. */
+  live(f: { seq: number; epoch: string; resumed?: { since: number; complete: boolean } }): void {
+    const previousEpoch = this.epoch
+    let missed: Missed | undefined
+    if (f.resumed === undefined) this.tracker.reset(f.seq)
+    else if (!f.resumed.complete) {
+      const restarted = previousEpoch !== undefined && previousEpoch !== f.epoch
+      this.tracker.gap(restarted)
+      missed = { since: f.resumed.since, restarted, epoch: f.epoch }
+      if (previousEpoch !== undefined) missed.previousEpoch = previousEpoch
+    }
+    this.epoch = f.epoch
+    this.emit('subscribed', { room: this.room, seq: f.seq, epoch: f.epoch })
+    if (missed !== undefined) this.emit('missed', missed)
+  }
+
+  /** @internal A message of this room: shown once per seq. */
+  message(f: MessageFrame): void {
+    if (this.tracker.see(f.seq)) this.emit('message', f)
+  }
+
+  /** @internal A presence frame of this room: a roster, a diff, or (v1) a count. */
+  presenceFrame(f: {
+    connections: number
+    members?: { sub: string; connections: number }[]
+    joins?: { sub: string; connections: number }[]
+    leaves?: { sub: string }[]
+    truncated?: true
+  }): void {
+    if (f.members === undefined && f.joins === undefined) {
+      this.roster = { room: this.room, connections: f.connections }
+    } else {
+      const members = f.members !== undefined ? new Map<string, number>() : (this.roster?.members ?? new Map<string, number>())
+      for (const m of f.members ?? []) members.set(m.sub, m.connections)
+      for (const j of f.joins ?? []) members.set(j.sub, j.connections)
+      for (const l of f.leaves ?? []) members.delete(l.sub)
+      this.roster = { room: this.room, connections: f.connections, members }
+      if (f.truncated === true) this.roster.truncated = true
+    }
+    this.emit('presence', this.roster)
+  }
+
+  /** @internal */
+  emit<K extends keyof SubscriptionEvents>(type: K, event: SubscriptionEvents[K]): void {
+    for (const fn of [...(this.listeners.get(type) ?? [])]) {
+      try {
+        ;(fn as Listener<SubscriptionEvents[K]>)(event)
+      } catch (err) {
+        setTimeout(() => {
+          throw err
+        })
+      }
+    }
+  }
+}
+
+interface Pending {
+  resolve: (seq: number) => void
+  reject: (err: RoomcastError) => void
+  timer: ReturnType<typeof setTimeout>
+}
+
+const PING = '{"type":"ping"}'
+
+/** A frame from the server, read loosely: each case uses the fields its type has (wire/v2.ts). */
+interface Incoming {
+  type?: string
+  room?: string
+  id?: string
+  seq: number
+  epoch?: string
+  connections: number
+  resumed?: { since: number; complete: boolean }
+  code?: string
+  message?: string
+}
+
+/** One protocol v2 connection with many subscriptions. Connects on construction; reconnects until `close()`. */
+export class RoomcastConnection {
+  private readonly WS: typeof WebSocket
+  private readonly fetch: typeof fetch | undefined
+  private readonly base: URL
+  private readonly subs = new Map<string, Subscription>()
+  private readonly inflight = new Map<string, Pending>()
+  private readonly listeners = new Map<'state', Set<Listener<ConnectionState>>>()
+  private transport: Promise<'v2' | 'per-room'>
+  private ws: WebSocket | undefined
+  private current: ConnectionState = 'connecting'
+  private attempt = 0
+  private ids = 0
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private pingTimer: ReturnType<typeof setTimeout> | undefined
+  private silent = false
+
+  constructor(private readonly options: ConnectionOptions) {
+    const WS = options.WebSocket ?? globalThis.WebSocket
+    if (typeof WS !== 'function') throw new TypeError('no WebSocket here; pass one as options.WebSocket')
+    this.WS = WS
+    this.fetch = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined)
+    const base = new URL(options.url)
+    base.protocol = base.protocol.replace(/^http/, 'ws')
+    if (!base.pathname.endsWith('/')) base.pathname += '/'
+    this.base = base
+    this.transport = this.chooseTransport()
+    void this.transport.then((t) => {
+      if (t === 'v2') void this.connect()
+      else this.setState('open')
+    })
+  }
+
+  /** The connection state (per-room transport: `open` once chosen; each room reconnects on its own). */
+  get state(): ConnectionState {
+    return this.current
+  }
+
+  /** Which transport is in use, once chosen. */
+  whichTransport(): Promise<'v2' | 'per-room'> {
+    return this.transport
+  }
+
+  /** Listen to state changes. */
+  on(type: 'state', fn: Listener<ConnectionState>): () => void {
+    let set = this.listeners.get(type)
+    if (set === undefined) {
+      set = new Set()
+      this.listeners.set(type, set)
+    }
+    set.add(fn)
+    return () => void set.delete(fn)
+  }
+
+  /** Subscribe to `room`; the subscription resumes by itself after every reconnect. */
+  subscribe(room: string, options: SubscribeOptions = {}): Subscription {
+    if (!isRoomName(room)) throw new TypeError('room names are 1 to 64 of A-Z a-z 0-9 _ . -')
+    if (this.subs.has(room)) throw new TypeError(`already subscribed to ${room}`)
+    const sub = new Subscription(room, options, this)
+    this.subs.set(room, sub)
+    void this.transport.then((t) => {
+      if (sub.ended) return
+      if (t === 'per-room') this.openPerRoom(sub)
+      else if (this.current === 'open') this.sendSubscribe(sub)
+    })
+    return sub
+  }
+
+  /** @internal Publish to `room` (subscribed or not, v2). */
+  publish(room: string, data: unknown): Promise<number> {
+    if (this.current === 'closed') return Promise.reject(new RoomcastError('closed', 'the client is closed'))
+    if (this.ws === undefined || this.current !== 'open') return Promise.reject(new RoomcastError('connection_lost', 'not connected'))
+    const id = `p${++this.ids}`
+    let frame: string
+    try {
+      frame = JSON.stringify({ type: 'publish', room, data, id })
+    } catch (err) {
+      return Promise.reject(new RoomcastError('bad_data', `data is not JSON: ${String(err)}`))
+    }
+    const ws = this.ws
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.settle(id, new RoomcastError('timeout', 'no ack in time; it may or may not have been published')),
+        this.options.ackTimeoutMs ?? 10_000,
+      )
+      this.inflight.set(id, { resolve, reject, timer })
+      ws.send(frame)
+    })
+  }
+
+  /** @internal */
+  async unsubscribe(sub: Subscription): Promise<void> {
+    if (sub.ended) return
+    sub.ended = true
+    this.subs.delete(sub.room)
+    if (sub.v1 !== undefined) return sub.v1.close()
+    if (this.current === 'open') this.ws?.send(JSON.stringify({ type: 'unsubscribe', room: sub.room }))
+  }
+
+  /** Stop for good: every subscription ends and the socket closes. */
+  async close(): Promise<void> {
+    if (this.current === 'closed') return
+    this.setState('closed')
+    clearTimeout(this.retryTimer)
+    clearTimeout(this.pingTimer)
+    for (const id of [...this.inflight.keys()]) this.settle(id, new RoomcastError('closed', 'the client was closed before the ack'))
+    const closing = [...this.subs.values()].map((s) => this.unsubscribe(s))
+    const ws = this.ws
+    this.ws = undefined
+    if (ws !== undefined && ws.readyState !== ws.CLOSED) {
+      closing.push(
+        new Promise<void>((resolve) => {
+          ws.onclose = () => resolve()
+          setTimeout(resolve, 2000)
+          ws.close(1000)
+        }),
+      )
+    }
+    await Promise.all(closing)
+  }
+
+  // ---- transport ----
+
+  /** A v2 door check: the server answers 204 where it serves v2, 400 where it does not (one socket per room). */
+  private async chooseTransport(): Promise<'v2' | 'per-room'> {
+    const asked = this.options.transport ?? 'auto'
+    if (asked !== 'auto') return asked
+    if (this.fetch === undefined) return 'v2'
+    const u = new URL(this.base.href)
+    u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:'
+    u.searchParams.set('check', '')
+    u.searchParams.set('protocol', SUBPROTOCOL_V2)
+    try {
+      const res = await this.fetch(u.href)
+      return res.status === 400 && res.headers.get('x-roomcast-error') === 'bad_request' ? 'per-room' : 'v2'
+    } catch {
+      return 'v2'
+    }
+  }
+
+  private openPerRoom(sub: Subscription): void {
+    const client = new RoomcastClient({
+      url: this.base.href,
+      room: sub.room,
+      since: sub.firstSince,
+      token: this.options.token,
+      WebSocket: this.WS,
+      fetch: this.fetch,
+      pingIntervalMs: this.options.pingIntervalMs,
+    })
+    sub.v1 = client
+    client.on('welcome', (w) => sub.live(w))
+    client.on('message', (m) => sub.message(m))
+    client.on('presence', (p) => sub.presenceFrame(p))
+    client.on('missed', (m) => sub.emit('missed', m))
+    client.on('error', (e) => sub.emit('error', e))
+  }
+
+  private async connect(): Promise<void> {
+    this.retryTimer = undefined
+    if (this.current === 'closed') return
+    let token: string | undefined
+    try {
+      token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token
+    } catch {
+      return this.retry()
+    }
+    const ws = new this.WS(this.base.href, token === undefined ? SUBPROTOCOL_V2 : [SUBPROTOCOL_V2, token])
+    this.ws = ws
+    ws.onmessage = (e) => {
+      if (this.ws === ws) this.receive(e.data)
+    }
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return
+      this.ws = undefined
+      clearTimeout(this.pingTimer)
+      for (const id of [...this.inflight.keys()])
+        this.settle(id, new RoomcastError('connection_lost', 'connection lost before the ack; it may or may not have been published'))
+      if (this.current === 'closed') return
+      if (closeRetry(e.reason)?.retry === 'terminal') return this.setState('closed')
+      this.retry()
+    }
+    ws.onerror = () => {}
+  }
+
+  private retry(): void {
+    this.setState('reconnecting')
+    const delay = backoffDelay(this.attempt++, { initialDelayMs: this.options.initialDelayMs ?? 500, maxDelayMs: this.options.maxDelayMs ?? 10_000 })
+    this.retryTimer = setTimeout(() => void this.connect(), delay)
+  }
+
+  private sendSubscribe(sub: Subscription): void {
+    const f: Record<string, unknown> = { type: 'subscribe', room: sub.room, id: `s:${sub.room}` }
+    // Resume from where this subscription is; the first time, from what it asked for.
+    if (sub.epoch !== undefined) {
+      f.since = sub.tracker.floor
+      f.epoch = sub.epoch
+    } else if (sub.firstSince !== undefined) f.since = sub.firstSince
+    if (sub.options.presence === true) f.presence = true
+    this.ws?.send(JSON.stringify(f))
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== 'string') return
+    let f: Incoming
+    try {
+      f = JSON.parse(data) as Incoming
+    } catch {
+      return
+    }
+    this.silent = false
+    const sub = typeof f.room === 'string' ? this.subs.get(f.room) : undefined
+    switch (f.type) {
+      case 'welcome':
+        this.attempt = 0
+        this.setState('open')
+        for (const s of this.subs.values()) this.sendSubscribe(s)
+        this.heartbeat()
+        return
+      case 'subscribed':
+        return sub?.live(f as Incoming & { epoch: string })
+      case 'message':
+        return sub?.message(f as unknown as MessageFrame)
+      case 'presence':
+        return sub?.presenceFrame(f)
+      case 'ack': {
+        sub?.tracker.see(f.seq)
+        return this.settle(String(f.id), f.seq)
+      }
+      case 'error': {
+        const err = new RoomcastError(f.code as ClientErrorCode, String(f.message))
+        if (typeof f.id === 'string' && this.inflight.has(f.id)) return this.settle(f.id, err)
+        sub?.emit('error', err)
+        // A refused subscribe ends that subscription: the server holds none for it.
+        if (sub !== undefined && f.id === `s:${sub.room}` && f.code !== 'rate_limited' && f.code !== 'unavailable') {
+          sub.ended = true
+          this.subs.delete(sub.room)
+        }
+        return
+      }
+    }
+  }
+
+  private heartbeat(): void {
+    const every = this.options.pingIntervalMs ?? 25_000
+    if (every <= 0) return
+    const ws = this.ws
+    clearTimeout(this.pingTimer)
+    this.pingTimer = setTimeout(() => {
+      if (this.ws !== ws || ws === undefined) return
+      if (this.silent) return ws.close()
+      this.silent = true
+      ws.send(PING)
+      this.heartbeat()
+    }, every)
+  }
+
+  private settle(id: string, result: number | RoomcastError): void {
+    const p = this.inflight.get(id)
+    if (p === undefined) return
+    this.inflight.delete(id)
+    clearTimeout(p.timer)
+    if (typeof result === 'number') p.resolve(result)
+    else p.reject(result)
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.current === state) return
+    this.current = state
+    for (const fn of [...(this.listeners.get('state') ?? [])]) fn(state)
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Presence with identities (protocol v2): who is in a room, keyed by `sub`.
+ * A sub with several connections is one member with `connections: n`; it
+ * leaves only once its last connection has been gone for PRESENCE_GRACE_MS,
+ * so a reload does not flap. Anonymous members are counted, never listed.
+ *
+ * Changes are coalesced per PRESENCE_INTERVAL_MS into one diff, encoded once
+ * and sent to every watcher: a tick costs O(changes + watchers), a steady room
+ * costs nothing (no tick is scheduled). Everyone, watchers old and new, sees
+ * the roster as of the last tick (`announced`), so all see the same sequence.
+ */
+import type { Clock } from '../config/clock.ts'
+import type { RosterMember } from '../wire/v2.ts'
+import { encodePresenceDiff, encodePresenceState } from '../wire/v2.ts'
+import type { SendTo } from './delivery.ts'
+import type { Member } from './member.ts'
+
+/** What a roster needs from its room. */
+export interface RosterOptions {
+  room: string
+  clock: Clock
+  intervalMs: number
+  graceMs: number
+  maxMembers: number
+  /** The room's connection count (across instances, where the room's log knows it). */
+  count: () => number
+  send: SendTo
+}
+
+interface Entry {
+  connections: number
+  /** When its last connection left (Unix ms); undefined while it has one. */
+  goneAt?: number
+}
+
+/** A page of the roster, for `GET /rooms/:room/presence`. */
+export interface RosterPage {
+  room: string
+  connections: number
+  members: RosterMember[]
+  cursor?: string
+}
+
+/** One room's roster and the presence frames of its v2 watchers. */
+export class Roster {
+  /** Every sub with a connection here, or in its grace period. */
+  private readonly current = new Map<string, Entry>()
+  /** The roster as of the last tick: what every watcher has been told. */
+  private readonly announced = new Map<string, number>()
+  private announcedCount = 0
+  /** Subs changed since the last tick. */
+  private readonly dirty = new Set<string>()
+  private countDirty = false
+  private readonly watchers = new Set<Member>()
+  private timer: unknown = undefined
+  private timerAt = 0
+
+  constructor(private readonly o: RosterOptions) {
+    this.announcedCount = o.count()
+  }
+
+  /** A member joined the room: count it under its sub. */
+  enter(m: Member): void {
+    const sub = m.info.from
+    if (sub !== undefined) {
+      const e = this.current.get(sub)
+      if (e === undefined) this.current.set(sub, { connections: 1 })
+      else {
+        e.connections++
+        e.goneAt = undefined
+      }
+      this.dirty.add(sub)
+    }
+    this.changed()
+  }
+
+  /** A member left the room (or was dropped). */
+  exit(m: Member): void {
+    this.watchers.delete(m)
+    const sub = m.info.from
+    if (sub !== undefined) {
+      const e = this.current.get(sub)
+      if (e !== undefined && e.connections > 0 && --e.connections === 0) e.goneAt = this.o.clock.now()
+      this.dirty.add(sub)
+    }
+    this.changed()
+  }
+
+  /** The count may have changed (a member elsewhere): tell watchers at the next tick. */
+  changed(): void {
+    this.countDirty = true
+    if (this.watchers.size > 0 || this.dirty.size > 0) this.schedule(this.o.clock.now() + this.o.intervalMs)
+  }
+
+  /** A v2 member that asked for presence is live: send it the roster as of the last tick; diffs follow. */
+  watch(m: Member): void {
+    this.watchers.add(m)
+    const truncated = this.announced.size > this.o.maxMembers
+    const members: RosterMember[] = []
+    for (const [sub, connections] of this.announced) {
+      if (members.length >= this.o.maxMembers) break
+      members.push({ sub, connections })
+    }
+    this.o.send(m, encodePresenceState(this.o.room, this.announcedCount, members, truncated))
+  }
+
+  /** A page of the roster as of the last tick, ordered by sub; `cursor` is the last sub of the previous page. */
+  page(limit: number, cursor?: string): RosterPage {
+    const subs = [...this.announced.keys()].filter((s) => cursor === undefined || s > cursor).sort()
+    const members = subs.slice(0, limit).map((sub) => ({ sub, connections: this.announced.get(sub) as number }))
+    const page: RosterPage = { room: this.o.room, connections: this.announcedCount, members }
+    if (subs.length > limit) page.cursor = members[members.length - 1]?.sub
+    return page
+  }
+
+  /** Stop the pending tick. */
+  dispose(): void {
+    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private schedule(at: number): void {
+    if (this.timer !== undefined) {
+      if (this.timerAt <= at) return
+      this.o.clock.clearTimeout(this.timer)
+    }
+    this.timerAt = at
+    this.timer = this.o.clock.setTimeout(
+      () => {
+        this.timer = undefined
+        this.tick()
+      },
+      Math.max(0, at - this.o.clock.now()),
+    )
+  }
+
+  /** Fold the changes since the last tick into one diff for every watcher. */
+  private tick(): void {
+    const now = this.o.clock.now()
+    const joins: RosterMember[] = []
+    const leaves: string[] = []
+    let nextGraceEnd = Infinity
+    for (const sub of this.dirty) {
+      const e = this.current.get(sub)
+      if (e === undefined) {
+        this.dirty.delete(sub)
+        continue
+      }
+      if (e.goneAt === undefined) {
+        this.dirty.delete(sub)
+        if (this.announced.get(sub) !== e.connections) {
+          this.announced.set(sub, e.connections)
+          joins.push({ sub, connections: e.connections })
+        }
+      } else if (now - e.goneAt >= this.o.graceMs) {
+        this.dirty.delete(sub)
+        this.current.delete(sub)
+        if (this.announced.delete(sub)) leaves.push(sub)
+      } else {
+        // Still within its grace: no leave yet (a reload comes back here), look again when it ends.
+        nextGraceEnd = Math.min(nextGraceEnd, e.goneAt + this.o.graceMs)
+      }
+    }
+    const count = this.o.count()
+    const countChanged = this.countDirty && count !== this.announcedCount
+    this.countDirty = false
+    this.announcedCount = count
+    // Grace periods end at scattered times; their leaves still go out at most once per interval.
+    if (nextGraceEnd !== Infinity) this.schedule(Math.max(nextGraceEnd, now + this.o.intervalMs))
+    if (joins.length === 0 && leaves.length === 0 && !countChanged) return
+    const truncated = this.announced.size > this.o.maxMembers
+    const frame = truncated ? encodePresenceDiff(this.o.room, count, [], [], true) : encodePresenceDiff(this.o.room, count, joins, leaves, false)
+    for (const m of this.watchers) if (!m.closed) this.o.send(m, frame)
+  }
+}

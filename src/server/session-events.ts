@@ -1,0 +1,40 @@
+/** The socket handlers of one protocol v2 upgrade (Node, Deno, Bun), as methods for the reasons hub-gateway.ts gives. */
+import type { WSContext } from 'hono/ws'
+import type { Grant } from '../access/credentials.ts'
+import type { Clock } from '../config/clock.ts'
+import type { Connection } from '../room/connection.ts'
+import type { SessionRooms } from './session.ts'
+import { Session } from './session.ts'
+
+/** One v2 upgrade's handlers: a Session once the socket opens. */
+export class SessionEvents {
+  private session: Session | null = null
+  readonly onError: () => void
+
+  constructor(
+    private readonly rooms: SessionRooms,
+    private readonly grant: Grant | undefined,
+    /** The adapter's socket wrapper (hub-gateway.ts's WrapSocket). */
+    private readonly wrap: (ws: WSContext, alive: () => void) => Connection,
+    private readonly clock: Clock,
+  ) {
+    this.onError = this.onClose.bind(this)
+  }
+
+  onOpen(_evt: Event, ws: WSContext): void {
+    this.session = new Session(this.rooms, this.wrap(ws, this.alive.bind(this)), this.grant, this.clock)
+    this.session.open()
+  }
+
+  onMessage(evt: MessageEvent): void {
+    this.session?.receive(evt.data)
+  }
+
+  onClose(): void {
+    this.session?.socketClosed()
+  }
+
+  private alive(): void {
+    this.session?.touch()
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * One protocol v2 connection (wire/v2.ts): many room subscriptions over one
+ * socket. Each subscription is a member of its Room, like any v1 member, so
+ * rooms, seq, history, fan-out (one encoding per broadcast, shared with v1)
+ * and Redis work unchanged; every subscription's member holds the one shared
+ * socket, and the room tells the session (Member.ended) when it drops one. The session owns what is per connection: frame size, the rate limit
+ * (over publishes and subscribes), the bad-frame budget, liveness and expiry.
+ */
+import type { Grant } from '../access/credentials.ts'
+import { grantsRoom } from '../access/credentials.ts'
+import type { Clock } from '../config/clock.ts'
+import type { Config } from '../config/config.ts'
+import { Rejected } from '../hooks/hooks.ts'
+import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
+import type { Connection, JoinRequest } from '../room/connection.ts'
+import { newConnectionId } from '../room/connection.ts'
+import { expired } from '../room/expiry.ts'
+import type { Bucket, Window } from '../room/limits.ts'
+import { countInWindow, exceedsBytes, takeToken } from '../room/limits.ts'
+import type { Member } from '../room/member.ts'
+import type { Room } from '../room/room.ts'
+import { PONG } from '../wire/encode.ts'
+import type { ErrorCode } from '../wire/errors.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
+import { normaliseFrame } from '../wire/payload.ts'
+import type { PublishV2Frame, SubscribeFrame } from '../wire/v2.ts'
+import { decodeClientFrameV2, encodeAckV2, encodeErrorV2, encodeUnsubscribed, encodeWelcomeV2 } from '../wire/v2.ts'
+
+/** What a session needs of the rooms of its process (a Hub). */
+export interface SessionRooms {
+  readonly config: Config
+  /** The room named `name`, created if needed. */
+  room(name: string): Room
+  /** Whether `room(name)` stays within MAX_ROOMS. */
+  canOpen(name: string): boolean
+  /** Sessions open in this process, for sweeps and shutdown. */
+  readonly sessions: Set<Session>
+}
+
+/** One subscription: its room, and its member once the room is ready. */
+interface Subscription {
+  room: Room
+  member: Member | null
+  id?: string
+}
+
+const FLOOD_WINDOW_MS = 10_000
+const BAD_FRAME_WINDOW_MS = 60_000
+
+function withRoom(frame: Record<string, unknown>, id: string | undefined): Record<string, unknown> {
+  if (id !== undefined) frame.id = id
+  return frame
+}
+
+/** One v2 connection and its subscriptions. */
+export class Session {
+  readonly id = newConnectionId()
+  private readonly subs = new Map<string, Subscription>()
+  private readonly config: Config
+  private readonly bucket: Bucket
+  private readonly rateRefusals: Window
+  private readonly badFrames: Window
+  private lastSeen: number
+  private closed = false
+
+  constructor(
+    private readonly rooms: SessionRooms,
+    private readonly conn: Connection,
+    /** What the token grants; undefined where no token is required (any room, publishing allowed). */
+    private readonly grant: Grant | undefined,
+    private readonly clock: Clock,
+    private readonly onError: (err: unknown) => void = (err) => console.error('roomcast:', err),
+  ) {
+    this.config = rooms.config
+    const now = clock.now()
+    this.bucket = { tokens: this.config.rateBurst, at: now }
+    this.rateRefusals = { count: 0, start: now }
+    this.badFrames = { count: 0, start: now }
+    this.lastSeen = now
+  }
+
+  /** Subscriptions with a room member (ready or being welcomed). */
+  get subscriptions(): number {
+    return this.subs.size
+  }
+
+  /** The socket opened: say hello. */
+  open(): void {
+    this.rooms.sessions.add(this)
+    this.send(encodeWelcomeV2(this.id, this.grant?.sub))
+  }
+
+  /** Handle one frame as the runtime handed it over. */
+  receive(payload: unknown): void {
+    if (this.closed) return
+    const data = normaliseFrame(payload)
+    if (data === null) return this.close('unsupported_payload')
+    const now = this.clock.now()
+    this.lastSeen = now
+    if (expired(this.grant?.exp, now)) return this.close('token_expired')
+    if (exceedsBytes(data, this.config.maxFrameBytes)) return this.close('too_large')
+    if (typeof data !== 'string') return this.close('binary_unsupported')
+    const d = decodeClientFrameV2(data)
+    if (!d.ok) {
+      if (countInWindow(this.badFrames, now, BAD_FRAME_WINDOW_MS) > this.config.badFrameBudget) return this.close('too_many_errors')
+      return this.send(encodeErrorV2(d.code, d.message, d.room, d.id))
+    }
+    const f = d.frame
+    if (f.type === 'ping') return this.send(PONG)
+    if (f.type === 'unsubscribe') return this.unsubscribe(f.room, f.id)
+    if (!this.takeToken(f.room, f.id, now)) return
+    if (f.type === 'subscribe') this.subscribe(f)
+    else this.publish(f, d.dataJson as string)
+  }
+
+  /** The peer showed it is alive (a pong). */
+  touch(): void {
+    this.lastSeen = this.clock.now()
+  }
+
+  /** Ping where the runtime lets us, close when idle too long or expired. Called by the hub's sweep. */
+  sweep(now: number): void {
+    if (expired(this.grant?.exp, now)) return this.close('token_expired')
+    if (this.conn.ping === undefined) return
+    if (now - this.lastSeen > this.config.idleTimeoutMs) {
+      this.close('idle_timeout')
+      this.conn.terminate?.()
+    } else this.conn.ping()
+  }
+
+  /** The socket closed: leave every room. */
+  socketClosed(): void {
+    if (this.closed) return
+    this.closed = true
+    this.leaveAll()
+  }
+
+  /** Close the connection with `code` (and leave every room). */
+  close(code: ErrorCode, message?: string): void {
+    this.closeWith(Errors[code].close ?? 1000, closeReason(code, message))
+  }
+
+  /**
+   * A room dropped (or refused) one subscription's member. A full room or a backend that is down ends
+   * that subscription only, with an error frame; anything else (slow consumer, expiry, shutdown) is
+   * about the connection, which closes.
+   */
+  ended(room: string, code: ErrorCode): void {
+    if (code === 'room_full' || code === 'backend_down') {
+      const sub = this.subs.get(room)
+      if (sub === undefined) return
+      this.subs.delete(room)
+      this.send(encodeErrorV2(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id))
+      return
+    }
+    this.close(code)
+  }
+
+  // ---- frames ----
+
+  private subscribe(f: SubscribeFrame): void {
+    const name = f.room
+    if (this.grant !== undefined && !grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
+    if (this.subs.has(name)) return this.refuse('already_subscribed', undefined, name, f.id)
+    if (this.subs.size >= this.config.maxSubscriptions) {
+      return this.refuse(
+        'too_many_subscriptions',
+        `this connection has ${this.config.maxSubscriptions} subscriptions (MAX_SUBSCRIPTIONS); unsubscribe one first`,
+        name,
+        f.id,
+      )
+    }
+    if (!this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
+    const room = this.rooms.room(name)
+    if (room.full) return this.refuse('room_full', undefined, name, f.id)
+    const sub: Subscription = { room, member: null }
+    if (f.id !== undefined) sub.id = f.id
+    this.subs.set(name, sub)
+    room.ready().then(
+      () => {
+        if (this.closed || this.subs.get(name) !== sub) return
+        // The member writes to the shared socket itself (nothing between it and the socket on the fan-out
+        // path); what the room would do to the socket when it drops the member comes here instead.
+        const req: JoinRequest = { mode: 'json', v2: { ended: (code) => this.ended(name, code) } }
+        if (f.id !== undefined) (req.v2 as { id?: string }).id = f.id
+        if (f.presence === true) (req.v2 as { presence?: boolean }).presence = true
+        if (f.since !== undefined) req.since = f.since
+        if (f.epoch !== undefined) req.epoch = f.epoch
+        if (this.grant !== undefined) {
+          if (this.grant.sub !== undefined) req.from = this.grant.sub
+          req.canPublish = this.grant.pub
+          req.exp = this.grant.exp
+        }
+        sub.member = room.join(this.conn, req)
+      },
+      (err) => {
+        if (!(err instanceof Unavailable)) this.onError(err)
+        if (this.closed || this.subs.get(name) !== sub) return
+        this.subs.delete(name)
+        this.refuse('unavailable', undefined, name, f.id)
+      },
+    )
+  }
+
+  private unsubscribe(name: string, id: string | undefined): void {
+    const sub = this.subs.get(name)
+    if (sub !== undefined) {
+      this.subs.delete(name)
+      if (sub.member !== null) sub.room.leave(sub.member)
+    }
+    this.send(encodeUnsubscribed(name, id))
+  }
+
+  private publish(f: PublishV2Frame, dataJson: string): void {
+    const name = f.room
+    if (this.grant !== undefined) {
+      if (!grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
+      if (!this.grant.pub) return this.refuse('forbidden', 'this token may not publish', name, f.id)
+    }
+    const sub = this.subs.get(name)
+    if (sub === undefined && !this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
+    const room = sub?.room ?? this.rooms.room(name)
+    // The publisher's own subscription, if any, is the entry's origin: it gets no echo.
+    const origin = sub?.member?.info.id
+    const appended =
+      typeof f.data === 'string' ? room.publish('text', f.data, this.grant?.sub, origin) : room.publish('json', dataJson, this.grant?.sub, origin)
+    const id = f.id
+    appended.then(
+      (seq) => {
+        if (id !== undefined) this.send(encodeAckV2(id, name, seq))
+      },
+      (err) => {
+        // The application's `message` hook refused it: its own code, with the room.
+        if (err instanceof Rejected) return this.send(JSON.stringify(withRoom({ type: 'error', code: err.code, message: err.message, room: name }, id)))
+        if (err instanceof OutcomeUnknown) return this.refuse('outcome_unknown', undefined, name, id)
+        if (!(err instanceof Unavailable)) this.onError(err)
+        this.refuse('unavailable', undefined, name, id)
+      },
+    )
+  }
+
+  /** Take a token for a publish or subscribe; refuse (or close, when flooding) without one. */
+  private takeToken(room: string, id: string | undefined, now: number): boolean {
+    if (takeToken(this.bucket, now, this.config.rateLimit, this.config.rateBurst)) return true
+    if (countInWindow(this.rateRefusals, now, FLOOD_WINDOW_MS) > this.config.floodStrikes) this.close('flooding')
+    else this.refuse('rate_limited', undefined, room, id)
+    return false
+  }
+
+  // ---- send ----
+
+  private refuse(code: ErrorCode, message: string | undefined, room: string, id: string | undefined): void {
+    this.send(encodeErrorV2(code, message, room, id))
+  }
+
+  private send(data: string): void {
+    if (this.closed) return
+    try {
+      this.conn.send(data)
+    } catch (err) {
+      this.onError(err)
+      return this.close('internal')
+    }
+    const buffered = this.conn.bufferedAmount
+    if (buffered !== undefined && buffered.call(this.conn) > this.config.maxBufferedBytes) this.close('slow_consumer')
+  }
+
+  private closeWith(code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.leaveAll()
+    try {
+      this.conn.close(code, reason)
+    } catch (err) {
+      this.onError(err)
+    }
+  }
+
+  private leaveAll(): void {
+    this.rooms.sessions.delete(this)
+    for (const sub of this.subs.values()) if (sub.member !== null) sub.room.leave(sub.member)
+    this.subs.clear()
+  }
+}

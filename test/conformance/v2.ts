@@ -1,0 +1,277 @@
+/**
+ * Protocol v2: many rooms over one connection (`roomcast.v2` on `/`), and
+ * presence that names who is here. Where a runtime cannot hold rooms of
+ * several places on one socket (capability `multiplexing: false`), it refuses
+ * v2 with a 400 that names v1, and the client library opens one socket per room.
+ */
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TestClient } from '../support/client.ts'
+import { connect, connectJson, refused, sleep, uniqueRoom } from '../support/client.ts'
+import type { ServerHandle } from '../support/server.ts'
+import type { SuiteContext } from './suite.ts'
+
+const SECRET = 'conformance-v2-secret-0123456789-abcdefghij'
+
+function sign(claims: { sub?: string; rooms: string[]; pub?: boolean }): Promise<string> {
+  const jwt = new SignJWT({ rooms: claims.rooms, pub: claims.pub ?? true })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+  if (claims.sub !== undefined) jwt.setSubject(claims.sub)
+  return jwt.sign(new TextEncoder().encode(SECRET))
+}
+
+/** Open a v2 connection and read its welcome. */
+async function openV2(ws: string, token?: string): Promise<{ client: TestClient; welcome: any }> {
+  const client = await connect(`${ws}/${token === undefined ? '' : `?token=${token}`}`, { protocols: 'roomcast.v2' })
+  const welcome = JSON.parse(await client.text())
+  return { client, welcome }
+}
+
+/** Subscribe and wait for `subscribed` (or the error) of that room. */
+async function subscribe(client: TestClient, room: string, extra: object = {}): Promise<any> {
+  const id = `s-${room}`
+  client.send({ type: 'subscribe', room, id, ...extra })
+  const frames = await client.until((f: any) => f.room === room && (f.type === 'subscribed' || f.type === 'error') && f.id === id)
+  return frames.at(-1)
+}
+
+export function v2Scenarios(ctx: SuiteContext): void {
+  const multiplexing = ctx.target.caps.multiplexing ?? true
+
+  describe('protocol v2', () => {
+    it.runIf(!multiplexing)('refuses roomcast.v2 with 400 naming v1, where one socket cannot span rooms', async () => {
+      const r = await refused(`${ctx.server.ws}/`, { protocols: 'roomcast.v2' })
+      expect(r.status).toBe(400)
+      expect(r.error).toBe('bad_request')
+    })
+
+    describe.runIf(multiplexing)('many rooms over one connection', () => {
+      it('welcomes with the protocol, by subprotocol or by ?protocol=', async () => {
+        const { client, welcome } = await openV2(ctx.server.ws)
+        expect(client.ws.protocol).toBe('roomcast.v2')
+        expect(welcome).toMatchObject({ type: 'welcome', protocol: 'roomcast.v2' })
+        expect(typeof welcome.connectionId).toBe('string')
+        await client.close()
+        const byQuery = await connect(`${ctx.server.ws}/?protocol=roomcast.v2`)
+        expect(JSON.parse(await byQuery.text())).toMatchObject({ type: 'welcome', protocol: 'roomcast.v2' })
+        await byQuery.close()
+      })
+
+      it('carries 30 rooms on one connection with interleaved publishes, each room gap-free and in order', async () => {
+        const rooms = Array.from({ length: 30 }, () => uniqueRoom('v2m'))
+        const { client: reader } = await openV2(ctx.server.ws)
+        for (const room of rooms) expect(await subscribe(reader, room)).toMatchObject({ type: 'subscribed', room, seq: 0 })
+        // Three writers, each within RATE_BURST, interleaving rooms.
+        const writers = await Promise.all([0, 1, 2].map(async () => (await openV2(ctx.server.ws)).client))
+        const perRoom = 5
+        for (let i = 0; i < perRoom; i++) {
+          for (const [k, room] of rooms.entries()) writers[k % 3]?.send({ type: 'publish', room, data: { i }, id: `${room}-${i}` })
+        }
+        const acks = (await Promise.all(writers.map((w) => w.frames('ack', (rooms.length / 3) * perRoom, 20_000)))).flat()
+        expect(new Set(acks.map((a) => `${a.room}:${a.seq}`)).size).toBe(rooms.length * perRoom)
+        const got = await reader.frames('message', rooms.length * perRoom, 20_000)
+        for (const room of rooms) {
+          const mine = got.filter((m) => m.room === room)
+          expect(mine.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5])
+          expect(mine.map((m) => m.data.i)).toEqual([0, 1, 2, 3, 4])
+        }
+        await Promise.all([reader.close(), ...writers.map((w) => w.close())])
+      })
+
+      it('stops a room’s frames at unsubscribed, while the other rooms go on', async () => {
+        const [a, b] = [uniqueRoom('v2u'), uniqueRoom('v2u')]
+        const { client: reader } = await openV2(ctx.server.ws)
+        await subscribe(reader, a)
+        await subscribe(reader, b)
+        const { client: writer } = await openV2(ctx.server.ws)
+        reader.send({ type: 'unsubscribe', room: a, id: 'u' })
+        for (let i = 0; i < 20; i++) writer.send({ type: 'publish', room: a, data: i })
+        writer.send({ type: 'publish', room: b, data: 'sentinel', id: 'last' })
+        await writer.frame('ack')
+        const frames = await reader.until((f: any) => f.type === 'message' && f.data === 'sentinel')
+        const after = frames.slice(frames.findIndex((f: any) => f.type === 'unsubscribed'))
+        expect(after[0]).toEqual({ type: 'unsubscribed', room: a, id: 'u' })
+        expect(after.filter((f: any) => f.room === a && f.type === 'message')).toEqual([])
+        await Promise.all([reader.close(), writer.close()])
+      })
+
+      it('resumes several rooms after a reconnect, each from its own seq and epoch', async () => {
+        const rooms = [uniqueRoom('v2r'), uniqueRoom('v2r'), uniqueRoom('v2r')]
+        const { client: first } = await openV2(ctx.server.ws)
+        const epochs: Record<string, string> = {}
+        for (const room of rooms) epochs[room] = (await subscribe(first, room)).epoch
+        const { client: writer } = await openV2(ctx.server.ws)
+        for (const [k, room] of rooms.entries()) {
+          for (let i = 0; i <= k; i++) writer.send({ type: 'publish', room, data: `before${i}`, id: `${room}b${i}` })
+        }
+        await writer.frames('ack', 6)
+        const seen = await first.frames('message', 6)
+        const last = Object.fromEntries(rooms.map((room) => [room, Math.max(...seen.filter((m) => m.room === room).map((m) => m.seq))]))
+        await first.close()
+        for (const room of rooms) writer.send({ type: 'publish', room, data: 'missed', id: `${room}m` })
+        await writer.frames('ack', 3)
+        const { client: again } = await openV2(ctx.server.ws)
+        for (const room of rooms) again.send({ type: 'subscribe', room, since: last[room], epoch: epochs[room] })
+        let subscribed = 0
+        let messages = 0
+        const frames = await again.until((f: any) => {
+          if (f.type === 'subscribed') subscribed++
+          if (f.type === 'message') messages++
+          return subscribed === 3 && messages === 3
+        })
+        for (const room of rooms) {
+          const s = frames.find((f: any) => f.type === 'subscribed' && f.room === room)
+          expect(s).toMatchObject({ room, epoch: epochs[room], resumed: { since: last[room], complete: true } })
+          // The replay of a room follows its subscribed.
+          expect(frames.indexOf(s)).toBeLessThan(frames.findIndex((f: any) => f.type === 'message' && f.room === room))
+        }
+        const replayed = frames.filter((f: any) => f.type === 'message')
+        expect(replayed.map((m) => [m.room, m.seq, m.data]).sort()).toEqual(rooms.map((room, k) => [room, k + 2, 'missed']).sort())
+        await Promise.all([again.close(), writer.close()])
+      })
+
+      it('puts a v1 member and a v2 subscription in one room: one seq, both hear each other, neither hears itself', async () => {
+        const room = uniqueRoom('v2x')
+        const { client: v1 } = await connectJson(`${ctx.server.ws}/rooms/${room}`)
+        const { client: v2 } = await openV2(ctx.server.ws)
+        await subscribe(v2, room)
+        v1.send({ type: 'publish', data: 'from v1', id: 'a' })
+        expect(await v1.frame('ack')).toEqual({ type: 'ack', id: 'a', seq: 1 })
+        expect(await v2.frame('message')).toMatchObject({ room, seq: 1, data: 'from v1' })
+        v2.send({ type: 'publish', room, data: 'from v2', id: 'b' })
+        expect(await v2.frame('ack')).toEqual({ type: 'ack', id: 'b', room, seq: 2 })
+        expect(await v1.frame('message')).toMatchObject({ room, seq: 2, data: 'from v2' })
+        v1.send({ type: 'publish', data: 'sentinel' })
+        expect(await v2.frame('message')).toMatchObject({ seq: 3, data: 'sentinel' })
+        expect((await v1.drain()).map((r) => JSON.parse(r.data as string).type).filter((t) => t === 'message')).toEqual([])
+        await Promise.all([v1.close(), v2.close()])
+      })
+
+      it('answers a bad room, a bad frame and a ping without closing', async () => {
+        const { client } = await openV2(ctx.server.ws)
+        client.send({ type: 'subscribe', room: 'no spaces', id: 'x' })
+        expect(await client.frame('error')).toMatchObject({ code: 'bad_room', room: 'no spaces', id: 'x' })
+        client.send({ type: 'publish', room: 'r' })
+        expect(await client.frame('error')).toMatchObject({ code: 'bad_frame', room: 'r' })
+        client.send({ type: 'ping' })
+        expect(await client.frame('pong')).toEqual({ type: 'pong' })
+        await client.close()
+      })
+    })
+
+    describe.runIf(multiplexing)('with tokens, limits and presence', () => {
+      let server: ServerHandle
+      const GRACE = 1500
+      beforeAll(async () => {
+        server = await ctx.target.start({ ...ctx.env, AUTH_SECRET: SECRET, MAX_SUBSCRIPTIONS: '3', PRESENCE_GRACE_MS: String(GRACE) })
+      }, 120_000)
+      afterAll(async () => {
+        await server?.stop()
+      }, 30_000)
+
+      it('refuses with forbidden and too_many_subscriptions on a live connection, which stays open', async () => {
+        const token = await sign({ sub: 'ann', rooms: ['v2ok-*'], pub: false })
+        const { client, welcome } = await openV2(server.ws, token)
+        expect(welcome.sub).toBe('ann')
+        expect(await subscribe(client, 'secret')).toMatchObject({ type: 'error', code: 'forbidden', room: 'secret' })
+        for (const n of [1, 2, 3]) expect(await subscribe(client, `v2ok-${n}`)).toMatchObject({ type: 'subscribed' })
+        expect(await subscribe(client, 'v2ok-4')).toMatchObject({ type: 'error', code: 'too_many_subscriptions', room: 'v2ok-4' })
+        expect(await subscribe(client, 'v2ok-1')).toMatchObject({ type: 'error', code: 'already_subscribed' })
+        client.send({ type: 'publish', room: 'v2ok-1', data: 'x', id: 'p' })
+        expect(await client.frame('error')).toMatchObject({ code: 'forbidden', room: 'v2ok-1', id: 'p' })
+        client.send({ type: 'unsubscribe', room: 'v2ok-3' })
+        await client.frame('unsubscribed')
+        expect(await subscribe(client, 'v2ok-4')).toMatchObject({ type: 'subscribed', room: 'v2ok-4' })
+        await client.close()
+      })
+
+      it('refuses an upgrade without a token with 401', async () => {
+        expect((await refused(`${server.ws}/`, { protocols: 'roomcast.v2' })).status).toBe(401)
+      })
+
+      /** Read presence frames of `room` until `done` holds for the roster they build up. */
+      async function rosterUntil(client: TestClient, room: string, done: (r: Map<string, number>, f: any) => boolean, roster = new Map<string, number>()) {
+        const frames = await client.until((f: any) => {
+          if (f.type !== 'presence' || f.room !== room) return false
+          if (f.members !== undefined) {
+            roster.clear()
+            for (const m of f.members) roster.set(m.sub, m.connections)
+          }
+          for (const j of f.joins ?? []) roster.set(j.sub, j.connections)
+          for (const l of f.leaves ?? []) roster.delete(l.sub)
+          return done(roster, f)
+        }, 10_000)
+        return { roster, frames: frames.filter((f: any) => f.type === 'presence') }
+      }
+
+      it('sends the roster, then joins; two tabs of one sub are one member; a leave comes after the grace period', async () => {
+        const room = uniqueRoom('v2p')
+        const tokens = { w: await sign({ sub: 'watcher', rooms: ['*'] }), ann: await sign({ sub: 'ann', rooms: ['*'] }) }
+        const { client: watcher } = await openV2(server.ws, tokens.w)
+        watcher.send({ type: 'subscribe', room, presence: true })
+        const first = await rosterUntil(watcher, room, (r) => r.get('watcher') === 1)
+        expect(first.frames[0]).toMatchObject({ type: 'presence', room, members: expect.any(Array) })
+        const tabs = [(await openV2(server.ws, tokens.ann)).client, (await openV2(server.ws, tokens.ann)).client]
+        for (const t of tabs) await subscribe(t, room)
+        const joined = await rosterUntil(watcher, room, (r, f) => r.get('ann') === 2 && f.connections === 3, first.roster)
+        expect([...joined.roster.entries()].sort()).toEqual([
+          ['ann', 2],
+          ['watcher', 1],
+        ])
+        // Both tabs gone: ann stays listed through the grace period, then leaves.
+        const gone = Date.now()
+        await Promise.all(tabs.map((t) => t.close()))
+        const left = await rosterUntil(watcher, room, (r) => !r.has('ann'), joined.roster)
+        expect(Date.now() - gone).toBeGreaterThanOrEqual(GRACE - 100)
+        expect(left.frames.at(-1)).toMatchObject({ connections: 1, leaves: [{ sub: 'ann' }] })
+        await watcher.close()
+      })
+
+      it('does not flap when a sub reconnects within the grace period', async () => {
+        const room = uniqueRoom('v2f')
+        const tokens = { w: await sign({ sub: 'watcher', rooms: ['*'] }), bob: await sign({ sub: 'bob', rooms: ['*'] }) }
+        const { client: watcher } = await openV2(server.ws, tokens.w)
+        watcher.send({ type: 'subscribe', room, presence: true })
+        const tab = (await openV2(server.ws, tokens.bob)).client
+        await subscribe(tab, room)
+        const joined = await rosterUntil(watcher, room, (r) => r.get('bob') === 1 && r.get('watcher') === 1)
+        await tab.close()
+        await sleep(GRACE / 3)
+        const reload = (await openV2(server.ws, tokens.bob)).client
+        await subscribe(reload, room)
+        // Past the grace period of the first tab, with a sentinel sub joining after it: no leave of bob came.
+        await sleep(GRACE)
+        const cat = (await openV2(server.ws, await sign({ sub: 'cat', rooms: ['*'] }))).client
+        await subscribe(cat, room)
+        const after = await rosterUntil(watcher, room, (r) => r.has('cat'), joined.roster)
+        expect(after.frames.flatMap((f: any) => f.leaves ?? [])).toEqual([])
+        expect(after.roster.get('bob')).toBe(1)
+        await Promise.all([watcher.close(), reload.close(), cat.close()])
+      })
+
+      it('pages the roster over GET /rooms/:room/presence', async () => {
+        const room = uniqueRoom('v2g')
+        const subs = ['a1', 'a2', 'a3']
+        const clients = []
+        for (const sub of subs) {
+          const { client } = await openV2(server.ws, await sign({ sub, rooms: ['*'] }))
+          await subscribe(client, room)
+          clients.push(client)
+        }
+        const auth = { authorization: `Bearer ${await sign({ rooms: [room] })}` }
+        const get = async (q: string) => (await fetch(`${server.http}/rooms/${room}/presence${q}`, { headers: auth })).json() as Promise<any>
+        let page = await get('?limit=2')
+        // The roster is as of the last presence tick: wait for the tick that has all three.
+        for (let i = 0; i < 250 && page.connections !== 3; i++) {
+          await sleep(20)
+          page = await get('?limit=2')
+        }
+        expect(page).toMatchObject({ room, connections: 3, members: [{ sub: 'a1' }, { sub: 'a2' }], cursor: 'a2' })
+        expect(await get(`?limit=2&cursor=${page.cursor}`)).toEqual({ room, connections: 3, members: [{ sub: 'a3', connections: 1 }] })
+        expect((await fetch(`${server.http}/rooms/${room}/presence`)).status).toBe(401)
+        await Promise.all(clients.map((c) => c.close()))
+      })
+    })
+  })
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import type { RoomGateway } from '../../src/index.ts'
+import { createApp } from '../../src/index.ts'
+import { config } from './fakes.ts'
+
+/** A gateway that can (or cannot) hold v2 connections; upgrades are never reached: these are door checks. */
+function gateway(v2: boolean): RoomGateway {
+  const g: RoomGateway = {
+    isFull: () => false,
+    upgrade: () => new Response(null, { status: 418 }),
+    stats: async (room) => ({ room, connections: 0, seq: 0 }),
+    publish: async () => ({ seq: 1, duplicate: false, mismatch: false }),
+  }
+  if (v2) g.connect = () => new Response(null, { status: 418 })
+  return g
+}
+
+const check = (app: ReturnType<typeof createApp>, path = '/?check&protocol=roomcast.v2') => app.request(path)
+
+describe('the door of protocol v2', () => {
+  it('lets a v2 door check on / through where the gateway holds v2 connections', async () => {
+    expect((await check(createApp({ config: config(), gateway: gateway(true) }))).status).toBe(204)
+  })
+
+  it('refuses v2 with 400 bad_request where it does not (Cloudflare), and on /rooms/:room', async () => {
+    const res = await check(createApp({ config: config(), gateway: gateway(false) }))
+    expect(res.status).toBe(400)
+    expect(res.headers.get('x-roomcast-error')).toBe('bad_request')
+    expect((await check(createApp({ config: config(), gateway: gateway(true) }), '/rooms/r?check&protocol=roomcast.v2')).status).toBe(400)
+  })
+
+  it('refuses v2 while an authorize hook is set, which decides per room', async () => {
+    const app = createApp({ config: config(), gateway: gateway(true), hooks: { authorize: () => ({ sub: 'x' }) } })
+    const res = await check(app)
+    expect(res.status).toBe(400)
+    expect((await res.json()) as { message: string }).toMatchObject({ message: expect.stringMatching(/authorize/) })
+  })
+
+  it('refuses a v2 connection without a token where tokens are required', async () => {
+    const app = createApp({ config: config({ access: { allowedOrigins: [], authSecret: 'x'.repeat(40) } }), gateway: gateway(true) })
+    expect((await check(app)).status).toBe(401)
+  })
+})
