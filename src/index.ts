@@ -72,7 +72,7 @@ export type { Connection, JoinRequest, MemberInfo } from './room/connection.ts'
 // ---- room ----
 export { newConnectionId } from './room/connection.ts'
 export { Member } from './room/member.ts'
-export { httpIdentity, memberIdentity } from './room/publisher.ts'
+export { httpIdentity, memberIdentity, publisherIdentity } from './room/publisher.ts'
 export type { MemberFilter, RoomOptions, RoomStats, Traffic } from './room/room.ts'
 export { Room } from './room/room.ts'
 export type { RosterOptions, RosterPage } from './room/roster.ts'

@@ -110,7 +110,7 @@ const CLOSE_WAIT_MS = 2000
 const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/
 
 /** A random client key: crypto.randomUUID where there is one (secure contexts), else 16 random bytes in hex. */
-function randomKey(): string {
+export function randomKey(): string {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('')
 }

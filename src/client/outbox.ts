@@ -82,14 +82,14 @@ export class Outbox {
     return this.waiting.length
   }
 
-  /** Publish `data`: sent now if `open`, else queued. Resolves with its seq; rejects once, with an OutboxCode. */
-  publish(data: unknown, open: boolean): Promise<number> {
+  /** Publish `data` (to `room`, for protocol v2): sent now if `open`, else queued. Resolves with its seq; rejects once, with an OutboxCode. */
+  publish(data: unknown, open: boolean, room?: string): Promise<number> {
     if (data === undefined) return Promise.reject(this.o.fail('bad_data', 'data must be a JSON value'))
     const n = ++this.count
     const id = this.o.idPrefix + n.toString(36)
     let frame: string
     try {
-      frame = JSON.stringify({ type: 'publish', data, id })
+      frame = JSON.stringify(room === undefined ? { type: 'publish', data, id } : { type: 'publish', room, data, id })
     } catch (err) {
       return Promise.reject(this.o.fail('bad_data', `data is not JSON: ${String(err)}`))
     }

@@ -10,9 +10,14 @@ import type { MemberInfo } from './connection.ts'
  * key it gave as `?client=` (the same across its reconnects), else its connection.
  */
 export function memberIdentity(info: MemberInfo): string {
-  if (info.from !== undefined) return `s:${info.from}`
-  if (info.client !== undefined) return `c:${info.client}`
-  return `n:${info.id}`
+  return publisherIdentity(info.from, info.client, info.id)
+}
+
+/** The same for any connection (a v2 session too): its `sub`, else its client key, else its connection id. */
+export function publisherIdentity(sub: string | undefined, client: string | undefined, connectionId: string): string {
+  if (sub !== undefined) return `s:${sub}`
+  if (client !== undefined) return `c:${client}`
+  return `n:${connectionId}`
 }
 
 /**

@@ -23,7 +23,7 @@ import { httpIdentity } from '../room/publisher.ts'
 import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
 import { parseIdempotencyKey } from '../wire/idempotency.ts'
-import { parseJoinQuery, wantsV2 } from '../wire/join.ts'
+import { parseJoinQuery, readClientKey, wantsV2 } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import { mountAdmin } from './admin-routes.ts'
@@ -209,6 +209,8 @@ export function createApp({
     // The authorize hook decides per room, and a v2 connection is not for one room: until it is asked per
     // subscribe, an application that has one gets v1 only, rather than a way around it.
     if (authorize !== undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served with an authorize hook yet; use roomcast.v1 on /rooms/:room')
+    const client = readClientKey((name) => c.req.query(name))
+    if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
     const admitted = await door.connect(token)
     if (isRefusal(admitted)) return refusalResponse(admitted)
@@ -216,7 +218,7 @@ export function createApp({
     if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
     if (!isUpgrade(c)) return c.body(null, 204)
-    return gateway.connect(c, admitted.grant)
+    return gateway.connect(c, admitted.grant, client)
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */

@@ -26,7 +26,7 @@ export interface RoomGateway {
   /** Answer an already-validated WebSocket upgrade request for `room`. */
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
   /** Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms (Cloudflare). */
-  connect?(c: Context, grant: Grant | undefined): Response | Promise<Response>
+  connect?(c: Context, grant: Grant | undefined, client?: string): Response | Promise<Response>
   /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
   presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */

@@ -60,10 +60,15 @@ export function parseJoinQuery(subprotocols: string | null | undefined, query: (
     if (!EPOCH.test(epoch)) return '"epoch" must be 1 to 64 of A-Z a-z 0-9 _ -'
     join.epoch = epoch
   }
-  const client = query('client')
-  if (client !== undefined) {
-    if (!CLIENT_KEY.test(client)) return '"client" must be 1 to 64 of A-Z a-z 0-9 _ -'
-    join.client = client
-  }
+  const client = readClientKey(query)
+  if (typeof client === 'object') return client.bad
+  if (client !== undefined) join.client = client
   return join
+}
+
+/** The `?client=` key of an upgrade (v1 or v2), undefined without one, or `{bad}` with why it is refused (400 `bad_request`). */
+export function readClientKey(query: (name: string) => string | undefined): string | undefined | { bad: string } {
+  const client = query('client')
+  if (client === undefined) return undefined
+  return CLIENT_KEY.test(client) ? client : { bad: '"client" must be 1 to 64 of A-Z a-z 0-9 _ -' }
 }
