@@ -116,7 +116,10 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   async publish(kind: EntryKind, body: string, from?: string, once?: Once): Promise<PublishAnswer> {
     this.reporter.activity()
     try {
-      const answer = once === undefined ? { seq: await this.room.publish(kind, body, from), duplicate: false, mismatch: false } : await this.room.publishOnce(kind, body, once, from)
+      const answer =
+        once === undefined
+          ? { seq: await this.room.publish(kind, body, from), duplicate: false, mismatch: false }
+          : await this.room.publishOnce(kind, body, once, from)
       this.reporter.touched()
       return answer
     } catch (err) {

@@ -112,12 +112,20 @@ export class RedisLog implements RoomLog, RoomListener {
   }
 
   append(draft: Draft): Promise<number> {
-    return this.appendBy(draft, () => this.store.append(this.keys, draft), (seq) => seq)
+    return this.appendBy(
+      draft,
+      () => this.store.append(this.keys, draft),
+      (seq) => seq,
+    )
   }
 
   appendOnce(draft: Draft, once: Once): Promise<Appended> {
     // A repeat's seq is its first append's: whichever instance made that, it is delivered here in order.
-    return this.appendBy(draft, () => this.store.appendOnce(this.keys, draft, once), (a) => a.seq)
+    return this.appendBy(
+      draft,
+      () => this.store.appendOnce(this.keys, draft, once),
+      (a) => a.seq,
+    )
   }
 
   /** Append through `run` (whose answer names the seq by `seqOf`), as `append` describes. */
