@@ -1,11 +1,27 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
+import {
+  Hub,
+  Ops,
+  chooseSubprotocol,
+  createApp,
+  createMetricsApp,
+  gracefulShutdown,
+  hubGateway,
+  listeningLine,
+  logStartup,
+  metricsLine,
+  readConfig,
+  readListen,
+} from '../src/index.ts'
 
 const config = readConfig(process.env)
 const { port, hostname } = readListen(process.env)
+// Metrics and logs of this instance (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL).
+const ops = Ops.fromEnv(process.env, process.stdout.isTTY === true)
+logStartup(ops.log, process.env, config, ops.settings, { port, hostname })
 
 /** A core Connection that keeps its ServerWebSocket, for the topics below. */
 interface BunConnection extends Connection {
@@ -31,7 +47,7 @@ const fanout: Fanout = {
   },
 }
 
-const hub = new Hub({ config, fanout })
+const hub = new Hub({ config, fanout, ops })
 
 // Hono's WSContext is a new object for every Bun event; the gateway keeps each member itself instead,
 // and this Connection holds the one ServerWebSocket, which is the same for all its events.
@@ -47,7 +63,7 @@ const wrap: WrapSocket = (ctx) => {
   return conn
 }
 
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo })
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, ops })
 
 // Bun echoes the first subprotocol a client offers unless the upgrade names one, and hono/bun does not:
 // a token offered beside roomcast.v1 would come back in the handshake. Name ours, or none ('' omits it).
@@ -77,12 +93,20 @@ const server = Bun.serve({
     perMessageDeflate: false,
   },
 })
-console.log(listeningLine(hostname, server.port ?? port))
+ops.log.info(listeningLine(hostname, server.port ?? port))
 hub.start()
+
+// METRICS_PORT: /metrics on a listener of its own, and not on the main port.
+const metricsServer =
+  ops.settings.metricsPort === undefined ? undefined : Bun.serve({ port: ops.settings.metricsPort, hostname, fetch: createMetricsApp(ops).fetch })
+if (metricsServer !== undefined) ops.log.info(metricsLine(hostname, metricsServer.port ?? 0))
 
 const shutdown = gracefulShutdown(hub, {
   // Without `true`, stop() only stops accepting; open sockets stay for their close handshakes.
-  stopAccepting: () => void server.stop(),
+  stopAccepting: () => {
+    server.stop()
+    metricsServer?.stop()
+  },
   openSockets: () => server.pendingWebSockets,
   exit: (code) => process.exit(code),
 })

@@ -5,8 +5,8 @@
  * Room rebuilt after hibernation or eviction is the room that was.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { Errors, PONG, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../src/index.ts'
 import type { Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
+import { Errors, Ops, PONG, Room, chooseSubprotocol, closeReason, errorFields, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'
@@ -24,6 +24,8 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
     super(ctx, env)
     const config = readConfig(env as Record<string, string | undefined>)
+    // The room's lines (closes, refusals) as JSON through console.log, which Workers Logs index.
+    const ops = Ops.fromEnv(env as Record<string, string | undefined>)
     // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
     // The name given to idFromName (the runtime has told objects their name since March 2026).
@@ -31,15 +33,16 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     this.room = new Room(name, {
       config,
       logs: sqlLogs(ctx.storage.sql, config),
+      ops,
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
-      scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
+      scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => ops.log.error('setAlarm failed', { room: name, ...errorFields(err) })),
     })
     // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
     for (const ws of ctx.getWebSockets()) {
       const info = ws.deserializeAttachment() as MemberInfo | null
       if (info !== null) this.members.set(ws, this.room.restore(wrap(ws), info))
     }
-    if (this.members.size > 0) console.log(`roomcast: room ${name} woke with ${this.members.size} connection(s)`)
+    if (this.members.size > 0) ops.log.info('room woke', { room: name, connections: this.members.size })
   }
 
   /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */

@@ -1,7 +1,7 @@
 /** Cloudflare Workers entry: the Hono app, with each room in its own Durable Object (`RoomObject`). */
 import { getConnInfo } from 'hono/cloudflare-workers'
-import { createApp, readConfig } from '../src/index.ts'
 import type { Health, RoomGateway, RoomStats } from '../src/index.ts'
+import { Ops, createApp, readConfig } from '../src/index.ts'
 import { JOIN_HEADER, RoomObject } from './cloudflare-room.ts'
 
 export { RoomObject }
@@ -33,13 +33,17 @@ let app: ReturnType<typeof createApp> | undefined
 export default {
   fetch(request, env, ctx) {
     // [vars] are the same for every request of a deployment, so the app is built once per isolate.
+    const vars = env as unknown as Record<string, string | undefined>
     app ??= createApp({
-      config: readConfig(env as unknown as Record<string, string | undefined>),
+      config: readConfig(vars),
       gateway: objectGateway(env.ROOMS),
       // The client address from CF-Connecting-IP, which Cloudflare sets and a client cannot.
       getConnInfo,
       // Each room's storage is its own object's: nothing shared to be down.
       health: () => HEALTH,
+      // Refusals as JSON lines through console.log (Workers Logs); no /metrics: an isolate holds no instance's rooms.
+      ops: Ops.fromEnv(vars),
+      metricsRoute: false,
     })
     return app.fetch(request, env, ctx)
   },

@@ -1,16 +1,32 @@
 /** Deno: Deno.serve with Hono's upgradeWebSocket from hono/deno. */
 import { getConnInfo, upgradeWebSocket } from 'hono/deno'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import {
+  Hub,
+  Ops,
+  chooseSubprotocol,
+  createApp,
+  createMetricsApp,
+  gracefulShutdown,
+  hubGateway,
+  listeningLine,
+  logStartup,
+  metricsLine,
+  readConfig,
+  readListen,
+} from '../src/index.ts'
 import { redisFromEnv } from './redis/index.ts'
 
 const env = Deno.env.toObject()
 const config = readConfig(env)
 const { port, hostname } = readListen(env)
+// Metrics and logs of this instance (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL).
+const ops = Ops.fromEnv(env, Deno.stdout.isTerminal())
+logStartup(ops.log, env, config, ops.settings, { port, hostname })
 
 // With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
-const redis = await redisFromEnv(env, config)
-const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
+const redis = await redisFromEnv(env, config, ops)
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere, ops })
 
 // Open sockets, so shutdown can wait for their close handshakes (Deno.serve keeps no such list).
 const sockets = new Set<WebSocket>()
@@ -38,15 +54,14 @@ const upgradeOptions: Deno.UpgradeWebSocketOptions = {
   idleTimeout: Math.ceil(config.idleTimeoutMs / 1000),
 }
 
-
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo, health: redis?.health })
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo, health: redis?.health, ops })
 
 const server = Deno.serve(
   {
     port,
     hostname,
     onListen: (addr) => {
-      console.log(listeningLine(addr.hostname, addr.port))
+      ops.log.info(listeningLine(addr.hostname, addr.port))
     },
   },
   async (req, info) => {
@@ -59,11 +74,18 @@ const server = Deno.serve(
 )
 hub.start()
 
+// METRICS_PORT: /metrics on a listener of its own, and not on the main port.
+const metricsApp = ops.settings.metricsPort === undefined ? undefined : createMetricsApp(ops)
+const metricsServer =
+  metricsApp === undefined
+    ? undefined
+    : Deno.serve({ port: ops.settings.metricsPort, hostname, onListen: (addr) => ops.log.info(metricsLine(addr.hostname, addr.port)) }, metricsApp.fetch)
+
 // Deno.serve cannot stop accepting without closing open sockets with its own reason, so it is shut down
 // only after our 1001 close frames (with the core's reason) have gone out.
 const shutdown = gracefulShutdown(hub, {
   openSockets: () => sockets.size,
-  finish: () => Promise.all([server.shutdown(), redis?.close(500)]),
+  finish: () => Promise.all([server.shutdown(), metricsServer?.shutdown(), redis?.close(500)]),
   exit: (code) => Deno.exit(code),
 })
 Deno.addSignalListener('SIGTERM', () => void shutdown('SIGTERM'))

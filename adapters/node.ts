@@ -4,18 +4,34 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
+import {
+  Hub,
+  Ops,
+  SUBPROTOCOL,
+  createApp,
+  createMetricsApp,
+  gracefulShutdown,
+  hubGateway,
+  listeningLine,
+  logStartup,
+  metricsLine,
+  readConfig,
+  readListen,
+} from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
 import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
 import { redisFromEnv } from './redis/index.ts'
 
 const config = readConfig(process.env)
 const { port, hostname } = readListen(process.env)
+// Metrics and logs of this instance (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL).
+const ops = Ops.fromEnv(process.env, process.stdout.isTTY === true)
+logStartup(ops.log, process.env, config, ops.settings, { port, hostname })
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
-const redis = await redisFromEnv(process.env, config)
-const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
+const redis = await redisFromEnv(process.env, config, ops)
+const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere, ops })
 
 const wss = new WebSocketServer({
   noServer: true,
@@ -32,21 +48,29 @@ const wrap: WrapSocket = (ctx, alive) => {
   return new NodeConnection(ws)
 }
 
-
 // getConnInfo reads the client address from the IncomingMessage both HTTP and upgrade requests carry in c.env.
-const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health })
+const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, health: redis?.health, ops })
 // The transport's share of the door: headers over 16 KiB get 431, and a client that has not sent its
 // whole request head (an upgrade included) within 10 s gets 408 and is dropped, so slow handshakes
 // cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).
 const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }
 const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info) => {
-  console.log(listeningLine(hostname, info.port))
+  ops.log.info(listeningLine(hostname, info.port))
 })
+// METRICS_PORT: /metrics on a listener of its own, and not on the main port.
+const metricsPort = ops.settings.metricsPort
+const metricsServer =
+  metricsPort === undefined
+    ? undefined
+    : serve({ fetch: createMetricsApp(ops).fetch, port: metricsPort, hostname }, (info) => ops.log.info(metricsLine(hostname, info.port)))
 handleUpgrades(server as Server, wss, app.fetch)
 hub.start()
 
 const shutdown = gracefulShutdown(hub, {
-  stopAccepting: () => server.close(),
+  stopAccepting: () => {
+    server.close()
+    metricsServer?.close()
+  },
   openSockets: () => wss.clients.size,
   finish: async () => redis?.close(500),
   exit: (code) => process.exit(code),

@@ -34,6 +34,10 @@ export class MemoryLog implements RoomLog {
     return Promise.resolve(replayFrom(retained, { seq: this.seq, epoch: this.epoch }, since, epoch))
   }
 
+  historyBytes(): number {
+    return this.bytes
+  }
+
   members(local: number): number {
     return local
   }

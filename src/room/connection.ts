@@ -1,6 +1,7 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
-import type { JoinQuery } from '../wire/join.ts'
+
 import type { Mode } from '../wire/frames.ts'
+import type { JoinQuery } from '../wire/join.ts'
 
 /** A runtime's WebSocket as the core sees it. */
 export interface Connection {
@@ -27,6 +28,8 @@ export interface MemberInfo {
   canPublish: boolean
   /** Unix ms after which the member's credentials expire, if they do. */
   exp?: number
+  /** The client's address, for the log lines about this member (at most 64 characters). */
+  ip?: string
 }
 
 /** What a client asked for when it joined (wire/join.ts), and what its credentials grant. */
@@ -37,6 +40,8 @@ export interface JoinRequest extends JoinQuery {
   canPublish?: boolean
   /** Unix ms at which the token expires. */
   exp?: number
+  /** The client's address as the runtime reports it. */
+  ip?: string
 }
 
 let counter = 0

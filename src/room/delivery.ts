@@ -7,6 +7,8 @@
  * before it takes live entries.
  */
 import type { Entry } from '../log/entry.ts'
+import { entryBytes } from '../log/entry.ts'
+import { utf8Length } from '../wire/bytes.ts'
 import { encodeMessage } from '../wire/encode.ts'
 import type { Member } from './member.ts'
 
@@ -23,6 +25,11 @@ export interface Delivery {
   remove(m: Member): void
   /** One broadcast: encoded once per mode, the same string or bytes to every live member, queued for the joining. */
   deliver(entry: Entry): void
+}
+
+/** Where a broadcast's recipients and bytes are counted: once per broadcast, never per recipient (ops/metrics.ts). */
+export interface BroadcastCounter {
+  broadcast(frames: number, bytes: number): void
 }
 
 /** Sends to one member, as the room does: a send that throws or overfills the member's buffer closes that member only. */
@@ -47,6 +54,7 @@ export class MemberLoop implements Delivery {
     private readonly room: string,
     private readonly members: ReadonlySet<Member>,
     private readonly send: SendTo,
+    private readonly counter?: BroadcastCounter,
   ) {}
 
   joining(m: Member): void {
@@ -62,14 +70,23 @@ export class MemberLoop implements Delivery {
   deliver(entry: Entry): void {
     const raw = entry.body
     let json: string | undefined
+    let raws = 0
+    let jsons = 0
     for (const m of this.members) {
       if (m.queued !== null) m.queued.push(entry)
-      else if (m.info.mode === 'raw') this.send(m, raw)
-      else if (m.info.id !== entry.origin) {
+      else if (m.info.mode === 'raw') {
+        this.send(m, raw)
+        raws++
+      } else if (m.info.id !== entry.origin) {
         // Encoded once per broadcast, and only if a json member needs it.
         json ??= encodeMessage(this.room, entry)
         this.send(m, json)
+        jsons++
       }
+    }
+    // Sizes once per broadcast: recipients times size.
+    if (this.counter !== undefined && raws + jsons > 0) {
+      this.counter.broadcast(raws + jsons, (raws > 0 ? raws * entryBytes(entry) : 0) + (json !== undefined ? jsons * utf8Length(json) : 0))
     }
   }
 }

@@ -10,10 +10,13 @@ import type { Config } from '../config/config.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { Unavailable } from '../log/room-log.ts'
+import { errorFields } from '../ops/logger.ts'
+import { Ops } from '../ops/ops.ts'
+import { utf8Length } from '../wire/bytes.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
-import { Errors, closeReason } from '../wire/errors.ts'
 import type { ErrorCode } from '../wire/errors.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
@@ -35,6 +38,8 @@ export interface RoomOptions {
   onError?: (err: unknown) => void
   /** The runtime's native one-to-many send, where it has one (Bun); without it the room sends to each member. */
   fanout?: Fanout
+  /** The instance's metrics and log; default: counted, and only errors logged. */
+  ops?: Ops
   /**
    * Schedule a call to `Room.expire()` at `at` (Unix ms), replacing any earlier schedule.
    * Default: a clock timer. Cloudflare sets a storage alarm instead, because a pending
@@ -60,6 +65,7 @@ export class Room {
   private readonly config: Config
   private readonly clock: Clock
   private readonly onError: (err: unknown) => void
+  private readonly ops: Ops
   /** `sendTo` as one function per room (not per recipient), for the helpers that send. */
   private readonly sender: SendTo = (m, data) => this.sendTo(m, data)
   private readonly delivery: Delivery
@@ -76,15 +82,22 @@ export class Room {
   ) {
     this.config = options.config
     this.clock = options.clock ?? realClock
-    this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
+    this.ops = options.ops ?? Ops.quiet()
+    this.onError = options.onError ?? ((err) => this.ops.log.error('unexpected error', { room: name, ...errorFields(err) }))
+    const metrics = this.ops.metrics
     this.delivery =
       options.fanout === undefined
-        ? new MemberLoop(name, this.members, this.sender)
-        : new TopicDelivery(options.fanout, name, this.sender, () => this.checkBuffersSoon())
+        ? new MemberLoop(name, this.members, this.sender, metrics)
+        : new TopicDelivery(options.fanout, name, this.sender, () => this.checkBuffersSoon(), metrics)
     this.expiry = new ExpiryTimer(this.clock, this.expire, options.scheduleExpiry)
     this.presence = new Presence(name, this.clock, this.config.presenceIntervalMs, this.members, () => this.log.members(this.members.size), this.sender)
     this.log = options.logs(name, {
-      deliver: (entry) => this.delivery.deliver(entry),
+      deliver: (entry) => {
+        // One timing per broadcast; the delivery counts its recipients once, too.
+        const t0 = metrics.now()
+        this.delivery.deliver(entry)
+        metrics.fanoutSeconds.observe((metrics.now() - t0) / 1000)
+      },
       membersChanged: () => this.presence.changed(),
       lost: () => this.closeAll('resync'),
     })
@@ -96,6 +109,16 @@ export class Room {
   /** Members on this instance. */
   get size(): number {
     return this.members.size
+  }
+
+  /** Add this room's members to `counts`, by mode (for the connections gauge, read when scraped). */
+  countModes(counts: { raw: number; json: number }): void {
+    for (const m of this.members) counts[m.info.mode]++
+  }
+
+  /** Bytes of message bodies this room's history holds in this process (0 where it lives elsewhere, as in Redis). */
+  get historyBytes(): number {
+    return this.log.historyBytes?.() ?? 0
   }
 
   /** Whether the room is at MAX_ROOM_CONNECTIONS (on this instance): a new member would be refused. */
@@ -111,12 +134,15 @@ export class Room {
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
     if (this.full) {
+      this.ops.closed(this.name, 'room_full', req)
       closeQuietly(conn, 'room_full', this.onError)
       return null
     }
     const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
+    if (req.ip !== undefined) info.ip = req.ip.slice(0, 64)
+    this.ops.connected(this.name, info)
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
     this.members.add(m)
     this.delivery.joining(m)
@@ -144,6 +170,7 @@ export class Room {
   leave(m: Member): void {
     if (m.closed) return
     m.closed = true
+    this.ops.disconnected(this.name, m.info)
     this.remove(m)
   }
 
@@ -194,6 +221,7 @@ export class Room {
     if (m.closed) return
     const data = normaliseFrame(payload)
     if (data === null) return this.drop(m, 'unsupported_payload')
+    this.ops.metrics.bytesReceived.value += typeof data === 'string' ? utf8Length(data) : data.byteLength
     const now = this.clock.now()
     m.lastSeen = now
     if (expired(m.info.exp, now)) return this.drop(m, 'token_expired')
@@ -218,26 +246,28 @@ export class Room {
   }
 
   /** Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published. */
-  publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+  publish(kind: EntryKind, body: string | Uint8Array, from?: string, source: 'http' | 'server' = 'http'): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (from !== undefined) draft.from = from
-    return this.log.append(draft)
+    return this.ops.published(source, this.log.append(draft))
   }
 
   private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number): void {
     const json = m.info.mode === 'json'
     if (!m.info.canPublish) {
+      this.ops.refusedFrame(this.name, 'forbidden', m.info)
       if (json) this.sendTo(m, encodeError('forbidden', undefined, id))
       return
     }
     if (!takeToken(m.bucket, now, this.config.rateLimit, this.config.rateBurst)) {
       if (countInWindow(m.rateRefusals, now, FLOOD_WINDOW_MS) > this.config.floodStrikes) return this.drop(m, 'flooding')
+      this.ops.refusedFrame(this.name, 'rate_limited', m.info)
       if (json) this.sendTo(m, encodeError('rate_limited', undefined, id))
       return
     }
     const draft: Draft = { kind, body, ts: now, origin: m.info.id }
     if (m.info.from !== undefined) draft.from = m.info.from
-    const appended = this.log.append(draft)
+    const appended = this.ops.published('ws', this.log.append(draft))
     if (id !== undefined) {
       appended.then(
         (seq) => this.sendTo(m, encodeAck(id, seq)),
@@ -250,11 +280,13 @@ export class Room {
 
   private refused(m: Member, err: unknown, id: string | undefined): void {
     if (!(err instanceof Unavailable)) this.onError(err)
+    this.ops.refusedFrame(this.name, 'unavailable', m.info)
     if (m.info.mode === 'json') this.sendTo(m, encodeError('unavailable', undefined, id))
   }
 
-  private badFrame(m: Member, code: ErrorCode, message: string, id: string | undefined, now: number): void {
+  private badFrame(m: Member, code: 'bad_json' | 'bad_frame', message: string, id: string | undefined, now: number): void {
     if (countInWindow(m.badFrames, now, BAD_FRAME_WINDOW_MS) > this.config.badFrameBudget) return this.drop(m, 'too_many_errors')
+    this.ops.refusedFrame(this.name, code, m.info)
     this.sendTo(m, encodeError(code, message, id))
   }
 
@@ -301,6 +333,7 @@ export class Room {
   private drop(m: Member, code: ErrorCode): void {
     if (m.closed) return
     m.closed = true
+    this.ops.closed(this.name, code, m.info)
     this.remove(m)
     closeQuietly(m.conn, code, this.onError)
   }

@@ -1,19 +1,25 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
-import { Hono } from 'hono'
+
 import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
+import { bearer, createVerifier, tokenFromProtocols } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
+import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import { Unavailable } from '../log/room-log.ts'
+import { errorFields } from '../ops/logger.ts'
+import { Ops } from '../ops/ops.ts'
 import type { JoinRequest } from '../room/connection.ts'
-import { bearer, tokenFromProtocols } from '../access/credentials.ts'
-import { Door, isRefusal } from '../access/door.ts'
-import type { RoomGateway } from './gateway.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
-import { Unavailable } from '../log/room-log.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import type { RoomGateway } from './gateway.ts'
+import { serveMetrics } from './metrics-route.ts'
+import { observe } from './observe.ts'
 
 export interface AppOptions {
   config: Config
@@ -26,6 +32,14 @@ export interface AppOptions {
   getConnInfo?: GetConnInfo
   /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
   health?: () => Health
+  /**
+   * The instance's metrics and log (ops/ops.ts), the Hub's own. With it the app serves `GET /metrics`
+   * (unless METRICS_PORT moves it to a listener of its own, or `metricsRoute` is false); without it
+   * refusals are still counted and errors logged, but nothing is served.
+   */
+  ops?: Ops
+  /** Serve `/metrics` on this app; default: when `ops` is given and METRICS_PORT is not set. False on Cloudflare. */
+  metricsRoute?: boolean
 }
 
 /** What a backend says about itself, for `/healthz` and `/readyz`. */
@@ -46,7 +60,8 @@ export function parseJoin(c: Context): JoinRequest | string {
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
@@ -64,9 +79,14 @@ const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 
 type AppEnv = { Variables: { from: string | undefined } }
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, ops: given, metricsRoute }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
-  const door = new Door(config)
+  const ops = given ?? Ops.quiet()
+  const door = new Door(
+    config,
+    realClock,
+    createVerifier(config.access, (err) => ops.log.error('token verification failed on our side', errorFields(err))),
+  )
   const clientIp = (c: Context): string | undefined => {
     try {
       return getConnInfo?.(c).remote.address
@@ -77,13 +97,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
 
   // Cheapest checks first, so a flood of bad upgrades costs no token verification.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
-    const throttled = door.throttle(clientIp(c))
+    const ip = clientIp(c)
+    const throttled = door.throttle(ip)
     if (throttled !== null) return refusalResponse(throttled)
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
+    if (ip !== undefined) join.ip = ip
     const admitted = await door.join(c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')), room)
     if (isRefusal(admitted)) return refusalResponse(admitted)
     if (admitted.grant !== undefined) {
@@ -115,6 +137,11 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       c.set('from', admitted.grant?.sub)
       await next()
     }
+
+  // Every answer counted, every refusal logged: they all carry X-Roomcast-Error, whichever check built them.
+  app.use(observe(ops, config.defaultRoom, clientIp))
+  ops.metrics.watchBackend(health)
+  if (metricsRoute ?? (given !== undefined && ops.settings.metricsPort === undefined)) app.get('/metrics', (c) => serveMetrics(ops, c))
 
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
   app.get('/healthz', (c) => {
@@ -154,7 +181,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
-      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      if (type !== 'text/plain' && type !== 'application/json')
+        return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
@@ -181,7 +209,7 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   app.onError((err) => {
     // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
     if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || 'room unavailable; try again')
-    console.error('roomcast:', err)
+    ops.log.error('unexpected error', errorFields(err))
     return refusalResponse('internal')
   })
   return app

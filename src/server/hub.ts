@@ -2,12 +2,14 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import { memoryLogs } from '../log/memory-log.ts'
+import type { LogFactory } from '../log/room-log.ts'
+import type { InstanceView } from '../ops/metrics.ts'
+import { Ops } from '../ops/ops.ts'
+import type { RoomStats } from '../room/room.ts'
+import { Room } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { ErrorCode } from '../wire/errors.ts'
-import { Room } from '../room/room.ts'
-import type { RoomStats } from '../room/room.ts'
-import type { LogFactory } from '../log/room-log.ts'
-import { memoryLogs } from '../log/memory-log.ts'
 
 export interface HubOptions {
   config: Config
@@ -19,10 +21,12 @@ export interface HubOptions {
   statsElsewhere?: (room: string) => Promise<RoomStats>
   /** The runtime's native one-to-many send, where it has one (Bun). */
   fanout?: Fanout
+  /** This instance's metrics and log (ops/ops.ts); default: counted, and only errors logged. */
+  ops?: Ops
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
-export class Hub {
+export class Hub implements InstanceView {
   private readonly rooms = new Map<string, Room>()
   private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>> & Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>
   private timer: ReturnType<typeof setInterval> | undefined
@@ -35,7 +39,15 @@ export class Hub {
       onError: options.onError,
       statsElsewhere: options.statsElsewhere,
       fanout: options.fanout,
+      ops: options.ops ?? Ops.quiet(),
     }
+    // The gauges of rooms are read from here when scraped.
+    this.options.ops.metrics.watch(this)
+  }
+
+  /** This instance's metrics and log. */
+  get ops(): Ops {
+    return this.options.ops
   }
 
   get config(): Config {
@@ -64,6 +76,25 @@ export class Hub {
     return this.options.statsElsewhere?.(name) ?? Promise.resolve({ room: name, connections: 0, seq: 0 })
   }
 
+  /** Rooms open on this instance (for the rooms gauge). */
+  get roomCount(): number {
+    return this.rooms.size
+  }
+
+  /** Members on this instance by mode, counted when asked (a scrape), not maintained. */
+  membersByMode(): { raw: number; json: number } {
+    const counts = { raw: 0, json: 0 }
+    for (const room of this.rooms.values()) room.countModes(counts)
+    return counts
+  }
+
+  /** Bytes of message bodies held in this process's histories. */
+  historyBytes(): number {
+    let n = 0
+    for (const room of this.rooms.values()) n += room.historyBytes
+    return n
+  }
+
   /** Members on this instance, across rooms. */
   get connections(): number {
     let n = 0
@@ -88,12 +119,14 @@ export class Hub {
     this.timer = setInterval(() => this.sweep(), this.options.config.pingIntervalMs)
     // Deno and Node: the sweep must not keep the process alive by itself.
     ;(this.timer as { unref?: () => void }).unref?.()
+    this.options.ops.metrics.lag.start()
   }
 
   /** Stop the sweep and close every member (shutdown). */
   closeAll(code: ErrorCode = 'shutting_down'): void {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
+    this.options.ops.metrics.lag.stop()
     for (const room of this.rooms.values()) room.closeAll(code)
   }
 }

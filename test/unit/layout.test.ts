@@ -12,9 +12,10 @@ function files(dir: string): string[] {
 
 /** Which folders each folder of src/ may import from. */
 const MAY_USE: Record<string, string[]> = {
-  '.': ['server', 'room', 'access', 'log', 'config', 'wire', 'client'],
-  server: ['room', 'access', 'log', 'config', 'wire', 'client'],
-  room: ['log', 'config', 'wire'],
+  '.': ['server', 'room', 'access', 'log', 'ops', 'config', 'wire', 'client'],
+  server: ['room', 'access', 'log', 'ops', 'config', 'wire', 'client'],
+  room: ['log', 'ops', 'config', 'wire'],
+  ops: ['config', 'wire'],
   access: ['config', 'wire'],
   log: ['wire'],
   config: ['wire'],
