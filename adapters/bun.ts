@@ -59,8 +59,20 @@ const wrap: WrapSocket = (ctx) => {
     close: (code, reason) => ws.close(code, reason),
     // Topic publishes bypass send(), so ask Bun every time rather than only after a send reported backpressure.
     bufferedAmount: () => ws.getBufferedAmount(),
+    closedBy: bunClosedBy,
   }
   return conn
+}
+
+/**
+ * Closes uWebSockets makes itself, told apart by their reason: a frame over maxPayloadLength (1009), and a
+ * peer that answered no ping within idleTimeout (Bun's liveness, which stands in for the core's sweep).
+ */
+function bunClosedBy(event: unknown): 'too_large' | 'idle_timeout' | undefined {
+  const reason = (event as { reason?: unknown } | undefined)?.reason
+  if (reason === 'Received too big message') return 'too_large'
+  if (reason === 'WebSocket timed out from inactivity') return 'idle_timeout'
+  return undefined
 }
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap), getConnInfo, ops })

@@ -6,8 +6,8 @@
  * write per message. Anything ws must handle itself goes through ws.send.
  */
 import type { Socket } from 'node:net'
-import * as wsModule from 'ws'
 import type { WebSocket } from 'ws'
+import * as wsModule from 'ws'
 import type { Connection } from '../src/index.ts'
 
 /** The ws internals the fast path reads; checked once, so a ws that changed them only loses the fast path. */
@@ -88,10 +88,7 @@ export class NodeConnection implements Connection {
     this.socket = internals._socket as Socket
     // Pre-built frames are only sound uncompressed: permessage-deflate would need ws's per-socket deflate state.
     this.fast =
-      this.socket !== null &&
-      typeof this.socket.cork === 'function' &&
-      internals._sender !== null &&
-      internals._extensions['permessage-deflate'] === undefined
+      this.socket !== null && typeof this.socket.cork === 'function' && internals._sender !== null && internals._extensions['permessage-deflate'] === undefined
   }
 
   send(data: string | Uint8Array): void {
@@ -131,5 +128,10 @@ export class NodeConnection implements Connection {
 
   ping(): void {
     this.ws.ping()
+  }
+
+  /** ws refuses a frame over maxPayload itself (closing with 1009) and reports it as this error. */
+  closedBy(event: unknown): 'too_large' | undefined {
+    return (event as { error?: { code?: unknown } } | undefined)?.error?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_large' : undefined
   }
 }

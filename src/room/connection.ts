@@ -1,5 +1,6 @@
 /** The one seam between a runtime's socket and the core. Adapters fill it in. */
 
+import type { ErrorCode } from '../wire/errors.ts'
 import type { Mode } from '../wire/frames.ts'
 import type { JoinQuery } from '../wire/join.ts'
 
@@ -13,6 +14,12 @@ export interface Connection {
   bufferedAmount?(): number
   /** Send a protocol-level ping; absent where the runtime pings by itself (Deno, Bun, Cloudflare). */
   ping?(): void
+  /**
+   * Read the runtime's close or error event for this socket: the code of the Errors table the runtime
+   * itself closed it with, if it did (a frame over the size limit, refused by the transport before the
+   * core saw it: Node's ws, Bun's uWebSockets), so the close is counted and logged as the server's.
+   */
+  closedBy?(event: unknown): ErrorCode | undefined
 }
 
 /**

@@ -166,11 +166,12 @@ export class Room {
     return m
   }
 
-  /** The member's socket closed. */
-  leave(m: Member): void {
+  /** The member's socket closed; `closedBy` when the runtime closed it for one of the Errors table's reasons. */
+  leave(m: Member, closedBy?: ErrorCode): void {
     if (m.closed) return
     m.closed = true
-    this.ops.disconnected(this.name, m.info)
+    if (closedBy === undefined) this.ops.disconnected(this.name, m.info)
+    else this.ops.closed(this.name, closedBy, m.info)
     this.remove(m)
   }
 

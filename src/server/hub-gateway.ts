@@ -1,12 +1,12 @@
 /** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
 import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
-import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
-import type { Hub } from './hub.ts'
-import type { RoomGateway } from './gateway.ts'
+import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
+import type { RoomGateway } from './gateway.ts'
+import type { Hub } from './hub.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -41,7 +41,7 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
  */
 class MemberEvents {
   private member: Member | null = null
-  readonly onError: () => void
+  readonly onError: (evt?: unknown) => void
 
   constructor(
     private readonly room: Room,
@@ -61,8 +61,9 @@ class MemberEvents {
     if (this.member !== null) this.room.receive(this.member, evt.data)
   }
 
-  onClose(): void {
-    if (this.member !== null) this.room.leave(this.member)
+  onClose(evt?: unknown): void {
+    const m = this.member
+    if (m !== null) this.room.leave(m, m.conn.closedBy?.(evt))
   }
 
   private alive(): void {

@@ -32,12 +32,14 @@ async function reasonOf(res: Response): Promise<string | undefined> {
 /** Count and log what each request was answered. `clientIp` is the app's reading of the client address. */
 export function observe(ops: Ops, defaultRoom: string, clientIp: (c: Context) => string | undefined): MiddlewareHandler {
   return async (c, next) => {
-    await next()
+    // Read before the route runs: once Deno has upgraded a request, its headers can no longer be read.
     const upgrade = c.req.header('upgrade')?.toLowerCase() === 'websocket'
-    const code = c.res.headers.get('x-roomcast-error')
-    if (!upgrade && code === null) return
-    const path = new URL(c.req.url).pathname
+    const { method, path } = c.req
+    const ip = clientIp(c)
+    await next()
     const res = c.res
-    await ops.answered({ upgrade, status: res.status, method: c.req.method, path, room: roomOf(path, defaultRoom), ip: clientIp(c) }, code, () => reasonOf(res))
+    const code = res.headers.get('x-roomcast-error')
+    if (!upgrade && code === null) return
+    await ops.answered({ upgrade, status: res.status, method, path, room: roomOf(path, defaultRoom), ip }, code, () => reasonOf(res))
   }
 }
