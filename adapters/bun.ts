@@ -105,13 +105,13 @@ const server = Bun.serve({
     perMessageDeflate: false,
   },
 })
-ops.log.info(listeningLine(hostname, server.port ?? port))
+ops.log.startup(listeningLine(hostname, server.port ?? port))
 hub.start()
 
 // METRICS_PORT: /metrics on a listener of its own, and not on the main port.
 const metricsServer =
   ops.settings.metricsPort === undefined ? undefined : Bun.serve({ port: ops.settings.metricsPort, hostname, fetch: createMetricsApp(ops).fetch })
-if (metricsServer !== undefined) ops.log.info(metricsLine(hostname, metricsServer.port ?? 0))
+if (metricsServer !== undefined) ops.log.startup(metricsLine(hostname, metricsServer.port ?? 0))
 
 const shutdown = gracefulShutdown(hub, {
   // Without `true`, stop() only stops accepting; open sockets stay for their close handshakes.

@@ -61,7 +61,7 @@ const server = Deno.serve(
     port,
     hostname,
     onListen: (addr) => {
-      ops.log.info(listeningLine(addr.hostname, addr.port))
+      ops.log.startup(listeningLine(addr.hostname, addr.port))
     },
   },
   async (req, info) => {
@@ -79,7 +79,7 @@ const metricsApp = ops.settings.metricsPort === undefined ? undefined : createMe
 const metricsServer =
   metricsApp === undefined
     ? undefined
-    : Deno.serve({ port: ops.settings.metricsPort, hostname, onListen: (addr) => ops.log.info(metricsLine(addr.hostname, addr.port)) }, metricsApp.fetch)
+    : Deno.serve({ port: ops.settings.metricsPort, hostname, onListen: (addr) => ops.log.startup(metricsLine(addr.hostname, addr.port)) }, metricsApp.fetch)
 
 // Deno.serve cannot stop accepting without closing open sockets with its own reason, so it is shut down
 // only after our 1001 close frames (with the core's reason) have gone out.

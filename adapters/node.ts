@@ -55,14 +55,14 @@ const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap)
 // cannot pile up. Node checks those timeouts only every connectionsCheckingInterval (30 s by default).
 const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 }
 const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info) => {
-  ops.log.info(listeningLine(hostname, info.port))
+  ops.log.startup(listeningLine(hostname, info.port))
 })
 // METRICS_PORT: /metrics on a listener of its own, and not on the main port.
 const metricsPort = ops.settings.metricsPort
 const metricsServer =
   metricsPort === undefined
     ? undefined
-    : serve({ fetch: createMetricsApp(ops).fetch, port: metricsPort, hostname }, (info) => ops.log.info(metricsLine(hostname, info.port)))
+    : serve({ fetch: createMetricsApp(ops).fetch, port: metricsPort, hostname }, (info) => ops.log.startup(metricsLine(hostname, info.port)))
 handleUpgrades(server as Server, wss, app.fetch)
 hub.start()
 

@@ -80,6 +80,14 @@ export class Logger {
     this.log('debug', msg, fields)
   }
 
+  /**
+   * A start-up line (the configuration, where the server listens): written whatever LOG_LEVEL says,
+   * marked info, since people and scripts wait for it.
+   */
+  startup(msg: string, fields?: Fields): void {
+    this.write(this.format === 'json' ? jsonLine(this.now(), 'info', msg, fields) : textLine(this.now(), 'info', msg, fields))
+  }
+
   /** Write one line at `level`, if enabled. */
   log(level: Level, msg: string, fields?: Fields): void {
     if (RANK[level] > this.rank) return

@@ -68,7 +68,7 @@ export function effectiveConfig(
   return out
 }
 
-/** Print the effective configuration once, at start-up (info). */
+/** Print the effective configuration once, at start-up (whatever LOG_LEVEL says). */
 export function logStartup(
   log: Logger,
   env: Record<string, string | undefined>,
@@ -76,7 +76,7 @@ export function logStartup(
   ops: OpsSettings,
   listen?: { port: number; hostname: string },
 ): void {
-  log.info('configuration', { config: effectiveConfig(env, config, ops, listen) })
+  log.startup('configuration', { config: effectiveConfig(env, config, ops, listen) })
 }
 
 /** The line a METRICS_PORT listener prints once it listens (tests read its port from it). */
