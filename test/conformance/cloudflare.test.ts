@@ -23,6 +23,8 @@ conformance({
     closeCodeWhileClientSends: true,
     // Each room is its own Durable Object, so no instance holds every connection to count against MAX_CONNECTIONS.
     instanceConnectionLimit: false,
+    // No instance holds the rooms (each is its own Durable Object) and a Worker has no second listener: no /metrics.
+    metrics: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -10,6 +10,7 @@ import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
 import { lifecycleScenarios } from './lifecycle.ts'
+import { metricsScenarios } from './metrics.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
 
@@ -38,6 +39,11 @@ export interface Capabilities {
    * false where the runtime has no header timeout (Deno.serve: denoland/deno#3515).
    */
   closesSlowHandshakes?: boolean
+  /**
+   * `GET /metrics` serves this instance's metrics (METRICS_TOKEN, METRICS_PORT). Optional, default true;
+   * false where there is no instance to count (Cloudflare: each room is its own Durable Object).
+   */
+  metrics?: boolean
 }
 
 /** A runtime under test. */
@@ -83,5 +89,6 @@ export function conformance(target: Target): void {
     hostileScenarios(ctx)
     lifecycleScenarios(ctx)
     authScenarios(ctx)
+    metricsScenarios(ctx)
   })
 }
