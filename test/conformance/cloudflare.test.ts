@@ -25,6 +25,7 @@ conformance({
     instanceConnectionLimit: false,
     // No instance holds the rooms (each is its own Durable Object) and a Worker has no second listener: no /metrics.
     metrics: false,
+    startupLog: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -10,6 +10,7 @@ import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
 import { lifecycleScenarios } from './lifecycle.ts'
+import { logScenarios } from './logs.ts'
 import { metricsScenarios } from './metrics.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
@@ -44,6 +45,14 @@ export interface Capabilities {
    * false where there is no instance to count (Cloudflare: each room is its own Durable Object).
    */
   metrics?: boolean
+  /** The server's output is one JSON line per event (LOG_FORMAT=json), readable from its process. Optional, default true. */
+  structuredLogs?: boolean
+  /**
+   * The server prints its effective configuration once at start-up, and nothing but its own lines. Optional,
+   * default true; false where the platform owns the process (Cloudflare: no code runs at start-up, and
+   * wrangler prints its banner and request lines around the Worker's JSON lines).
+   */
+  startupLog?: boolean
 }
 
 /** A runtime under test. */
@@ -90,5 +99,6 @@ export function conformance(target: Target): void {
     lifecycleScenarios(ctx)
     authScenarios(ctx)
     metricsScenarios(ctx)
+    logScenarios(ctx)
   })
 }
