@@ -15,6 +15,9 @@ const CONTENT = 's3cret-message-content'
 const COOKIE = 'session=c00kie-value-0123456789'
 const ORIGIN = 'https://app.example.com'
 
+/** The escape that starts a terminal colour code (deno task colours its announcement). */
+const ESC = String.fromCharCode(27)
+
 type Line = Record<string, unknown> & { time: string; level: string; msg: string }
 
 function sign(rooms: string[], opts: { pub?: boolean; sub?: string; ttl?: number } = {}): Promise<string> {
@@ -34,7 +37,7 @@ function linesOf(server: ServerHandle, launcherLines = false): Line[] {
   for (const line of server.output().split('\n')) {
     if (line.trim() === '') continue
     // `deno task` announces the command it runs; that line is Deno's, not ours.
-    if (/^(\x1b\[[0-9;]*m)*Task(\x1b\[[0-9;]*m)* /.test(line)) continue
+    if (/^(\[[0-9;]*m)*Task(\[[0-9;]*m)* /.test(line.replaceAll(ESC, ''))) continue
     if (launcherLines && !line.startsWith('{')) continue
     let parsed: unknown
     try {
