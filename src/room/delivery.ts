@@ -50,6 +50,9 @@ export function sendQueued(room: string, m: Member, after: number, send: SendTo)
 
 /** Delivery by a loop over the room's members, each sent to through the room's `sendTo`. */
 export class MemberLoop implements Delivery {
+  /** Live raw members, kept as they go live and leave, so a broadcast counts its raw recipients without touching the raw path. */
+  private liveRaw = 0
+
   constructor(
     private readonly room: string,
     private readonly members: ReadonlySet<Member>,
@@ -62,29 +65,34 @@ export class MemberLoop implements Delivery {
   }
 
   live(m: Member, after: number): void {
+    // Counted before its queue is sent: a send that closes it (a slow consumer) runs remove(), which uncounts it.
+    if (m.info.mode === 'raw') this.liveRaw++
     sendQueued(this.room, m, after, this.send)
   }
 
-  remove(): void {}
+  remove(m: Member): void {
+    // Only members that went live were counted (queued is null from live() on).
+    if (m.queued === null && m.info.mode === 'raw') this.liveRaw--
+  }
 
   deliver(entry: Entry): void {
     const raw = entry.body
     let json: string | undefined
-    let raws = 0
+    // The raw recipients this broadcast is addressed to, read before any send can close one.
+    const raws = this.liveRaw
     let jsons = 0
     for (const m of this.members) {
       if (m.queued !== null) m.queued.push(entry)
-      else if (m.info.mode === 'raw') {
-        this.send(m, raw)
-        raws++
-      } else if (m.info.id !== entry.origin) {
+      else if (m.info.mode === 'raw') this.send(m, raw)
+      else if (m.info.id !== entry.origin) {
         // Encoded once per broadcast, and only if a json member needs it.
         json ??= encodeMessage(this.room, entry)
         this.send(m, json)
+        // Beside an encode-and-send a counter costs nothing measurable; on the lean raw path it did (liveRaw instead).
         jsons++
       }
     }
-    // Sizes once per broadcast: recipients times size.
+    // Counted once per broadcast: recipients, and recipients times size.
     if (this.counter !== undefined && raws + jsons > 0) {
       this.counter.broadcast(raws + jsons, (raws > 0 ? raws * entryBytes(entry) : 0) + (json !== undefined ? jsons * utf8Length(json) : 0))
     }

@@ -4,10 +4,10 @@
  * restarts over the same storage continues its seq and replays from SQLite.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { TEST_ENV } from '../conformance/suite.ts'
 import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { removeDir, startWrangler, tempDir } from '../support/wrangler.ts'
-import { TEST_ENV } from '../conformance/suite.ts'
 
 const dir = tempDir('roomcast-cf-durable-')
 let server: ServerHandle
@@ -74,7 +74,10 @@ it('after wrangler dev restarts over the same storage, seq continues and ?since=
   expect(await (await fetch(`${server.http}/rooms/${room}`)).json()).toEqual({ room, connections: 0, seq: 3 })
   const again = await connectJson(`${server.ws}/rooms/${room}?since=1&epoch=${welcome.epoch}`)
   expect(again.welcome).toMatchObject({ seq: 3, epoch: welcome.epoch, resumed: { since: 1, complete: true } })
-  expect((await again.client.frames('message', 2)).map((f) => [f.seq, f.data])).toEqual([[2, 'm1'], [3, 'm2']])
+  expect((await again.client.frames('message', 2)).map((f) => [f.seq, f.data])).toEqual([
+    [2, 'm1'],
+    [3, 'm2'],
+  ])
 
   const res = await fetch(`${server.http}/rooms/${room}/messages`, { method: 'POST', body: 'm3' })
   expect(await res.json()).toEqual({ seq: 4 })

@@ -74,6 +74,32 @@ describe.each([
   })
 })
 
+describe('deliveries as members come and go', () => {
+  it('counts only live members: not one still being welcomed, not one that left, not one closed while catching up', async () => {
+    const { room, join, m } = setup({ maxBufferedBytes: 10 })
+    const a = join()
+    await flush()
+    const b = join() // its welcome is still being prepared: this broadcast is queued for it
+    room.receive(a.member, 'one')
+    expect(m.deliveries.value).toBe(1)
+    await flush()
+    expect(b.conn.sent).toEqual(['one'])
+    room.receive(a.member, 'two')
+    expect(m.deliveries.value).toBe(3)
+    room.leave(a.member)
+    room.receive(b.member, 'three')
+    expect(m.deliveries.value).toBe(4)
+    // A member whose catch-up overfills its buffer is closed before it goes live, and never counted.
+    const slow = join()
+    slow.conn.buffered = 100
+    room.receive(b.member, 'four')
+    await flush()
+    expect(slow.conn.closedWith?.code).toBe(1013)
+    room.receive(b.member, 'five')
+    expect(m.deliveries.value).toBe(4 + 1 + 1)
+  })
+})
+
 describe('what a room counts', () => {
   it('counts publishes by source, their latency, and the bytes members sent', async () => {
     const { room, join, m } = setup()
