@@ -79,11 +79,14 @@ export class Ops {
    */
   published(source: PublishSource, appended: Promise<number>): Promise<number> {
     const t0 = this.metrics.now()
-    appended.then(() => {
-      this.metrics.published.add(source)
-      this.metrics.publishSeconds.observe((this.metrics.now() - t0) / 1000)
-    }, NOOP)
+    appended.then(() => this.appended(source, t0), NOOP)
     return appended
+  }
+
+  /** A publish from `source` that reached the room at `t0` (metrics.now()) has its seq: count it and its latency. */
+  appended(source: PublishSource, t0: number): void {
+    this.metrics.published.add(source)
+    this.metrics.publishSeconds.observe((this.metrics.now() - t0) / 1000)
   }
 
   // ---- requests ----

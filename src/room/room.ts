@@ -268,14 +268,22 @@ export class Room {
     }
     const draft: Draft = { kind, body, ts: now, origin: m.info.id }
     if (m.info.from !== undefined) draft.from = m.info.from
-    const appended = this.ops.published('ws', this.log.append(draft))
+    // Counted in the handlers the publish has anyway: a promise of its own per publish measured ~0.5 µs.
+    const t0 = this.ops.metrics.now()
+    const appended = this.log.append(draft)
     if (id !== undefined) {
       appended.then(
-        (seq) => this.sendTo(m, encodeAck(id, seq)),
+        (seq) => {
+          this.ops.appended('ws', t0)
+          this.sendTo(m, encodeAck(id, seq))
+        },
         (err) => this.refused(m, err, id),
       )
     } else {
-      appended.catch((err) => this.refused(m, err, undefined))
+      appended.then(
+        () => this.ops.appended('ws', t0),
+        (err) => this.refused(m, err, undefined),
+      )
     }
   }
 
