@@ -1,12 +1,21 @@
 /** The standalone Bun server (`bun run adapters/bun/server.ts`): roomcast/bun at the root of its own Bun.serve, and nothing else. */
 import type { BunRequest, Server } from 'bun'
-import { isDotSegment, listeningLine, refusalResponse, startup } from '../../src/index.ts'
+import { Ops, createMetricsApp, isDotSegment, listeningLine, logStartup, metricsLine, refusalResponse, startup } from '../../src/index.ts'
 import { createRoomcast } from './index.ts'
 
 // Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
-const { config, listen, hooks, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
+const { config, listen, hooks, fail, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
 const { port, hostname } = listen
-const rc = createRoomcast({ config, hooks })
+// Metrics and logs of this instance (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL); a bad value ends start-up.
+const ops = (() => {
+  try {
+    return Ops.fromEnv(process.env, process.stdout.isTTY === true)
+  } catch (err) {
+    return fail(err)
+  }
+})()
+logStartup(ops.log, process.env, config, ops.settings, { port, hostname })
+const rc = createRoomcast({ config, hooks, ops })
 
 // Bun resolves `.` and `..` in request.url before any of our code sees it (`/rooms/..` arrives as `/`), but
 // matches `routes` on the target as sent. So the room route sees a room segment the URL parser would resolve
@@ -28,11 +37,19 @@ const server = listening(() =>
     websocket: rc.websocket,
   }),
 )
-console.log(listeningLine(hostname, server.port ?? port))
+ops.log.startup(listeningLine(hostname, server.port ?? port))
+
+// METRICS_PORT: /metrics on a listener of its own, and not on the main port.
+const metricsPort = ops.settings.metricsPort
+const metricsServer = metricsPort === undefined ? undefined : listening(() => Bun.serve({ port: metricsPort, hostname, fetch: createMetricsApp(ops).fetch }))
+if (metricsServer !== undefined) ops.log.startup(metricsLine(hostname, metricsServer.port ?? 0))
 
 const shutdown = rc.shutdown({
   // Without `true`, stop() only stops accepting; open sockets stay for their close handshakes.
-  stopAccepting: () => void server.stop(),
+  stopAccepting: () => {
+    server.stop()
+    metricsServer?.stop()
+  },
   exit: (code) => process.exit(code),
 })
 process.on('SIGTERM', () => void shutdown('SIGTERM'))

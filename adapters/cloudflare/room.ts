@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { Config, Connection, EntryKind, ErrorCode, Hooks, JoinRequest, Member, MemberFilter, MemberInfo, RoomStats } from '../../src/index.ts'
-import { Errors, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
+import { Errors, Ops, PONG, Rejected, Room, chooseSubprotocol, closeReason, errorFields, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'
@@ -37,6 +37,8 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   constructor(ctx: DurableObjectState, env: Record<string, unknown>, settings: RoomSettings = {}) {
     super(ctx, env)
     const config = settings.config ?? readConfig(env as Record<string, string | undefined>)
+    // The room's lines (closes, refusals) as JSON through console.log, which Workers Logs index.
+    const ops = Ops.fromEnv(env as Record<string, string | undefined>)
     // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
     // The name given to idFromName (the runtime has told objects their name since March 2026).
@@ -44,8 +46,9 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     this.room = new Room(name, {
       config,
       logs: sqlLogs(ctx.storage.sql, config),
+      ops,
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
-      scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
+      scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => ops.log.error('setAlarm failed', { room: name, ...errorFields(err) })),
       hooks: settings.hooks,
       onError: settings.onError,
     })
@@ -54,7 +57,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       const info = ws.deserializeAttachment() as MemberInfo | null
       if (info !== null) this.members.set(ws, this.room.restore(wrap(ws), info))
     }
-    if (this.members.size > 0) console.log(`roomcast: room ${name} woke with ${this.members.size} connection(s)`)
+    if (this.members.size > 0) ops.log.info('room woke', { room: name, connections: this.members.size })
   }
 
   /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */
@@ -93,7 +96,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
 
   /** The application's own publish (`rc.publish`): no `message` hook, the seq. */
   send(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
-    return this.room.publish(kind, body, from, undefined, false)
+    return this.room.publish(kind, body, from, undefined, false, 'server')
   }
 
   /** The application's disconnect (`rc.disconnect`): close the members `who` names with `code`; how many. */

@@ -9,7 +9,7 @@
 
 import type { RedisOptions } from 'ioredis'
 import { Redis, ReplyError } from 'ioredis'
-import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
+import type { Draft, Entry, Health, HistoryLimits, LogFactory, Metrics, RoomStats } from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, entryBytes } from '../../src/index.ts'
 import { Deadlines } from './deadlines.ts'
 import { RedisLog } from './log.ts'
@@ -27,8 +27,10 @@ export interface RedisBackendOptions {
   roomTtlMs: number
   /** How often each instance re-announces its member counts; a count expires after 3 of these. */
   heartbeatMs: number
-  /** Where state changes are reported (once per change, not per retry). */
-  log?: (message: string) => void
+  /** Where state changes are reported (once per change, not per retry); `warn` for going down and errors. */
+  log?: (message: string, level?: 'info' | 'warn') => void
+  /** Where each command's time goes (`roomcast_backend_command_seconds`). */
+  metrics?: Metrics
   /** How often each connection is sent a latency PING (default PROBE_MS). */
   probeMs?: number
   /** A PING unanswered this long marks Redis as not answering: not ready, publishes refused (default PROBE_TIMEOUT_MS). */
@@ -80,7 +82,7 @@ export class RedisBackend implements RoomStore {
   /** The rooms open on this instance, by channel: where channel messages and connection changes are reported. */
   private readonly rooms = new Map<string, RoomListener>()
   private readonly options: RedisBackendOptions
-  private readonly say: (message: string) => void
+  private readonly say: (message: string, level?: 'info' | 'warn') => void
   private downSince = Date.now()
   private lastError = 'connecting'
   private timer: ReturnType<typeof setInterval> | undefined
@@ -138,7 +140,7 @@ export class RedisBackend implements RoomStore {
     if (!this.up) throw new Unavailable('redis unreachable')
     const k = roomKeys(this.prefix, room)
     try {
-      const [seq, connections] = await this.cmd.rcPeek(k.meta, k.presence)
+      const [seq, connections] = await this.timed('peek', this.cmd.rcPeek(k.meta, k.presence))
       return { room, connections: Number(connections), seq: Number(seq) }
     } catch (err) {
       throw this.failure(err, 'redis failed while reading room stats')
@@ -175,7 +177,10 @@ export class RedisBackend implements RoomStore {
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      const appended = this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs)
+      const appended = this.timed(
+        'append',
+        this.cmd.rcAppend(keys.meta, keys.log, keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs),
+      )
       // Past the deadline it may still be sent and run: that is OutcomeUnknown below, and an ack follows if it runs.
       return await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
@@ -190,7 +195,7 @@ export class RedisBackend implements RoomStore {
     if (!this.up) throw new Unavailable('redis unreachable')
     let r: (string | number)[]
     try {
-      r = await this.cmd.rcRange(keys.meta, keys.log, since, epoch ?? '', this.options.roomTtlMs)
+      r = await this.timed('range', this.cmd.rcRange(keys.meta, keys.log, since, epoch ?? '', this.options.roomTtlMs))
     } catch (err) {
       throw this.failure(err, 'redis failed while reading history')
     }
@@ -204,16 +209,19 @@ export class RedisBackend implements RoomStore {
     if (!this.up) throw new Unavailable('redis unreachable')
     let r: (string | number)[]
     try {
-      r = await this.cmd.rcBeat(
-        k.meta,
-        k.log,
-        k.presence,
-        this.instanceId,
-        count,
-        this.options.heartbeatMs * 3,
-        this.options.roomTtlMs,
-        k.channel,
-        publish ? '1' : '0',
+      r = await this.timed(
+        'beat',
+        this.cmd.rcBeat(
+          k.meta,
+          k.log,
+          k.presence,
+          this.instanceId,
+          count,
+          this.options.heartbeatMs * 3,
+          this.options.roomTtlMs,
+          k.channel,
+          publish ? '1' : '0',
+        ),
       )
     } catch (err) {
       throw this.failure(err, 'redis failed during the presence heartbeat')
@@ -246,7 +254,7 @@ export class RedisBackend implements RoomStore {
     if (!up) {
       this.downSince = Date.now()
       if (this.closing) return
-      this.say(`redis ${this.slow.size > 0 ? 'not answering' : 'unreachable'}; publishes and new members are refused until it returns`)
+      this.say(`redis ${this.slow.size > 0 ? 'not answering' : 'unreachable'}; publishes and new members are refused until it returns`, 'warn')
       for (const room of this.rooms.values()) room.onDown()
       return
     }
@@ -319,10 +327,20 @@ export class RedisBackend implements RoomStore {
     this.check()
   }
 
+  /** Observe how long `command` takes (answered or failed) in `roomcast_backend_command_seconds`. */
+  private timed<T>(command: string, reply: Promise<T>): Promise<T> {
+    const metrics = this.options.metrics
+    if (metrics === undefined) return reply
+    const t0 = metrics.now()
+    const done = () => metrics.backendCommandSeconds.observeFor(command, (metrics.now() - t0) / 1000)
+    reply.then(done, done)
+    return reply
+  }
+
   /** Turn a failed command into Unavailable, reporting errors that are not about the connection. */
   private failure(err: unknown, message: string): Unavailable {
     const text = err instanceof Error ? err.message : String(err)
-    if (this.up && !/Connection is closed|max retries|writeable|timed out/i.test(text)) this.say(`redis error: ${text}`)
+    if (this.up && !/Connection is closed|max retries|writeable|timed out/i.test(text)) this.say(`redis error: ${text}`, 'warn')
     return new Unavailable(`${message} (${text})`)
   }
 }

@@ -43,6 +43,10 @@ export class MemoryLog implements RoomLog, Budgeted {
     return Promise.resolve(replayFrom(retained, { seq: this.seq, epoch: this.epoch }, since, epoch))
   }
 
+  historyBytes(): number {
+    return this.bytes
+  }
+
   members(local: number): number {
     return local
   }

@@ -61,6 +61,8 @@ export interface RoomLog {
   append(draft: Draft): Promise<number>
   /** Entries after `since`; `complete` is false when history no longer reaches back or the epoch differs. */
   replay(since: number, epoch: string | undefined): Promise<Replay>
+  /** Bytes of message bodies the history holds in this process; absent where it lives elsewhere (Redis). */
+  historyBytes?(): number
   /** This instance's member count changed; returns the count across all instances. */
   members(local: number): number
   /** The room is being dropped from this instance. */

@@ -11,6 +11,7 @@ import type { Config } from '../config/config.ts'
 import { readConfig } from '../config/config.ts'
 import type { Hooks } from '../hooks/hooks.ts'
 import type { LogFactory } from '../log/room-log.ts'
+import { Ops } from '../ops/ops.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { RoomsApi } from './api.ts'
@@ -35,8 +36,14 @@ export interface RoomcastOptions {
   auth?: AuthMode
   /** Where rooms keep seq and history across instances (a `RedisBackend` from `roomcast/redis`); default: memory. */
   backend?: Backend
-  /** Where unexpected errors go; default: console.error. */
+  /** Where unexpected errors go; default: the instance's log (`ops.log`). */
   onError?: (err: unknown) => void
+  /**
+   * The instance's metrics and logs (`GET /metrics`, the JSON or text lines); default: read from `env`
+   * (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL). With METRICS_PORT the app leaves `/metrics` to
+   * a listener of the application's own (`createMetricsApp(rc.ops)`).
+   */
+  ops?: Ops
 }
 
 /** A backend that spans instances (Redis): the rooms' logs, its health, and stats of rooms open elsewhere. */
@@ -78,6 +85,8 @@ export interface Roomcast extends RoomsApi {
   readonly hooks: Hooks
   /** The backend passed in, if any. */
   readonly backend: Backend | undefined
+  /** This instance's metrics and log. */
+  readonly ops: Ops
   /** WebSockets still open on this instance, counting those closing. */
   openSockets(): number
   /**
@@ -98,13 +107,16 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
   const config = resolveConfig(options)
   const rt = runtime(config)
   const { backend, hooks = {} } = options
-  const hub = new Hub({ config, logs: backend?.logs, statsElsewhere: backend?.statsElsewhere, fanout: rt.fanout, onError: options.onError, hooks })
+  // Bad LOG_* or METRICS_* values throw ConfigError here, as bad settings do in resolveConfig.
+  const ops = options.ops ?? Ops.fromEnv(options.env ?? {})
+  const hub = new Hub({ config, logs: backend?.logs, statsElsewhere: backend?.statsElsewhere, fanout: rt.fanout, onError: options.onError, hooks, ops })
   const appOptions: AppOptions = {
     config,
     gateway: hubGateway(hub, rt.upgradeWebSocket, rt.wrap, rt.upgradeOptions),
     getConnInfo: rt.getConnInfo,
     hooks,
     auth: options.auth,
+    ops,
   }
   if (options.onError !== undefined) appOptions.onError = options.onError
   if (rt.requestTarget !== undefined) appOptions.requestTarget = rt.requestTarget
@@ -119,6 +131,7 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
     hub,
     hooks,
     backend,
+    ops,
     openSockets: () => rt.openSockets(),
     shutdown: (server) =>
       gracefulShutdown(hub, {

@@ -4,10 +4,10 @@
  * restarts over the same storage continues its seq and replays from SQLite.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { TEST_ENV } from '../conformance/suite.ts'
 import { connect, connectJson, sleep, uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { removeDir, startWrangler, tempDir } from '../support/wrangler.ts'
-import { TEST_ENV } from '../conformance/suite.ts'
 
 const dir = tempDir('roomcast-cf-durable-')
 let server: ServerHandle
@@ -38,7 +38,8 @@ it('a hibernated room wakes with its members, their ids and modes, its seq and e
   await json.client.drain()
 
   // workerd evicts an object whose only business is hibernatable sockets after 10 s without events.
-  const woke = `roomcast: room ${room} woke with 2 connection(s)`
+  // The object's JSON log line (docs/operations.md) when it wakes with members.
+  const woke = `"msg":"room woke","room":"${room}","connections":2`
   await sleep(15_000)
   json.client.send({ type: 'ping' })
   expect(await json.client.frame('pong', 5000, [])).toEqual({ type: 'pong' })
@@ -73,7 +74,10 @@ it('after wrangler dev restarts over the same storage, seq continues and ?since=
   expect(await (await fetch(`${server.http}/rooms/${room}`)).json()).toEqual({ room, connections: 0, seq: 3 })
   const again = await connectJson(`${server.ws}/rooms/${room}?since=1&epoch=${welcome.epoch}`)
   expect(again.welcome).toMatchObject({ seq: 3, epoch: welcome.epoch, resumed: { since: 1, complete: true } })
-  expect((await again.client.frames('message', 2)).map((f) => [f.seq, f.data])).toEqual([[2, 'm1'], [3, 'm2']])
+  expect((await again.client.frames('message', 2)).map((f) => [f.seq, f.data])).toEqual([
+    [2, 'm1'],
+    [3, 'm2'],
+  ])
 
   const res = await fetch(`${server.http}/rooms/${room}/messages`, { method: 'POST', body: 'm3' })
   expect(await res.json()).toEqual({ seq: 4 })

@@ -39,6 +39,9 @@ conformance({
     // per message and per remote member, one more subrequest and one more wake-up than a socket per room
     // (docs/protocol-v2.md, Cloudflare); the client library opens one v1 socket per room behind its v2 API.
     multiplexing: false,
+    // No instance holds the rooms (each is its own Durable Object) and a Worker has no second listener: no /metrics.
+    metrics: false,
+    startupLog: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

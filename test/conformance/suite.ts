@@ -12,6 +12,8 @@ import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
 import { lifecycleScenarios } from './lifecycle.ts'
 import { limitScenarios } from './limits.ts'
+import { logScenarios } from './logs.ts'
+import { metricsScenarios } from './metrics.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
 import { v2Scenarios } from './v2.ts'
@@ -68,6 +70,19 @@ export interface Capabilities {
    * socket belongs to one room's process (Cloudflare: one Durable Object per room), which refuses v2 with 400.
    */
   multiplexing?: boolean
+  /**
+   * `GET /metrics` serves this instance's metrics (METRICS_TOKEN, METRICS_PORT). Optional, default true;
+   * false where there is no instance to count (Cloudflare: each room is its own Durable Object).
+   */
+  metrics?: boolean
+  /** The server's output is one JSON line per event (LOG_FORMAT=json), readable from its process. Optional, default true. */
+  structuredLogs?: boolean
+  /**
+   * The server prints its effective configuration once at start-up, and nothing but its own lines. Optional,
+   * default true; false where the platform owns the process (Cloudflare: no code runs at start-up, and
+   * wrangler prints its banner and request lines around the Worker's JSON lines).
+   */
+  startupLog?: boolean
 }
 
 /** A runtime under test. */
@@ -118,5 +133,7 @@ export function conformance(target: Target): void {
     authScenarios(ctx)
     limitScenarios(ctx)
     v2Scenarios(ctx)
+    metricsScenarios(ctx)
+    logScenarios(ctx)
   })
 }

@@ -12,11 +12,12 @@ function files(dir: string): string[] {
 
 /** Which folders each folder of src/ may import from. */
 const MAY_USE: Record<string, string[]> = {
-  '.': ['server', 'room', 'hooks', 'access', 'log', 'config', 'wire', 'client'],
-  server: ['room', 'hooks', 'access', 'log', 'config', 'wire', 'client'],
-  room: ['hooks', 'log', 'config', 'wire'],
+  '.': ['server', 'room', 'hooks', 'access', 'log', 'ops', 'config', 'wire', 'client'],
+  server: ['room', 'hooks', 'access', 'log', 'ops', 'config', 'wire', 'client'],
+  room: ['hooks', 'log', 'ops', 'config', 'wire'],
   // The hooks' types name a token's grant (access) and a message's kind (log); the HTTP hooks read their settings (config).
   hooks: ['access', 'log', 'config', 'wire'],
+  ops: ['config', 'wire'],
   access: ['config', 'wire'],
   log: ['wire'],
   config: ['wire'],
