@@ -7,6 +7,7 @@ import { createRoomcast } from './index.ts'
 const { config, listen, hooks, fail, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
 const { port, hostname } = listen
 // Metrics and logs of this instance (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL); a bad value ends start-up.
+// The effective configuration is printed once the server listens: a server that cannot says only why.
 const ops = (() => {
   try {
     return Ops.fromEnv(process.env, process.stdout.isTTY === true)
@@ -14,7 +15,6 @@ const ops = (() => {
     return fail(err)
   }
 })()
-logStartup(ops.log, process.env, config, ops.settings, { port, hostname })
 const rc = createRoomcast({ config, hooks, ops })
 
 // Bun resolves `.` and `..` in request.url before any of our code sees it (`/rooms/..` arrives as `/`), but
@@ -37,6 +37,7 @@ const server = listening(() =>
     websocket: rc.websocket,
   }),
 )
+logStartup(ops.log, process.env, config, ops.settings, { port, hostname })
 ops.log.startup(listeningLine(hostname, server.port ?? port))
 
 // METRICS_PORT: /metrics on a listener of its own, and not on the main port.

@@ -6,6 +6,7 @@ const env = Deno.env.toObject()
 const { config, listen, hooks, fail, listening } = startup(env, (code) => Deno.exit(code))
 const { port, hostname } = listen
 // Metrics and logs of this instance (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL); a bad value ends start-up.
+// The effective configuration is printed once the server listens: a server that cannot says only why.
 const ops = (() => {
   try {
     return Ops.fromEnv(env, Deno.stdout.isTerminal())
@@ -13,7 +14,6 @@ const ops = (() => {
     return fail(err)
   }
 })()
-logStartup(ops.log, env, config, ops.settings, { port, hostname })
 
 // With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in
 // memory, and ioredis is never loaded.
@@ -24,6 +24,7 @@ const serveOptions: Deno.ServeTcpOptions = {
   port,
   hostname,
   onListen: (addr) => {
+    logStartup(ops.log, env, config, ops.settings, { port, hostname })
     ops.log.startup(listeningLine(addr.hostname, addr.port))
   },
 }

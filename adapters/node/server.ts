@@ -7,6 +7,7 @@ import { createRoomcast, serverOptions } from './index.ts'
 const { config, listen, hooks, fail, cannotListen } = startup(process.env, (code) => process.exit(code))
 const { port, hostname } = listen
 // Metrics and logs of this instance (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL); a bad value ends start-up.
+// The effective configuration is printed once the server listens: a server that cannot says only why.
 const ops = (() => {
   try {
     return Ops.fromEnv(process.env, process.stdout.isTTY === true)
@@ -14,7 +15,6 @@ const ops = (() => {
     return fail(err)
   }
 })()
-logStartup(ops.log, process.env, config, ops.settings, { port, hostname })
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory, and
 // ioredis is never loaded (about 20 MiB and a tenth of a second at start).
@@ -22,6 +22,7 @@ const backend = process.env.REDIS_URL ? await import('../redis/index.ts').then((
 const rc = createRoomcast({ config, backend, hooks, ops })
 
 const server = serve({ fetch: rc.app.fetch, port, hostname, serverOptions }, (info) => {
+  logStartup(ops.log, process.env, config, ops.settings, { port, hostname })
   ops.log.startup(listeningLine(hostname, info.port))
 })
 // Until it listens, an error is why it cannot (port in use, HOST that does not resolve); after, it is not start-up's.
