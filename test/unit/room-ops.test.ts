@@ -1,7 +1,7 @@
 /** What a room counts and logs: exact counts per broadcast (never per recipient), closes, refusals, publishes, and who each line is about. */
 import { describe, expect, it } from 'vitest'
 import type { Config, Connection, Fanout, JoinRequest, Level } from '../../src/index.ts'
-import { Hub, LagProbe, Logger, Metrics, Ops, Room, memoryLogs } from '../../src/index.ts'
+import { Hub, LagProbe, Logger, Metrics, Ops, Room, hubApi, memoryLogs } from '../../src/index.ts'
 import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
@@ -116,6 +116,20 @@ describe('what a room counts', () => {
     expect(m.published.get('server')).toBe(1)
     expect(m.publishSeconds.count()).toBe(4)
     expect(m.bytesReceived.value).toBe(bytes('{"type":"publish","data":1,"id":"x"}') + 3)
+  })
+
+  it('counts the application\'s rc.publish as server, and a v2 subscription\'s publish (an origin) as ws', async () => {
+    const { ops } = recordingOps()
+    const cfg = config()
+    const hub = new Hub({ config: cfg, ops })
+    await hubApi(hub).publish('r', 'from the application')
+    await hub.room('r').publish('text', 'from a v2 subscription', undefined, 'sub-1')
+    await hub.room('r').publish('text', 'over HTTP')
+    await flush()
+    expect(ops.metrics.published.get('server')).toBe(1)
+    expect(ops.metrics.published.get('ws')).toBe(1)
+    expect(ops.metrics.published.get('http')).toBe(1)
+    hub.closeAll()
   })
 
   it('counts refused frames by code, kept open, and closes by code', async () => {
