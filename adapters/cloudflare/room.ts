@@ -6,7 +6,20 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import type { Config, Connection, EntryKind, ErrorCode, Hooks, JoinRequest, Member, MemberFilter, MemberInfo, RoomStats } from '../../src/index.ts'
-import { Errors, Ops, PONG, Rejected, Room, chooseSubprotocol, closeReason, errorFields, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
+import {
+  Errors,
+  Ops,
+  PONG,
+  Rejected,
+  Room,
+  chooseSubprotocol,
+  closeReason,
+  errorFields,
+  readConfig,
+  refusalResponse,
+  replyCloseCode,
+  sqlLogs,
+} from '../../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'

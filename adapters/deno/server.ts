@@ -36,10 +36,7 @@ const metricsServer =
   metricsPort === undefined
     ? undefined
     : listening(() =>
-        Deno.serve(
-          { port: metricsPort, hostname, onListen: (addr) => ops.log.startup(metricsLine(addr.hostname, addr.port)) },
-          createMetricsApp(ops).fetch,
-        ),
+        Deno.serve({ port: metricsPort, hostname, onListen: (addr) => ops.log.startup(metricsLine(addr.hostname, addr.port)) }, createMetricsApp(ops).fetch),
       )
 
 // Deno.serve cannot stop accepting without closing open sockets with its own reason, so it is shut down

@@ -118,7 +118,7 @@ describe('what a room counts', () => {
     expect(m.bytesReceived.value).toBe(bytes('{"type":"publish","data":1,"id":"x"}') + 3)
   })
 
-  it('counts the application\'s rc.publish as server, and a v2 subscription\'s publish (an origin) as ws', async () => {
+  it("counts the application's rc.publish as server, and a v2 subscription's publish (an origin) as ws", async () => {
     const { ops } = recordingOps()
     const cfg = config()
     const hub = new Hub({ config: cfg, ops })
