@@ -5,7 +5,10 @@ import { createVerifier } from '../src/access/credentials.ts'
 const secret = 'bench-secret-'.padEnd(32, 'x')
 const verify = createVerifier({ allowedOrigins: [], authSecret: secret })
 if (verify === null) throw new Error('no verifier for an HS256 secret')
-const token = await new SignJWT({ rooms: ['bench'], pub: true }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(secret))
+const token = await new SignJWT({ rooms: ['bench'], pub: true })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setExpirationTime('1h')
+  .sign(new TextEncoder().encode(secret))
 
 const WARMUP = 500
 const N = 5000

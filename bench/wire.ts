@@ -3,8 +3,9 @@
  * parses frames in place without allocating per message, so the members cost
  * the client as little as possible and the server stays the thing measured.
  */
-import { connect } from 'node:net'
+
 import type { Socket } from 'node:net'
+import { connect } from 'node:net'
 
 /** What a member does with each data frame's payload (`buf[start, start+len)`), at `now` (ms). */
 export type OnPayload = (member: Member, buf: Buffer, start: number, len: number, now: number) => void
@@ -43,7 +44,15 @@ export function clientFrame(payload: Buffer, opcode = 0x1): Buffer {
 }
 
 /** Open a WebSocket to `host:port` + `path`; resolves once the server answered 101. */
-export function open(index: number, host: string, port: number, path: string, protocol: string | undefined, onPayload: OnPayload, timeoutMs = 30_000): Promise<Member> {
+export function open(
+  index: number,
+  host: string,
+  port: number,
+  path: string,
+  protocol: string | undefined,
+  onPayload: OnPayload,
+  timeoutMs = 30_000,
+): Promise<Member> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port })
     socket.setNoDelay(true)

@@ -65,7 +65,7 @@ try {
   if (err instanceof ConfigError) fail(err.message)
   throw err
 }
-if (secret === undefined) fail('set AUTH_SECRET to the server\'s secret (tokens for AUTH_JWKS_URL or AUTH_PUBLIC_KEY come from your issuer)')
+if (secret === undefined) fail("set AUTH_SECRET to the server's secret (tokens for AUTH_JWKS_URL or AUTH_PUBLIC_KEY come from your issuer)")
 const rooms = args.room ?? []
 if (rooms.length === 0) fail('give at least one --room')
 for (const r of rooms) if (!isRoomPattern(r)) fail(`"${r}" is neither a room name nor a "prefix*" pattern`)

@@ -18,9 +18,7 @@ const ops = (() => {
 // With REDIS_URL or REDIS_CLUSTER_NODES, rooms span every instance (Node, Deno or Bun) sharing that Redis, through
 // ioredis as on Node; each entry the log delivers still fans out through Bun's topics. Without, ioredis is never loaded.
 const scaleOut = scaleOutEnvNames.some((name) => process.env[name])
-const backend = scaleOut
-  ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config, ops)).catch(fail)
-  : undefined
+const backend = scaleOut ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config, ops)).catch(fail) : undefined
 const rc = createRoomcast({ config, backend, hooks, ops })
 
 // Bun resolves `.` and `..` in request.url before any of our code sees it (`/rooms/..` arrives as `/`), but

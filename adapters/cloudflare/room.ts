@@ -19,19 +19,7 @@ import type {
   RoomDetail,
   RoomStats,
 } from '../../src/index.ts'
-import {
-  Errors,
-  Ops,
-  PONG,
-  Rejected,
-  Room,
-  chooseSubprotocol,
-  closeReason,
-  readConfig,
-  refusalResponse,
-  replyCloseCode,
-  sqlLogs,
-} from '../../src/index.ts'
+import { Errors, Ops, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
 import type { RegistryObject } from './registry.ts'
 import { REGISTRY_NAME } from './registry.ts'
 import { RoomReporter } from './reporter.ts'

@@ -19,9 +19,7 @@ const ops = (() => {
 // With REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), rooms span every instance sharing it; without,
 // one process in memory, and ioredis is never loaded (about 20 MiB and a tenth of a second at start).
 const scaleOut = scaleOutEnvNames.some((name) => process.env[name])
-const backend = scaleOut
-  ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config, ops)).catch(fail)
-  : undefined
+const backend = scaleOut ? await import('../redis/index.ts').then((redis) => redis.redisFromEnv(process.env, config, ops)).catch(fail) : undefined
 const rc = createRoomcast({ config, backend, hooks, ops })
 
 const server = serve({ fetch: rc.app.fetch, port, hostname, serverOptions }, (info) => {

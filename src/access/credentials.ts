@@ -3,8 +3,9 @@
  * what they grant: an identity (`sub`), rooms (`rooms`: names or `prefix*`
  * patterns), the right to publish (`pub`) and an expiry (`exp`, required).
  */
-import { SignJWT, createRemoteJWKSet, errors, importSPKI, jwtVerify } from 'jose'
+
 import type { CryptoKey, JWTPayload, JWTVerifyGetKey } from 'jose'
+import { SignJWT, createRemoteJWKSet, errors, importSPKI, jwtVerify } from 'jose'
 import type { AccessConfig } from '../config/access-config.ts'
 import { SUBPROTOCOL } from '../wire/names.ts'
 

@@ -6,8 +6,9 @@
  * when the server refuses. Every piece of user text goes in with
  * textContent; no HTML from anyone, ever.
  */
-import { isRoomName } from '../wire/names.ts'
+
 import type { MessageFrame } from '../wire/frames.ts'
+import { isRoomName } from '../wire/names.ts'
 import type { RoomcastError, StateChange } from './client.ts'
 import { RoomcastClient } from './client.ts'
 
@@ -45,7 +46,11 @@ let countAt = 0
 if (room !== undefined && !isRoomName(room)) {
   // Said here, not by a refused connection: the page knows the rule and need not ask.
   showState({ state: 'closed' })
-  const suggestion = room.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'lobby'
+  const suggestion =
+    room
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64) || 'lobby'
   problem(`“${room}” is not a room name: room names are 1 to 64 of A-Z a-z 0-9 _ . - (for example ?room=${suggestion}).`)
 } else {
   connect()

@@ -14,8 +14,8 @@ import { RoomcastError } from './error.ts'
 import { closeRetry } from './retry.ts'
 import { SeqTracker } from './seq-tracker.ts'
 
-export { RoomcastError }
 export type { ClientErrorCode, ErrorDetails } from './error.ts'
+export { RoomcastError }
 
 /**
  * `connecting` (first time), `open` (welcomed), `reconnecting` (lost; waiting or trying again), `closed`

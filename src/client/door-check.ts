@@ -3,11 +3,12 @@
  * HTTP status and X-Roomcast-Error of the refusal are not exposed), so the client asks again with a plain
  * GET of the same URL plus `?check`, which runs the same door checks and answers 204 or the refusal.
  */
-import { Refusals } from '../wire/refusals.ts'
+
 import type { RefusalCode } from '../wire/refusals.ts'
-import { refusalRetry } from './retry.ts'
-import { RoomcastError } from './error.ts'
+import { Refusals } from '../wire/refusals.ts'
 import type { ClientErrorCode } from './error.ts'
+import { RoomcastError } from './error.ts'
+import { refusalRetry } from './retry.ts'
 
 /**
  * Ask `wsUrl`'s door (with `token` as a Bearer credential) why it refused. Resolves with the refusal as an

@@ -2,10 +2,11 @@
  * Whether connecting again can help, from the core's own tables: Errors for a close reason, Refusals for a
  * refused upgrade. Both files import nothing, so the browser bundle takes only the tables.
  */
-import { Errors, closeReasonCode } from '../wire/errors.ts'
+
 import type { ErrorCode, Retry } from '../wire/errors.ts'
-import { Refusals } from '../wire/refusals.ts'
+import { Errors, closeReasonCode } from '../wire/errors.ts'
 import type { RefusalCode } from '../wire/refusals.ts'
+import { Refusals } from '../wire/refusals.ts'
 
 /** The code a close reason names (`"<code>: <message>"`) and its retry class; undefined when it names none of the table's. */
 export function closeRetry(reason: string): { code: ErrorCode; retry: Retry } | undefined {

@@ -31,6 +31,7 @@ import type { RoomGateway } from './gateway.ts'
 import type { Health } from './health.ts'
 
 export type { Health } from './health.ts'
+
 import { serveMetrics } from './metrics-route.ts'
 import { observe } from './observe.ts'
 

@@ -5,8 +5,8 @@
  * JSON.stringify of an object.
  */
 import { toBase64 } from './bytes.ts'
-import { Errors } from './errors.ts'
 import type { ErrorCode } from './errors.ts'
+import { Errors } from './errors.ts'
 import type { DataKind, ErrorFrame, WelcomeFrame } from './frames.ts'
 
 /** Encode an `error` frame. */
@@ -49,14 +49,16 @@ export function encodeMessage(room: string, entry: MessageSource): string {
     extra = ',"binary":true'
   }
   const from = entry.from === undefined ? '' : ',"from":' + JSON.stringify(entry.from)
-  return (
-    '{"type":"message","room":' + JSON.stringify(room) +
-    ',"seq":' + entry.seq + ',"data":' + data + ',"ts":' + entry.ts + from + extra + '}'
-  )
+  return '{"type":"message","room":' + JSON.stringify(room) + ',"seq":' + entry.seq + ',"data":' + data + ',"ts":' + entry.ts + from + extra + '}'
 }
 
 /** Encode the `welcome` frame: the room's position as this member joins, and how a resume went when it asked for one. */
-export function encodeWelcome(room: string, connectionId: string, head: { seq: number; epoch: string }, resumed?: { since: number; complete: boolean }): string {
+export function encodeWelcome(
+  room: string,
+  connectionId: string,
+  head: { seq: number; epoch: string },
+  resumed?: { since: number; complete: boolean },
+): string {
   const frame: WelcomeFrame = { type: 'welcome', room, connectionId, seq: head.seq, epoch: head.epoch }
   if (resumed !== undefined) frame.resumed = { since: resumed.since, complete: resumed.complete }
   return JSON.stringify(frame)

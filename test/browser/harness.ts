@@ -121,11 +121,9 @@ export const lines = (page: Page): Promise<Line[]> =>
 
 /** Wait until a line with `text` is shown and no longer pending. */
 export const shown = (page: Page, text: string) =>
-  page.waitForFunction(
-    (t) => [...document.querySelectorAll('#log li.msg:not(.pending)')].some((li) => li.querySelector('.text')?.textContent === t),
-    text,
-    { timeout: 30_000 },
-  )
+  page.waitForFunction((t) => [...document.querySelectorAll('#log li.msg:not(.pending)')].some((li) => li.querySelector('.text')?.textContent === t), text, {
+    timeout: 30_000,
+  })
 
 /** Wait until the member count reads exactly `text` (and is not marked stale). */
 export const counted = (page: Page, text: string) =>

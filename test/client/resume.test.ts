@@ -5,10 +5,10 @@
  * (history lost: the client is told, and takes the new numbers).
  */
 import { describe, expect, it } from 'vitest'
-import { at } from '../support/present.ts'
 import { uniqueRoom } from '../support/client.ts'
-import type { ServerHandle } from '../support/server.ts'
+import { at } from '../support/present.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
+import type { ServerHandle } from '../support/server.ts'
 import { clientFixture, sentinel, startNode, until } from './harness.ts'
 
 const ENV = { PRESENCE_INTERVAL_MS: '20' }
@@ -38,7 +38,7 @@ describe('client: reconnect and resume', () => {
     expect(w.resumed).toEqual({ since: 2, complete: true })
     expect(await queued).toBe(8)
     await until(() => a.messages.length === 6, 'the missed messages')
-    await until(() => b.messages.length === 2, 'b to get both of a\'s messages')
+    await until(() => b.messages.length === 2, "b to get both of a's messages")
     expect(a.client.lastSeq).toBe(8)
     await Promise.all([sentinel(b, a), sentinel(a, b)])
     expect(a.messages.map((m) => [m.seq, m.data])).toEqual([

@@ -1,8 +1,8 @@
 /** The client runs unchanged on Deno and Bun with their own WebSocket, against the real Node server. */
 import { execFile } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { at } from '../support/present.ts'
 import { uniqueRoom } from '../support/client.ts'
+import { at } from '../support/present.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { startNode } from './harness.ts'
 
@@ -30,8 +30,12 @@ describe('client on other runtimes', () => {
     await server?.stop()
   })
 
-  it.each(Object.entries(RUNTIMES))('publishes and receives on %s with its native WebSocket', async (runtime, command) => {
-    const out = await run(command(server.ws, uniqueRoom()))
-    expect(JSON.parse(at(out.trim().split('\n'), -1))).toEqual({ runtime, seq: 1, data: { text: `from ${runtime}` }, state: 'closed' })
-  }, 90_000)
+  it.each(Object.entries(RUNTIMES))(
+    'publishes and receives on %s with its native WebSocket',
+    async (runtime, command) => {
+      const out = await run(command(server.ws, uniqueRoom()))
+      expect(JSON.parse(at(out.trim().split('\n'), -1))).toEqual({ runtime, seq: 1, data: { text: `from ${runtime}` }, state: 'closed' })
+    },
+    90_000,
+  )
 })

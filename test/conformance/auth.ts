@@ -5,8 +5,8 @@
  */
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { at } from '../support/present.ts'
 import { connect, connectJson, refused, sleep, uniqueRoom } from '../support/client.ts'
+import { at } from '../support/present.ts'
 import { sendHead } from '../support/raw-socket.ts'
 import type { ServerHandle } from '../support/server.ts'
 import type { SuiteContext } from './suite.ts'
@@ -303,11 +303,15 @@ export function authScenarios(ctx: SuiteContext): void {
       expect((await fetch(`${ctx.server.http}/healthz`)).status).toBe(200)
     }, 20000)
 
-    it.runIf(ctx.target.caps.closesSlowHandshakes !== false)('drops a client that never finishes its handshake', async () => {
-      const outcome = await sendHead(ctx.server.port, upgradeHead('X-Slow: 1\r\n'), 40000)
-      expect(outcome.closedAfterMs).not.toBeNull()
-      expect(outcome.statusLine).not.toMatch(/ 101 /)
-    }, 60000)
+    it.runIf(ctx.target.caps.closesSlowHandshakes !== false)(
+      'drops a client that never finishes its handshake',
+      async () => {
+        const outcome = await sendHead(ctx.server.port, upgradeHead('X-Slow: 1\r\n'), 40000)
+        expect(outcome.closedAfterMs).not.toBeNull()
+        expect(outcome.statusLine).not.toMatch(/ 101 /)
+      },
+      60000,
+    )
   })
 
   describe('limits at the door', () => {
@@ -328,9 +332,7 @@ export function authScenarios(ctx: SuiteContext): void {
       await freshWindow()
       // Eleven at once span at most two one-second windows, so at most ten pass the limit of five.
       const outcomes = await Promise.all(
-        Array.from({ length: 11 }, () =>
-          refused(`${server.ws}/rooms/${room}?since=x`).catch((err: Error) => ({ status: 101, err }) as never),
-        ),
+        Array.from({ length: 11 }, () => refused(`${server.ws}/rooms/${room}?since=x`).catch((err: Error) => ({ status: 101, err }) as never)),
       )
       const limited = outcomes.filter((r) => r.status === 429)
       expect(limited.length).toBeGreaterThanOrEqual(1)
@@ -370,7 +372,11 @@ export function authScenarios(ctx: SuiteContext): void {
       'refuses upgrades past MAX_CONNECTIONS with 503 server_full and Retry-After, and admits again when one leaves',
       async () => {
         await freshWindow()
-        const members = [await connect(`${server.ws}/rooms/${room}`), await connect(`${server.ws}/rooms/${uniqueRoom('door')}`), await connect(`${server.ws}/rooms/${room}`)] as const
+        const members = [
+          await connect(`${server.ws}/rooms/${room}`),
+          await connect(`${server.ws}/rooms/${uniqueRoom('door')}`),
+          await connect(`${server.ws}/rooms/${room}`),
+        ] as const
         const r = await refused(`${server.ws}/rooms/${uniqueRoom('door')}`)
         expect(r.status).toBe(503)
         expect(r.error).toBe('server_full')

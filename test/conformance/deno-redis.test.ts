@@ -9,7 +9,14 @@ beforeAll(() => requireRedis())
 conformance({
   name: 'deno + redis',
   // The same runtime limits as plain Deno (see deno.test.ts for why each is off).
-  caps: { slowConsumer: true, gracefulShutdown: true, idleLiveness: true, utf8Validation: false, closeCodeWhileClientSends: false, closesSlowHandshakes: false },
+  caps: {
+    slowConsumer: true,
+    gracefulShutdown: true,
+    idleLiveness: true,
+    utf8Validation: false,
+    closeCodeWhileClientSends: false,
+    closesSlowHandshakes: false,
+  },
   start: (env) =>
     spawnServer({
       cmd: 'node_modules/.bin/deno',

@@ -177,23 +177,27 @@ export function hostileScenarios(ctx: SuiteContext): void {
     await bystander.close()
   })
 
-  it.runIf(ctx.target.caps.slowConsumer)('closes a member that stops reading with 1013, without slowing the others', async () => {
-    const room = uniqueRoom()
-    const slow = await connect(url(room))
-    const fast = await connect(url(room))
-    slow.ws.pause()
-    const chunk = 'y'.repeat(60 * 1024)
-    let sent = 0
-    const deadline = Date.now() + 30000
-    while ((await stats(room)).connections === 2 && sent < 1000 && Date.now() < deadline) {
-      const res = await fetch(`${ctx.server.http}/rooms/${room}/messages`, { method: 'POST', body: chunk })
-      expect(res.status).toBe(202)
-      sent++
-    }
-    expect((await stats(room)).connections).toBe(1)
-    for (let i = 0; i < sent; i++) expect((await fast.text(10000)).length).toBe(chunk.length)
-    slow.ws.resume()
-    expect((await slow.closed).code).toBe(1013)
-    await fast.close()
-  }, 60000)
+  it.runIf(ctx.target.caps.slowConsumer)(
+    'closes a member that stops reading with 1013, without slowing the others',
+    async () => {
+      const room = uniqueRoom()
+      const slow = await connect(url(room))
+      const fast = await connect(url(room))
+      slow.ws.pause()
+      const chunk = 'y'.repeat(60 * 1024)
+      let sent = 0
+      const deadline = Date.now() + 30000
+      while ((await stats(room)).connections === 2 && sent < 1000 && Date.now() < deadline) {
+        const res = await fetch(`${ctx.server.http}/rooms/${room}/messages`, { method: 'POST', body: chunk })
+        expect(res.status).toBe(202)
+        sent++
+      }
+      expect((await stats(room)).connections).toBe(1)
+      for (let i = 0; i < sent; i++) expect((await fast.text(10000)).length).toBe(chunk.length)
+      slow.ws.resume()
+      expect((await slow.closed).code).toBe(1013)
+      await fast.close()
+    },
+    60000,
+  )
 }

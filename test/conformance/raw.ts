@@ -1,7 +1,7 @@
 /** Raw mode: the classic chat server's behaviour. */
 import { expect, it } from 'vitest'
-import { at } from '../support/present.ts'
 import { connect, uniqueRoom } from '../support/client.ts'
+import { at } from '../support/present.ts'
 import type { SuiteContext } from './suite.ts'
 
 export function rawScenarios(ctx: SuiteContext): void {

@@ -25,7 +25,11 @@ export function resumeScenarios(ctx: SuiteContext): void {
     const again = await connectJson(url(room, `?since=${seen[4].seq}&epoch=${epoch}`))
     expect(again.welcome).toMatchObject({ seq: 8, epoch, resumed: { since: 5, complete: true } })
     const replayed = await again.client.frames('message', 3)
-    expect(replayed.map((f) => [f.seq, f.data])).toEqual([[6, 'm5'], [7, 'm6'], [8, 'm7']])
+    expect(replayed.map((f) => [f.seq, f.data])).toEqual([
+      [6, 'm5'],
+      [7, 'm6'],
+      [8, 'm7'],
+    ])
     await publishN(room, 1, 8)
     expect(await again.client.frame('message')).toMatchObject({ seq: 9, data: 'm8' })
     await again.client.close()

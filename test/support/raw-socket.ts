@@ -29,7 +29,9 @@ function upgrade(port: number, path: string, headers: Record<string, string>): P
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     const key = randomBytes(16).toString('base64')
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')
     let head = ''
     socket.once('error', reject)
     socket.on('connect', () => {

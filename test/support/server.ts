@@ -1,6 +1,7 @@
 /** Start a real server process on an ephemeral port and stop it by its PID. */
-import { spawn } from 'node:child_process'
+
 import type { ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 
 export interface ServerHandle {
   /** http://127.0.0.1:PORT */

@@ -3,8 +3,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
-import { bearer, createVerifier, grantsRoom, mintToken, readAccess, tokenFromProtocols } from '../../src/index.ts'
 import type { Grant } from '../../src/index.ts'
+import { bearer, createVerifier, grantsRoom, mintToken, readAccess, tokenFromProtocols } from '../../src/index.ts'
 import { present } from '../support/present.ts'
 
 const SECRET = 'unit-secret-0123456789-abcdefghijklmn'
@@ -19,7 +19,11 @@ describe('createVerifier', () => {
   it('HS256: accepts a good token and reads sub, rooms, pub and exp', async () => {
     const verify = present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')
     const exp = inAnHour()
-    const token = await new SignJWT({ rooms: ['a', 'b-*'], pub: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('ann').setExpirationTime(exp).sign(new TextEncoder().encode(SECRET))
+    const token = await new SignJWT({ rooms: ['a', 'b-*'], pub: true })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ann')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(SECRET))
     expect(await verify(token)).toEqual({ ok: true, grant: { sub: 'ann', rooms: ['a', 'b-*'], pub: true, exp: exp * 1000 } })
   })
 
@@ -39,7 +43,10 @@ describe('createVerifier', () => {
       ['numeric sub', await sign({ rooms: ['a'], sub: 7 })],
       ['pub as string', await sign({ rooms: ['a'], pub: 'true' })],
       ['no exp', await new SignJWT({ rooms: ['a'] }).setProtectedHeader({ alg: 'HS256' }).sign(key)],
-      ['not before later', await new SignJWT({ rooms: ['a'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(inAnHour()).setNotBefore(inAnHour()).sign(key)],
+      [
+        'not before later',
+        await new SignJWT({ rooms: ['a'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(inAnHour()).setNotBefore(inAnHour()).sign(key),
+      ],
       ['garbage', 'a.b.c'],
       ['empty', ''],
     ]
@@ -48,7 +55,10 @@ describe('createVerifier', () => {
       expect(v.ok, what).toBe(false)
       if (!v.ok) expect(v.status, what).toBe(401)
     }
-    const expired = await new SignJWT({ rooms: ['a'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(Math.floor(Date.now() / 1000) - 1).sign(key)
+    const expired = await new SignJWT({ rooms: ['a'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 1)
+      .sign(key)
     expect(await verify(expired)).toEqual({ ok: false, status: 401, message: 'token expired' })
   })
 
@@ -67,7 +77,10 @@ describe('createVerifier', () => {
       const forged = await new SignJWT({ rooms: ['x'] }).setProtectedHeader({ alg }).setExpirationTime(inAnHour()).sign(other.privateKey)
       expect(await verify(forged)).toMatchObject({ ok: false, status: 401 })
       // HS256 signed with the public key's text: the classic algorithm-confusion attack.
-      const confused = await new SignJWT({ rooms: ['x'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(inAnHour()).sign(new TextEncoder().encode(pem))
+      const confused = await new SignJWT({ rooms: ['x'] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(inAnHour())
+        .sign(new TextEncoder().encode(pem))
       expect(await verify(confused)).toMatchObject({ ok: false, status: 401 })
     })
   }
@@ -75,7 +88,10 @@ describe('createVerifier', () => {
   it('AUTH_PUBLIC_KEY that is not RSA or P-256: 503 and one log line however many tokens arrive, not a crash', async () => {
     const { publicKey } = await generateKeyPair('EdDSA')
     const errors: unknown[] = []
-    const verify = present(createVerifier(readAccess({ AUTH_PUBLIC_KEY: await exportSPKI(publicKey) }), (e) => errors.push(e)), 'a verifier')
+    const verify = present(
+      createVerifier(readAccess({ AUTH_PUBLIC_KEY: await exportSPKI(publicKey) }), (e) => errors.push(e)),
+      'a verifier',
+    )
     expect(await verify('a.b.c')).toMatchObject({ ok: false, status: 503 })
     expect(await verify('a.b.c')).toMatchObject({ ok: false, status: 503 })
     expect(errors.length).toBe(1)
@@ -100,7 +116,10 @@ describe('createVerifier', () => {
       ]
       const url = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })))
       const verify = present(createVerifier(readAccess({ AUTH_JWKS_URL: url })), 'a verifier')
-      for (const [alg, kid, key] of [['RS256', 'r1', rsa.privateKey], ['ES256', 'e1', ec.privateKey]] as const) {
+      for (const [alg, kid, key] of [
+        ['RS256', 'r1', rsa.privateKey],
+        ['ES256', 'e1', ec.privateKey],
+      ] as const) {
         const token = await new SignJWT({ rooms: ['j'], pub: true }).setProtectedHeader({ alg, kid }).setSubject(kid).setExpirationTime(inAnHour()).sign(key)
         expect(await verify(token)).toMatchObject({ ok: true, grant: { sub: kid, rooms: ['j'], pub: true } })
       }

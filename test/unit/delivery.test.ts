@@ -1,7 +1,7 @@
 /** The two deliveries of a room, held to the same rule: a member being welcomed gets no live entry until `live`, then exactly what its replay did not cover, in order. */
 import { describe, expect, it } from 'vitest'
-import { Member } from '../../src/index.ts'
 import type { Connection, Entry, Fanout, Mode } from '../../src/index.ts'
+import { Member } from '../../src/index.ts'
 import type { Delivery, SendTo } from '../../src/room/delivery.ts'
 import { MemberLoop } from '../../src/room/delivery.ts'
 import { TopicDelivery } from '../../src/room/topics.ts'

@@ -1,5 +1,6 @@
 /** Round trips per frame type: what the server encodes parses back to the frame the protocol describes, and what a client sends decodes to what it meant. */
 import { describe, expect, it } from 'vitest'
+import type { ClientFrame } from '../../src/index.ts'
 import {
   Errors,
   PONG,
@@ -14,7 +15,6 @@ import {
   toBase64,
   utf8Length,
 } from '../../src/index.ts'
-import type { ClientFrame } from '../../src/index.ts'
 
 describe('server frames parse back to their fields', () => {
   it('welcome, fresh and resumed', () => {
@@ -58,7 +58,12 @@ describe('server frames parse back to their fields', () => {
 
   it('error, with the table message or its own, with and without id', () => {
     expect(JSON.parse(encodeError('bad_json'))).toEqual({ type: 'error', code: 'bad_json', message: Errors.bad_json.message })
-    expect(JSON.parse(encodeError('bad_frame', 'publish needs "data"', 'q'))).toEqual({ type: 'error', code: 'bad_frame', message: 'publish needs "data"', id: 'q' })
+    expect(JSON.parse(encodeError('bad_frame', 'publish needs "data"', 'q'))).toEqual({
+      type: 'error',
+      code: 'bad_frame',
+      message: 'publish needs "data"',
+      id: 'q',
+    })
   })
 
   it('pong', () => expect(JSON.parse(PONG)).toEqual({ type: 'pong' }))

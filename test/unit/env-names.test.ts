@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { editDistance } from '../../src/config/env-names.ts'
 import { knownEnvNames, lookalikeWarnings } from '../../src/index.ts'

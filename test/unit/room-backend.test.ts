@@ -1,7 +1,7 @@
 /** The Room's side of a log that spans instances: join point, lost place, backend down. */
 import { describe, expect, it } from 'vitest'
-import { Room, Unavailable } from '../../src/index.ts'
 import type { Draft, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import { Room, Unavailable } from '../../src/index.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
 /** A log whose answers the test scripts, as a Redis log's would arrive. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Room, memoryLogs } from '../../src/index.ts'
 import type { Config, Connection, Fanout, JoinRequest } from '../../src/index.ts'
+import { Room, memoryLogs } from '../../src/index.ts'
 import { at, present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
@@ -105,7 +105,9 @@ describe('Room over a runtime fan-out (topics)', () => {
     room.receive(a.member, 'two')
     await flush()
     room.receive(a.member, 'three')
-    const mine = timeline.filter(([, who]) => who === 'late').map(([what, , detail]) => (what === 'send' ? JSON.parse(detail).type + (JSON.parse(detail).data ?? '') : what))
+    const mine = timeline
+      .filter(([, who]) => who === 'late')
+      .map(([what, , detail]) => (what === 'send' ? JSON.parse(detail).type + (JSON.parse(detail).data ?? '') : what))
     expect(mine).toEqual(['welcome', 'messageone', 'messagetwo', 'subscribe', 'presence'])
     // 'three' went to the topic only.
     expect(fanout.published.filter((p) => p.topic === 'r json').map((p) => JSON.parse(p.data as string).data)).toEqual(['three'])

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { replayFrom } from '../../src/index.ts'
 import type { Entry } from '../../src/index.ts'
+import { replayFrom } from '../../src/index.ts'
 
 const entry = (seq: number, body = `m${seq}`): Entry => ({ seq, ts: 0, kind: 'text', body })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Room, memoryLogs } from '../../src/index.ts'
 import type { Config, JoinRequest } from '../../src/index.ts'
+import { Room, memoryLogs } from '../../src/index.ts'
 import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 

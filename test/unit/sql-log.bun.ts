@@ -6,14 +6,18 @@
 import { Database } from 'bun:sqlite'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MemoryLog, SqlLog } from '../../src/index.ts'
 import type { Draft, Entry, RoomSink, SqlStore } from '../../src/index.ts'
+import { MemoryLog, SqlLog } from '../../src/index.ts'
 import { present } from '../support/present.ts'
 
 const store = (db: Database): SqlStore => ({ exec: (q, ...b) => db.query(q).all(...b) })
 const noSink: RoomSink = { deliver: () => {}, membersChanged: () => {}, lost: () => {} }
 const text = (body: string): Draft => ({ kind: 'text', body, ts: 1 })
-const tables = (db: Database) => db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name)
+const tables = (db: Database) =>
+  db
+    .query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((r) => r.name)
 const seqs = (entries: Entry[]) => entries.map((e) => e.seq)
 
 describe('SqlLog', () => {
@@ -36,7 +40,11 @@ describe('SqlLog', () => {
     expect(await second.head()).toEqual({ seq: 3, epoch })
     expect(await second.append(text('d'))).toBe(4)
     const r = await second.replay(1, epoch)
-    expect(r.entries.map((e) => [e.seq, e.body])).toEqual([[2, 'b'], [3, 'c'], [4, 'd']])
+    expect(r.entries.map((e) => [e.seq, e.body])).toEqual([
+      [2, 'b'],
+      [3, 'c'],
+      [4, 'd'],
+    ])
     expect(r.complete).toBe(true)
   })
 
@@ -62,7 +70,11 @@ describe('SqlLog', () => {
 
   it('does not keep an entry larger than historyBytes, but still numbers and delivers it', async () => {
     const delivered: string[] = []
-    const log = new SqlLog(store(new Database(':memory:')), { ...noSink, deliver: (e) => delivered.push(e.body as string) }, { historyMessages: 100, historyBytes: 4 })
+    const log = new SqlLog(
+      store(new Database(':memory:')),
+      { ...noSink, deliver: (e) => delivered.push(e.body as string) },
+      { historyMessages: 100, historyBytes: 4 },
+    )
     await log.append(text('ok'))
     expect(await log.append(text('far too long'))).toBe(2)
     expect(delivered).toEqual(['ok', 'far too long'])

@@ -37,15 +37,22 @@ describe('bin/token.ts', () => {
       timeout: 30_000,
     })
     expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
-    expect(await present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')(stdout.trim())).toMatchObject({ ok: true, grant: { rooms: ['demo'], pub: true } })
+    expect(await present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')(stdout.trim())).toMatchObject({
+      ok: true,
+      grant: { rooms: ['demo'], pub: true },
+    })
   }, 60_000)
 
-  it.each([['--help'], ['-h']])('prints its usage for %s and exits 0, with or without a secret', async (flag) => {
-    const { stdout, stderr } = await token([flag], {})
-    expect(stdout).toMatch(/^usage: npm run -s token -- --room NAME/)
-    for (const option of ['--room', '--pub', '--sub', '--ttl', '--help']) expect(stdout).toContain(option)
-    expect(stderr).toBe('')
-  }, 60_000)
+  it.each([['--help'], ['-h']])(
+    'prints its usage for %s and exits 0, with or without a secret',
+    async (flag) => {
+      const { stdout, stderr } = await token([flag], {})
+      expect(stdout).toMatch(/^usage: npm run -s token -- --room NAME/)
+      for (const option of ['--room', '--pub', '--sub', '--ttl', '--help']) expect(stdout).toContain(option)
+      expect(stderr).toBe('')
+    },
+    60_000,
+  )
 
   it.each([
     [['--room', 'demo'], {}, /AUTH_SECRET/],
@@ -53,14 +60,18 @@ describe('bin/token.ts', () => {
     [['--room', 'bad room'], { AUTH_SECRET: SECRET }, /room name/],
     [['--room', 'demo', '--ttl', 'soon'], { AUTH_SECRET: SECRET }, /--ttl/],
     [['--room', 'demo', '--frobnicate'], { AUTH_SECRET: SECRET }, /frobnicate/],
-  ])('refuses %j with exit code 2 and a reason', async (args, env, reason) => {
-    const err = await token(args, env).then(
-      () => null,
-      (e: { code: number; stderr: string; stdout: string }) => e,
-    )
-    expect(err).not.toBeNull()
-    expect(err?.code).toBe(2)
-    expect(err?.stderr).toMatch(reason)
-    expect(err?.stdout).toBe('')
-  }, 60_000)
+  ])(
+    'refuses %j with exit code 2 and a reason',
+    async (args, env, reason) => {
+      const err = await token(args, env).then(
+        () => null,
+        (e: { code: number; stderr: string; stdout: string }) => e,
+      )
+      expect(err).not.toBeNull()
+      expect(err?.code).toBe(2)
+      expect(err?.stderr).toMatch(reason)
+      expect(err?.stdout).toBe('')
+    },
+    60_000,
+  )
 })
