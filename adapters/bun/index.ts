@@ -34,6 +34,17 @@ const OPEN = 1
 /** Bytes past MAX_FRAME_BYTES that Bun still reads, so the core, not uWebSockets, closes such a frame. */
 const TOO_LARGE_MARGIN = 64 * 1024
 
+/**
+ * Closes uWebSockets makes itself, told apart by their reason: a frame over maxPayloadLength (1009), and a
+ * peer that answered no ping within idleTimeout (Bun's liveness, which stands in for the core's sweep).
+ */
+function bunClosedBy(event: unknown): 'too_large' | 'idle_timeout' | undefined {
+  const reason = (event as { reason?: unknown } | undefined)?.reason
+  if (reason === 'Received too big message') return 'too_large'
+  if (reason === 'WebSocket timed out from inactivity') return 'idle_timeout'
+  return undefined
+}
+
 /** Build roomcast for Bun: the rooms, the Hono app to mount, and the `websocket` handler for Bun.serve. */
 export function createRoomcast(options: RoomcastOptions = {}): BunRoomcast {
   // The server, from the first upgrade's fetch: what a publish with no socket to publish from goes through
@@ -80,6 +91,7 @@ export function createRoomcast(options: RoomcastOptions = {}): BunRoomcast {
       close: (code, reason) => ws.close(code, reason),
       // Topic publishes bypass send(), so ask Bun every time rather than only after a send reported backpressure.
       bufferedAmount: () => ws.getBufferedAmount(),
+      closedBy: bunClosedBy,
     }
     return conn
   }

@@ -18,7 +18,7 @@ import type {
   RoomcastOptions,
   RoomsApi,
 } from '../../src/index.ts'
-import { Rejected, checkDisconnect, checkRoom, createApp, publishEntry, resolveConfig } from '../../src/index.ts'
+import { Ops, Rejected, checkDisconnect, checkRoom, createApp, publishEntry, resolveConfig } from '../../src/index.ts'
 import { objectAdmin } from './admin.ts'
 import type { RegistryObject } from './registry.ts'
 import type { RoomSettings } from './room.ts'
@@ -92,7 +92,8 @@ const HEALTH: Health = { ready: true, backend: 'durable-objects' }
  */
 export function createRoomcast(options: CloudflareOptions = {}): CloudflareRoomcast {
   const bindings = workerEnv as Record<string, unknown>
-  const config = resolveConfig({ env: options.env ?? (bindings as Record<string, string | undefined>), config: options.config })
+  const env = options.env ?? (bindings as Record<string, string | undefined>)
+  const config = resolveConfig({ env, config: options.config })
   const hooks = options.hooks ?? {}
   const binding = options.binding ?? 'ROOMS'
   const namespace = () => {
@@ -110,6 +111,9 @@ export function createRoomcast(options: CloudflareOptions = {}): CloudflareRoomc
     hooks,
     auth: options.auth,
     onError: options.onError,
+    // Refusals as JSON lines through console.log (Workers Logs); no /metrics: an isolate holds no instance's rooms.
+    ops: Ops.fromEnv(env),
+    metricsRoute: false,
   })
   const settings: RoomSettings = { config, hooks, onError: options.onError }
   if (options.registryBinding !== undefined) settings.registryBinding = options.registryBinding

@@ -21,7 +21,7 @@ import type {
   RoomDetail,
   RoomStats,
 } from '../../src/index.ts'
-import { Errors, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
+import { Errors, Ops, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
 import type { RegistryObject } from './registry.ts'
 import { REGISTRY_NAME } from './registry.ts'
 import { RoomReporter } from './reporter.ts'
@@ -59,6 +59,8 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   constructor(ctx: DurableObjectState, env: Record<string, unknown>, settings: RoomSettings = {}) {
     super(ctx, env)
     const config = settings.config ?? readConfig(env as Record<string, string | undefined>)
+    // The room's lines (closes, refusals) as JSON through console.log, which Workers Logs index.
+    const ops = Ops.fromEnv(env as Record<string, string | undefined>)
     // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
     const registry = env[settings.registryBinding ?? 'REGISTRY'] as DurableObjectNamespace<RegistryObject> | undefined
@@ -70,6 +72,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     this.room = new Room(name, {
       config,
       logs: sqlLogs(ctx.storage.sql, config),
+      ops,
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
       // The reporter shares the one alarm with its flush.
       scheduleExpiry: (at) => reporter.scheduleExpiry(at),
@@ -81,7 +84,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       const info = ws.deserializeAttachment() as MemberInfo | null
       if (info !== null) this.members.set(ws, this.room.restore(wrap(ws), info))
     }
-    if (this.members.size > 0) console.log(`roomcast: room ${name} woke with ${this.members.size} connection(s)`)
+    if (this.members.size > 0) ops.log.info('room woke', { room: name, connections: this.members.size })
     reporter.attach(this.room)
   }
 
@@ -131,7 +134,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   /** The application's own publish (`rc.publish`): no `message` hook, the seq. */
   async send(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
     this.reporter.activity()
-    const seq = await this.room.publish(kind, body, from, undefined, false)
+    const seq = await this.room.publish(kind, body, from, undefined, false, 'server')
     this.reporter.touched()
     return seq
   }

@@ -172,4 +172,9 @@ export class NodeConnection implements Connection {
   ping(): void {
     this.ws.ping()
   }
+
+  /** ws refuses a frame over maxPayload itself (closing with 1009) and reports it as this error. */
+  closedBy(event: unknown): 'too_large' | undefined {
+    return (event as { error?: { code?: unknown } } | undefined)?.error?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_large' : undefined
+  }
 }

@@ -6,7 +6,7 @@
  * `Unavailable` only when Redis certainly never got it, else `OutcomeUnknown`.
  */
 
-import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Once, RoomStats } from '../../src/index.ts'
+import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Metrics, Once, RoomStats } from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, dedupeLimits, entryBytes } from '../../src/index.ts'
 import type { ClusterSettings } from './cluster.ts'
 import { ClusterRedis } from './cluster.ts'
@@ -33,8 +33,10 @@ export interface RedisBackendOptions {
   roomTtlMs: number
   /** How often each instance re-announces its member counts; a count expires after 3 of these. */
   heartbeatMs: number
-  /** Where state changes are reported (once per change, not per retry). */
-  log?: (message: string) => void
+  /** Where state changes are reported (once per change, not per retry); `warn` for going down and errors. */
+  log?: (message: string, level?: 'info' | 'warn') => void
+  /** Where each command's time goes (`roomcast_backend_command_seconds`). */
+  metrics?: Metrics
   /** How often each connection is sent a latency PING (default PROBE_MS). */
   probeMs?: number
   /** A PING unanswered this long marks Redis (or, on a cluster, that node) as not answering: its rooms refuse publishes (default PROBE_TIMEOUT_MS). */
@@ -55,7 +57,7 @@ export class RedisBackend implements RoomStore {
   /** The rooms open on this instance, by channel: where channel messages and connection changes are reported. */
   private readonly rooms = new Map<string, RoomListener>()
   private readonly options: RedisBackendOptions
-  private readonly say: (message: string) => void
+  private readonly say: (message: string, level?: 'info' | 'warn') => void
   private timer: ReturnType<typeof setInterval> | undefined
   private closing = false
   /** The channel other instances answer this one's admin questions on, once the admin API asked for it. */
@@ -125,7 +127,7 @@ export class RedisBackend implements RoomStore {
     if (!this.up) throw new Unavailable('redis unreachable')
     const k = roomKeys(this.prefix, room)
     try {
-      const [seq, connections] = await this.redis.peek(k)
+      const [seq, connections] = await this.timed('peek', this.redis.peek(k))
       return { room, connections: Number(connections), seq: Number(seq) }
     } catch (err) {
       throw this.failure(err, 'redis failed while reading room stats')
@@ -184,7 +186,10 @@ export class RedisBackend implements RoomStore {
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
-      const appended = this.redis.append(keys, [keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs])
+      const appended = this.timed(
+        'append',
+        this.redis.append(keys, [keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs]),
+      )
       // Past the deadline it may still be sent and run: that is OutcomeUnknown below, and an ack follows if it runs.
       return await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
@@ -217,7 +222,7 @@ export class RedisBackend implements RoomStore {
     if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable')
     let r: (string | number)[]
     try {
-      r = await this.redis.range(keys, [since, epoch ?? '', this.options.roomTtlMs])
+      r = await this.timed('range', this.redis.range(keys, [since, epoch ?? '', this.options.roomTtlMs]))
     } catch (err) {
       throw this.failure(err, 'redis failed while reading history')
     }
@@ -231,7 +236,10 @@ export class RedisBackend implements RoomStore {
     if (!this.redis.isUp(k.channel)) throw new Unavailable('redis unreachable')
     let r: (string | number)[]
     try {
-      r = await this.redis.beat(k, [this.instanceId, count, this.options.heartbeatMs * 3, this.options.roomTtlMs, k.channel, publish ? '1' : '0'])
+      r = await this.timed(
+        'beat',
+        this.redis.beat(k, [this.instanceId, count, this.options.heartbeatMs * 3, this.options.roomTtlMs, k.channel, publish ? '1' : '0']),
+      )
     } catch (err) {
       throw this.failure(err, 'redis failed during the presence heartbeat')
     }
@@ -268,11 +276,21 @@ export class RedisBackend implements RoomStore {
     for (const room of this.rooms.values()) if (this.redis.isUp(room.keys.channel)) room.onHeartbeat()
   }
 
+  /** Observe how long `command` takes (answered or failed) in `roomcast_backend_command_seconds`. */
+  private timed<T>(command: string, reply: Promise<T>): Promise<T> {
+    const metrics = this.options.metrics
+    if (metrics === undefined) return reply
+    const t0 = metrics.now()
+    const done = () => metrics.backendCommandSeconds.observeFor(command, (metrics.now() - t0) / 1000)
+    reply.then(done, done)
+    return reply
+  }
+
   /** Turn a failed command into Unavailable, reporting errors that are not about the connection. */
   private failure(err: unknown, message: string): Unavailable {
     const text = err instanceof Error ? err.message : String(err)
     const expected = err instanceof Unconfirmed || neverRan(err) || /Connection is closed|max retries|writeable|timed out/i.test(text)
-    if (this.up && !expected) this.say(`redis error: ${text}`)
+    if (this.up && !expected) this.say(`redis error: ${text}`, 'warn')
     return new Unavailable(`${message} (${text})`)
   }
 }

@@ -65,7 +65,7 @@ export class ClusterRedis implements Transport {
   constructor(
     settings: ClusterSettings,
     events: TransportEvents,
-    private readonly say: (message: string) => void,
+    private readonly say: (message: string, level?: 'info' | 'warn') => void,
     probe: ProbeSettings,
   ) {
     const auth: RedisOptions = {}
@@ -289,7 +289,7 @@ export class ClusterRedis implements Transport {
           setImmediate(() => {
             if (answered || this.slow.has(key)) return
             this.slow.set(key, Date.now())
-            this.say(`redis cluster: ${key} not answering; rooms on its shard refuse publishes until it does`)
+            this.say(`redis cluster: ${key} not answering; rooms on its shard refuse publishes until it does`, 'warn')
           }),
         timeoutMs,
       )
@@ -313,7 +313,7 @@ export class ClusterRedis implements Transport {
       this.subs.follow()
     } else {
       this.downSince = Date.now()
-      this.say('redis cluster unreachable; publishes and new members are refused until it returns')
+      this.say('redis cluster unreachable; publishes and new members are refused until it returns', 'warn')
     }
   }
 }

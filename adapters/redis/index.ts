@@ -4,7 +4,7 @@
  * either, the Hub keeps everything in memory.
  */
 
-import type { Config } from '../../src/index.ts'
+import type { Config, Ops } from '../../src/index.ts'
 import { ConfigError, readPositiveInt } from '../../src/index.ts'
 import { RedisBackend } from './backend.ts'
 import { clusterFromEnv } from './cluster-env.ts'
@@ -21,7 +21,7 @@ export const redisDefaults = { prefix: 'roomcast:', heartbeatMs: 2000 }
  * ConfigError. Waits up to five seconds for Redis so the first clients are not refused; without it,
  * starts degraded and says so.
  */
-export async function redisFromEnv(env: Record<string, string | undefined>, config: Config): Promise<RedisBackend | undefined> {
+export async function redisFromEnv(env: Record<string, string | undefined>, config: Config, ops?: Ops): Promise<RedisBackend | undefined> {
   const url = env.REDIS_URL
   const cluster = clusterFromEnv(env)
   if (cluster !== undefined && url !== undefined && url !== '') {
@@ -34,8 +34,13 @@ export async function redisFromEnv(env: Record<string, string | undefined>, conf
   if (cluster !== undefined && /[{}]/.test(prefix))
     throw new ConfigError(`REDIS_PREFIX=${prefix} must not contain { or } on a cluster (it would put every room on one shard)`)
   const heartbeatMs = readPositiveInt(env, 'PRESENCE_HEARTBEAT_MS', redisDefaults.heartbeatMs)
-  const common = { prefix, limits: config, roomTtlMs: config.roomTtlMs, heartbeatMs }
+  const log = ops === undefined ? undefined : (message: string, level: 'info' | 'warn' = 'info') => ops.log.log(level, message, { backend: 'redis' })
+  const common = { prefix, limits: config, roomTtlMs: config.roomTtlMs, heartbeatMs, log, metrics: ops?.metrics }
   const backend = cluster !== undefined ? new RedisBackend({ ...common, cluster }) : new RedisBackend({ ...common, url })
-  if (!(await backend.whenUp(5000))) console.error(`roomcast: ${backend.health().detail}; serving degraded`)
+  if (!(await backend.whenUp(5000))) {
+    const degraded = `${backend.health().detail}; serving degraded`
+    if (ops === undefined) console.error(`roomcast: ${degraded}`)
+    else ops.log.warn(degraded, { backend: 'redis' })
+  }
   return backend
 }

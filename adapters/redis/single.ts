@@ -71,7 +71,7 @@ export class SingleRedis implements Transport {
   constructor(
     url: string,
     private readonly events: TransportEvents,
-    private readonly say: (message: string) => void,
+    private readonly say: (message: string, level?: 'info' | 'warn') => void,
     probe: ProbeSettings,
   ) {
     this.cmd = new Redis(url, { ...FAIL_FAST, enableAutoPipelining: true }) as Scripted
@@ -169,7 +169,7 @@ export class SingleRedis implements Transport {
     if (!up) {
       this.downSince = Date.now()
       if (this.closing) return
-      this.say(`redis ${this.slow.size > 0 ? 'not answering' : 'unreachable'}; publishes and new members are refused until it returns`)
+      this.say(`redis ${this.slow.size > 0 ? 'not answering' : 'unreachable'}; publishes and new members are refused until it returns`, 'warn')
       for (const channel of this.channels) this.events.down(channel)
       return
     }

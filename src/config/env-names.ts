@@ -1,7 +1,7 @@
 /** Every environment variable roomcast reads, and a check for set variables that look like one but are not. */
 import { envNames } from './config.ts'
 
-/** Variables read outside `Config`: listening (readListen), access (access-config.ts), Redis (adapters/redis), HTTP hooks (hooks/http.ts). */
+/** Variables read outside `Config`: listening (readListen), access (access-config.ts), Redis (adapters/redis), HTTP hooks (hooks/http.ts), metrics and logs (ops/settings.ts). */
 export const otherEnvNames = [
   'PORT',
   'HOST',
@@ -17,6 +17,10 @@ export const otherEnvNames = [
   'PRESENCE_HEARTBEAT_MS',
   'HOOK_URL',
   'HOOK_SECRET',
+  'METRICS_TOKEN',
+  'METRICS_PORT',
+  'LOG_FORMAT',
+  'LOG_LEVEL',
 ] as const
 
 /** Variables that share rooms across instances (one selects the Redis backend); a runtime that cannot would refuse them (`startup`'s `scaleOut: false`). */

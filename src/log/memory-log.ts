@@ -59,12 +59,12 @@ export class MemoryLog implements RoomLog, Budgeted {
     return Promise.resolve(replayFrom(retained, { seq: this.seq, epoch: this.epoch }, since, epoch))
   }
 
-  members(local: number): number {
-    return local
-  }
-
   historyBytes(): number {
     return this.bytes
+  }
+
+  members(local: number): number {
+    return local
   }
 
   clear(): Promise<void> {

@@ -69,10 +69,10 @@ export interface RoomLog {
   appendOnce(draft: Draft, once: Once): Promise<Appended>
   /** Entries after `since`; `complete` is false when history no longer reaches back or the epoch differs. */
   replay(since: number, epoch: string | undefined): Promise<Replay>
+  /** Bytes of message bodies the history holds in this process; absent where it lives elsewhere (Redis). */
+  historyBytes?(): number
   /** This instance's member count changed; returns the count across all instances. */
   members(local: number): number
-  /** Bytes of message bodies held in history, where the log knows them without asking anyone (memory, SQL). */
-  historyBytes?(): number
   /**
    * Drop every entry of history; seq and epoch stay, so a resume from before
    * now reports `complete:false`. Absent where another part clears it (Redis:

@@ -95,14 +95,14 @@ export class SqlLog implements RoomLog {
     return Promise.resolve(replayFrom(entries, { seq: this.seq, epoch: this.epoch }, since, epoch))
   }
 
+  historyBytes(): number {
+    return this.bytes
+  }
+
   members(local: number): number {
     // A member holds the epoch from its welcome: keep it, or a resume after eviction would look like lost history.
     if (local > 0) this.materialise()
     return local
-  }
-
-  historyBytes(): number {
-    return this.bytes
   }
 
   clear(): Promise<void> {

@@ -17,6 +17,12 @@ export interface Connection {
   ping?(): void
   /** Drop the TCP connection now, without waiting for the peer's close frame; absent where the runtime does not wait (Deno, Bun) or cannot. */
   terminate?(): void
+  /**
+   * Read the runtime's close or error event for this socket: the code of the Errors table the runtime
+   * itself closed it with, if it did (a frame over the size limit, refused by the transport before the
+   * core saw it: Node's ws, Bun's uWebSockets), so the close is counted and logged as the server's.
+   */
+  closedBy?(event: unknown): ErrorCode | undefined
 }
 
 /**
@@ -38,6 +44,8 @@ export interface MemberInfo {
   info?: MemberData
   /** A subscription of a protocol v2 connection (server/session.ts): `subscribed` instead of `welcome`, identity presence. */
   v2?: true
+  /** The client's address, for the log lines about this member (at most 64 characters). */
+  ip?: string
   /** The client key from `?client=`: without `from`, publish ids are deduplicated under it. */
   client?: string
 }
@@ -57,6 +65,8 @@ export interface JoinRequest extends JoinQuery {
    * room calls instead of closing the shared connection when it drops this member (or refuses it, full).
    */
   v2?: { id?: string; presence?: boolean; ended?: (code: ErrorCode) => void }
+  /** The client's address as the runtime reports it. */
+  ip?: string
 }
 
 let counter = 0

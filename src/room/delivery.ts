@@ -12,6 +12,8 @@
  * every runtime and log, however the runtime schedules promise callbacks.
  */
 import type { Entry } from '../log/entry.ts'
+import { entryBytes } from '../log/entry.ts'
+import { utf8Length } from '../wire/bytes.ts'
 import { encodeAck, encodeMessage } from '../wire/encode.ts'
 import type { Member } from './member.ts'
 
@@ -28,6 +30,11 @@ export interface Delivery {
   remove(m: Member): void
   /** One broadcast: encoded once per mode, the same string or bytes to every live member, queued for the joining. */
   deliver(entry: Entry): void
+}
+
+/** Where a broadcast's recipients and bytes are counted: once per broadcast, never per recipient (ops/metrics.ts). */
+export interface BroadcastCounter {
+  broadcast(frames: number, bytes: number): void
 }
 
 /** Sends to one member, as the room does: a send that throws or overfills the member's buffer closes that member only. */
@@ -49,10 +56,14 @@ export function sendQueued(room: string, m: Member, after: number, send: SendTo)
 
 /** Delivery by a loop over the room's members, each sent to through the room's `sendTo`. */
 export class MemberLoop implements Delivery {
+  /** Live raw members, kept as they go live and leave, so a broadcast counts its raw recipients without touching the raw path. */
+  private liveRaw = 0
+
   constructor(
     private readonly room: string,
     private readonly members: ReadonlySet<Member>,
     private readonly send: SendTo,
+    private readonly counter?: BroadcastCounter,
   ) {}
 
   joining(m: Member): void {
@@ -60,14 +71,22 @@ export class MemberLoop implements Delivery {
   }
 
   live(m: Member, after: number): void {
+    // Counted before its queue is sent: a send that closes it (a slow consumer) runs remove(), which uncounts it.
+    if (m.info.mode === 'raw') this.liveRaw++
     sendQueued(this.room, m, after, this.send)
   }
 
-  remove(): void {}
+  remove(m: Member): void {
+    // Only members that went live were counted (queued is null from live() on).
+    if (m.queued === null && m.info.mode === 'raw') this.liveRaw--
+  }
 
   deliver(entry: Entry): void {
     const raw = entry.body
     let json: string | undefined
+    // The raw recipients this broadcast is addressed to, read before any send can close one.
+    const raws = this.liveRaw
+    let jsons = 0
     for (const m of this.members) {
       if (m.queued !== null) m.queued.push(entry)
       else if (m.info.mode === 'raw') this.send(m, raw)
@@ -75,7 +94,13 @@ export class MemberLoop implements Delivery {
         // Encoded once per broadcast, and only if a json member needs it.
         json ??= encodeMessage(this.room, entry)
         this.send(m, json)
+        // Beside an encode-and-send a counter costs nothing measurable; on the lean raw path it did (liveRaw instead).
+        jsons++
       } else if (entry.id !== undefined) this.send(m, encodeAck(entry.id, entry.seq))
+    }
+    // Counted once per broadcast: recipients, and recipients times size.
+    if (this.counter !== undefined && raws + jsons > 0) {
+      this.counter.broadcast(raws + jsons, (raws > 0 ? raws * entryBytes(entry) : 0) + (json !== undefined ? jsons * utf8Length(json) : 0))
     }
   }
 }

@@ -5,9 +5,11 @@
  * per socket. Without it the room loops over its members (delivery.ts).
  */
 import type { Entry } from '../log/entry.ts'
+import { entryBytes } from '../log/entry.ts'
+import { utf8Length } from '../wire/bytes.ts'
 import { encodeAck, encodeMessage } from '../wire/encode.ts'
 import type { Connection } from './connection.ts'
-import type { Delivery, SendTo } from './delivery.ts'
+import type { BroadcastCounter, Delivery, SendTo } from './delivery.ts'
 import { sendQueued } from './delivery.ts'
 import type { Member } from './member.ts'
 
@@ -43,6 +45,7 @@ export class TopicDelivery implements Delivery {
     /** The room's send to one member, for what was queued during a welcome. */
     private readonly send: SendTo,
     private readonly bypassed: () => void,
+    private readonly counter?: BroadcastCounter,
   ) {
     // Room names have no spaces, so these never collide with another room's.
     this.rawTopic = `${room} raw`
@@ -81,13 +84,25 @@ export class TopicDelivery implements Delivery {
 
   deliver(entry: Entry): void {
     for (const m of this.welcoming) m.queued?.push(entry)
-    if (this.raw > 0) this.fanout.publish(this.rawTopic, entry.body)
+    let frames = 0
+    let bytes = 0
+    if (this.raw > 0) {
+      this.fanout.publish(this.rawTopic, entry.body)
+      frames += this.raw
+      bytes += this.raw * entryBytes(entry)
+    }
     if (this.json.size > 0) {
       const origin = entry.origin === undefined ? undefined : this.json.get(entry.origin)
       // The publisher's ack before the topic publish, on the same socket: it comes before any later message.
       if (origin !== undefined && entry.id !== undefined) this.send(origin, encodeAck(entry.id, entry.seq))
-      this.fanout.publish(this.jsonTopic, encodeMessage(this.room, entry), origin?.conn)
+      const json = encodeMessage(this.room, entry)
+      this.fanout.publish(this.jsonTopic, json, origin?.conn)
+      // The topic reaches every subscriber but the publisher.
+      const n = this.json.size - (origin === undefined ? 0 : 1)
+      frames += n
+      bytes += n * utf8Length(json)
     }
+    if (frames > 0) this.counter?.broadcast(frames, bytes)
     this.bypassed()
   }
 }

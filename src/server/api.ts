@@ -68,7 +68,7 @@ export function hubApi(hub: Hub): RoomsApi {
       const { kind, body } = publishEntry(data, hub.config.maxFrameBytes)
       // MAX_ROOMS holds for the application's publishes too: a room it would open past it is refused.
       if (!hub.canOpen(room)) throw new Rejected('too_many_rooms', Refusals.too_many_rooms.message, Refusals.too_many_rooms.status)
-      return hub.room(room).publish(kind, body, options.from, undefined, false)
+      return hub.room(room).publish(kind, body, options.from, undefined, false, 'server')
     },
     async stats(room) {
       checkRoom(room)

@@ -6,18 +6,21 @@ import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
 import { basePath } from 'hono/route'
 import type { Grant } from '../access/credentials.ts'
-import { bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { bearer, createVerifier, tokenFromProtocols } from '../access/credentials.ts'
 import type { Admitted } from '../access/door.ts'
 import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, chatRoomsJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import { chatRoomsPage } from '../client/chat-rooms-page.ts'
+import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import { authorizeWith } from '../hooks/authorize.ts'
 import type { Hooks, Identity, MemberData } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import type { Once } from '../log/room-log.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
+import { errorFields } from '../ops/logger.ts'
+import { Ops } from '../ops/ops.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import { httpIdentity } from '../room/publisher.ts'
 import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
@@ -32,6 +35,9 @@ import type { RoomGateway } from './gateway.ts'
 import type { Health } from './health.ts'
 
 export type { Health } from './health.ts'
+
+import { serveMetrics } from './metrics-route.ts'
+import { observe } from './observe.ts'
 
 export interface AppOptions {
   config: Config
@@ -59,6 +65,14 @@ export interface AppOptions {
    * (400) before the URL parser resolves it away (`/rooms/..` would be `/`).
    */
   requestTarget?: (c: Context) => string | undefined
+  /**
+   * The instance's metrics and log (ops/ops.ts), the Hub's own. With it the app serves `GET /metrics`
+   * (unless METRICS_PORT moves it to a listener of its own, or `metricsRoute` is false); without it
+   * refusals are still counted and errors logged, but nothing is served.
+   */
+  ops?: Ops
+  /** Serve `/metrics` on this app; default: when `ops` is given and METRICS_PORT is not set. False on Cloudflare. */
+  metricsRoute?: boolean
 }
 
 /** Whether `authorize` sits after the built-in token check or replaces it. */
@@ -124,13 +138,20 @@ export function createApp({
   auth = 'after',
   onError = (err) => console.error(err),
   requestTarget,
+  ops: given,
+  metricsRoute,
 }: AppOptions): Hono<AppEnv> {
   const authorize = hooks.authorize
   if (auth === 'replace' && authorize === undefined)
     throw new TypeError("roomcast: auth: 'replace' needs an authorize hook, which alone then decides who gets in")
   const builtIn = auth === 'after'
   const app = new Hono<AppEnv>()
-  const door = new Door(config)
+  const ops = given ?? Ops.quiet()
+  const door = new Door(
+    config,
+    realClock,
+    createVerifier(config.access, (err) => ops.log.error('token verification failed on our side', errorFields(err))),
+  )
   // Past the door, a caller either showed a valid credential or none was asked for.
   const credentialed = config.access.publishKey !== undefined || door.requiresToken
   const clientIp = (c: Context): string | undefined => {
@@ -145,7 +166,8 @@ export function createApp({
   // (a door check) gets the same answers, or 204 where an upgrade would be let in: a browser cannot read a
   // refused upgrade's status, so its client asks this way why it was turned away.
   const upgrade = async (c: Context, room: string): Promise<Response> => {
-    const throttled = door.throttle(clientIp(c))
+    const ip = clientIp(c)
+    const throttled = door.throttle(ip)
     if (throttled !== null) return refusalResponse(throttled)
     // Before anything is created: a request the runtime would not upgrade must not open a room. (A door
     // check is a plain GET, not a handshake: it has no handshake headers to check.)
@@ -162,6 +184,7 @@ export function createApp({
     if (asksV2(c)) return refusalResponse('bad_request', 'roomcast.v2 connects on / and subscribes to rooms there')
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
+    if (ip !== undefined) join.ip = ip
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
     const admitted = builtIn ? await door.join(token, room) : NO_GRANT
     if (isRefusal(admitted)) return refusalResponse(admitted)
@@ -242,6 +265,11 @@ export function createApp({
       c.set('publisher', httpIdentity(sub, credentialed))
       await next()
     }
+
+  // Every answer counted, every refusal logged: they all carry X-Roomcast-Error, whichever check built them.
+  app.use(observe(ops, config.defaultRoom, clientIp))
+  ops.metrics.watchBackend(health)
+  if (metricsRoute ?? (given !== undefined && ops.settings.metricsPort === undefined)) app.get('/metrics', (c) => serveMetrics(ops, c))
 
   // RFC 9110: a Host that names no host is a bad request. Runtimes disagree on what it does to the URL (Bun
   // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
@@ -368,7 +396,7 @@ export function createApp({
     if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || 'room unavailable; try again')
     // The application's message hook refused the publish (or failed in it): its code, nothing published.
     if (err instanceof Rejected) return refusalResponse({ status: err.status, error: err.code, message: err.message })
-    console.error('roomcast:', err)
+    ops.log.error('unexpected error', errorFields(err))
     return refusalResponse('internal')
   })
   return app

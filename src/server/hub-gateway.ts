@@ -66,7 +66,7 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
  */
 class MemberEvents {
   private member: Member | null = null
-  readonly onError: () => void
+  readonly onError: (evt?: unknown) => void
 
   constructor(
     private readonly room: Room,
@@ -86,8 +86,9 @@ class MemberEvents {
     if (this.member !== null) this.room.receive(this.member, evt.data)
   }
 
-  onClose(): void {
-    if (this.member !== null) this.room.leave(this.member)
+  onClose(evt?: unknown): void {
+    const m = this.member
+    if (m !== null) this.room.leave(m, m.conn.closedBy?.(evt))
   }
 
   private alive(): void {

@@ -8,6 +8,8 @@ import type { Config } from '../config/config.ts'
 import type { Hooks } from '../hooks/hooks.ts'
 import { memoryLogs } from '../log/memory-log.ts'
 import type { LogFactory } from '../log/room-log.ts'
+import type { InstanceView } from '../ops/metrics.ts'
+import { Ops } from '../ops/ops.ts'
 import type { RoomStats } from '../room/room.ts'
 import { Room } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
@@ -31,10 +33,12 @@ export interface HubOptions {
   directory?: RoomDirectory
   /** Refusals and closes by code for the admin dashboard, from the instance's metrics (admin/counts.ts). */
   counts?: CodeCounts
+  /** This instance's metrics and log (ops/ops.ts); default: counted, and only errors logged. */
+  ops?: Ops
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
-export class Hub {
+export class Hub implements InstanceView {
   private readonly rooms = new Map<string, Room>()
   /** Protocol v2 connections (session.ts): each holds subscriptions that are members of rooms. */
   readonly sessions = new Set<Session>()
@@ -57,7 +61,15 @@ export class Hub {
       statsElsewhere: options.statsElsewhere,
       fanout: options.fanout,
       hooks: options.hooks,
+      ops: options.ops ?? Ops.quiet(),
     }
+    // The gauges of rooms are read from here when scraped.
+    this.options.ops.metrics.watch(this)
+  }
+
+  /** This instance's metrics and log. */
+  get ops(): Ops {
+    return this.options.ops
   }
 
   get config(): Config {
@@ -108,6 +120,20 @@ export class Hub {
     return { room: name, connections: (await this.stats(name)).connections, members: [] }
   }
 
+  /** Members on this instance by mode, counted when asked (a scrape), not maintained. */
+  membersByMode(): { raw: number; json: number } {
+    const counts = { raw: 0, json: 0 }
+    for (const room of this.rooms.values()) room.countModes(counts)
+    return counts
+  }
+
+  /** Bytes of message bodies held in this process's histories. */
+  historyBytes(): number {
+    let n = 0
+    for (const room of this.rooms.values()) n += room.historyBytes() ?? 0
+    return n
+  }
+
   /** Members on this instance, across rooms. */
   get connections(): number {
     let n = 0
@@ -135,12 +161,14 @@ export class Hub {
     this.timer = setInterval(() => this.sweep(), this.options.config.pingIntervalMs)
     // Deno and Node: the sweep must not keep the process alive by itself.
     ;(this.timer as { unref?: () => void }).unref?.()
+    this.options.ops.metrics.lag.start()
   }
 
   /** Stop the sweep and close every member (shutdown). */
   closeAll(code: ErrorCode = 'shutting_down'): void {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
+    this.options.ops.metrics.lag.stop()
     for (const room of this.rooms.values()) room.closeAll(code)
     for (const s of this.sessions) s.close(code)
   }

@@ -7,11 +7,13 @@
 import type { Hono } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import type { UpgradeWebSocket } from 'hono/ws'
+import { codeCountsFrom } from '../admin/counts.ts'
 import type { RoomDirectory } from '../admin/directory.ts'
 import type { Config } from '../config/config.ts'
 import { readConfig } from '../config/config.ts'
 import type { Hooks } from '../hooks/hooks.ts'
 import type { LogFactory } from '../log/room-log.ts'
+import { Ops } from '../ops/ops.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { RoomsApi } from './api.ts'
@@ -36,8 +38,14 @@ export interface RoomcastOptions {
   auth?: AuthMode
   /** Where rooms keep seq and history across instances (a `RedisBackend` from `roomcast/redis`); default: memory. */
   backend?: Backend
-  /** Where unexpected errors go; default: console.error. */
+  /** Where unexpected errors go; default: the instance's log (`ops.log`). */
   onError?: (err: unknown) => void
+  /**
+   * The instance's metrics and logs (`GET /metrics`, the JSON or text lines); default: read from `env`
+   * (METRICS_TOKEN, METRICS_PORT, LOG_FORMAT, LOG_LEVEL). With METRICS_PORT the app leaves `/metrics` to
+   * a listener of the application's own (`createMetricsApp(rc.ops)`).
+   */
+  ops?: Ops
 }
 
 /** A backend that spans instances (Redis): the rooms' logs, its health, and stats of rooms open elsewhere. */
@@ -81,6 +89,8 @@ export interface Roomcast extends RoomsApi {
   readonly hooks: Hooks
   /** The backend passed in, if any. */
   readonly backend: Backend | undefined
+  /** This instance's metrics and log. */
+  readonly ops: Ops
   /** WebSockets still open on this instance, counting those closing. */
   openSockets(): number
   /**
@@ -101,6 +111,8 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
   const config = resolveConfig(options)
   const rt = runtime(config)
   const { backend, hooks = {} } = options
+  // Bad LOG_* or METRICS_* values throw ConfigError here, as bad settings do in resolveConfig.
+  const ops = options.ops ?? Ops.fromEnv(options.env ?? {})
   const hub = new Hub({
     config,
     logs: backend?.logs,
@@ -109,6 +121,9 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
     onError: options.onError,
     hooks,
     directory: backend?.directory,
+    // The dashboard's refusals and closes by code, read from this instance's metrics.
+    counts: codeCountsFrom(() => ops.metrics.families()),
+    ops,
   })
   const appOptions: AppOptions = {
     config,
@@ -116,6 +131,7 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
     getConnInfo: rt.getConnInfo,
     hooks,
     auth: options.auth,
+    ops,
   }
   if (options.onError !== undefined) appOptions.onError = options.onError
   if (rt.requestTarget !== undefined) appOptions.requestTarget = rt.requestTarget
@@ -130,6 +146,7 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
     hub,
     hooks,
     backend,
+    ops,
     openSockets: () => rt.openSockets(),
     shutdown: (server) =>
       gracefulShutdown(hub, {

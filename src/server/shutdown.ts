@@ -1,4 +1,5 @@
 /** Graceful shutdown, the same on every long-running runtime (Node, Deno, Bun). */
+import { errorFields } from '../ops/logger.ts'
 import type { Hub } from './hub.ts'
 
 /** What a runtime's server lets shutdown do. */
@@ -25,7 +26,7 @@ export function gracefulShutdown(hub: Hub, hooks: ShutdownHooks, graceMs = 2000)
   return async (signal) => {
     if (stopping) return
     stopping = true
-    console.log(`roomcast: ${signal}, closing connections`)
+    hub.ops.log.info('shutting down: closing connections', { signal, connections: hub.connections })
     hooks.stopAccepting?.()
     hub.closeAll('shutting_down')
     const deadline = Date.now() + graceMs
@@ -34,7 +35,7 @@ export function gracefulShutdown(hub: Hub, hooks: ShutdownHooks, graceMs = 2000)
       // finish() must not hold the exit past the deadline (a backend that does not answer).
       await Promise.race([hooks.finish?.(), sleep(Math.max(0, deadline - Date.now()) + 500)])
     } catch (err) {
-      console.error('roomcast: during shutdown:', err)
+      hub.ops.log.error('error during shutdown', errorFields(err))
     }
     hooks.exit(0)
   }

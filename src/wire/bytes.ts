@@ -1,7 +1,11 @@
 /** Byte arithmetic of the wire with web-standard functions only (no Buffer): UTF-8 lengths, base64. */
 
+const ASCII = /^[^\u0080-\uffff]*$/
+
 /** UTF-8 byte length of a string without allocating. */
 export function utf8Length(s: string): number {
+  // Most frames are ASCII, where the native regex scan is several times faster than the loop below.
+  if (ASCII.test(s)) return s.length
   let n = 0
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)

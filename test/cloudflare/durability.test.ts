@@ -40,7 +40,8 @@ it('a hibernated room wakes with its members, their ids and modes, its seq and e
 
   // workerd evicts an object whose only business is hibernatable sockets after 10 s without events; the last
   // event is the reporter's final flush, its alarm up to 5 s after the last message (cloudflare-reporter.ts).
-  const woke = `roomcast: room ${room} woke with 2 connection(s)`
+  // The object's JSON log line (docs/operations.md) when it wakes with members.
+  const woke = `"msg":"room woke","room":"${room}","connections":2`
   await sleep(20_000)
   json.client.send({ type: 'ping' })
   expect(await json.client.frame('pong', 5000, [])).toEqual({ type: 'pong' })

@@ -42,6 +42,9 @@ conformance({
     // No instance holds every room to sample for the dashboard's charts: the registry has each room's figures
     // as it last reported them (adapters/cloudflare/registry.ts), and GET /admin/stats sums those.
     adminSeries: false,
+    // No instance holds the rooms (each is its own Durable Object) and a Worker has no second listener: no /metrics.
+    metrics: false,
+    startupLog: false,
   },
   start: (env) => {
     const dir = tempDir('roomcast-cf-')

@@ -14,6 +14,8 @@ import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
 import { lifecycleScenarios } from './lifecycle.ts'
 import { limitScenarios } from './limits.ts'
+import { logScenarios } from './logs.ts'
+import { metricsScenarios } from './metrics.ts'
 import { rawScenarios } from './raw.ts'
 import { resumeScenarios } from './resume.ts'
 import { v2Scenarios } from './v2.ts'
@@ -75,6 +77,19 @@ export interface Capabilities {
    * Optional, default true; false where no instance holds the rooms to sample (Cloudflare).
    */
   adminSeries?: boolean
+  /**
+   * `GET /metrics` serves this instance's metrics (METRICS_TOKEN, METRICS_PORT). Optional, default true;
+   * false where there is no instance to count (Cloudflare: each room is its own Durable Object).
+   */
+  metrics?: boolean
+  /** The server's output is one JSON line per event (LOG_FORMAT=json), readable from its process. Optional, default true. */
+  structuredLogs?: boolean
+  /**
+   * The server prints its effective configuration once at start-up, and nothing but its own lines. Optional,
+   * default true; false where the platform owns the process (Cloudflare: no code runs at start-up, and
+   * wrangler prints its banner and request lines around the Worker's JSON lines).
+   */
+  startupLog?: boolean
 }
 
 /** A runtime under test. */
@@ -127,5 +142,7 @@ export function conformance(target: Target): void {
     limitScenarios(ctx)
     v2Scenarios(ctx)
     adminScenarios(ctx)
+    metricsScenarios(ctx)
+    logScenarios(ctx)
   })
 }

@@ -12,12 +12,13 @@ function files(dir: string): string[] {
 
 /** Which folders each folder of src/ may import from. */
 const MAY_USE: Record<string, string[]> = {
-  '.': ['server', 'admin', 'room', 'hooks', 'access', 'log', 'config', 'wire', 'client'],
-  server: ['admin', 'room', 'hooks', 'access', 'log', 'config', 'wire', 'client'],
+  '.': ['server', 'admin', 'room', 'hooks', 'access', 'log', 'ops', 'config', 'wire', 'client'],
+  server: ['admin', 'room', 'hooks', 'access', 'log', 'ops', 'config', 'wire', 'client'],
   admin: ['room', 'log', 'config', 'wire'],
-  room: ['hooks', 'log', 'config', 'wire'],
+  room: ['hooks', 'log', 'ops', 'config', 'wire'],
   // The hooks' types name a token's grant (access) and a message's kind (log); the HTTP hooks read their settings (config).
   hooks: ['access', 'log', 'config', 'wire'],
+  ops: ['config', 'wire'],
   access: ['config', 'wire'],
   log: ['wire'],
   config: ['wire'],
