@@ -206,7 +206,8 @@ export class RedisBackend implements RoomStore {
     const args = [keys.channel, entryBytes(draft), draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs]
     let r: (string | number)[]
     try {
-      const appended = this.redis.appendOnce(keys, [...args, once.key, once.hash, this.dedupe.dedupeWindowMs, this.dedupe.dedupeMaxIds])
+      // Timed as `append`: it is the same script, with the publish key's lookup inside.
+      const appended = this.timed('append', this.redis.appendOnce(keys, [...args, once.key, once.hash, this.dedupe.dedupeWindowMs, this.dedupe.dedupeMaxIds]))
       r = await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
     } catch (err) {
       // As for append: a resend of the same key is safe either way, and finds out which it was.
