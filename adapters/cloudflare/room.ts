@@ -82,7 +82,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       const info = ws.deserializeAttachment() as MemberInfo | null
       if (info !== null) this.members.set(ws, this.room.restore(wrap(ws), info))
     }
-    if (this.members.size > 0) ops.log.info('room woke', { room: name, connections: this.members.size })
+    // The reporter logs the wake (one JSON 'room woke' line, with what the room cost while it slept).
     reporter.attach(this.room)
   }
 
