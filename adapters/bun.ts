@@ -1,11 +1,12 @@
 /** Bun: Bun.serve with Hono's upgradeWebSocket and websocket handlers from hono/bun. */
 import type { Server, ServerWebSocket } from 'bun'
 import { getConnInfo, upgradeWebSocket, websocket } from 'hono/bun'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { Connection, Fanout, WrapSocket } from '../src/index.ts'
 
-const config = readConfig(process.env)
-const { port, hostname } = readListen(process.env)
+// Bun does not join the Redis scale-out yet: REDIS_URL must fail here, not leave rooms private to this process.
+const { config, listen, listening } = startup(process.env, (code) => process.exit(code), { scaleOut: false })
+const { port, hostname } = listen
 
 /** A core Connection that keeps its ServerWebSocket, for the topics below. */
 interface BunConnection extends Connection {
@@ -13,6 +14,8 @@ interface BunConnection extends Connection {
 }
 
 const OPEN = 1
+/** Bytes past MAX_FRAME_BYTES that Bun still reads, so the core, not uWebSockets, closes such a frame. */
+const TOO_LARGE_MARGIN = 64 * 1024
 
 // Bun's topics are the rooms' fan-out: one publish per broadcast and mode, and uWebSockets writes it
 // to every subscriber, gathering what each socket gets in one loop iteration into one write.
@@ -60,14 +63,16 @@ function withSubprotocol(server: Server<unknown>) {
   }
 }
 
-const server = Bun.serve({
+const server = listening(() => Bun.serve({
   port,
   hostname,
   fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
   websocket: {
     ...websocket,
-    // Oversized frames are refused by uWebSockets from the header (close 1009), before the payload is buffered.
-    maxPayloadLength: config.maxFrameBytes,
+    // Past this, uWebSockets refuses a frame from its header, before buffering it, but closes with a reason of
+    // its own ("Received too big message"). Up to one more default frame's worth, the core sees the frame and
+    // closes with its reason (too_large: ...), so a frame just over the limit gets the documented close.
+    maxPayloadLength: config.maxFrameBytes + TOO_LARGE_MARGIN,
     // No Bun limit: past it Bun would drop frames silently; the core closes at MAX_BUFFERED_BYTES with 1013.
     backpressureLimit: 0,
     // Bun pings shortly before this many idle seconds (8 at least) and closes a peer that stays silent.
@@ -76,7 +81,7 @@ const server = Bun.serve({
     // Compression would cost CPU per recipient and defeat encode-once fan-out.
     perMessageDeflate: false,
   },
-})
+}))
 console.log(listeningLine(hostname, server.port ?? port))
 hub.start()
 

@@ -1,15 +1,15 @@
 /** Deno: Deno.serve with Hono's upgradeWebSocket from hono/deno. */
 import { getConnInfo, upgradeWebSocket } from 'hono/deno'
-import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
+import { Hub, chooseSubprotocol, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { redisFromEnv } from './redis/index.ts'
 
 const env = Deno.env.toObject()
-const config = readConfig(env)
-const { port, hostname } = readListen(env)
+const { config, listen, fail, listening } = startup(env, (code) => Deno.exit(code))
+const { port, hostname } = listen
 
 // With REDIS_URL, rooms span every instance (Node or Deno) sharing that Redis; without it, one process in memory.
-const redis = await redisFromEnv(env, config)
+const redis = await redisFromEnv(env, config).catch(fail)
 const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 // Open sockets, so shutdown can wait for their close handshakes (Deno.serve keeps no such list).
@@ -41,22 +41,21 @@ const upgradeOptions: Deno.UpgradeWebSocketOptions = {
 
 const app = createApp({ config, gateway: hubGateway(hub, upgradeWebSocket, wrap, upgradeOptions), getConnInfo, health: redis?.health })
 
-const server = Deno.serve(
-  {
-    port,
-    hostname,
-    onListen: (addr) => {
-      console.log(listeningLine(addr.hostname, addr.port))
-    },
+const serveOptions: Deno.ServeTcpOptions = {
+  port,
+  hostname,
+  onListen: (addr) => {
+    console.log(listeningLine(addr.hostname, addr.port))
   },
-  async (req, info) => {
-    const protocol = chooseSubprotocol(req.headers.get('sec-websocket-protocol'))
-    // `info` carries remoteAddr, which hono/deno's getConnInfo reads for per-address upgrade limits.
-    const res = await app.fetch(req, info)
-    if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
-    return res
-  },
-)
+}
+const handler: Deno.ServeHandler<Deno.NetAddr> = async (req, info) => {
+  const protocol = chooseSubprotocol(req.headers.get('sec-websocket-protocol'))
+  // `info` carries remoteAddr, which hono/deno's getConnInfo reads for per-address upgrade limits.
+  const res = await app.fetch(req, info)
+  if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+  return res
+}
+const server = listening(() => Deno.serve(serveOptions, handler))
 hub.start()
 
 // Deno.serve cannot stop accepting without closing open sockets with its own reason, so it is shut down

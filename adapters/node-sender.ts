@@ -10,11 +10,15 @@ import * as wsModule from 'ws'
 import type { WebSocket } from 'ws'
 import type { Connection } from '../src/index.ts'
 
-/** The ws internals the fast path reads; checked once, so a ws that changed them only loses the fast path. */
+/**
+ * The ws internals the fast path reads (with `Sender.frame`). ws is pinned to one version, and
+ * wsInternalsProblem checks every one of them on the first socket, so a ws that changed them costs the
+ * fast path, not every member's connection (a send that throws closes it with 1011).
+ */
 interface WsInternals {
   _socket: Socket | null
   _extensions: Record<string, unknown>
-  _sender: { _state: number; _queue: unknown[]; _firstFragment: boolean; _bufferedBytes: number } | null
+  _sender: { _state: number; _queue: unknown[]; _firstFragment: boolean } | null
 }
 
 interface FrameOptions {
@@ -25,6 +29,35 @@ interface FrameOptions {
   rsv1: boolean
 }
 const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }
+
+/** The first internal the fast path reads that this ws lacks or holds with another type, or null if all are there. */
+export function wsInternalsProblem(ws: WebSocket): string | null {
+  const w = ws as unknown as Record<string, unknown>
+  const sender = w._sender as Record<string, unknown> | null | undefined
+  const checks: [string, boolean][] = [
+    ['Sender.frame', typeof (Sender as { frame?: unknown } | undefined)?.frame === 'function'],
+    ['_socket', typeof (w._socket as Socket | null | undefined)?.cork === 'function'],
+    ['_extensions', typeof w._extensions === 'object' && w._extensions !== null],
+    ['_sender', typeof sender === 'object' && sender !== null],
+    ['_sender._state', typeof sender?._state === 'number'],
+    ['_sender._queue', Array.isArray(sender?._queue)],
+    ['_sender._firstFragment', typeof sender?._firstFragment === 'boolean'],
+  ]
+  for (const [name, ok] of checks) if (!ok) return name
+  return null
+}
+
+// Decided on the first socket, for the process: every socket of one ws has the same internals.
+let internalsOk: boolean | undefined
+
+function fastPathAvailable(ws: WebSocket): boolean {
+  if (internalsOk === undefined) {
+    const problem = wsInternalsProblem(ws)
+    internalsOk = problem === null
+    if (problem !== null) console.warn(`roomcast: this ws has no ${problem} as the fast fan-out expects; sending through ws.send instead`)
+  }
+  return internalsOk
+}
 
 const OPEN = 1
 // Past this many unsent bytes a corked socket is written out at once rather than at the end of the turn: the
@@ -88,6 +121,7 @@ export class NodeConnection implements Connection {
     this.socket = internals._socket as Socket
     // Pre-built frames are only sound uncompressed: permessage-deflate would need ws's per-socket deflate state.
     this.fast =
+      fastPathAvailable(ws) &&
       this.socket !== null &&
       typeof this.socket.cork === 'function' &&
       internals._sender !== null &&
@@ -123,6 +157,12 @@ export class NodeConnection implements Connection {
 
   close(code: number, reason: string): void {
     this.ws.close(code, reason)
+  }
+
+  terminate(): void {
+    // The close frame ws.close just wrote may sit in this turn's cork: hand it to the kernel before the socket goes.
+    if (this.corked) this.socket.uncork()
+    this.ws.terminate()
   }
 
   bufferedAmount(): number {

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { UpgradeWebSocket, WSContextInit, WSEvents } from 'hono/ws'
 import { WSContext, defineWebSocketHelper } from 'hono/ws'
 import type { WebSocket, WebSocketServer } from 'ws'
+import { errorResponse, isValidHost } from '../src/index.ts'
 
 const EVENTS = Symbol('roomcast.wsEvents')
 
@@ -39,9 +40,11 @@ export function handleUpgrades(server: Server, wss: WebSocketServer, fetch: Fetc
     const ignore = () => {}
     socket.on('error', ignore)
     const env: UpgradeEnv = { incoming: req }
+    const request = toRequest(req)
+    if (request === null) return refuse(socket, errorResponse(400, 'bad_request', 'the request target is not a path or an http(s) URL'))
     let res: Response
     try {
-      res = await fetch(toRequest(req), env)
+      res = await fetch(request, env)
     } catch {
       return refuse(socket, new Response(null, { status: 500 }))
     }
@@ -118,12 +121,25 @@ function onError(this: WebSocket, error: Error): void {
   events.onError?.({ error } as unknown as Event, ctx)
 }
 
-/** A web Request for the upgrade, for the Hono app to route. */
-function toRequest(req: IncomingMessage): Request {
+/** A web Request for the upgrade, for the Hono app to route; null when its target cannot make a URL. */
+function toRequest(req: IncomingMessage): Request | null {
   const headers = new Headers()
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.append(k, Array.isArray(v) ? v.join(', ') : v)
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { headers })
+  const target = req.url ?? '/'
+  const host = req.headers.host
+  // An absolute-form target (RFC 9112 3.2.2: a server must accept it) is the URL, as on Deno and Bun. A Host
+  // a URL cannot hold gets a stand-in here: the header still carries it, and the app refuses it (400).
+  const url = target.startsWith('/') ? `http://${host !== undefined && isValidHost(host) ? host : 'localhost'}${target}` : target
+  if (!/^https?:\/\//i.test(url)) return null
+  try {
+    return new Request(url, { headers })
+  } catch {
+    return null
+  }
 }
+
+// How long a refused upgrade's response may take to reach the kernel before its socket is destroyed anyway.
+const REFUSE_FLUSH_MS = 1000
 
 /** Answer a refused upgrade with the app's status, headers and body, then close. */
 async function refuse(socket: Duplex, res: Response): Promise<void> {
@@ -133,5 +149,12 @@ async function refuse(socket: Duplex, res: Response): Promise<void> {
   res.headers.forEach((v, k) => {
     if (!SKIP.has(k)) head += `${k}: ${v}\r\n`
   })
+  // end() only half-closes, and the server's sockets allow half-open: a client that read the answer and
+  // never sends its FIN would hold this fd for good. Destroy once the response is flushed, as ws does,
+  // and after a short grace at most, for a client that does not even read it.
+  const destroy = () => socket.destroy()
+  const timer = setTimeout(destroy, REFUSE_FLUSH_MS)
+  socket.once('finish', destroy)
+  socket.once('close', () => clearTimeout(timer))
   socket.end(Buffer.concat([Buffer.from(head + '\r\n'), body]))
 }

@@ -4,22 +4,25 @@ import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { WebSocket } from 'ws'
 import { WebSocketServer } from 'ws'
-import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, readConfig, readListen } from '../src/index.ts'
+import { Hub, SUBPROTOCOL, createApp, gracefulShutdown, hubGateway, listeningLine, startup } from '../src/index.ts'
 import type { WrapSocket } from '../src/index.ts'
 import { NodeConnection } from './node-sender.ts'
+import { RoomcastWebSocket } from './node-socket.ts'
 import { handleUpgrades, upgradeWebSocket } from './node-upgrade.ts'
 import { redisFromEnv } from './redis/index.ts'
 
-const config = readConfig(process.env)
-const { port, hostname } = readListen(process.env)
+const { config, listen, fail, cannotListen } = startup(process.env, (code) => process.exit(code))
+const { port, hostname } = listen
 
 // With REDIS_URL, rooms span every instance sharing that Redis; without it, one process in memory.
-const redis = await redisFromEnv(process.env, config)
+const redis = await redisFromEnv(process.env, config).catch(fail)
 const hub = new Hub({ config, logs: redis?.logs, statsElsewhere: redis?.statsElsewhere })
 
 const wss = new WebSocketServer({
   noServer: true,
   maxPayload: config.maxFrameBytes,
+  // With the core's reason on ws's own 1009 close, which has none.
+  WebSocket: RoomcastWebSocket,
   // Compression would cost CPU per recipient and defeat encode-once fan-out.
   perMessageDeflate: false,
   // Echo only our subprotocol; anything else after it (such as a token) is never echoed.
@@ -42,6 +45,9 @@ const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, reques
 const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info) => {
   console.log(listeningLine(hostname, info.port))
 })
+// Until it listens, an error is why it cannot (port in use, HOST that does not resolve); after, it is not start-up's.
+server.once('error', cannotListen)
+server.once('listening', () => server.off('error', cannotListen))
 handleUpgrades(server as Server, wss, app.fetch)
 hub.start()
 

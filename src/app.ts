@@ -11,6 +11,7 @@ import { bearer, tokenFromProtocols } from './credentials.ts'
 import { Door, isRefusal } from './door.ts'
 import type { Refusal } from './door.ts'
 import type { RoomGateway } from './gateway.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from './handshake.ts'
 import { SUBPROTOCOL, chooseSubprotocol, isRoomName } from './protocol.ts'
 import { Unavailable } from './room-log.ts'
 
@@ -44,11 +45,16 @@ const ALWAYS_READY: Health = { ready: true, backend: 'memory' }
  * code again in `X-Roomcast-Error`, for clients that cannot read the body of a
  * refused upgrade (most WebSocket libraries expose only its status and headers).
  */
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
+function fail(c: Context, status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503, error: string, message: string, retryAfter = 5): Response {
   if (status === 503 || status === 429) c.header('Retry-After', String(retryAfter))
   if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="roomcast"')
   c.header('X-Roomcast-Error', error)
   return c.json({ error, message }, status)
+}
+
+/** The same answer where there is no Hono context: a transport that cannot even make a Request of what it got. */
+export function errorResponse(status: 400, error: string, message: string): Response {
+  return Response.json({ error, message }, { status, headers: { 'X-Roomcast-Error': error } })
 }
 
 const refuse = (c: Context, r: Refusal) => fail(c, r.status, r.error, r.message, r.retryAfter)
@@ -108,6 +114,12 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
   const upgrade = async (c: Context, room: string): Promise<Response> => {
     const throttled = door.throttle(clientIp(c))
     if (throttled !== null) return refuse(c, throttled)
+    // Before anything is created: a request the runtime would not upgrade must not open a room.
+    const bad = handshakeProblem(c.req.raw.headers)
+    if (bad !== null) {
+      if (bad.status === 426) c.header('Sec-WebSocket-Version', WEBSOCKET_VERSION)
+      return fail(c, bad.status, 'bad_request', bad.message)
+    }
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refuse(c, badOrigin)
     if (!isRoomName(room)) return fail(c, 400, 'bad_room', BAD_ROOM)
@@ -144,6 +156,13 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       c.set('from', admitted.grant?.sub)
       await next()
     }
+
+  // RFC 9110: a Host that names no host is a bad request. Runtimes disagree on what it does to the URL (Bun
+  // leaves it relative, which Hono routes by the wrong path), so it is refused before anything routes.
+  app.use(async (c, next) => {
+    if (!isValidHost(c.req.header('host'))) return fail(c, 400, 'bad_request', 'the Host header is not a valid host')
+    await next()
+  })
 
   // Liveness: the process answers. `status` says whether it is degraded (for example, Redis is unreachable).
   app.get('/healthz', (c) => {

@@ -11,6 +11,8 @@ export interface Connection {
   bufferedAmount?(): number
   /** Send a protocol-level ping; absent where the runtime pings by itself (Deno, Bun, Cloudflare). */
   ping?(): void
+  /** Drop the TCP connection now, without waiting for the peer's close frame; absent where the runtime does not wait (Deno, Bun) or cannot. */
+  terminate?(): void
 }
 
 /**

@@ -134,6 +134,11 @@ export const Errors = {
 
 export type ErrorCode = keyof typeof Errors
 
+/** The reason a close for `code` carries: `"<code>: <message>"`. */
+export function closeReason(code: ErrorCode): string {
+  return `${code}: ${Errors[code].message}`
+}
+
 // ---- decoding ----
 
 /** The result of decoding one json-mode text frame: a frame, or an error to send back. */

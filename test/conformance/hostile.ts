@@ -52,16 +52,27 @@ export function hostileScenarios(ctx: SuiteContext): void {
     expect((await client.closed).code).toBe(1003)
   })
 
-  it('closes with 1009 when a frame exceeds the size limit, and bystanders are unaffected', async () => {
+  it('closes with 1009 too_large when a frame exceeds the size limit, and bystanders are unaffected', async () => {
     const room = uniqueRoom()
     const big = await connect(url(room))
     const bystander = await connect(url(room))
     big.send('x'.repeat(64 * 1024 + 1))
-    expect((await big.closed).code).toBe(1009)
+    expect(await big.closed).toEqual({ code: 1009, reason: 'too_large: frame exceeds the size limit' })
     const other = await connect(url(room))
     other.send('after the big one')
     expect(await bystander.text()).toBe('after the big one')
     await Promise.all([bystander.close(), other.close()])
+  })
+
+  const anySize = ctx.target.caps.tooLargeReasonAtAnySize ?? true
+  it(`closes a frame 16 times the size limit with 1009${anySize ? ' too_large' : ''}, text or binary`, async () => {
+    for (const payload of ['x'.repeat(1024 * 1024), Buffer.alloc(1024 * 1024, 1)]) {
+      const c = await connect(url(uniqueRoom()))
+      c.send(payload)
+      const closed = await c.closed
+      expect(closed.code).toBe(1009)
+      if (anySize) expect(closed.reason).toBe('too_large: frame exceeds the size limit')
+    }
   })
 
   it.runIf(ctx.target.caps.utf8Validation)('closes a text frame that is not valid UTF-8 with 1007', async () => {

@@ -1,7 +1,7 @@
 /** Connections that vanish, and servers that stop. */
 import { expect, it } from 'vitest'
-import { connect, connectJson, uniqueRoom, waitForConnections } from '../support/client.ts'
-import { handshake } from '../support/raw-socket.ts'
+import { connect, connectJson, sleep, uniqueRoom, waitForConnections } from '../support/client.ts'
+import { handshake, readFrames } from '../support/raw-socket.ts'
 import type { SuiteContext } from './suite.ts'
 
 export function lifecycleScenarios(ctx: SuiteContext): void {
@@ -13,6 +13,26 @@ export function lifecycleScenarios(ctx: SuiteContext): void {
     const idle = Number(ctx.env.IDLE_TIMEOUT_MS)
     await waitForConnections(ctx.server.http, room, 0, idle * 4 + 5000, 200)
     expect((await stats()).connections).toBe(0)
+    socket.destroy()
+  }, 60000)
+
+  // A peer that stopped answering pings will not answer a close frame either: waiting for its half of the
+  // close handshake (ws waits 30 s) would only hold its socket. Its TCP connection must go with the drop.
+  it.runIf(ctx.target.caps.idleLiveness)('drops the TCP connection of a peer that stopped answering pings when it drops the member', async () => {
+    const room = uniqueRoom()
+    const socket = await handshake(ctx.server.port, `/rooms/${room}`)
+    socket.on('error', () => {})
+    let tcpClosedAt: number | undefined
+    socket.once('close', () => (tcpClosedAt = Date.now()))
+    // Reads everything (pings, the close frame), answers nothing.
+    let closeFrames = 0
+    readFrames(socket, (f) => void (f.opcode === 0x8 && closeFrames++))
+    const idle = Number(ctx.env.IDLE_TIMEOUT_MS)
+    expect(await waitForConnections(ctx.server.http, room, 0, idle * 4 + 5000, 100)).toBe(0)
+    const droppedAt = Date.now()
+    while (tcpClosedAt === undefined && Date.now() - droppedAt < 5000) await sleep(25)
+    expect(tcpClosedAt, 'TCP connection still open 5 s after the member was dropped').toBeDefined()
+    expect(closeFrames).toBeLessThanOrEqual(1)
     socket.destroy()
   }, 60000)
 

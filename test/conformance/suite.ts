@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
 import { authScenarios } from './auth.ts'
+import { handshakeScenarios } from './handshake.ts'
 import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
 import { jsonScenarios } from './json.ts'
@@ -38,6 +39,11 @@ export interface Capabilities {
    * false where the runtime has no header timeout (Deno.serve: denoland/deno#3515).
    */
   closesSlowHandshakes?: boolean
+  /**
+   * A frame of any size past MAX_FRAME_BYTES is closed with 1009 and the reason `too_large: ...`. Optional,
+   * default true; false where the transport refuses a frame far past the limit itself, with its own reason.
+   */
+  tooLargeReasonAtAnySize?: boolean
 }
 
 /** A runtime under test. */
@@ -81,6 +87,7 @@ export function conformance(target: Target): void {
     resumeScenarios(ctx)
     httpScenarios(ctx)
     hostileScenarios(ctx)
+    handshakeScenarios(ctx)
     lifecycleScenarios(ctx)
     authScenarios(ctx)
   })

@@ -23,6 +23,11 @@ export class FakeConnection implements Connection {
   ping(): void {
     this.pings++
   }
+  /** Whether terminate() was called, and whether the close frame had gone out before it. */
+  terminated: { afterClose: boolean } | null = null
+  terminate(): void {
+    this.terminated = { afterClose: this.closedWith !== null }
+  }
   /** Sent text frames parsed as JSON. */
   frames(): any[] {
     return this.sent.filter((d): d is string => typeof d === 'string').map((d) => JSON.parse(d))

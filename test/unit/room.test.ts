@@ -235,6 +235,20 @@ describe('Room presence and liveness', () => {
     expect(room.size).toBe(1)
   })
 
+  it('terminates a member dropped for silence right after its close frame, and no member closed for another reason', async () => {
+    const { join, room, clock } = setup({ idleTimeoutMs: 1000 })
+    const silent = join()
+    const live = join()
+    await flush()
+    clock.advance(1100)
+    room.touch(live.member)
+    room.sweep()
+    expect(silent.conn.terminated).toEqual({ afterClose: true })
+    room.closeAll()
+    expect(live.conn.closedWith?.code).toBe(1001)
+    expect(live.conn.terminated).toBeNull()
+  })
+
   it('closes a member whose credentials expired with 4001', async () => {
     const { join, room, clock } = setup()
     const a = join({ exp: clock.now() + 100 })
