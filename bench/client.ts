@@ -164,6 +164,15 @@ function endPhase(published: number, t0: number, cpu0: NodeJS.CpuUsage, tEnd: nu
   }
 }
 
+/** Members per loopback source address: each address has its own ~28,000 ephemeral ports, TIME_WAIT included. */
+const PER_ADDRESS = 10_000
+
+/** Member i's source address: 127.0.0.1 for the first PER_ADDRESS, then 127.0.0.2 and up (default for the first). */
+function sourceAddress(i: number): string | undefined {
+  const k = Math.floor(i / PER_ADDRESS)
+  return k === 0 ? undefined : `127.0.0.${1 + k}`
+}
+
 /** Open `count` more members (the first call fixes the server, path and mode). */
 async function connectMore(cmd: Extract<Command, { op: 'connect' }>): Promise<{ connectMs: number; members: number }> {
   const t0 = performance.now()
@@ -179,7 +188,7 @@ async function connectMore(cmd: Extract<Command, { op: 'connect' }>): Promise<{ 
   const worker = async () => {
     while (next < to) {
       const i = next++
-      members[i] = await open(i, cmd.host, cmd.port, cmd.path, protocol, onPayload)
+      members[i] = await open(i, cmd.host, cmd.port, cmd.path, protocol, onPayload, 30_000, sourceAddress(i))
     }
   }
   await Promise.all(Array.from({ length: Math.min(64, cmd.count) }, worker))
