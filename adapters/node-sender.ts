@@ -1,9 +1,11 @@
 /**
  * Node's fast fan-out: what uWebSockets does, on top of ws. Each broadcast is
- * framed once and the same bytes are written to every recipient's socket;
- * sockets are corked for the rest of the event-loop turn and uncorked together
- * in one setImmediate, so a recipient gets one writev per turn instead of one
- * write per message. Anything ws must handle itself goes through ws.send.
+ * framed once; what a recipient gets in one event-loop turn is held and written
+ * in one socket.write at the end of the turn, and since every member of a room
+ * usually gets the same frames, the frames are joined into one buffer once and
+ * that same buffer goes to every socket: one write (one syscall) per recipient
+ * per turn, whatever the number of messages. Anything ws must handle itself
+ * goes through ws.send, after what is held.
  */
 import type { Socket } from 'node:net'
 import * as wsModule from 'ws'
@@ -60,9 +62,9 @@ function fastPathAvailable(ws: WebSocket): boolean {
 }
 
 const OPEN = 1
-// Past this many unsent bytes a corked socket is written out at once rather than at the end of the turn: the
-// batch is big enough to gain nothing more, and bufferedAmount must show what the kernel would not take, not
-// what we held back; otherwise one busy turn could make a reader look like a slow consumer.
+// Past this many held bytes a recipient is written out at once rather than at the end of the turn: the batch is
+// big enough to gain nothing more, and bufferedAmount must show what the kernel would not take, not what we held
+// back; otherwise one busy turn could make a reader look like a slow consumer.
 const FLUSH_BYTES = 64 * 1024
 const TEXT: FrameOptions = { fin: true, opcode: 0x01, mask: false, readOnly: false, rsv1: false }
 const BINARY: FrameOptions = { fin: true, opcode: 0x02, mask: false, readOnly: false, rsv1: false }
@@ -85,20 +87,58 @@ function frameOf(data: string | Uint8Array): Buffer {
   return frame
 }
 
-const corked: NodeConnection[] = []
+/**
+ * The frames of one turn joined into one buffer, for every recipient that got exactly these frames. A few
+ * entries, because a room with raw and json members has two lists per turn, and the publisher of a json
+ * message (left out of its own message) a third. Cleared every turn.
+ */
+interface Joined {
+  parts: Buffer[]
+  buffer: Buffer
+}
+const JOINED_SLOTS = 4
+const joinedCache: Joined[] = []
+let joinedNext = 0
+
+/** `first` and `rest` (`bytes` in all) as one buffer: the one already joined for the same frames this turn, or a new one. */
+function joined(first: Buffer, rest: Buffer[], bytes: number): Buffer {
+  const count = rest.length + 1
+  for (const j of joinedCache) {
+    if (j.buffer.length !== bytes || j.parts.length !== count || j.parts[0] !== first) continue
+    let same = true
+    for (let i = 1; i < count; i++) {
+      if (j.parts[i] !== rest[i - 1]) {
+        same = false
+        break
+      }
+    }
+    if (same) return j.buffer
+  }
+  const parts = [first, ...rest]
+  const entry: Joined = { parts, buffer: Buffer.concat(parts, bytes) }
+  if (joinedCache.length < JOINED_SLOTS) joinedCache.push(entry)
+  else joinedCache[joinedNext] = entry
+  joinedNext = (joinedNext + 1) % JOINED_SLOTS
+  return entry.buffer
+}
+
+/** Connections holding frames for the end of this turn, in the order they first got one. */
+const holding: NodeConnection[] = []
 let scheduled = false
 
-/** End of the turn: one write per corked socket, and forget this turn's frame. */
-function uncorkAll(): void {
+/** End of the turn: one write per recipient, and forget this turn's frames. */
+function flushAll(): void {
   scheduled = false
-  for (const c of corked) {
-    c.corked = false
-    c.held = 0
-    c.socket.uncork()
+  // A flush never sends, so nothing joins the list while it is walked.
+  for (const c of holding) {
+    c.listed = false
+    c.flush()
   }
-  corked.length = 0
+  holding.length = 0
   lastData = undefined
   lastFrame = undefined
+  joinedCache.length = 0
+  joinedNext = 0
 }
 
 /** Whether ws's own framing is needed for this socket (compression, or ws has something queued or half-sent). */
@@ -109,10 +149,13 @@ function wsMustSend(ws: WsInternals): boolean {
 
 /** A core Connection over a ws socket, with the batched, frame-once send path. */
 export class NodeConnection implements Connection {
-  /** Whether this socket is corked until the end of the current turn. */
-  corked = false
-  /** Bytes written into the cork since it was last flushed. */
+  /** Whether this connection is in this turn's list of connections to flush. */
+  listed = false
+  /** Bytes held for the end of the turn. */
   held = 0
+  /** The first frame held, and the ones after it (an array made the first time a turn holds two, then reused). */
+  private first: Buffer | undefined = undefined
+  private rest: Buffer[] | undefined = undefined
   readonly socket: Socket
   private readonly fast: boolean
 
@@ -130,46 +173,60 @@ export class NodeConnection implements Connection {
 
   send(data: string | Uint8Array): void {
     const ws = this.ws
-    const socket = this.socket
-    if (!this.fast || ws.readyState !== OPEN || socket.destroyed || wsMustSend(ws as unknown as WsInternals)) {
+    if (!this.fast || ws.readyState !== OPEN || this.socket.destroyed || wsMustSend(ws as unknown as WsInternals)) {
+      // What is held goes first, so the order stays the order of the sends.
+      this.flush()
       ws.send(data)
       return
     }
-    if (!this.corked) {
-      this.corked = true
-      socket.cork()
-      corked.push(this)
+    const frame = frameOf(data)
+    if (this.first === undefined) this.first = frame
+    else (this.rest ??= []).push(frame)
+    this.held += frame.length
+    if (!this.listed) {
+      this.listed = true
+      holding.push(this)
       if (!scheduled) {
         scheduled = true
-        setImmediate(uncorkAll)
+        setImmediate(flushAll)
       }
     }
-    // Corked bytes count in the socket's writableLength, so bufferedAmount (and slow-consumer detection) sees them.
-    const frame = frameOf(data)
-    socket.write(frame)
-    this.held += frame.length
-    if (this.held >= FLUSH_BYTES) {
-      this.held = 0
-      socket.uncork()
-      socket.cork()
+    if (this.held >= FLUSH_BYTES) this.flush()
+  }
+
+  /** Write what is held in one socket.write (a socket ws is closing or that is gone gets nothing more). */
+  flush(): void {
+    const first = this.first
+    if (first === undefined) return
+    const rest = this.rest
+    const bytes = this.held
+    this.first = undefined
+    this.held = 0
+    // ws only closes (readyState CLOSING) after writing its close frame: nothing may follow that frame.
+    if (this.ws.readyState === OPEN && !this.socket.destroyed) {
+      this.socket.write(rest === undefined || rest.length === 0 ? first : joined(first, rest, bytes))
     }
+    if (rest !== undefined) rest.length = 0
   }
 
   close(code: number, reason: string): void {
+    this.flush()
     this.ws.close(code, reason)
   }
 
   terminate(): void {
-    // The close frame ws.close just wrote may sit in this turn's cork: hand it to the kernel before the socket goes.
-    if (this.corked) this.socket.uncork()
+    // The close frame ws.close just wrote follows what was held; both reach the kernel before the socket goes.
+    this.flush()
     this.ws.terminate()
   }
 
+  /** What ws has not written yet, and what this turn holds. */
   bufferedAmount(): number {
-    return this.ws.bufferedAmount
+    return this.ws.bufferedAmount + this.held
   }
 
   ping(): void {
+    this.flush()
     this.ws.ping()
   }
 }
