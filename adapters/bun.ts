@@ -63,25 +63,27 @@ function withSubprotocol(server: Server<unknown>) {
   }
 }
 
-const server = listening(() => Bun.serve({
-  port,
-  hostname,
-  fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
-  websocket: {
-    ...websocket,
-    // Past this, uWebSockets refuses a frame from its header, before buffering it, but closes with a reason of
-    // its own ("Received too big message"). Up to one more default frame's worth, the core sees the frame and
-    // closes with its reason (too_large: ...), so a frame just over the limit gets the documented close.
-    maxPayloadLength: config.maxFrameBytes + TOO_LARGE_MARGIN,
-    // No Bun limit: past it Bun would drop frames silently; the core closes at MAX_BUFFERED_BYTES with 1013.
-    backpressureLimit: 0,
-    // Bun pings shortly before this many idle seconds (8 at least) and closes a peer that stays silent.
-    idleTimeout: Math.min(960, Math.ceil(config.idleTimeoutMs / 1000)),
-    sendPings: true,
-    // Compression would cost CPU per recipient and defeat encode-once fan-out.
-    perMessageDeflate: false,
-  },
-}))
+const server = listening(() =>
+  Bun.serve({
+    port,
+    hostname,
+    fetch: (req, server) => app.fetch(req, withSubprotocol(server)),
+    websocket: {
+      ...websocket,
+      // Past this, uWebSockets refuses a frame from its header, before buffering it, but closes with a reason of
+      // its own ("Received too big message"). Up to one more default frame's worth, the core sees the frame and
+      // closes with its reason (too_large: ...), so a frame just over the limit gets the documented close.
+      maxPayloadLength: config.maxFrameBytes + TOO_LARGE_MARGIN,
+      // No Bun limit: past it Bun would drop frames silently; the core closes at MAX_BUFFERED_BYTES with 1013.
+      backpressureLimit: 0,
+      // Bun pings shortly before this many idle seconds (8 at least) and closes a peer that stays silent.
+      idleTimeout: Math.min(960, Math.ceil(config.idleTimeoutMs / 1000)),
+      sendPings: true,
+      // Compression would cost CPU per recipient and defeat encode-once fan-out.
+      perMessageDeflate: false,
+    },
+  }),
+)
 console.log(listeningLine(hostname, server.port ?? port))
 hub.start()
 

@@ -5,7 +5,7 @@
  * Room rebuilt after hibernation or eviction is the room that was.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { PONG, Room, chooseSubprotocol, normaliseFrame, readConfig, replyCloseCode, sqlLogs } from '../src/index.ts'
+import { Errors, PONG, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../src/index.ts'
 import type { Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
@@ -45,9 +45,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   /** The WebSocket upgrade the Worker forwarded, with the join request in JOIN_HEADER. */
   override fetch(request: Request): Response {
     // Checked by the object, which alone knows its members: from the Worker it would cost a second round trip.
-    if (this.room.full) {
-      return Response.json({ error: 'room_full', message: 'room is full; try again later' }, { status: 503, headers: { 'Retry-After': '5' } })
-    }
+    if (this.room.full) return refusalResponse('room_full')
     const join = JSON.parse(request.headers.get(JOIN_HEADER) ?? '{"mode":"raw"}') as JoinRequest
     const { 0: client, 1: server } = new WebSocketPair()
     // acceptWebSocket, not accept(): only sockets accepted this way let the object hibernate.
@@ -80,10 +78,8 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const member = this.members.get(ws)
-    if (member === undefined) return ws.close(1011, 'internal: unknown connection')
-    const frame = normaliseFrame(message)
-    if (frame === null) ws.close(1003, 'unsupported message payload')
-    else this.room.receive(member, frame)
+    if (member === undefined) return ws.close(Errors.internal.close, closeReason('internal', 'unknown connection'))
+    this.room.receive(member, message)
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {

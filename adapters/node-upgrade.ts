@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { UpgradeWebSocket, WSContextInit, WSEvents } from 'hono/ws'
 import { WSContext, defineWebSocketHelper } from 'hono/ws'
 import type { WebSocket, WebSocketServer } from 'ws'
-import { errorResponse, isValidHost } from '../src/index.ts'
+import { isValidHost, refusalResponse } from '../src/index.ts'
 
 const EVENTS = Symbol('roomcast.wsEvents')
 
@@ -41,7 +41,7 @@ export function handleUpgrades(server: Server, wss: WebSocketServer, fetch: Fetc
     socket.on('error', ignore)
     const env: UpgradeEnv = { incoming: req }
     const request = toRequest(req)
-    if (request === null) return refuse(socket, errorResponse(400, 'bad_request', 'the request target is not a path or an http(s) URL'))
+    if (request === null) return refuse(socket, refusalResponse('bad_request', 'the request target is not a path or an http(s) URL'))
     let res: Response
     try {
       res = await fetch(request, env)

@@ -1,6 +1,6 @@
 /** How long verifying one HS256 token takes on this machine (`npm run bench:tokens`): the cost auth adds to each upgrade. */
 import { SignJWT } from 'jose'
-import { createVerifier } from '../src/credentials.ts'
+import { createVerifier } from '../src/access/credentials.ts'
 
 const secret = 'bench-secret-'.padEnd(32, 'x')
 const verify = createVerifier({ allowedOrigins: [], authSecret: secret })

@@ -1,13 +1,28 @@
 /**
  * Print a token for the configured AUTH_SECRET, for trying roomcast out:
- *   AUTH_SECRET=... npm run token -- --room demo --pub --ttl 1h [--sub alice]
- * `--room` repeats and takes `prefix*` patterns. Only the token goes to stdout.
+ *   T=$(AUTH_SECRET=... npm run -s token -- --room demo --pub --ttl 1h [--sub alice])
+ * `--room` repeats and takes `prefix*` patterns. Only the token goes to stdout (`-s` keeps npm's own
+ * lines out of it), so it can be captured; reasons for refusing go to stderr, with exit code 2.
  */
 import { parseArgs } from 'node:util'
 import { ConfigError, MAX_SUB_LENGTH, isRoomPattern, mintToken, readAccess } from '../src/index.ts'
 
-const USAGE = 'usage: npm run token -- --room NAME [--room prefix*]... [--pub] [--sub NAME] [--ttl 1h]'
+const USAGE = 'usage: npm run -s token -- --room NAME [--room prefix*]... [--pub] [--sub NAME] [--ttl 1h]'
 
+const HELP = `${USAGE}
+
+Prints a token (a JWT signed with AUTH_SECRET, HS256) that the server verifies, and nothing else on stdout:
+  T=$(AUTH_SECRET=... npm run -s token -- --room demo --pub)
+
+  --room NAME    a room the token grants; repeat for more; "prefix*" grants every room starting with prefix
+  --pub          the token may publish too (default: join and read only)
+  --sub NAME     who the holder is (1 to ${MAX_SUB_LENGTH} characters); members see it as "from" on their messages
+  --ttl TIME     how long it is valid: seconds, or a number with s, m, h or d (default 1h)
+  -h, --help     print this and exit
+
+Pass the token to a WebSocket as ?token=T or as a second subprotocol after roomcast.v1, to HTTP as
+Authorization: Bearer T, or to the chat page as ?token=T.
+`
 /** `90`, `90s`, `15m`, `1h`, `7d` as seconds; NaN when it is none of these. */
 function parseTtl(text: string): number {
   const m = /^(\d+)([smhd]?)$/.exec(text.trim())
@@ -29,6 +44,7 @@ function readArgs() {
         pub: { type: 'boolean', default: false },
         sub: { type: 'string' },
         ttl: { type: 'string', default: '1h' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }).values
   } catch (err) {
@@ -36,6 +52,11 @@ function readArgs() {
   }
 }
 const args = readArgs()
+// Asked for, so it is the output (stdout), and nothing is wrong (exit 0).
+if (args.help) {
+  process.stdout.write(HELP)
+  process.exit(0)
+}
 
 let secret: string | undefined
 try {

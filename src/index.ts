@@ -1,40 +1,58 @@
-/** roomcast's public surface: adapters import from here, never from deep paths. */
-export { createApp, errorResponse, parseJoin } from './app.ts'
-export type { AppOptions, Health } from './app.ts'
-export { realClock } from './clock.ts'
-export type { Clock } from './clock.ts'
-export { ConfigError, defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from './config.ts'
-export { readAccess } from './access-config.ts'
-export type { AccessConfig } from './access-config.ts'
-export { MAX_SUB_LENGTH, bearer, createVerifier, grantsRoom, isRoomPattern, mintToken, readGrant, tokenFromProtocols } from './credentials.ts'
-export type { Grant, TokenClaims, Verified, Verifier } from './credentials.ts'
-export { Door, safeEqual } from './door.ts'
-export type { Admitted, Refusal } from './door.ts'
-export type { Config, Listen } from './config.ts'
-export { newConnectionId } from './connection.ts'
-export type { Connection, JoinRequest, MemberInfo } from './connection.ts'
-export type { Fanout } from './fanout.ts'
-export { encodeJson, entryBytes, parseEntry, serializeEntry } from './entry.ts'
-export type { Draft, Entry, EntryKind } from './entry.ts'
-export { normaliseFrame, replyCloseCode } from './frames.ts'
-export type { RoomGateway } from './gateway.ts'
-export { Hub } from './hub.ts'
-export type { HubOptions } from './hub.ts'
-export { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from './handshake.ts'
-export type { BadHandshake } from './handshake.ts'
-export { hubGateway } from './hub-gateway.ts'
-export type { WrapSocket } from './hub-gateway.ts'
-export { CloseCode, Errors, PONG, SUBPROTOCOL, chooseSubprotocol, closeReason, decodeClientFrame, encodeError, isRoomName } from './protocol.ts'
-export type { ClientFrame, ErrorCode, Mode, ServerFrame } from './protocol.ts'
-export { Member } from './member.ts'
-export { Room } from './room.ts'
-export type { RoomOptions, RoomStats } from './room.ts'
-export { MemoryLog, Unavailable, memoryLogs, newEpoch, replayFrom } from './room-log.ts'
-export type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './room-log.ts'
-export { SqlLog, sqlLogs } from './sql-log.ts'
-export type { SqlStore, SqlValue } from './sql-log.ts'
-export { gracefulShutdown } from './shutdown.ts'
-export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } from './env-names.ts'
-export { startup } from './startup.ts'
-export type { Exit, Startup, StartupOptions } from './startup.ts'
-export type { ShutdownHooks } from './shutdown.ts'
+/**
+ * roomcast's public surface: adapters import from here, never from deep paths.
+ * The folders: wire (the protocol), room (one room's members and fan-out),
+ * log (seq, history and cross-instance delivery), access (the door and
+ * tokens), config (settings and the clock), server (the Hono app and the
+ * rooms of one process), client (the browser/Node client and chat page).
+ */
+
+// ---- wire: frames, errors, refusals, encoders, decoders, join rules ----
+export * from './wire/index.ts'
+/** The former name of `encodeMessage`. */
+export { encodeMessage as encodeJson } from './wire/encode.ts'
+
+// ---- config ----
+export { realClock } from './config/clock.ts'
+export type { Clock } from './config/clock.ts'
+export { ConfigError } from './config/config-error.ts'
+export { defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from './config/config.ts'
+export type { Config, Listen } from './config/config.ts'
+export { readAccess } from './config/access-config.ts'
+export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } from './config/env-names.ts'
+export type { AccessConfig } from './config/access-config.ts'
+
+// ---- access ----
+export { MAX_SUB_LENGTH, bearer, createVerifier, grantsRoom, isRoomPattern, mintToken, readGrant, tokenFromProtocols } from './access/credentials.ts'
+export type { Grant, TokenClaims, Verified, Verifier } from './access/credentials.ts'
+export { Door, safeEqual } from './access/door.ts'
+export type { Admitted } from './access/door.ts'
+
+// ---- log ----
+export { entryBytes, parseEntry, serializeEntry } from './log/entry.ts'
+export type { Draft, Entry, EntryKind } from './log/entry.ts'
+export { MemoryLog, memoryLogs } from './log/memory-log.ts'
+export { Unavailable, newEpoch, replayFrom } from './log/room-log.ts'
+export type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './log/room-log.ts'
+export { SqlLog, sqlLogs } from './log/sql-log.ts'
+export type { SqlStore, SqlValue } from './log/sql-log.ts'
+
+// ---- room ----
+export { newConnectionId } from './room/connection.ts'
+export type { Connection, JoinRequest, MemberInfo } from './room/connection.ts'
+export type { Fanout } from './room/topics.ts'
+export { Member } from './room/member.ts'
+export { Room } from './room/room.ts'
+export type { RoomOptions, RoomStats } from './room/room.ts'
+
+// ---- server ----
+export { createApp, parseJoin } from './server/app.ts'
+export type { AppOptions, Health } from './server/app.ts'
+export type { RoomGateway } from './server/gateway.ts'
+export { Hub } from './server/hub.ts'
+export type { HubOptions } from './server/hub.ts'
+export { hubGateway } from './server/hub-gateway.ts'
+export type { WrapSocket } from './server/hub-gateway.ts'
+export { gracefulShutdown } from './server/shutdown.ts'
+export type { ShutdownHooks } from './server/shutdown.ts'
+export { startup } from './server/startup.ts'
+export type { Exit, Startup, StartupOptions } from './server/startup.ts'

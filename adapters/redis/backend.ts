@@ -9,7 +9,9 @@ import type { RedisOptions } from 'ioredis'
 import { Unavailable, entryBytes } from '../../src/index.ts'
 import type { Draft, Entry, Health, HistoryLimits, LogFactory, RoomStats } from '../../src/index.ts'
 import { RedisLog } from './log.ts'
+import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
 import { APPEND, BEAT, PEEK, RANGE } from './scripts.ts'
+import type { RoomKeys } from './wire.ts'
 import { draftJson, parseChannelMessage, parseHistoryItem, roomKeys } from './wire.ts'
 
 export interface RedisBackendOptions {
@@ -23,21 +25,6 @@ export interface RedisBackendOptions {
   heartbeatMs: number
   /** Where state changes are reported (once per change, not per retry). */
   log?: (message: string) => void
-}
-
-/** What a heartbeat read: the room's head, Redis's clock (µs), and the other instances' live counts. */
-export interface Beat {
-  epoch: string
-  seq: number
-  at: number
-  others: [string, number][]
-}
-
-/** A room's head and the history entries a range read returned. */
-export interface Range {
-  epoch: string
-  seq: number
-  entries: Entry[]
 }
 
 type Scripted = Redis & {
@@ -64,8 +51,8 @@ const FAIL_FAST: RedisOptions = {
   keepAlive: 10_000,
 }
 
-/** The Redis side of several instances serving the same rooms. */
-export class RedisBackend {
+/** The Redis side of several instances serving the same rooms: the store each room's log asks, and reports to. */
+export class RedisBackend implements RoomStore {
   /** This instance's id in presence counts. */
   readonly instanceId = crypto.randomUUID().slice(0, 12)
   readonly prefix: string
@@ -73,7 +60,8 @@ export class RedisBackend {
   up = false
   private readonly cmd: Scripted
   private readonly sub: Redis
-  private readonly rooms = new Map<string, RedisLog>()
+  /** The rooms open on this instance, by channel: where channel messages and connection changes are reported. */
+  private readonly rooms = new Map<string, RoomListener>()
   private readonly options: RedisBackendOptions
   private readonly say: (message: string) => void
   private downSince = Date.now()
@@ -132,31 +120,29 @@ export class RedisBackend {
     return this.up
   }
 
-  // ---- used by RedisLog ----
+  // ---- the RoomStore a room's log asks ----
 
-  /** A room opened on this instance: subscribe to it, then place it in the sequence. */
-  open(log: RedisLog): void {
-    this.rooms.set(log.keys.channel, log)
-    if (this.up) this.subscribe([log])
+  /** A room opened on this instance: subscribe to it; once subscribed, it places itself in the sequence. */
+  open(room: RoomListener): void {
+    this.rooms.set(room.keys.channel, room)
+    if (this.up) this.subscribe([room])
   }
 
-  /** A room closed on this instance: stop listening and withdraw our count. */
-  release(log: RedisLog): void {
-    if (this.rooms.get(log.keys.channel) === log) this.rooms.delete(log.keys.channel)
-    if (!this.up) return
-    this.sub.unsubscribe(log.keys.channel).catch(() => {})
-    log.report()
+  /** A room closed on this instance: stop listening. */
+  release(room: RoomListener): void {
+    if (this.rooms.get(room.keys.channel) === room) this.rooms.delete(room.keys.channel)
+    if (this.up) this.sub.unsubscribe(room.keys.channel).catch(() => {})
   }
 
   /** Take the next seq, keep the entry in history and publish it: one atomic script. */
-  async append(log: RedisLog, draft: Draft): Promise<number> {
+  async append(keys: RoomKeys, draft: Draft): Promise<number> {
     if (!this.up) throw new Unavailable('redis unreachable; nothing was published')
     const { limits, roomTtlMs } = this.options
     const body = entryBytes(draft)
     try {
       return await this.cmd.rcAppend(
-        log.keys.meta, log.keys.log,
-        log.keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
+        keys.meta, keys.log,
+        keys.channel, body, draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs,
       )
     } catch (err) {
       throw this.failure(err, 'redis failed before confirming the publish')
@@ -164,11 +150,11 @@ export class RedisBackend {
   }
 
   /** The room's head and its history after `since` (all of it when `epoch` is not the room's). */
-  async range(log: RedisLog, since: number, epoch: string | undefined): Promise<Range> {
+  async range(keys: RoomKeys, since: number, epoch: string | undefined): Promise<Range> {
     if (!this.up) throw new Unavailable('redis unreachable')
     let r: (string | number)[]
     try {
-      r = await this.cmd.rcRange(log.keys.meta, log.keys.log, since, epoch ?? '', this.options.roomTtlMs)
+      r = await this.cmd.rcRange(keys.meta, keys.log, since, epoch ?? '', this.options.roomTtlMs)
     } catch (err) {
       throw this.failure(err, 'redis failed while reading history')
     }
@@ -178,9 +164,8 @@ export class RedisBackend {
   }
 
   /** Write this instance's count for the room (announcing it if `publish`) and read everyone else's. */
-  async beat(log: RedisLog, count: number, publish: boolean): Promise<Beat> {
+  async beat(k: RoomKeys, count: number, publish: boolean): Promise<Beat> {
     if (!this.up) throw new Unavailable('redis unreachable')
-    const k = log.keys
     let r: (string | number)[]
     try {
       r = await this.cmd.rcBeat(
@@ -200,7 +185,7 @@ export class RedisBackend {
     this.closing = true
     if (this.timer !== undefined) clearInterval(this.timer)
     if (this.up) {
-      const withdraw = [...this.rooms.values()].map((log) => this.beat(log, 0, true).catch(() => {}))
+      const withdraw = [...this.rooms.values()].map((room) => this.beat(room.keys, 0, true).catch(() => {}))
       await Promise.race([Promise.all(withdraw), new Promise((r) => setTimeout(r, timeoutMs))])
     }
     this.cmd.disconnect()
@@ -218,7 +203,7 @@ export class RedisBackend {
       this.downSince = Date.now()
       if (this.closing) return
       this.say('redis unreachable; publishes and new members are refused until it returns')
-      for (const log of this.rooms.values()) log.down()
+      for (const room of this.rooms.values()) room.onDown()
       return
     }
     this.lastError = 'connection lost'
@@ -227,14 +212,11 @@ export class RedisBackend {
   }
 
   /** Subscribe, then (subscribed, so nothing published after the read is missed) sync and re-announce. */
-  private subscribe(logs: RedisLog[]): void {
-    if (logs.length === 0) return
-    this.sub.subscribe(...logs.map((l) => l.keys.channel)).then(
+  private subscribe(rooms: RoomListener[]): void {
+    if (rooms.length === 0) return
+    this.sub.subscribe(...rooms.map((r) => r.keys.channel)).then(
       () => {
-        for (const log of logs) {
-          log.sync().catch(() => {})
-          log.report()
-        }
+        for (const room of rooms) room.onSubscribed()
       },
       // The connection dropped again; its return resubscribes everything.
       () => {},
@@ -242,17 +224,17 @@ export class RedisBackend {
   }
 
   private onMessage(channel: string, text: string): void {
-    const log = this.rooms.get(channel)
-    if (log === undefined) return
+    const room = this.rooms.get(channel)
+    if (room === undefined) return
     const m = parseChannelMessage(text)
     if (m === null) return
-    if (m.type === 'entry') log.onEntry(m.epoch, m.entry)
-    else log.onPresence(m.instance, m.count, m.at)
+    if (m.type === 'entry') room.onEntry(m.epoch, m.entry)
+    else room.onPresence(m.instance, m.count, m.at)
   }
 
   private heartbeat(): void {
     if (!this.up) return
-    for (const log of this.rooms.values()) log.heartbeat()
+    for (const room of this.rooms.values()) room.onHeartbeat()
     // A connection that silently stopped (a partition) is only noticed by asking it something: reconnect it.
     for (const conn of [this.cmd, this.sub]) conn.ping().catch(() => this.up && conn.disconnect(true))
   }

@@ -7,10 +7,12 @@ export const chatPage = `<!doctype html>
 <title>roomcast</title>
 <style>
   * { box-sizing: border-box; }
+  [hidden] { display: none !important; }
   body { font: 16px/1.4 system-ui, sans-serif; margin: 0; display: flex; flex-direction: column; height: 100vh; height: 100dvh; color: #1d1d1f; background: #fafafa; }
   header { display: flex; align-items: baseline; gap: .75rem; padding: .6rem 1rem; background: #1f2933; color: #f5f7fa; }
   header h1 { font-size: 1.05rem; margin: 0; flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   #count { font-size: .85rem; opacity: .8; }
+  #count[data-stale] { opacity: .45; font-style: italic; }
   #state { font-size: .8rem; padding: .05rem .5rem; border-radius: 1rem; background: #b7791f; white-space: nowrap; }
   #state[data-state="open"] { background: #2f855a; }
   #state[data-state="closed"] { background: #9b2c2c; }
@@ -28,10 +30,25 @@ export const chatPage = `<!doctype html>
   #name { flex: 0 1 7rem; }
   #text { flex: 1 1 auto; }
   button { background: #2b6cb0; color: #fff; border-color: #2b6cb0; }
+  button:disabled, input:disabled { opacity: .5; }
+  #problem { padding: .6rem 1rem; background: #fff5f5; color: #742a2a; border-bottom: 1px solid #feb2b2; overflow-wrap: anywhere; }
+  #problem p { margin: 0; }
+  #problem .hint { font-size: .8rem; color: #6b7280; margin-top: .3rem; }
+  #problem form { padding: .5rem 0 0; border: 0; background: none; }
+  #token { flex: 1 1 auto; }
 </style>
 </head>
 <body>
 <header><h1 id="room">#lobby</h1><span id="count"></span><span id="state" data-state="connecting">connecting…</span></header>
+<div id="problem" role="alert" hidden>
+<p id="problem-text"></p>
+<p id="problem-hint" class="hint" hidden></p>
+<form id="token-form" hidden>
+<input id="token" type="password" aria-label="Token" placeholder="Token" autocomplete="off">
+<button>Connect</button>
+</form>
+<form id="retry-form" hidden><button>Connect again</button></form>
+</div>
 <ol id="log" aria-live="polite"></ol>
 <form id="form">
 <input id="name" aria-label="Your name" maxlength="32" autocomplete="nickname">

@@ -1,10 +1,13 @@
 /**
  * The chat page's script (bundled into /client/chat.js): the room from
- * `?room=`, a display name, messages with sender and time, the member count
- * and the connection state. Every piece of user text goes in with
+ * `?room=`, a token from `?token=` or typed in when the server asks for one,
+ * a display name, messages with sender and time, the member count (marked
+ * stale while disconnected) and the connection state, with what is wrong
+ * when the server refuses. Every piece of user text goes in with
  * textContent; no HTML from anyone, ever.
  */
-import type { MessageFrame } from '../protocol.ts'
+import { isRoomName } from '../wire/names.ts'
+import type { MessageFrame } from '../wire/frames.ts'
 import type { RoomcastError, StateChange } from './client.ts'
 import { RoomcastClient } from './client.ts'
 
@@ -20,40 +23,72 @@ const log = $<HTMLOListElement>('log')
 const nameInput = $<HTMLInputElement>('name')
 const textInput = $<HTMLInputElement>('text')
 const stateEl = $('state')
+const countEl = $('count')
+const tokenInput = $<HTMLInputElement>('token')
 
-const room = new URLSearchParams(location.search).get('room') || undefined
-$('room').textContent = '#' + (room ?? 'lobby')
-document.title = `#${room ?? 'lobby'} · roomcast`
+const params = new URLSearchParams(location.search)
+const room = params.get('room') || undefined
+/** The credential for the server, when it needs one: from `?token=`, or typed into the form it then shows. */
+let token = params.get('token') || undefined
+let roomName = room ?? 'lobby'
+$('room').textContent = '#' + roomName
+document.title = `#${roomName} · roomcast`
 nameInput.value = load('roomcast.name') || `guest-${Math.floor(Math.random() * 1000)}`
-
-const client = new RoomcastClient({
-  url: new URL('.', location.href).href,
-  room,
-  since: 0, // show what the room still holds on load
-  initialDelayMs: 250,
-  maxDelayMs: 5000,
-})
 
 /** My messages by mid, so an ack (or a replay of it) updates the line that is already shown. */
 const mine = new Map<string, HTMLLIElement>()
+/** The current client; replaced when the page connects again (with a new token, or after a terminal close). */
+let client: RoomcastClient | undefined
+/** When the shown member count was last heard from the server. */
+let countAt = 0
 
-client.on('welcome', (w) => {
-  $('room').textContent = '#' + w.room
-  document.title = `#${w.room} · roomcast`
-})
-client.on('state', showState)
-client.on('presence', (p) => ($('count').textContent = `${p.connections} online`))
-client.on('message', showMessage)
-client.on('missed', (m) =>
-  notice(m.restarted ? 'The server restarted; messages sent just before it may be missing.' : 'Some earlier messages are no longer available.'),
-)
-client.on('error', (e: RoomcastError) => notice(`error: ${e.code}`))
+if (room !== undefined && !isRoomName(room)) {
+  // Said here, not by a refused connection: the page knows the rule and need not ask.
+  showState({ state: 'closed' })
+  const suggestion = room.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'lobby'
+  problem(`“${room}” is not a room name: room names are 1 to 64 of A-Z a-z 0-9 _ . - (for example ?room=${suggestion}).`)
+} else {
+  connect()
+}
+
+/** Connect (again), resuming after what this page already shows. */
+function connect(): void {
+  const previous = client
+  const c = new RoomcastClient({
+    url: new URL('.', location.href).href,
+    room,
+    // On load: everything the room still holds. Again: what came after the last message shown.
+    since: previous?.epoch === undefined ? 0 : previous.lastSeq,
+    token,
+    initialDelayMs: 250,
+    maxDelayMs: 5000,
+  })
+  client = c
+  void previous?.close()
+  c.on('welcome', (w) => {
+    roomName = w.room
+    $('room').textContent = '#' + w.room
+    document.title = `#${w.room} · roomcast`
+  })
+  c.on('state', showState)
+  c.on('presence', (p) => {
+    countEl.textContent = `${p.connections} online`
+    delete countEl.dataset.stale
+    countEl.title = ''
+    countAt = Date.now()
+  })
+  c.on('message', showMessage)
+  c.on('missed', (m) =>
+    notice(m.restarted ? 'The server restarted; messages sent just before it may be missing.' : 'Some earlier messages are no longer available.'),
+  )
+  c.on('error', (e: RoomcastError) => notice(`error: ${e.code}`))
+}
 
 $<HTMLFormElement>('form').addEventListener('submit', (e) => {
   e.preventDefault()
   const text = textInput.value.trim()
   const name = nameInput.value.trim().slice(0, 32) || 'anonymous'
-  if (!text) return
+  if (!text || client === undefined) return
   save('roomcast.name', name)
   textInput.value = ''
   const data: ChatData = { name, text, mid: Math.random().toString(36).slice(2, 10) }
@@ -68,6 +103,22 @@ $<HTMLFormElement>('form').addEventListener('submit', (e) => {
       status(li, err.code === 'connection_lost' || err.code === 'timeout' ? 'not confirmed' : `not sent: ${err.code}`)
     },
   )
+})
+
+$<HTMLFormElement>('token-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  const typed = tokenInput.value.trim()
+  if (!typed) return
+  token = typed
+  tokenInput.value = ''
+  problem(undefined)
+  connect()
+})
+
+$<HTMLFormElement>('retry-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  problem(undefined)
+  connect()
 })
 
 function showMessage(m: MessageFrame): void {
@@ -87,8 +138,65 @@ function showMessage(m: MessageFrame): void {
 
 function showState(s: StateChange): void {
   stateEl.dataset.state = s.state
-  const wait = s.delayMs === undefined ? '' : ` in ${Math.ceil(s.delayMs / 1000)} s`
-  stateEl.textContent = { connecting: 'connecting…', open: 'online', reconnecting: `reconnecting${wait}…`, closed: 'offline' }[s.state]
+  // Closed for good: nothing typed now could be sent (reconnecting, it is queued).
+  for (const el of $('form').querySelectorAll<HTMLInputElement | HTMLButtonElement>('#text, button')) el.disabled = s.state === 'closed'
+  const wait = s.delayMs === undefined ? '' : ` in ${seconds(s.delayMs)} s`
+  stateEl.textContent = {
+    connecting: wait ? `trying again${wait}…` : 'connecting…',
+    open: 'online',
+    reconnecting: `reconnecting${wait}…`,
+    closed: 'offline',
+  }[s.state]
+  if (s.state !== 'open') staleCount()
+  if (s.error !== undefined) explain(s.error, s)
+  else if (s.state !== 'closed') problem(undefined)
+}
+
+/** Say what the server refused or closed the connection for, and offer what can help. */
+function explain(err: RoomcastError, s: StateChange): void {
+  const again = s.state === 'closed' ? '' : ` Trying again in ${seconds(s.delayMs ?? 0)} s.`
+  switch (err.code) {
+    case 'unauthorized':
+      return problem(token === undefined ? `This server needs a token to join #${roomName}.` : `The server refused the token: ${err.message}.`, {
+        token: true,
+        hint: 'Paste one below, or open this page with ?token=… (whoever runs the server makes them, for example with npm run -s token -- --room NAME).',
+      })
+    case 'forbidden':
+      return problem(`This token does not let you into #${roomName} (403 forbidden).`, { token: true, hint: 'Paste a token for this room below.' })
+    case 'bad_origin':
+      return problem(`This server does not accept pages from ${location.origin} (403 bad_origin; see ALLOWED_ORIGINS).`)
+    case 'rate_limited':
+      return problem(`Too many connection attempts from your address (429 rate_limited).${again}`)
+    default: {
+      // A refused upgrade has an HTTP status; a connection the server closed has a close code.
+      const what = err.status === undefined ? `${s.code} ${err.code}` : `${err.status} ${err.code}`
+      const lead = err.status === undefined ? 'Disconnected by the server' : 'The server cannot take you in right now'
+      return problem(`${lead}: ${err.message} (${what}).${again}`, { retry: s.state === 'closed' })
+    }
+  }
+}
+
+/** Show a problem (undefined: there is none), with the token form or a button to connect again. */
+function problem(text: string | undefined, offer: { token?: boolean; retry?: boolean; hint?: string } = {}): void {
+  $('problem').hidden = text === undefined
+  $('problem-text').textContent = text ?? ''
+  $('problem-hint').hidden = offer.hint === undefined
+  $('problem-hint').textContent = offer.hint ?? ''
+  $('token-form').hidden = offer.token !== true
+  $('retry-form').hidden = offer.retry !== true
+  if (offer.token === true) tokenInput.focus()
+}
+
+/** While not connected, the member count is only what it was: say so, and since when. */
+function staleCount(): void {
+  if (countEl.textContent === '' || countEl.dataset.stale !== undefined) return
+  countEl.dataset.stale = ''
+  countEl.textContent += ` as of ${clock(countAt)}`
+  countEl.title = 'not connected: the count may have changed since'
+}
+
+function seconds(ms: number): number {
+  return Math.ceil(ms / 1000)
 }
 
 /** Append one message line; every part is text. */

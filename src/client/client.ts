@@ -2,29 +2,26 @@
  * A small roomcast client over the web-standard `WebSocket` (browsers, Deno,
  * Bun, Workers; on Node 20 pass `ws`). Json mode, reconnect with backoff and
  * jitter, resume with since+epoch, de-duplication by seq, acked publishes and
- * a bounded queue while disconnected.
+ * a bounded queue while disconnected. Where the server says why it closed or
+ * refused (a close reason, or a door check after a refused upgrade), the state
+ * change carries it, and a terminal one ends the reconnecting.
  */
-import type { ErrorCode, MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../protocol.ts'
-import { SUBPROTOCOL, isRoomName } from '../names.ts'
+import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
+import { SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
+import { askWhy } from './door-check.ts'
+import { RoomcastError } from './error.ts'
+import { closeRetry } from './retry.ts'
 import { SeqTracker } from './seq-tracker.ts'
 
-/** `connecting` (first time), `open` (welcomed), `reconnecting` (lost; waiting or trying again), `closed` (by `close()`). */
+export { RoomcastError }
+export type { ClientErrorCode, ErrorDetails } from './error.ts'
+
+/**
+ * `connecting` (first time), `open` (welcomed), `reconnecting` (lost; waiting or trying again), `closed`
+ * (by `close()`, or by the server where trying again cannot help: then the state change has an `error`).
+ */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
-
-/** Codes a publish can fail with: the server's own, or one of the client's. */
-export type ClientErrorCode = ErrorCode | 'timeout' | 'queue_full' | 'closed' | 'connection_lost' | 'bad_data' | 'token_failed'
-
-/** An error with a stable code (see the README's client section). */
-export class RoomcastError extends Error {
-  override name = 'RoomcastError'
-  constructor(
-    readonly code: ClientErrorCode,
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 export interface ClientOptions {
   /** The server: `ws(s)://host[:port][/prefix/]` (`http(s)://` works too). Its query is kept on every connect. */
@@ -49,6 +46,8 @@ export interface ClientOptions {
   pingIntervalMs?: number
   /** The WebSocket constructor (default `globalThis.WebSocket`). */
   WebSocket?: typeof WebSocket
+  /** The fetch for asking the server why it refused an upgrade (default `globalThis.fetch`; none: not asked). */
+  fetch?: typeof fetch
 }
 
 /** A state change, with why and when the next attempt comes for `reconnecting`. */
@@ -60,6 +59,11 @@ export interface StateChange {
   /** Milliseconds until the next attempt, and which attempt that is (1-based). */
   delayMs?: number
   attempt?: number
+  /**
+   * Why the server closed or refused the connection, where it said: the code of the close reason, or of a
+   * refused upgrade (asked with a door check). With `retry: 'terminal'` the state is `closed` for good.
+   */
+  error?: RoomcastError
 }
 
 /** A resume could not deliver everything after `since`. */
@@ -100,9 +104,10 @@ interface Outgoing {
 const PING = '{"type":"ping"}'
 const CLOSE_WAIT_MS = 2000
 
-/** A client of one room. It connects on construction and keeps reconnecting until `close()`. */
+/** A client of one room. It connects on construction and keeps reconnecting until `close()`, or until the server says that cannot help. */
 export class RoomcastClient {
   private readonly WS: typeof WebSocket
+  private readonly fetch: typeof fetch | undefined
   private readonly base: URL
   private readonly path: string
   private readonly token: ClientOptions['token']
@@ -123,6 +128,8 @@ export class RoomcastClient {
   private currentEpoch: string | undefined
   private count: number | undefined
   private retryTimer: ReturnType<typeof setTimeout> | undefined
+  /** When the waiting retry is due (Date.now()). */
+  private retryAt = 0
   private connectTimer: ReturnType<typeof setTimeout> | undefined
   private pingTimer: ReturnType<typeof setTimeout> | undefined
   private silent = false
@@ -131,6 +138,7 @@ export class RoomcastClient {
     const WS = options.WebSocket ?? globalThis.WebSocket
     if (typeof WS !== 'function') throw new TypeError('no WebSocket here; pass one as options.WebSocket')
     this.WS = WS
+    this.fetch = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined)
     const base = new URL(options.url)
     base.protocol = base.protocol.replace(/^http/, 'ws')
     if (base.protocol !== 'ws:' && base.protocol !== 'wss:') throw new TypeError(`not a ws(s) or http(s) URL: ${options.url}`)
@@ -243,6 +251,7 @@ export class RoomcastClient {
   // ---- the connection ----
 
   private async connect(): Promise<void> {
+    this.retryTimer = undefined // no longer waiting: a late answer about the last attempt is dropped
     let token: string | undefined
     try {
       token = typeof this.token === 'function' ? await this.token() : this.token
@@ -252,19 +261,32 @@ export class RoomcastClient {
       return
     }
     if (this.current === 'closed') return
+    const url = this.url()
     let ws: WebSocket
     try {
-      ws = new this.WS(this.url(), token === undefined ? SUBPROTOCOL : [SUBPROTOCOL, token])
+      ws = new this.WS(url, token === undefined ? SUBPROTOCOL : [SUBPROTOCOL, token])
     } catch (err) {
       // Some runtimes throw (rather than close) for an unreachable or refused URL.
       return this.retry(1006, String(err))
     }
     this.ws = ws
+    let opened = false
+    ws.onopen = () => {
+      opened = true
+    }
     ws.onmessage = (e) => {
       if (this.ws === ws) this.receive(e.data)
     }
     ws.onclose = (e) => {
-      if (this.ws === ws) this.lost(e.code, e.reason)
+      if (this.ws !== ws) return
+      this.lost(e.code, e.reason)
+      // Refused before the upgrade, or no server at all: ask the door which while the retry waits (not
+      // before it: a question that hangs must not hold up the next attempt). An answer after it is dropped.
+      if (opened || this.fetch === undefined || this.current === 'closed') return
+      const waiting = this.retryTimer
+      void askWhy(url, token, this.connectTimeoutMs, this.fetch).then((why) => {
+        if (why !== undefined && this.retryTimer === waiting && this.ws === undefined && this.current !== 'closed') this.refused(e.code, e.reason, why)
+      })
     }
     // A close event always follows an error event; the close is where we act.
     ws.onerror = () => {}
@@ -364,19 +386,45 @@ export class RoomcastClient {
     this.lost(1006, reason)
   }
 
+  /** The connection ended with `code` and `reason` (which names the server's error code, when it closed it). */
   private lost(code: number, reason: string): void {
     this.ws = undefined
     this.stopTimers()
     const why = reason ? `${code}: ${reason}` : String(code)
     this.failInflight(new RoomcastError('connection_lost', `connection lost (${why}) before the ack; it may or may not have been published`))
-    if (this.current !== 'closed') this.retry(code, reason)
+    if (this.current === 'closed') return
+    const error = closeError(reason)
+    if (error?.retry === 'terminal') return this.stop(code, reason, error)
+    this.retry(code, reason, error)
   }
 
-  private retry(code: number, reason: string): void {
-    const delayMs = backoffDelay(this.attempt, this.backoff)
+  private retry(code: number, reason: string, error?: RoomcastError): void {
     this.attempt++
-    this.setState({ state: this.currentEpoch === undefined && this.current === 'connecting' ? 'connecting' : 'reconnecting', code, reason, delayMs, attempt: this.attempt })
-    this.retryTimer = setTimeout(() => void this.connect(), delayMs)
+    const state = this.currentEpoch === undefined && this.current === 'connecting' ? 'connecting' : 'reconnecting'
+    this.wait({ state, code, reason, delayMs: backoffDelay(this.attempt - 1, this.backoff), attempt: this.attempt, error })
+  }
+
+  /** The door said why it refused the last upgrade, while the retry waits: stop, or wait at least as long as it asked. */
+  private refused(code: number, reason: string, error: RoomcastError): void {
+    if (error.retry === 'terminal') return this.stop(code, reason, error)
+    this.wait({ state: this.current, code, reason, delayMs: this.retryAt - Date.now(), attempt: this.attempt, error })
+  }
+
+  /** Announce `change` and connect again after its delay; the server's Retry-After is a floor (sooner would only be refused again). */
+  private wait(change: StateChange & { delayMs: number }): void {
+    change.delayMs = Math.max(0, change.delayMs, change.error?.retryAfterMs ?? 0)
+    if (change.error === undefined) delete change.error
+    clearTimeout(this.retryTimer)
+    this.retryAt = Date.now() + change.delayMs
+    this.setState(change)
+    this.retryTimer = setTimeout(() => void this.connect(), change.delayMs)
+  }
+
+  /** The server said trying again cannot help: closed, and what waits fails with its error. */
+  private stop(code: number, reason: string, error: RoomcastError): void {
+    clearTimeout(this.retryTimer)
+    this.setState({ state: 'closed', code, reason, error })
+    for (const o of this.queue.splice(0)) this.settle(o, error)
   }
 
   private stopTimers(): void {
@@ -436,4 +484,12 @@ export class RoomcastClient {
       }
     }
   }
+}
+
+/** The error a close reason names (`"<code>: <message>"`, as the server closes), if it names one of the Errors table's. */
+function closeError(reason: string): RoomcastError | undefined {
+  const named = closeRetry(reason)
+  if (named === undefined) return undefined
+  const message = reason.slice(named.code.length).replace(/^:\s*/, '')
+  return new RoomcastError(named.code, message || reason, { retry: named.retry })
 }

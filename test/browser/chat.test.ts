@@ -5,128 +5,39 @@
  * message twice, and the classic `ws` example page chats with the new one.
  * Fails (does not skip) when /usr/bin/chromium is missing.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { chromium } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mintToken } from '../../src/index.ts'
 import { startNode } from '../client/harness.ts'
 import { at } from '../support/present.ts'
 import { uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { browserFixture, counted, lines, online, say, shown } from './harness.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const ENV = { PRESENCE_INTERVAL_MS: '20' }
-const PHONE = { width: 390, height: 640 }
-
-/** One open page and what it did that it should not have. */
-interface Tab {
-  page: Page
-  dialogs: string[]
-  errors: string[]
-  requests: string[]
-}
-
-/** A chat line as the page shows it. */
-interface Line {
-  from: string
-  time: string
-  text: string
-  status: string | null
-  classes: string
-}
+const SECRET = 'browser-secret-0123456789-abcdefghijklmn'
 
 describe('chat page in Chromium', () => {
-  let browser: Browser
+  const { open, chat } = browserFixture()
   let server: ServerHandle
-  const tabs: Tab[] = []
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`)
-    // launch() gives the browser a fresh temporary user-data-dir and removes it on close.
-    ;[browser, server] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 }), startNode(ENV)])
+    server = await startNode(ENV)
   })
   afterAll(async () => {
-    await browser?.close()
     await server?.stop()
   })
-  afterEach(async () => {
-    for (const t of tabs.splice(0)) {
-      // Nothing a page did may have opened a dialog or thrown.
-      expect(t.dialogs, 'dialogs').toEqual([])
-      expect(t.errors, 'page errors').toEqual([])
-      await t.page.context().close()
-    }
-  })
-
-  /** A fresh browser context (its own storage), one page at `url`. */
-  async function open(url: string, viewport = PHONE): Promise<Tab> {
-    const context = await browser.newContext({ viewport })
-    const page = await context.newPage()
-    const tab: Tab = { page, dialogs: [], errors: [], requests: [] }
-    page.on('dialog', (d) => {
-      tab.dialogs.push(d.message())
-      void d.dismiss()
-    })
-    page.on('pageerror', (e) => tab.errors.push(String(e)))
-    page.on('request', (r) => tab.requests.push(r.url()))
-    tabs.push(tab)
-    await page.goto(url)
-    return tab
-  }
-
-  /** Open the chat page as `name` and wait until it is online. */
-  async function chat(base: string, room: string | undefined, name: string): Promise<Tab> {
-    const tab = await open(room === undefined ? `${base}/` : `${base}/?room=${room}`)
-    await online(tab.page)
-    await tab.page.fill('#name', name)
-    return tab
-  }
-
-  const online = (page: Page) => page.waitForSelector('#state[data-state="open"]', { timeout: 30_000 })
-
-  async function say(page: Page, text: string): Promise<void> {
-    await page.fill('#text', text)
-    await page.press('#text', 'Enter')
-  }
-
-  const lines = (page: Page): Promise<Line[]> =>
-    page.$$eval('#log li.msg', (items) =>
-      items.map((li) => ({
-        from: li.querySelector('b')?.textContent ?? '',
-        time: li.querySelector('time')?.textContent ?? '',
-        text: li.querySelector('.text')?.textContent ?? '',
-        status: li.querySelector('.status')?.textContent ?? null,
-        classes: li.className,
-      })),
-    )
-
-  /** Wait until a line with `text` is shown and no longer pending. */
-  const shown = (page: Page, text: string) =>
-    page.waitForFunction(
-      (t) => [...document.querySelectorAll('#log li.msg:not(.pending)')].some((li) => li.querySelector('.text')?.textContent === t),
-      text,
-      { timeout: 30_000 },
-    )
 
   it('shows a message typed in one page in the other, with the sender name and time, and the member count', async () => {
     const room = uniqueRoom()
     const alice = await chat(server.http, room, 'alice')
     const bob = await chat(server.http, room, 'bob')
-    for (const t of [alice, bob]) await t.page.waitForFunction(() => document.getElementById('count')?.textContent === '2 online')
+    for (const t of [alice, bob]) await counted(t.page, '2 online')
     expect(await alice.page.textContent('#room')).toBe(`#${room}`)
 
     await say(alice.page, 'hello bob')
@@ -161,15 +72,22 @@ describe('chat page in Chromium', () => {
     await say(alice.page, payload)
     await shown(bob.page, payload)
     await shown(alice.page, payload)
-    await bob.page.waitForTimeout(500) // time for an onerror to fire, were there an img
+    // Had the payload been parsed, its <img> would be in #log (an alert cannot remove it), and its failed load
+    // would have opened the dialog by the time a later message arrives.
+    await say(bob.page, 'after the payload')
+    await shown(alice.page, 'after the payload')
+    await shown(bob.page, 'after the payload')
     for (const t of [alice, bob]) {
       expect(await t.page.$$eval('#log img, #log b b', (els) => els.length)).toBe(0)
-      expect((await lines(t.page)).map((l) => [l.from, l.text])).toEqual([['<b>alice</b>', payload]])
+      expect((await lines(t.page)).map((l) => [l.from, l.text])).toEqual([
+        ['<b>alice</b>', payload],
+        ['bob', 'after the payload'],
+      ])
     }
     // afterEach checks that no dialog opened on either page.
   })
 
-  it('reconnects both pages after the server restarts, and shows a message sent during the restart once', async () => {
+  it('reconnects both pages after the server restarts, shows the count as stale meanwhile, and shows a message sent during the restart once', async () => {
     const first = await startNode(ENV)
     let second: ServerHandle | undefined
     try {
@@ -181,8 +99,20 @@ describe('chat page in Chromium', () => {
       await say(bob.page, 'see you on the other side')
       await shown(alice.page, 'see you on the other side')
 
+      await counted(bob.page, '2 online')
       expect(await first.stop()).toBe(0)
       for (const t of [alice, bob]) await t.page.waitForSelector('#state[data-state="reconnecting"]')
+      // While nobody can know, the count is what it was when last heard, marked as such: greyed, with the time.
+      for (const t of [alice, bob]) {
+        const count = await t.page.$eval('#count', (el) => ({
+          text: el.textContent,
+          stale: (el as HTMLElement).dataset.stale !== undefined,
+          opacity: Number(getComputedStyle(el).opacity),
+        }))
+        expect(count.text).toMatch(/^2 online as of \d{1,2}[:.]\d{2}/)
+        expect(count.stale).toBe(true)
+        expect(count.opacity).toBeLessThan(0.6)
+      }
       await say(alice.page, 'sent during the restart')
       expect((await lines(alice.page)).at(-1)).toMatchObject({ text: 'sent during the restart', status: 'queued' })
 
@@ -192,23 +122,76 @@ describe('chat page in Chromium', () => {
       await shown(alice.page, 'sent during the restart')
       await say(bob.page, 'welcome back')
       await shown(alice.page, 'welcome back')
-      await bob.page.waitForTimeout(500) // a duplicate would show up now
+      // A duplicate would come in the replay, before any live message: one live message each way proves none is left.
+      await say(alice.page, 'good to be back')
+      await shown(bob.page, 'good to be back')
+      await shown(alice.page, 'good to be back')
 
       const expected = [
         ['alice', 'before the restart'],
         ['bob', 'see you on the other side'],
         ['alice', 'sent during the restart'],
         ['bob', 'welcome back'],
+        ['alice', 'good to be back'],
       ]
       for (const t of [alice, bob]) {
         expect((await lines(t.page)).map((l) => [l.from, l.text])).toEqual(expected)
         expect(await t.page.textContent('#log')).toContain('The server restarted')
       }
-      await bob.page.waitForFunction(() => document.getElementById('count')?.textContent === '2 online')
+      await counted(bob.page, '2 online')
       await screenshot(bob.page)
     } finally {
       await second?.stop()
       await first.stop()
+    }
+  })
+
+  it('says a room name is bad instead of trying to connect', async () => {
+    const tab = await open(`${server.http}/?room=${encodeURIComponent('bad room!')}`)
+    await tab.page.waitForSelector('#problem:not([hidden])')
+    expect(await tab.page.textContent('#problem-text')).toBe(
+      '“bad room!” is not a room name: room names are 1 to 64 of A-Z a-z 0-9 _ . - (for example ?room=bad-room).',
+    )
+    expect(await tab.page.getAttribute('#state', 'data-state')).toBe('closed')
+    expect(await tab.page.textContent('#room')).toBe('#bad room!')
+    expect(await tab.page.isDisabled('#text')).toBe(true)
+    expect(tab.sockets).toEqual([])
+    // The fixture checks that nothing threw.
+  })
+
+  it('says when the server needs a token, connects with one typed in, and takes one from ?token=', async () => {
+    const secured = await startNode({ ...ENV, AUTH_SECRET: SECRET })
+    try {
+      const room = uniqueRoom()
+      const tab = await open(`${secured.http}/?room=${room}`)
+      const { page } = tab
+      await page.waitForSelector('#token-form:not([hidden])')
+      expect(await page.textContent('#problem-text')).toBe(`This server needs a token to join #${room}.`)
+      expect(await page.textContent('#problem-hint')).toContain('?token=')
+      expect(await page.getAttribute('#state', 'data-state')).toBe('closed')
+      // It stopped at the refusal: one attempt per token, below.
+      expect(tab.sockets).toHaveLength(1)
+
+      await page.fill('#token', await mintToken(SECRET, { rooms: ['elsewhere'], ttlSeconds: 600 }))
+      await page.press('#token', 'Enter')
+      await page.waitForFunction(() => document.getElementById('problem-text')?.textContent?.includes('403'))
+      expect(await page.textContent('#problem-text')).toBe(`This token does not let you into #${room} (403 forbidden).`)
+      expect(tab.sockets).toHaveLength(2)
+
+      await page.fill('#token', await mintToken(SECRET, { rooms: [room], pub: true, ttlSeconds: 600 }))
+      await page.press('#token', 'Enter')
+      await online(page)
+      expect(await page.isHidden('#problem')).toBe(true)
+      expect(tab.sockets).toHaveLength(3)
+      await say(page, 'let in')
+      await shown(page, 'let in')
+
+      const viaUrl = await open(`${secured.http}/?room=${room}&token=${await mintToken(SECRET, { rooms: [room], ttlSeconds: 600 })}`)
+      await online(viaUrl.page)
+      await shown(viaUrl.page, 'let in') // the history, for a reader
+      expect(await viaUrl.page.isHidden('#problem')).toBe(true)
+    } finally {
+      await secured.stop()
     }
   })
 

@@ -2,7 +2,7 @@
 import WS from 'ws'
 import type { ClientOptions, Missed, StateChange } from '../../src/client/index.ts'
 import { RoomcastClient } from '../../src/client/index.ts'
-import type { MessageFrame, WelcomeFrame } from '../../src/protocol.ts'
+import type { MessageFrame, WelcomeFrame } from '../../src/wire/frames.ts'
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { spawnServer } from '../support/server.ts'
 import type { ServerHandle } from '../support/server.ts'
@@ -71,10 +71,19 @@ export class Probe {
   readonly welcomes: WelcomeFrame[] = []
   readonly missed: Missed[] = []
   readonly errors: string[] = []
+  /** Every socket the client opened, so a test can make it misbehave on the wire. */
+  readonly sockets: WS[] = []
   presence = 0
 
   constructor(opts: Omit<ClientOptions, 'WebSocket'>) {
-    this.client = new RoomcastClient({ ...opts, WebSocket: WS as unknown as typeof WebSocket })
+    const sockets = this.sockets
+    class Recorded extends WS {
+      constructor(...args: ConstructorParameters<typeof WS>) {
+        super(...args)
+        sockets.push(this)
+      }
+    }
+    this.client = new RoomcastClient({ ...opts, WebSocket: Recorded as unknown as typeof WebSocket })
     this.client.on('message', (m) => this.messages.push(m))
     this.client.on('state', (s) => this.states.push(s))
     this.client.on('welcome', (w) => this.welcomes.push(w))
@@ -92,6 +101,18 @@ export class Probe {
   welcomed(n = this.welcomes.length + 1, timeoutMs = 15_000): Promise<WelcomeFrame> {
     return until(() => this.welcomes[n - 1], `welcome #${n}`, timeoutMs)
   }
+}
+
+/**
+ * Publish a sentinel from `from` and wait until each of `to` has it: a replay or a duplicate would come
+ * before it on the same connection, so after this nothing more is on its way. The sentinel is then taken
+ * out of their `messages`, so a test's assertions read as if it had not been sent.
+ */
+export async function sentinel(from: Probe, ...to: Probe[]): Promise<void> {
+  const mark = `sentinel-${Math.random().toString(36).slice(2, 10)}`
+  await from.client.publish(mark)
+  await until(() => to.every((p) => p.messages.some((m) => m.data === mark)), `the sentinel ${mark}`)
+  for (const p of to) p.messages.splice(p.messages.findIndex((m) => m.data === mark), 1)
 }
 
 /** Poll `get` until it returns something other than undefined or false. */

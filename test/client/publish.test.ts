@@ -1,6 +1,6 @@
 /** The client against a real Node server: acks, the server's errors, timeouts, the bounded queue, close() and backoff. */
 import { describe, expect, it } from 'vitest'
-import { sleep, uniqueRoom } from '../support/client.ts'
+import { uniqueRoom } from '../support/client.ts'
 import { clientFixture, rejection, until } from './harness.ts'
 
 describe('client: publish, queue, close', () => {
@@ -114,7 +114,12 @@ describe('client: publish, queue, close', () => {
     expect(await rejection(a.client.publish('after close'))).toBe('closed')
     const attempts = px.accepted
     px.restore()
-    await sleep(600) // many backoff periods
+    // A control with the same backoff, refused all along: by its fourth attempt a closed client that still
+    // retried would have tried (and, the network being back, connected) too.
+    const cx = await proxy()
+    cx.drop(true)
+    probe({ url: cx.ws, room: uniqueRoom(), initialDelayMs: 50, maxDelayMs: 100 })
+    await until(() => cx.accepted >= 4, 'four attempts of the control')
     expect(px.accepted).toBe(attempts)
     expect(a.client.state).toBe('closed')
     expect(a.states.at(-1)).toMatchObject({ state: 'closed' })

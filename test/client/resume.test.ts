@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { at } from '../support/present.ts'
-import { sleep, uniqueRoom } from '../support/client.ts'
+import { uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
-import { clientFixture, startNode, until } from './harness.ts'
+import { clientFixture, sentinel, startNode, until } from './harness.ts'
 
 const ENV = { PRESENCE_INTERVAL_MS: '20' }
 const FAST = { initialDelayMs: 100, maxDelayMs: 400 }
@@ -39,7 +39,8 @@ describe('client: reconnect and resume', () => {
     expect(await queued).toBe(8)
     await until(() => a.messages.length === 6, 'the missed messages')
     await until(() => b.messages.length === 2, 'b to get both of a\'s messages')
-    await sleep(200) // anything extra would show up now
+    expect(a.client.lastSeq).toBe(8)
+    await Promise.all([sentinel(b, a), sentinel(a, b)])
     expect(a.messages.map((m) => [m.seq, m.data])).toEqual([
       [1, 'before'],
       [3, 'away0'],
@@ -52,7 +53,6 @@ describe('client: reconnect and resume', () => {
     expect(a.missed).toEqual([])
     // open, then one or more refused attempts, then open again
     expect(a.states.map((s) => s.state).join(' ')).toMatch(/^open( reconnecting)+ open$/)
-    expect(a.client.lastSeq).toBe(8)
   })
 
   it('finds a connection that went silent with its ping, and resumes on a new one', async () => {
@@ -123,7 +123,7 @@ describe('client: reconnect and resume', () => {
       expect(w.epoch).toBe(at(a.welcomes, 0).epoch)
       expect(await queued).toBeGreaterThan(2)
       await until(() => a.messages.length === 4 && b.messages.length === 2, 'everything')
-      await sleep(200)
+      await Promise.all([sentinel(b, a), sentinel(a, b)])
       expect(a.messages.map((m) => m.data)).toEqual(['b1', 'b2', 'b3', 'b4'])
       expect(b.data()).toEqual(['a1', 'a2, queued'])
       expect(a.missed).toEqual([])
@@ -158,7 +158,7 @@ describe('client: reconnect and resume', () => {
       await until(() => b.messages.length === 4, 'the message sent during the restart')
       expect(await a.client.publish('after')).toBe(2)
       await until(() => b.messages.length === 5, 'the next message')
-      await sleep(200)
+      await sentinel(a, b)
       expect(b.messages.map((m) => [m.seq, m.data])).toEqual([
         [1, 'old1'],
         [2, 'old2'],

@@ -254,6 +254,34 @@ export function authScenarios(ctx: SuiteContext): void {
       expect((await fetch(`${server.http}/healthz`)).status).toBe(200)
     })
 
+    it('answers a door check (GET ?check on an upgrade URL) as the upgrade would, without joining: 204 or the refusal', async () => {
+      const room = uniqueRoom()
+      const token = await sign({ rooms: [room, 'lobby'] })
+      const other = await sign({ rooms: ['elsewhere'] })
+      seen.push(token, other)
+      const check = (path: string, headers: Record<string, string> = {}) => fetch(`${server.http}${path}${path.includes('?') ? '&' : '?'}check`, { headers })
+      const bearer = { authorization: `Bearer ${token}` }
+      for (const res of [await check(`/rooms/${room}`, bearer), await check(`/rooms/${room}?token=${token}`), await check('/', bearer)]) {
+        expect(res.status).toBe(204)
+      }
+      const cases: [string, Record<string, string>, number, string][] = [
+        [`/rooms/${room}`, {}, 401, 'unauthorized'],
+        ['/', {}, 401, 'unauthorized'],
+        [`/rooms/${room}`, { authorization: `Bearer ${other}` }, 403, 'forbidden'],
+        [`/rooms/${room}`, { ...bearer, origin: 'https://evil.example' }, 403, 'bad_origin'],
+        ['/rooms/bad%20room!', bearer, 400, 'bad_room'],
+        [`/rooms/${room}?since=x`, bearer, 400, 'bad_request'],
+      ]
+      for (const [path, headers, status, error] of cases) {
+        const res = await check(path, headers)
+        expect(res.status, path).toBe(status)
+        expect(res.headers.get('x-roomcast-error'), path).toBe(error)
+        expect(await res.json()).toEqual({ error, message: expect.any(String) })
+      }
+      const stats = await fetch(`${server.http}/rooms/${room}`, { headers: bearer })
+      expect(await stats.json()).toMatchObject({ connections: 0 })
+    })
+
     it('never writes a token to its output', async () => {
       expect(seen.length).toBeGreaterThan(5)
       const out = server.output()
@@ -290,7 +318,7 @@ export function authScenarios(ctx: SuiteContext): void {
     const freshWindow = () => sleep(1100)
 
     beforeAll(async () => {
-      server = await ctx.target.start({ ...ctx.env, MAX_UPGRADES_PER_IP: '5', MAX_CONNECTIONS: '3' })
+      server = await ctx.target.start({ ...ctx.env, MAX_UPGRADES_PER_IP: '5', MAX_CONNECTIONS: '3', MAX_ROOM_CONNECTIONS: '2' })
     }, 120_000)
     afterAll(async () => {
       await server?.stop()
@@ -312,9 +340,30 @@ export function authScenarios(ctx: SuiteContext): void {
       }
       // The rest got past the door to the next check (a bad "since" here, so nobody joins).
       expect(outcomes.filter((r) => r.status !== 429).every((r) => r.status === 400)).toBe(true)
+      // Door checks count as attempts and get the same answer, so a browser can learn why it was refused.
+      await freshWindow()
+      const checks = await Promise.all(Array.from({ length: 11 }, () => fetch(`${server.http}/rooms/${room}?check`)))
+      const checkLimited = checks.filter((r) => r.status === 429)
+      expect(checkLimited.length).toBeGreaterThanOrEqual(1)
+      for (const r of checkLimited) {
+        expect(r.headers.get('x-roomcast-error')).toBe('rate_limited')
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+      }
+      expect(checks.filter((r) => r.status !== 429).every((r) => r.status === 204)).toBe(true)
       await freshWindow()
       const after = await connect(`${server.ws}/rooms/${room}`)
       await after.close()
+    }, 20000)
+
+    it('refuses an upgrade to a full room with 503 room_full, X-Roomcast-Error and Retry-After', async () => {
+      await freshWindow()
+      const full = uniqueRoom('full')
+      const members = [await connect(`${server.ws}/rooms/${full}`), await connect(`${server.ws}/rooms/${full}`)]
+      const r = await refused(`${server.ws}/rooms/${full}`)
+      expect(r.status).toBe(503)
+      expect(r.error).toBe('room_full')
+      expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      await Promise.all(members.map((m) => m.close()))
     }, 20000)
 
     it.runIf(ctx.target.caps.instanceConnectionLimit !== false)(
@@ -326,6 +375,8 @@ export function authScenarios(ctx: SuiteContext): void {
         expect(r.status).toBe(503)
         expect(r.error).toBe('server_full')
         expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+        const checked = await fetch(`${server.http}/rooms/${uniqueRoom('door')}?check`)
+        expect([checked.status, checked.headers.get('x-roomcast-error')]).toEqual([503, 'server_full'])
         await members[0].close()
         const deadline = Date.now() + 10000
         while ((await count()) !== 1 && Date.now() < deadline) await sleep(50)

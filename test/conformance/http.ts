@@ -70,6 +70,31 @@ export function httpScenarios(ctx: SuiteContext): void {
     expect(res.status).toBe(415)
   })
 
+  it('refuses an empty HTTP publish with 400 empty_body and publishes nothing', async () => {
+    const room = uniqueRoom()
+    for (const type of [undefined, 'text/plain', 'application/json']) {
+      const res = await post(room, '', type)
+      expect(res.status, type).toBe(400)
+      expect(res.headers.get('x-roomcast-error'), type).toBe('empty_body')
+      expect(await res.json(), type).toMatchObject({ error: 'empty_body' })
+    }
+    expect(await (await fetch(`${ctx.server.http}/rooms/${room}`)).json()).toMatchObject({ seq: 0 })
+  })
+
+  it("answers a form body (what curl -d sends) with 415 whose message names the content-type header to send", async () => {
+    const room = uniqueRoom()
+    for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const res = await post(room, 'hi', type)
+      expect(res.status, type).toBe(415)
+      expect(res.headers.get('x-roomcast-error'), type).toBe('unsupported_type')
+      const body = (await res.json()) as { error: string; message: string }
+      expect(body.error).toBe('unsupported_type')
+      expect(body.message).toContain("-H 'content-type: text/plain'")
+      expect(body.message).toContain('application/json')
+    }
+    expect(await (await fetch(`${ctx.server.http}/rooms/${room}`)).json()).toMatchObject({ seq: 0 })
+  })
+
   it('GET /rooms/:room reports connections and seq, back to 0 after everyone leaves', async () => {
     const room = uniqueRoom()
     const stats = async () => (await fetch(`${ctx.server.http}/rooms/${room}`)).json()

@@ -44,6 +44,12 @@ export interface Capabilities {
    * default true; false where the transport refuses a frame far past the limit itself, with its own reason.
    */
   tooLargeReasonAtAnySize?: boolean
+  /**
+   * A request head reaches roomcast as the client sent it, so an odd upgrade request (a bad Host, no
+   * Connection: Upgrade, a bad key or version, an absolute-form target) gets roomcast's own answer.
+   * Optional, default true; false where the platform answers such requests itself.
+   */
+  oddRequestsReachApp?: boolean
 }
 
 /** A runtime under test. */

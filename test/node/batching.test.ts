@@ -135,7 +135,7 @@ describe('Node batched sender', () => {
     const room = new Room('batch', { config, logs: memoryLogs(config) })
     await room.ready()
     const members = conns.map((c) => present(room.join(c, { mode: 'raw' }), 'a member'))
-    await until(() => members.every((m) => m.pending === null), 'welcomes')
+    await until(() => members.every((m) => m.live), 'welcomes')
     const [slow, sender] = [at(members, 0), at(members, 1)]
     pause(at(clients, 0))
     const chunk = (i: number) => `${String(i).padStart(4, '0')}:` + 'q'.repeat(60 * 1024)
@@ -159,7 +159,7 @@ describe('Node batched sender', () => {
     const room = new Room('burst', { config, logs: memoryLogs(config) })
     await room.ready()
     const members = conns.map((c) => present(room.join(c, { mode: 'raw' }), 'a member'))
-    await until(() => members.every((m) => m.pending === null), 'welcomes')
+    await until(() => members.every((m) => m.live), 'welcomes')
     // 2.5 MiB in one turn: loopback takes that much at once (ws alone would leave it nearly all written), so
     // holding it all corked until the end of the turn must not make a reader look slow.
     const frames = Array.from({ length: 44 }, (_, i) => `${String(i).padStart(2, '0')}` + 'b'.repeat(60 * 1024))

@@ -5,8 +5,9 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fdsDownTo, openFds } from '../support/fds.ts'
-import { spawnServer } from '../support/server.ts'
+import { present } from '../support/present.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { spawnServer } from '../support/server.ts'
 
 let server: ServerHandle
 beforeAll(async () => {
@@ -36,7 +37,7 @@ function refusedAndKeptOpen(port: number): Promise<{ socket: net.Socket; status:
 
 describe('Node refused upgrades', () => {
   it('releases the server fd of every refused upgrade within a second, though the client never closes', async () => {
-    const pid = server.proc.pid!
+    const pid = present(server.proc.pid, 'the server PID')
     const baseline = openFds(pid)
     const n = 300
     const clients: net.Socket[] = []

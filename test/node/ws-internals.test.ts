@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
+import { at } from '../support/present.ts'
 
 const servers: WebSocketServer[] = []
 const clients: WebSocket[] = []
@@ -43,9 +44,9 @@ describe('ws internals of the fast path', () => {
   it('a real ws server socket has every internal the fast path reads, with its type', async () => {
     const { wsInternalsProblem } = await import('../../adapters/node-sender.ts')
     const { server } = await sockets(1)
-    expect(wsInternalsProblem(server[0])).toBeNull()
+    expect(wsInternalsProblem(at(server, 0))).toBeNull()
     // The same, spelled out: what a ws update must not rename or retype.
-    const w = server[0] as unknown as Record<string, any>
+    const w = at(server, 0) as unknown as Record<string, any>
     expect(typeof w._socket.cork).toBe('function')
     expect(typeof w._extensions).toBe('object')
     expect(typeof w._sender._state).toBe('number')
@@ -78,6 +79,9 @@ describe('ws internals of the fast path', () => {
     expect(sends.map((s) => s.mock.calls.length)).toEqual([2, 2])
     const deadline = Date.now() + 5000
     while (got.some((g) => g.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-    expect(got).toEqual([['one', 'two'], ['one', 'two']])
+    expect(got).toEqual([
+      ['one', 'two'],
+      ['one', 'two'],
+    ])
   })
 })

@@ -73,6 +73,20 @@ export class TestClient {
     return out
   }
 
+  /**
+   * Read json frames until one satisfies `last` (within `timeoutMs` in all) and return them all, that one
+   * included: a test waits for a frame it knows comes last (a sentinel sent after), instead of for a quiet spell.
+   */
+  async until<T = any>(last: (frame: T) => boolean, timeoutMs = 10000): Promise<T[]> {
+    const out: T[] = []
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const f = JSON.parse(await this.text(Math.max(1, deadline - Date.now()))) as T
+      out.push(f)
+      if (last(f)) return out
+    }
+  }
+
   /** Wait until no frame arrives for `ms`, then return (and drop) what came. */
   async drain(ms = 150): Promise<Received[]> {
     let seen = -1

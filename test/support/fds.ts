@@ -1,5 +1,5 @@
 /** What a server process holds, read from /proc (Linux), for tests of resources that must be released. */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 
 /** How many file descriptors process `pid` has open. */
 export function openFds(pid: number): number {

@@ -116,7 +116,7 @@ export function readFrames(socket: net.Socket, onFrame: (frame: ServerFrame) => 
     buf = Buffer.concat([buf, chunk])
     for (;;) {
       if (buf.length < 2) return
-      let length = buf[1] & 0x7f
+      let length = buf.readUInt8(1) & 0x7f
       let offset = 2
       if (length === 126) {
         if (buf.length < 4) return
@@ -128,7 +128,7 @@ export function readFrames(socket: net.Socket, onFrame: (frame: ServerFrame) => 
         offset = 10
       }
       if (buf.length < offset + length) return
-      onFrame({ opcode: buf[0] & 0x0f, payload: buf.subarray(offset, offset + length) })
+      onFrame({ opcode: buf.readUInt8(0) & 0x0f, payload: buf.subarray(offset, offset + length) })
       buf = buf.subarray(offset + length)
     }
   })
@@ -152,7 +152,7 @@ export function rawRequest(port: number, head: string, timeoutMs = 5000): Promis
       if (err !== undefined) return reject(err)
       const text = got.toString('latin1')
       const end = text.indexOf('\r\n\r\n')
-      const [statusLine, ...lines] = text.slice(0, end).split('\r\n')
+      const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n')
       const response: RawResponse = { status: Number(statusLine.split(' ')[1]), headers: {}, body: got.subarray(end + 4).toString('utf8') }
       for (const line of lines) {
         const colon = line.indexOf(':')

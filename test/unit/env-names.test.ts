@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { editDistance } from '../../src/config/env-names.ts'
 import { knownEnvNames, lookalikeWarnings } from '../../src/index.ts'
-import { editDistance } from '../../src/env-names.ts'
 
 describe('lookalikeWarnings', () => {
   it('names the likely variable for a typo, a swap or the wrong case', () => {
@@ -14,10 +14,36 @@ describe('lookalikeWarnings', () => {
     expect(lookalikeWarnings({ REDIS_UR: 'redis://x' })[0]).toMatch(/did you mean REDIS_URL\?$/)
   })
 
-  it('says nothing of roomcast\'s own variables or of the usual environment', () => {
+  it("says nothing of roomcast's own variables or of the usual environment", () => {
     const env: Record<string, string> = {}
     for (const name of knownEnvNames) env[name] = '1'
-    for (const name of ['HOME', 'PATH', 'PWD', 'OLDPWD', 'TERM', 'SHELL', 'USER', 'LANG', 'HOSTNAME', 'HOSTTYPE', 'NODE_ENV', 'CI', 'TZ', 'TMPDIR', 'LOGNAME', 'DISPLAY', 'EDITOR', 'PAGER', 'NO_COLOR', 'FORCE_COLOR', 'DENO_DIR', 'BUN_INSTALL', 'VITEST_POOL_ID', 'TEST']) env[name] = '1'
+    for (const name of [
+      'HOME',
+      'PATH',
+      'PWD',
+      'OLDPWD',
+      'TERM',
+      'SHELL',
+      'USER',
+      'LANG',
+      'HOSTNAME',
+      'HOSTTYPE',
+      'NODE_ENV',
+      'CI',
+      'TZ',
+      'TMPDIR',
+      'LOGNAME',
+      'DISPLAY',
+      'EDITOR',
+      'PAGER',
+      'NO_COLOR',
+      'FORCE_COLOR',
+      'DENO_DIR',
+      'BUN_INSTALL',
+      'VITEST_POOL_ID',
+      'TEST',
+    ])
+      env[name] = '1'
     expect(lookalikeWarnings(env)).toEqual([])
   })
 })
@@ -37,15 +63,16 @@ describe('editDistance', () => {
 
 /** Every `env.NAME`, `get('NAME')` and `readPositiveInt(env, 'NAME'` in the long-running servers' sources. */
 function variablesRead(): Set<string> {
-  const files = ['src', 'adapters', 'adapters/redis'].flatMap((dir) =>
-    readdirSync(dir)
-      .filter((f) => f.endsWith('.ts') && !f.startsWith('cloudflare') && !f.endsWith('.gen.ts'))
+  const files = ['src', 'adapters'].flatMap((dir) =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.includes('cloudflare') && !f.endsWith('.gen.ts') && !f.startsWith('client'))
       .map((f) => join(dir, f)),
   )
   const found = new Set<string>()
   for (const f of files) {
     const text = readFileSync(f, 'utf8')
-    for (const m of text.matchAll(/\benv\.([A-Z][A-Z0-9_]+)|\bget\('([A-Z][A-Z0-9_]+)'\)|readPositiveInt\(env, '([A-Z][A-Z0-9_]+)'/g)) found.add(m[1] ?? m[2] ?? m[3])
+    for (const m of text.matchAll(/\benv\.([A-Z][A-Z0-9_]+)|\bget\('([A-Z][A-Z0-9_]+)'\)|readPositiveInt\(env, '([A-Z][A-Z0-9_]+)'/g))
+      found.add(m[1] ?? m[2] ?? m[3] ?? '')
   }
   return found
 }

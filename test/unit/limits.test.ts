@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { countInWindow, exceedsBytes, takeToken } from '../../src/limits.ts'
-import { normaliseFrame } from '../../src/index.ts'
-import { encodeJson, parseEntry, serializeEntry } from '../../src/index.ts'
+import { countInWindow, exceedsBytes, takeToken } from '../../src/room/limits.ts'
 
 describe('takeToken', () => {
   it('allows a burst, then the rate', () => {
@@ -33,35 +31,4 @@ describe('exceedsBytes', () => {
     ['bytes', new Uint8Array(5), 5, false],
     ['bytes over', new Uint8Array(6), 5, true],
   ] as const)('%s', (_n, data, max, over) => expect(exceedsBytes(data, max)).toBe(over))
-})
-
-describe('normaliseFrame', () => {
-  it.each([
-    ['a string', 'hi', 'hi'],
-    ['an ArrayBuffer', new Uint8Array([1, 2]).buffer, new Uint8Array([1, 2])],
-    ['a view into a larger buffer', new Uint8Array([9, 1, 2, 9]).subarray(1, 3), new Uint8Array([1, 2])],
-    ['a Blob (unreadable synchronously)', new Blob(['x']), null],
-    ['anything else', 42, null],
-  ] as const)('%s', (_n, input, out) => expect(normaliseFrame(input)).toEqual(out))
-})
-
-describe('entries', () => {
-  it('survive serialisation for storage backends, text and bytes alike', () => {
-    const text = { seq: 3, ts: 9, kind: 'text' as const, body: 'héllo', from: 'ann' }
-    const bin = { seq: 4, ts: 9, kind: 'binary' as const, body: new Uint8Array([0, 255, 7]), origin: 'c-1' }
-    expect(parseEntry(serializeEntry(text))).toEqual(text)
-    expect(parseEntry(serializeEntry(bin))).toEqual(bin)
-  })
-
-  it('encode to a json message frame with the data in place', () => {
-    expect(JSON.parse(encodeJson('r"x', { seq: 1, ts: 2, kind: 'json', body: '{"a":1}', from: 'bo"b' }))).toEqual({
-      type: 'message',
-      room: 'r"x',
-      seq: 1,
-      data: { a: 1 },
-      ts: 2,
-      from: 'bo"b',
-    })
-    expect(JSON.parse(encodeJson('r', { seq: 1, ts: 2, kind: 'text', body: 'line\n"q"' })).data).toBe('line\n"q"')
-  })
 })

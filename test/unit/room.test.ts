@@ -121,6 +121,19 @@ describe('Room limits', () => {
     expect(a.conn.closedWith?.code).toBe(1003)
   })
 
+  it('takes what the runtime hands over: an ArrayBuffer or a view as bytes, and closes on anything else with 1003 unsupported_payload', async () => {
+    const { join, room } = setup()
+    const a = join()
+    const b = join()
+    await flush()
+    room.receive(a.member, new Uint8Array([7, 1, 2, 7]).subarray(1, 3))
+    room.receive(a.member, new Uint8Array([3]).buffer)
+    expect(b.conn.sent).toEqual([new Uint8Array([1, 2]), new Uint8Array([3])])
+    room.receive(a.member, new Blob(['x']))
+    expect(a.conn.closedWith).toEqual({ code: 1003, reason: 'unsupported_payload: unsupported message payload' })
+    expect(room.size).toBe(1)
+  })
+
   it('drops publishes past the burst with rate_limited, refills with time, closes a sustained flood with 1008', async () => {
     const { join, room, clock } = setup({ rateLimit: 10, rateBurst: 5, floodStrikes: 8 })
     const a = join({ mode: 'json' })

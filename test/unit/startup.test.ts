@@ -47,7 +47,12 @@ describe('startup', () => {
 
   it('says in one line why it cannot listen, by the error code of each runtime', () => {
     const s = startup({ HOST: 'h.example', PORT: '80' }, exit)
-    const fails = (err: unknown) => outcome(() => s.listening(() => { throw err }))
+    const fails = (err: unknown) =>
+      outcome(() =>
+        s.listening(() => {
+          throw err
+        }),
+      )
     const line = (why: string) => ({ code: 1, errors: [[`roomcast: cannot listen on HOST=h.example PORT=80: ${why}`]] })
     expect(fails(Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }))).toEqual(line('the port is already in use'))
     expect(fails(Object.assign(new Error('listen EACCES'), { code: 'EACCES' }))).toEqual(line('permission denied (a port below 1024 needs privileges)'))

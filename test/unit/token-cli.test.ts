@@ -31,6 +31,22 @@ describe('bin/token.ts', () => {
     if (v.ok) expect(Math.round(v.grant.exp / 1000 - before)).toBeGreaterThanOrEqual(3600)
   }, 60_000)
 
+  it('prints only the token through `npm run -s token`, so T=$(npm run -s token -- …) captures exactly it', async () => {
+    const { stdout } = await run('npm', ['run', '-s', 'token', '--', '--room', 'demo', '--pub'], {
+      env: { ...process.env, AUTH_SECRET: SECRET },
+      timeout: 30_000,
+    })
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)
+    expect(await present(createVerifier(readAccess({ AUTH_SECRET: SECRET })), 'a verifier')(stdout.trim())).toMatchObject({ ok: true, grant: { rooms: ['demo'], pub: true } })
+  }, 60_000)
+
+  it.each([['--help'], ['-h']])('prints its usage for %s and exits 0, with or without a secret', async (flag) => {
+    const { stdout, stderr } = await token([flag], {})
+    expect(stdout).toMatch(/^usage: npm run -s token -- --room NAME/)
+    for (const option of ['--room', '--pub', '--sub', '--ttl', '--help']) expect(stdout).toContain(option)
+    expect(stderr).toBe('')
+  }, 60_000)
+
   it.each([
     [['--room', 'demo'], {}, /AUTH_SECRET/],
     [[], { AUTH_SECRET: SECRET }, /--room/],

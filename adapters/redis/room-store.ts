@@ -1,0 +1,60 @@
+/**
+ * The two interfaces between one room's log and the instance's Redis
+ * connections, so neither file imports the other's class: the log asks the
+ * store (`RoomStore`, which RedisBackend implements) and the store reports to
+ * the log (`RoomListener`, which RedisLog implements), as centrifuge's
+ * broker reports to the handler its node gives it.
+ */
+import type { Draft, Entry } from '../../src/index.ts'
+import type { RoomKeys } from './wire.ts'
+
+/** What a heartbeat read: the room's head, Redis's clock (µs), and the other instances' live counts. */
+export interface Beat {
+  epoch: string
+  seq: number
+  at: number
+  others: [string, number][]
+}
+
+/** A room's head and the history entries a range read returned. */
+export interface Range {
+  epoch: string
+  seq: number
+  entries: Entry[]
+}
+
+/** What a room's log asks of the instance's Redis connections. */
+export interface RoomStore {
+  /** Prefix of every key and channel. */
+  readonly prefix: string
+  /** This instance's id in presence counts. */
+  readonly instanceId: string
+  /** Both connections are ready. */
+  readonly up: boolean
+  /** A room opened on this instance: subscribe to its channel and report its events to `room`. */
+  open(room: RoomListener): void
+  /** A room closed on this instance: stop listening. */
+  release(room: RoomListener): void
+  /** Take the next seq, keep the entry in history and publish it: one atomic script. Rejects with Unavailable. */
+  append(keys: RoomKeys, draft: Draft): Promise<number>
+  /** The room's head and its history after `since` (all of it when `epoch` is not the room's). Rejects with Unavailable. */
+  range(keys: RoomKeys, since: number, epoch: string | undefined): Promise<Range>
+  /** Write this instance's count for the room (announcing it if `publish`) and read everyone else's. Rejects with Unavailable. */
+  beat(keys: RoomKeys, count: number, publish: boolean): Promise<Beat>
+}
+
+/** What the Redis connections report to one room's log on this instance. */
+export interface RoomListener {
+  /** The room's keys and channel. */
+  readonly keys: RoomKeys
+  /** An entry arrived on the room's channel. */
+  onEntry(epoch: string, entry: Entry): void
+  /** Another instance announced its member count. */
+  onPresence(instance: string, count: number, at: number): void
+  /** Subscribed (first, or again after Redis returned): nothing published from now on is missed; catch up and re-announce. */
+  onSubscribed(): void
+  /** Redis went away: nobody may wait for it. */
+  onDown(): void
+  /** The periodic heartbeat: keep this instance's count alive and check nothing was missed. */
+  onHeartbeat(): void
+}

@@ -1,0 +1,71 @@
+/** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
+import type { Context } from 'hono'
+import type { UpgradeWebSocket, WSContext } from 'hono/ws'
+import type { Connection, JoinRequest } from '../room/connection.ts'
+import type { EntryKind } from '../log/entry.ts'
+import type { Hub } from './hub.ts'
+import type { RoomGateway } from './gateway.ts'
+import type { Member } from '../room/member.ts'
+import type { Room } from '../room/room.ts'
+
+/**
+ * Turn Hono's WSContext into a core Connection. The adapter supplies it;
+ * `alive` is to be called when the runtime sees a pong.
+ */
+export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
+
+/** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
+export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T, U>, wrap: WrapSocket, upgradeOptions?: U): RoomGateway {
+  return {
+    connections: () => hub.connections,
+    isFull(name) {
+      return hub.peek(name)?.full ?? false
+    },
+    async upgrade(c: Context, name: string, join: JoinRequest) {
+      const room = hub.room(name)
+      // Answer the upgrade only once the room can give this member everything published after it opens.
+      await room.ready()
+      return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+    },
+    stats: (name) => hub.stats(name),
+    publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
+  }
+}
+
+/**
+ * One upgrade's socket handlers, as methods rather than closures: under tsx
+ * (keepNames) every named closure also gets its own property dictionary,
+ * about 300 bytes per handler per connection. Hono's Node, Deno and Bun
+ * helpers call onOpen, onMessage and onClose as methods; Bun's calls onError
+ * unbound, so that one is bound.
+ */
+class MemberEvents {
+  private member: Member | null = null
+  readonly onError: () => void
+
+  constructor(
+    private readonly room: Room,
+    private join: JoinRequest | null,
+    private readonly wrap: WrapSocket,
+  ) {
+    this.onError = this.onClose.bind(this)
+  }
+
+  onOpen(_evt: Event, ws: WSContext): void {
+    const join = this.join as JoinRequest
+    this.join = null
+    this.member = this.room.join(this.wrap(ws, this.alive.bind(this)), join)
+  }
+
+  onMessage(evt: MessageEvent): void {
+    if (this.member !== null) this.room.receive(this.member, evt.data)
+  }
+
+  onClose(): void {
+    if (this.member !== null) this.room.leave(this.member)
+  }
+
+  private alive(): void {
+    if (this.member !== null) this.room.touch(this.member)
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Every HTTP refusal, in one table: the status, whether trying again can help,
+ * `Retry-After` for 429 and 503, and a default message. One builder turns a
+ * refusal into the web-standard Response every runtime sends (the Hono app and
+ * the Durable Object alike). No imports beyond errors.ts, so the browser client
+ * can bundle the table.
+ */
+import type { Retry } from './errors.ts'
+
+/** One row of the Refusals table. */
+export interface RefusalSpec {
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503
+  retry: Retry
+  /** Seconds for `Retry-After` (429 and 503 only). */
+  retryAfter?: number
+  message: string
+}
+
+/** Every code an HTTP refusal (of an upgrade, a publish, a read) carries in its body and in `X-Roomcast-Error`. */
+export const Refusals = {
+  bad_room: { status: 400, retry: 'terminal', message: 'room names are 1 to 64 of A-Z a-z 0-9 _ . -' },
+  bad_request: { status: 400, retry: 'terminal', message: 'the request is malformed' },
+  bad_json: { status: 400, retry: 'terminal', message: 'body is not valid JSON' },
+  empty_body: { status: 400, retry: 'terminal', message: 'the body is empty; send the message as the request body' },
+  unauthorized: { status: 401, retry: 'terminal', message: 'credentials are required' },
+  forbidden: { status: 403, retry: 'terminal', message: 'these credentials do not allow this' },
+  bad_origin: { status: 403, retry: 'terminal', message: 'this origin may not connect; see ALLOWED_ORIGINS' },
+  not_found: { status: 404, retry: 'terminal', message: 'no such route' },
+  too_large: { status: 413, retry: 'terminal', message: 'body exceeds the size limit' },
+  unsupported_version: { status: 426, retry: 'terminal', message: 'only WebSocket version 13 is supported' },
+  unsupported_type: { status: 415, retry: 'terminal', message: "send the header 'content-type: text/plain' or 'content-type: application/json'" },
+  rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
+  internal: { status: 500, retry: 'reconnect', message: 'internal error' },
+  unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; try again' },
+  server_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'this server is at its connection limit; try again later' },
+  room_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'room is full; try again later' },
+} as const satisfies Record<string, RefusalSpec>
+
+/** A code of the Refusals table. */
+export type RefusalCode = keyof typeof Refusals
+
+/** Why a request is turned away: the HTTP status, a stable code, a readable message and `Retry-After` seconds. */
+export interface Refusal {
+  status: RefusalSpec['status']
+  error: RefusalCode
+  message: string
+  /** Seconds, for `Retry-After`. */
+  retryAfter?: number
+}
+
+/** The refusal for `code`, with the table's status and Retry-After, and its default message unless one is given. */
+export function refusal(code: RefusalCode, message?: string, retryAfter?: number): Refusal {
+  const spec: RefusalSpec = Refusals[code]
+  const r: Refusal = { status: spec.status, error: code, message: message ?? spec.message }
+  const after = retryAfter ?? spec.retryAfter
+  if (after !== undefined) r.retryAfter = after
+  return r
+}
+
+/**
+ * The HTTP answer for a refusal: `{error, message}` as JSON, the code again in
+ * `X-Roomcast-Error` (most WebSocket clients expose only the status and headers
+ * of a refused upgrade, never its body), `Retry-After` on 429 and 503 and
+ * `WWW-Authenticate` on 401.
+ */
+export function refusalResponse(r: Refusal | RefusalCode, message?: string): Response {
+  const { status, error, message: text, retryAfter } = typeof r === 'string' ? refusal(r, message) : r
+  const headers = new Headers({ 'Content-Type': 'application/json', 'X-Roomcast-Error': error })
+  if (status === 429 || status === 503) headers.set('Retry-After', String(retryAfter ?? 5))
+  if (status === 401) headers.set('WWW-Authenticate', 'Bearer realm="roomcast"')
+  return new Response(JSON.stringify({ error, message: text }), { status, headers })
+}
