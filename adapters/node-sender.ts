@@ -8,8 +8,8 @@
  * goes through ws.send, after what is held.
  */
 import type { Socket } from 'node:net'
-import * as wsModule from 'ws'
 import type { WebSocket } from 'ws'
+import * as wsModule from 'ws'
 import type { Connection } from '../src/index.ts'
 
 /**
@@ -181,7 +181,8 @@ export class NodeConnection implements Connection {
     }
     const frame = frameOf(data)
     if (this.first === undefined) this.first = frame
-    else (this.rest ??= []).push(frame)
+    else if (this.rest === undefined) this.rest = [frame]
+    else this.rest.push(frame)
     this.held += frame.length
     if (!this.listed) {
       this.listed = true

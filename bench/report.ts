@@ -84,7 +84,13 @@ function checks(rows: Row[]): string[] {
   const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b)
   check('Node raw, N=1000, 64 B, × ws loop', div(rc('node', 'raw', 1000, 64)?.deliveriesPerSec, loop(1000, 64)?.deliveriesPerSec), (v) => v >= 6, '×', '≥ 6×')
   check('Node json, N=1000, 64 B, × ws loop', div(rc('node', 'json', 1000, 64)?.deliveriesPerSec, loop(1000, 64)?.deliveriesPerSec), (v) => v >= 5, '×', '≥ 5×')
-  check('Node memory per idle connection, N=5000, raw, × ws loop', div(rc('node', 'raw', 5000, 64)?.memPerConnKiB, loop(5000, 64)?.memPerConnKiB), (v) => v <= 1.2, '×', '≤ 1.2×')
+  check(
+    'Node memory per idle connection, N=5000, raw, × ws loop',
+    div(rc('node', 'raw', 5000, 64)?.memPerConnKiB, loop(5000, 64)?.memPerConnKiB),
+    (v) => v <= 1.2,
+    '×',
+    '≤ 1.2×',
+  )
   for (const mode of ['raw', 'json'] as const) {
     const a = rc('node', mode, 1000, 64)?.p99
     const b = loop(1000, 64)?.p99
@@ -93,7 +99,13 @@ function checks(rows: Row[]): string[] {
   const bun = find(rows, 'bun', NATIVE.bun, 'raw', 1000, 64)
   check('Bun raw, N=1000, 64 B, × bare Bun pub/sub', div(rc('bun', 'raw', 1000, 64)?.deliveriesPerSec, bun?.deliveriesPerSec), (v) => v >= 0.7, '×', '≥ 0.7×')
   const deno = find(rows, 'deno', NATIVE.deno, 'raw', 1000, 64)
-  check('Deno raw, N=1000, 64 B, × bare Deno.upgradeWebSocket loop', div(rc('deno', 'raw', 1000, 64)?.deliveriesPerSec, deno?.deliveriesPerSec), (v) => v >= 1, '×', '≥ 1×')
+  check(
+    'Deno raw, N=1000, 64 B, × bare Deno.upgradeWebSocket loop',
+    div(rc('deno', 'raw', 1000, 64)?.deliveriesPerSec, deno?.deliveriesPerSec),
+    (v) => v >= 1,
+    '×',
+    '≥ 1×',
+  )
   // Issue 16: Node toward uWebSockets (Bun pub/sub) at every room size; meant for --window=small, where little batches.
   const bunAt = (n: number) => find(rows, 'bun', NATIVE.bun, 'raw', n, 64)
   for (const [n, goal] of [
@@ -105,7 +117,13 @@ function checks(rows: Row[]): string[] {
       const a = rc('node', mode, n, 64)
       const b = bunAt(n)
       if (a === undefined && b === undefined) continue
-      check(`Node ${mode}, N=${n}, 64 B, window ${a?.window ?? b?.window}, × bare Bun pub/sub`, div(a?.deliveriesPerSec, b?.deliveriesPerSec), (v) => v >= goal, '×', `≥ ${goal}×`)
+      check(
+        `Node ${mode}, N=${n}, 64 B, window ${a?.window ?? b?.window}, × bare Bun pub/sub`,
+        div(a?.deliveriesPerSec, b?.deliveriesPerSec),
+        (v) => v >= goal,
+        '×',
+        `≥ ${goal}×`,
+      )
     }
   }
   // Issue 16: at light load a lone broadcast reaches the median member at least 20% sooner than from the ws loop.
@@ -116,7 +134,11 @@ function checks(rows: Row[]): string[] {
     check(`Node ${mode} median latency, N=15000, vs ws loop (${fix(b.p50)} ms)`, a.p50 / b.p50, (v) => v <= 0.8, '×', '≤ 0.8× ws loop')
   }
   const bad = rows.filter((r) => r.lost + r.duplicated + r.reordered + r.strange > 0)
-  out.push(bad.length === 0 ? '- met: no lost, duplicated or reordered delivery in any cell' : `- **NOT met**: lost/duplicated/reordered deliveries in ${bad.length} cell(s)`)
+  out.push(
+    bad.length === 0
+      ? '- met: no lost, duplicated or reordered delivery in any cell'
+      : `- **NOT met**: lost/duplicated/reordered deliveries in ${bad.length} cell(s)`,
+  )
   return out
 }
 
@@ -125,7 +147,10 @@ export function renderMarkdown(run: Run): string {
   const lines: string[] = []
   lines.push('# roomcast fan-out benchmark', '')
   lines.push(`Command: \`${run.command}\` · started ${run.started} · ${run.seconds.toFixed(0)} s · ${run.machine}`)
-  lines.push(`Machine load average (1 min) before/after: ${run.loadBefore} / ${run.loadAfter}` + (run.loadBefore > 1.5 ? ' — **shared, busy machine: figures are noisy**' : ''))
+  lines.push(
+    `Machine load average (1 min) before/after: ${run.loadBefore} / ${run.loadAfter}` +
+      (run.loadBefore > 1.5 ? ' — **shared, busy machine: figures are noisy**' : ''),
+  )
   lines.push('')
   lines.push(
     `One room, N members and one publisher, all in one separate client process on loopback. Throughput: up to ${int(run.plan.maxDeliveries)} deliveries ` +

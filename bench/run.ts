@@ -5,10 +5,11 @@
  * server's CPU and memory from /proc, and writes bench/RESULTS.md and
  * bench/results.json.
  */
-import { fork, spawn } from 'node:child_process'
+
 import type { ChildProcess } from 'node:child_process'
-import { cpus } from 'node:os'
+import { fork, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import type { Command, PhaseResult } from './client.ts'
 import { cpuMs, loadAverage, settledRssKiB } from './proc.ts'
 import type { Plan, Row, Run } from './report.ts'
@@ -270,7 +271,10 @@ async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n:
     if (n <= plan.latencyMaxN && row !== undefined) {
       const c0 = cpuMs(pid)
       const timeoutMs = 60_000 + (plan.latencyCount / plan.latencyRate) * 1000
-      const l = await client.call<PhaseResult>({ op: 'latency', size: row.size, rate: plan.latencyRate, count: plan.latencyCount, stallMs: STALL_MS }, timeoutMs)
+      const l = await client.call<PhaseResult>(
+        { op: 'latency', size: row.size, rate: plan.latencyRate, count: plan.latencyCount, stallMs: STALL_MS },
+        timeoutMs,
+      )
       if (plan.light) {
         const serverCpuMs = cpuMs(pid) - c0
         row.published = l.published

@@ -1,6 +1,7 @@
 /** The servers the bench starts: roomcast on each runtime and the baselines it is measured against. */
-import { spawnServer } from '../test/support/server.ts'
+
 import type { ServerHandle } from '../test/support/server.ts'
+import { spawnServer } from '../test/support/server.ts'
 
 export type Runtime = 'node' | 'deno' | 'bun'
 
@@ -21,6 +22,7 @@ export const BENCH_ENV: Record<string, string> = {
   RATE_BURST: '1000000000',
   FLOOD_STRIKES: '1000000000',
   MAX_ROOM_CONNECTIONS: '100000',
+  MAX_CONNECTIONS: '100000',
   // Every member connects from 127.0.0.1, thousands a second.
   MAX_UPGRADES_PER_IP: '1000000',
 }
@@ -34,14 +36,20 @@ function nodeFlags(): string[] {
   return flags
 }
 
-const node = (args: string[], env: Record<string, string> = {}, cwd?: string) => () =>
-  spawnServer({ cmd: process.execPath, args: [...nodeFlags(), ...args], env, timeoutMs: 60_000, ...(cwd === undefined ? {} : { cwd }) })
+const node =
+  (args: string[], env: Record<string, string> = {}, cwd?: string) =>
+  () =>
+    spawnServer({ cmd: process.execPath, args: [...nodeFlags(), ...args], env, timeoutMs: 60_000, ...(cwd === undefined ? {} : { cwd }) })
 
 // The binaries npm installed, started directly so the PID we measure is the server's.
-const deno = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', ...args], env, timeoutMs: 60_000 })
-const bun = (args: string[], env: Record<string, string> = {}) => () =>
-  spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', ...args], env, timeoutMs: 60_000 })
+const deno =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', ...args], env, timeoutMs: 60_000 })
+const bun =
+  (args: string[], env: Record<string, string> = {}) =>
+  () =>
+    spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', ...args], env, timeoutMs: 60_000 })
 
 export const targets: Target[] = [
   { runtime: 'node', name: 'ws loop', role: 'baseline', modes: ['raw'], path: '/', start: node(['bench/baselines/ws-loop.ts']) },
@@ -57,5 +65,12 @@ export const targets: Target[] = [
  * `git archive <commit> | tar -x -C DIR`, with node_modules linked), run beside this one's in the same run.
  */
 export function compareTarget(dir: string): Target {
-  return { runtime: 'node', name: 'roomcast (compare)', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: node(['adapters/node.ts'], BENCH_ENV, dir) }
+  return {
+    runtime: 'node',
+    name: 'roomcast (compare)',
+    role: 'roomcast',
+    modes: ['raw', 'json'],
+    path: '/rooms/bench',
+    start: node(['adapters/node.ts'], BENCH_ENV, dir),
+  }
 }

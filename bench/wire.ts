@@ -3,8 +3,9 @@
  * parses frames in place without allocating per message, so the members cost
  * the client as little as possible and the server stays the thing measured.
  */
-import { connect } from 'node:net'
+
 import type { Socket } from 'node:net'
+import { connect } from 'node:net'
 
 /** What a member does with each data frame's payload (`buf[start, start+len)`), at `now` (ms). */
 export type OnPayload = (member: Member, buf: Buffer, start: number, len: number, now: number) => void
