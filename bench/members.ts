@@ -5,7 +5,8 @@
  * (bench/members-client.ts), each connecting from its own loopback address (127.0.0.2 and up) so ephemeral ports
  * do not run out; one publisher in this process. Per server: RSS per member, the time to connect them all, a
  * broadcast's time to its last member (p50/p99 over the broadcasts at each rate), deliveries per second in a
- * closed loop, and whether anything was lost. Writes bench/RESULTS-members.md (or --out=FILE.md) and FILE.json.
+ * closed loop, and whether anything was lost. Writes bench/RESULTS-members.md (or --out=FILE.md) and FILE.json;
+ * --profile=DIR adds CPU profiles of a Node server's connect phase and closed loop.
  * Linux only (reads /proc). Every wait is bounded; every process started is stopped by its PID.
  */
 import type { ChildProcess } from 'node:child_process'
@@ -36,6 +37,9 @@ const RUNTIMES = list('runtime', 'node,bun,deno') as Runtime[]
 const MODES = list('mode', 'raw') as ('raw' | 'json')[]
 const SERVERS = list('server', 'baseline,roomcast')
 const OUT = flag('out') ?? 'bench/RESULTS-members.md'
+/** --profile=DIR: CPU profiles of a Node server's connect phase and closed loop (bench/profile-hook.ts, via SIGUSR2). */
+const PROFILE = flag('profile')
+if (PROFILE !== undefined) process.env.BENCH_PROFILE_DIR = PROFILE
 /** A phase ends when every delivery arrived, or when none arrived for this long (what is missing then is lost). */
 const STALL_MS = 10_000
 
@@ -305,10 +309,13 @@ async function measure(procs: MemberProcess[], target: Target, mode: 'raw' | 'js
     await Promise.all(procs.map((p) => p.call({ op: 'close' }, 30_000)))
     await sleep(1000)
     const rss0 = await settledRssKiB(pid)
+    const profile = (on: boolean) => PROFILE !== undefined && target.runtime === 'node' && process.kill(pid, 'SIGUSR2') && on
+    profile(true)
     const t0 = performance.now()
     const share = (i: number) => Math.floor(N / PROCS) + (i < N % PROCS ? 1 : 0)
     await Promise.all(procs.map((p, i) => connect(p, share(i), Math.max(8, Math.floor(128 / PROCS)))))
     const connectMs = performance.now() - t0
+    profile(false)
     await sleep(2000)
     const rss1 = await settledRssKiB(pid, 7, 300)
     console.log(`  ${N} members connected in ${(connectMs / 1000).toFixed(1)} s; RSS ${(rss0 / 1024).toFixed(0)} -> ${(rss1 / 1024).toFixed(0)} MiB`)
@@ -324,7 +331,9 @@ async function measure(procs: MemberProcess[], target: Target, mode: 'raw' | 'js
             `median delivery ${r.deliveryP50.toFixed(1)} ms; lost ${r.lost} dup ${r.duplicated} reordered ${r.reordered}`,
         )
       }
+      profile(true)
       const c = await closedLoop(procs, pub, pid, mode)
+      profile(false)
       const closed = { window: WINDOW, ...c }
       console.log(
         `  closed loop, window ${WINDOW}: ${Math.round(c.deliveries / (c.wallMs / 1000)).toLocaleString('en')} deliveries/s, ` +

@@ -170,6 +170,54 @@ describe('Node batched sender', () => {
   })
 })
 
+describe('Node batched sender: one write per recipient per turn', () => {
+  it('writes each recipient once per turn, the same joined buffer to every recipient that got the same frames', async () => {
+    const { conns, clients } = await rig(20)
+    const writes = conns.map((c) => vi.spyOn(c.socket, 'write'))
+    const total = 50
+    for (let i = 0; i < total; i++) for (const c of conns) c.send(`turn ${i}`)
+    // Nothing reaches a socket inside the turn; at its end, one write each, of one buffer shared by all.
+    for (const w of writes) expect(w).not.toHaveBeenCalled()
+    await new Promise((r) => setImmediate(r))
+    for (const w of writes) expect(w).toHaveBeenCalledTimes(1)
+    const first = at(writes, 0).mock.calls[0]?.[0]
+    for (const w of writes) expect(w.mock.calls[0]?.[0]).toBe(first)
+    await until(() => clients.every((c) => c.got.length === total), 'every member to get everything')
+    for (const c of clients) expect(c.got).toEqual(Array.from({ length: total }, (_, i) => `turn ${i}`))
+  })
+
+  it('gives raw members, json members and a json publisher left out of its own messages each their own frames in one turn', async () => {
+    const { conns, clients } = await rig(6)
+    const config = readConfig({ RATE_LIMIT: '100000', RATE_BURST: '100000' })
+    const room = new Room('mixed', { config, logs: memoryLogs(config) })
+    await room.ready()
+    // Raw and json members alternate in the room's order, so consecutive recipients never share a list.
+    const modes = ['raw', 'json', 'raw', 'json', 'raw', 'json'] as const
+    const members = conns.map((c, i) => present(room.join(c, { mode: at([...modes], i) }), 'a member'))
+    await until(() => members.every((m) => m.live), 'welcomes')
+    await sleep(50)
+    for (const c of clients) c.got.length = 0
+    const publisher = at(members, 1)
+    const writes = conns.map((c) => vi.spyOn(c.socket, 'write'))
+    const total = 30
+    for (let i = 0; i < total; i++) room.receive(publisher, JSON.stringify({ type: 'publish', data: `m${i}` }))
+    await new Promise((r) => setImmediate(r))
+    // The publisher hears nothing of its own messages (no ids, so no acks); everyone else gets one write.
+    for (const [i, w] of writes.entries()) expect(w).toHaveBeenCalledTimes(i === 1 ? 0 : 1)
+    const data = (c: Client) => c.got.map((g) => JSON.parse(String(g)) as { type: string; data?: string }).filter((f) => f.type === 'message')
+    await until(
+      () => clients.every((c, i) => (i === 1 ? true : (modes[i] === 'raw' ? c.got.length : data(c).length) === total)),
+      'every member to get everything',
+    )
+    const want = Array.from({ length: total }, (_, i) => `m${i}`)
+    for (const [i, c] of clients.entries()) {
+      if (modes[i] === 'raw') expect(c.got.map(String)).toEqual(want)
+      else if (i === 1) expect(data(c)).toEqual([])
+      else expect(data(c).map((f) => f.data)).toEqual(want)
+    }
+  })
+})
+
 function pause(c: Client): void {
   ;(c.ws as unknown as { _socket: { pause(): void } })._socket.pause()
 }
