@@ -17,7 +17,7 @@ import type { DoneReport, MembersCommand, PhaseCounts } from './members-shared.t
 import { bucketMs, sharedNow } from './members-shared.ts'
 import { cpuMs, loadAverage, settledRssKiB } from './proc.ts'
 import type { Runtime, Target } from './targets.ts'
-import { targets } from './targets.ts'
+import { compareTarget, targets } from './targets.ts'
 import type { Member } from './wire.ts'
 import { clientFrame, open } from './wire.ts'
 
@@ -430,7 +430,11 @@ async function main(): Promise<void> {
   const failures: string[] = []
   try {
     for (const runtime of RUNTIMES) {
-      for (const target of targets.filter((t) => t.runtime === runtime && SERVERS.includes(t.role))) {
+      const group = targets.filter((t) => t.runtime === runtime && SERVERS.includes(t.role))
+      // --compare=DIR: Node roomcast from another checkout too (bench/targets.ts compareTarget), in the same run.
+      const compare = flag('compare')
+      if (compare !== undefined && runtime === 'node' && SERVERS.includes('roomcast')) group.push(compareTarget(compare))
+      for (const target of group) {
         for (const mode of target.modes.filter((m) => MODES.includes(m))) {
           console.log(`${runtime} / ${target.name} / ${mode} / N=${N}`)
           try {
