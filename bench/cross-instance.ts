@@ -14,9 +14,9 @@
  */
 import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import { spawnServer } from '../test/support/server.ts'
-import type { ServerHandle } from '../test/support/server.ts'
 import { requireRedis, uniquePrefix } from '../test/support/redis.ts'
+import type { ServerHandle } from '../test/support/server.ts'
+import { spawnServer } from '../test/support/server.ts'
 
 const MEMBERS = Number(process.env.MEMBERS ?? 1000)
 const DURATION_MS = Number(process.env.DURATION_MS ?? 5000)
@@ -56,7 +56,7 @@ async function measure(mode: string): Promise<void> {
     MAX_ROOM_CONNECTIONS: String(MEMBERS + 10),
   }
   if (mode === 'redis') Object.assign(env, { REDIS_URL, REDIS_PREFIX: uniquePrefix('bench') })
-  const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env })
+  const start = () => spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env })
   const servers: [ServerHandle, ...ServerHandle[]] = mode === 'redis' ? await Promise.all([start(), start()]) : [await start()]
   const [a, b = a] = servers
   const room = `bench-${Date.now().toString(36)}`
@@ -113,18 +113,21 @@ async function measure(mode: string): Promise<void> {
       } else {
         const every = 1000 / Number(rate)
         await new Promise<void>((resolve) => {
-          const timer = setInterval(() => {
-            // Catch up on timer lateness so the offered rate is the asked one.
-            const due = Math.min(expectedMessages, Math.floor((performance.now() - t0) / every) + 1)
-            while (sent < due) {
-              publisher.send(String(performance.now()))
-              sent++
-            }
-            if (sent >= expectedMessages) {
-              clearInterval(timer)
-              resolve()
-            }
-          }, Math.max(1, Math.floor(every)))
+          const timer = setInterval(
+            () => {
+              // Catch up on timer lateness so the offered rate is the asked one.
+              const due = Math.min(expectedMessages, Math.floor((performance.now() - t0) / every) + 1)
+              while (sent < due) {
+                publisher.send(String(performance.now()))
+                sent++
+              }
+              if (sent >= expectedMessages) {
+                clearInterval(timer)
+                resolve()
+              }
+            },
+            Math.max(1, Math.floor(every)),
+          )
         })
       }
       // Wait (bounded) for every delivery of what was sent.
@@ -154,7 +157,9 @@ async function measure(mode: string): Promise<void> {
     for (const r of results) {
       console.log(
         `${r.rate.padEnd(17)} | ${String(r.messages).padStart(8)} | ${String(r.deliveries).padStart(10)} | ` +
-          `${Math.round(r.deliveries / r.seconds).toString().padStart(12)} | ${r.p50.toFixed(1).padStart(6)} | ${r.p99.toFixed(1).padStart(6)} | ${r.max.toFixed(1).padStart(6)}`,
+          `${Math.round(r.deliveries / r.seconds)
+            .toString()
+            .padStart(12)} | ${r.p50.toFixed(1).padStart(6)} | ${r.p99.toFixed(1).padStart(6)} | ${r.max.toFixed(1).padStart(6)}`,
       )
     }
     for (const ws of [...members, publisher]) ws.terminate()

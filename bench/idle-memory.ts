@@ -10,14 +10,14 @@
  */
 import { readFileSync } from 'node:fs'
 import WebSocket from 'ws'
-import { spawnServer } from '../test/support/server.ts'
 import type { ServerHandle } from '../test/support/server.ts'
+import { spawnServer } from '../test/support/server.ts'
 
 /** How to start each runtime's server as one process (so its PID is the server's); the same entries as npm start, deno.json and the README. */
 const RUNTIMES: Record<string, { cmd: string; args: string[] }> = {
-  node: { cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'] },
-  deno: { cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', 'adapters/deno.ts'] },
-  bun: { cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun.ts'] },
+  node: { cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'] },
+  deno: { cmd: 'node_modules/.bin/deno', args: ['run', '--allow-net', '--allow-env', 'adapters/deno/server.ts'] },
+  bun: { cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun/server.ts'] },
 }
 
 /** The same runtimes with a twenty-line echo server, to tell the runtime's share from roomcast's. */

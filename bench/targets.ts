@@ -1,4 +1,5 @@
 /** The servers the bench starts: roomcast on each runtime and the baselines it is measured against. */
+import { existsSync } from 'node:fs'
 
 import type { ServerHandle } from '../test/support/server.ts'
 import { spawnServer } from '../test/support/server.ts'
@@ -53,11 +54,11 @@ const bun =
 
 export const targets: Target[] = [
   { runtime: 'node', name: 'ws loop', role: 'baseline', modes: ['raw'], path: '/', start: node(['bench/baselines/ws-loop.ts']) },
-  { runtime: 'node', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: node(['adapters/node.ts'], BENCH_ENV) },
+  { runtime: 'node', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: node(['adapters/node/server.ts'], BENCH_ENV) },
   { runtime: 'deno', name: 'deno loop', role: 'baseline', modes: ['raw'], path: '/', start: deno(['bench/baselines/deno-loop.js']) },
-  { runtime: 'deno', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: deno(['adapters/deno.ts'], BENCH_ENV) },
+  { runtime: 'deno', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: deno(['adapters/deno/server.ts'], BENCH_ENV) },
   { runtime: 'bun', name: 'bun pub/sub', role: 'baseline', modes: ['raw'], path: '/', start: bun(['bench/baselines/bun-pubsub.js']) },
-  { runtime: 'bun', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: bun(['adapters/bun.ts'], BENCH_ENV) },
+  { runtime: 'bun', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json'], path: '/rooms/bench', start: bun(['adapters/bun/server.ts'], BENCH_ENV) },
 ]
 
 /**
@@ -71,6 +72,7 @@ export function compareTarget(dir: string): Target {
     role: 'roomcast',
     modes: ['raw', 'json'],
     path: '/rooms/bench',
-    start: node(['adapters/node.ts'], BENCH_ENV, dir),
+    // A checkout from before adapters became folders has its server at adapters/node.ts.
+    start: node([existsSync(`${dir}/adapters/node/server.ts`) ? 'adapters/node/server.ts' : 'adapters/node.ts'], BENCH_ENV, dir),
   }
 }

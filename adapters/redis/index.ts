@@ -2,8 +2,9 @@
  * Scale-out through Redis, for the runtimes that hold rooms in a Hub (Node, Deno).
  * Selected by REDIS_URL; without it the Hub keeps everything in memory.
  */
-import { ConfigError, readPositiveInt } from '../../src/index.ts'
+
 import type { Config } from '../../src/index.ts'
+import { ConfigError, readPositiveInt } from '../../src/index.ts'
 import { RedisBackend } from './backend.ts'
 
 export { RedisBackend } from './backend.ts'

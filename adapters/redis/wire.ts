@@ -1,6 +1,7 @@
 /** What travels through Redis for a room: keys, channel, and the text forms of entries and presence. */
-import { parseEntry, serializeEntry } from '../../src/index.ts'
+
 import type { Draft, Entry } from '../../src/index.ts'
+import { parseEntry, serializeEntry } from '../../src/index.ts'
 
 /** A room's Redis keys and channel under `prefix`; the hash tag keeps them in one cluster slot. */
 export interface RoomKeys {
@@ -22,9 +23,7 @@ export function draftJson(draft: Draft): string {
 }
 
 /** A message on a room's channel. */
-export type ChannelMessage =
-  | { type: 'entry'; epoch: string; entry: Entry }
-  | { type: 'presence'; instance: string; count: number; at: number }
+export type ChannelMessage = { type: 'entry'; epoch: string; entry: Entry } | { type: 'presence'; instance: string; count: number; at: number }
 
 /** Parse a channel message ("m <epoch> <entry>" or "p <instance> <count> <at>"); null if it is neither. */
 export function parseChannelMessage(text: string): ChannelMessage | null {

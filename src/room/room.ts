@@ -7,13 +7,15 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import type { Hooks, MessageRequest, MessageResult } from '../hooks/hooks.ts'
+import { REJECTED_MESSAGE, Rejected, encodeRejection, isRejection } from '../hooks/hooks.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
 import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
 import { Unavailable } from '../log/room-log.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
 import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
-import { Errors, closeReason } from '../wire/errors.ts'
 import type { ErrorCode } from '../wire/errors.ts'
+import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import type { Connection, JoinRequest, MemberInfo } from './connection.ts'
 import { newConnectionId } from './connection.ts'
@@ -41,6 +43,8 @@ export interface RoomOptions {
    * setTimeout keeps a Durable Object from hibernating.
    */
   scheduleExpiry?: (at: number) => void
+  /** The application's hooks; the room runs `message` before it gives a publish a seq. */
+  hooks?: Hooks
 }
 
 /** `GET /rooms/:room` */
@@ -65,6 +69,7 @@ export class Room {
   private readonly delivery: Delivery
   private readonly presence: Presence
   private readonly expiry: ExpiryTimer
+  private readonly messageHook: Hooks['message']
   /** Pending once-a-turn buffer check, where the delivery's sends bypass sendTo (a runtime's topics). */
   private bufferCheck: unknown = undefined
   /** When the room last became empty (for the hub's cleanup). */
@@ -77,6 +82,7 @@ export class Room {
     this.config = options.config
     this.clock = options.clock ?? realClock
     this.onError = options.onError ?? ((err) => console.error('roomcast:', err))
+    this.messageHook = options.hooks?.message
     this.delivery =
       options.fanout === undefined
         ? new MemberLoop(name, this.members, this.sender)
@@ -203,8 +209,8 @@ export class Room {
     if (expired(m.info.exp, now)) return this.drop(m, 'token_expired')
     if (exceedsBytes(data, this.config.maxFrameBytes)) return this.drop(m, 'too_large')
     if (m.info.mode === 'raw') {
-      if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now)
-      else this.publishFrom(m, 'binary', data, undefined, now)
+      if (typeof data === 'string') this.publishFrom(m, 'text', data, undefined, now, data)
+      else this.publishFrom(m, 'binary', data, undefined, now, data)
       return
     }
     if (typeof data !== 'string') return this.drop(m, 'binary_unsupported')
@@ -212,8 +218,8 @@ export class Room {
     if (!d.ok) return this.badFrame(m, d.code, d.message, d.id, now)
     if (d.frame.type === 'ping') return this.sendTo(m, PONG)
     const value = d.frame.data
-    if (typeof value === 'string') this.publishFrom(m, 'text', value, d.frame.id, now)
-    else this.publishFrom(m, 'json', d.dataJson as string, d.frame.id, now)
+    if (typeof value === 'string') this.publishFrom(m, 'text', value, d.frame.id, now, value)
+    else this.publishFrom(m, 'json', d.dataJson as string, d.frame.id, now, value)
   }
 
   /** The member showed it is alive (a pong). */
@@ -221,14 +227,29 @@ export class Room {
     m.lastSeen = this.clock.now()
   }
 
-  /** Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published. */
-  publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
+  /**
+   * Publish from outside the room (HTTP). Rejects with Unavailable when it cannot be published,
+   * and with Rejected when the `message` hook refused it (or failed).
+   */
+  async publish(kind: EntryKind, body: string | Uint8Array, from?: string): Promise<number> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (from !== undefined) draft.from = from
+    if (this.messageHook !== undefined) {
+      const data = kind === 'json' ? JSON.parse(body as string) : body
+      let verdict: MessageResult
+      try {
+        verdict = await this.messageHook(this.messageRequest(kind, data, from))
+      } catch (err) {
+        this.onError(err)
+        throw new Rejected('hook_failed', Errors.hook_failed.message, 500)
+      }
+      if (isRejection(verdict)) throw new Rejected(verdict.reject, verdict.message ?? REJECTED_MESSAGE)
+    }
     return this.log.append(draft)
   }
 
-  private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number): void {
+  /** `data` is the published value as the `message` hook sees it (the parsed JSON, the text or the bytes). */
+  private publishFrom(m: Member, kind: EntryKind, body: string | Uint8Array, id: string | undefined, now: number, data: unknown): void {
     const json = m.info.mode === 'json'
     if (!m.info.canPublish) {
       if (json) this.sendTo(m, encodeError('forbidden', undefined, id))
@@ -241,6 +262,37 @@ export class Room {
     }
     const draft: Draft = { kind, body, ts: now, origin: m.info.id }
     if (m.info.from !== undefined) draft.from = m.info.from
+    if (this.messageHook === undefined) this.append(m, draft, id)
+    else this.vet(this.messageHook, m, draft, id, data)
+  }
+
+  /** Ask the `message` hook about a member's publish; append it only if the hook accepts. */
+  private vet(hook: NonNullable<Hooks['message']>, m: Member, draft: Draft, id: string | undefined, data: unknown): void {
+    const failed = (err: unknown) => {
+      this.onError(err)
+      if (m.info.mode === 'json') this.sendTo(m, encodeError('hook_failed', undefined, id))
+    }
+    let verdict: MessageResult | Promise<MessageResult>
+    try {
+      verdict = hook(this.messageRequest(draft.kind, data, draft.from))
+    } catch (err) {
+      return failed(err)
+    }
+    // Even a synchronous answer is taken in a microtask, so a member's publishes keep their order either way.
+    Promise.resolve(verdict).then((v) => {
+      if (!isRejection(v)) return this.append(m, draft, id)
+      if (m.info.mode === 'json') this.sendTo(m, encodeRejection(v.reject, v.message ?? REJECTED_MESSAGE, id))
+    }, failed)
+  }
+
+  private messageRequest(kind: EntryKind, data: unknown, from: string | undefined): MessageRequest {
+    const req: MessageRequest = { room: this.name, kind, data }
+    if (from !== undefined) req.from = from
+    return req
+  }
+
+  /** Give a member's publish its seq; ack it (json with an id) or report why it could not be published. */
+  private append(m: Member, draft: Draft, id: string | undefined): void {
     const appended = this.log.append(draft)
     if (id !== undefined) {
       appended.then(

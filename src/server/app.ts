@@ -1,20 +1,25 @@
 /** The Hono app: routes, upgrade wiring, HTTP publish, stats and the chat page. The same on every runtime. */
-import { Hono } from 'hono'
+
 import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { GetConnInfo } from 'hono/conninfo'
+import { basePath } from 'hono/route'
+import type { Grant } from '../access/credentials.ts'
+import { MAX_SUB_LENGTH, bearer, tokenFromProtocols } from '../access/credentials.ts'
+import { Door, isRefusal } from '../access/door.ts'
 import { chatJs, clientJs } from '../client/bundle.gen.ts'
 import { chatPage } from '../client/chat-page.ts'
 import type { Config } from '../config/config.ts'
+import type { AuthorizeRequest, AuthorizeResult, Hooks, Identity } from '../hooks/hooks.ts'
+import { Rejected, isDenial } from '../hooks/hooks.ts'
+import { Unavailable } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
-import { bearer, tokenFromProtocols } from '../access/credentials.ts'
-import { Door, isRefusal } from '../access/door.ts'
-import type { RoomGateway } from './gateway.ts'
+import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
 import { parseJoinQuery } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
-import { Unavailable } from '../log/room-log.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
-import { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from '../wire/handshake.ts'
+import type { RoomGateway } from './gateway.ts'
 
 export interface AppOptions {
   config: Config
@@ -27,6 +32,8 @@ export interface AppOptions {
   getConnInfo?: GetConnInfo
   /** The state of the backend rooms depend on (Redis); absent: always ready (memory, Durable Objects). */
   health?: () => Health
+  /** The application's hooks; the app runs `authorize`, the rooms run the rest. */
+  hooks?: Hooks
 }
 
 /** What a backend says about itself, for `/healthz` and `/readyz`. */
@@ -47,7 +54,8 @@ export function parseJoin(c: Context): JoinRequest | string {
 }
 
 // The page runs only its own script and talks only to its own host: injected markup could do nothing.
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Serve one of the pre-built browser scripts (src/client/bundle.gen.ts). */
 function script(c: Context, js: string): Response {
@@ -67,10 +75,38 @@ const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form
 const FORM_REFUSAL = "a form body is not a message (curl -d sends one); send -H 'content-type: text/plain' or -H 'content-type: application/json'"
 
 /** Per-request values: the authenticated publisher, shown as `from`. */
-type AppEnv = { Variables: { from: string | undefined } }
+export type AppEnv = { Variables: { from: string | undefined } }
+
+/** What `authorize` decided: an identity (possibly none), or the response that refuses. */
+type Authorized = { identity: Identity } | { refused: Response }
+
+/** Run the application's `authorize` hook; a hook that throws or names a bad `sub` refuses with 500 `hook_failed`. */
+async function authorizeWith(hook: NonNullable<Hooks['authorize']>, req: AuthorizeRequest): Promise<Authorized> {
+  let r: AuthorizeResult
+  try {
+    r = await hook(req)
+  } catch (err) {
+    console.error('roomcast: authorize hook:', err)
+    return { refused: refusalResponse('hook_failed', "the application's authorize hook failed") }
+  }
+  if (isDenial(r)) return { refused: refusalResponse({ status: r.status ?? 403, error: r.deny, message: r.message ?? 'refused by the application' }) }
+  const identity: Identity = r ?? {}
+  const { sub } = identity
+  if (sub !== undefined && (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)) {
+    console.error(`roomcast: authorize hook returned a "sub" that is not a string of 1 to ${MAX_SUB_LENGTH} characters`)
+    return { refused: refusalResponse('hook_failed', "the application's authorize hook returned a bad identity") }
+  }
+  return { identity }
+}
+
+/** The grant with the identity `authorize` gave laid over it. */
+function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number } {
+  return { sub: identity.sub ?? grant?.sub, pub: identity.canPublish ?? grant?.pub, exp: grant?.exp }
+}
 
 /** Build the app over a gateway. */
-export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY }: AppOptions): Hono<AppEnv> {
+export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_READY, hooks = {} }: AppOptions): Hono<AppEnv> {
+  const authorize = hooks.authorize
   const app = new Hono<AppEnv>()
   const door = new Door(config)
   const clientIp = (c: Context): string | undefined => {
@@ -104,8 +140,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
     const admitted = await door.join(token, room)
     if (isRefusal(admitted)) return refusalResponse(admitted)
-    if (admitted.grant !== undefined) {
-      const { sub, pub, exp } = admitted.grant
+    let grant: { sub?: string; pub?: boolean; exp?: number } | undefined = admitted.grant
+    if (authorize !== undefined) {
+      const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: 'join', grant: admitted.grant })
+      if ('refused' in r) return r.refused
+      grant = withIdentity(admitted.grant, r.identity)
+    }
+    if (grant !== undefined) {
+      const { sub, pub, exp } = grant
       if (sub !== undefined) join.from = sub
       join.canPublish = pub
       join.exp = exp
@@ -131,7 +173,14 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       if (!isRoomName(room)) return refusalResponse('bad_room')
       const admitted = await door.http(bearer(c.req.header('authorization')), room, right)
       if (isRefusal(admitted)) return refusalResponse(admitted)
-      c.set('from', admitted.grant?.sub)
+      let sub = admitted.grant?.sub
+      if (authorize !== undefined) {
+        const r = await authorizeWith(authorize, { request: c.req.raw, c, room, action: right, grant: admitted.grant })
+        if ('refused' in r) return r.refused
+        if (right === 'publish' && r.identity.canPublish === false) return refusalResponse('forbidden', 'this identity may not publish')
+        sub = r.identity.sub ?? sub
+      }
+      c.set('from', sub)
       await next()
     }
 
@@ -157,7 +206,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     return refusalResponse('unavailable', h.detail ?? 'not ready')
   })
 
-  app.get('/', (c) => (isJoin(c) ? upgrade(c, config.defaultRoom) : c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })))
+  // The page's script and WebSocket URLs are relative to it, so it needs a trailing slash: under a prefix,
+  // `/live` redirects to `/live/` (upgrades and door checks there are answered as they are).
+  const home = (c: Context): Response | Promise<Response> => {
+    if (isJoin(c)) return upgrade(c, config.defaultRoom)
+    const url = new URL(c.req.url)
+    if (!url.pathname.endsWith('/')) return c.redirect(`${url.pathname}/${url.search}`, 308)
+    return c.html(chatPage, 200, { 'Content-Security-Policy': PAGE_CSP })
+  }
+  app.get('/', home)
   app.get('/client/chat.js', (c) => script(c, chatJs))
   app.get('/client/roomcast.js', (c) => script(c, clientJs))
 
@@ -180,7 +237,8 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
-      if (type !== 'text/plain' && type !== 'application/json') return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
+      if (type !== 'text/plain' && type !== 'application/json')
+        return refusalResponse('unsupported_type', `content-type ${type.slice(0, 64)} is not accepted; ${Refusals.unsupported_type.message}`)
       const text = await c.req.text()
       if (text === '') return refusalResponse('empty_body')
       let kind: 'text' | 'json' = 'text'
@@ -203,10 +261,15 @@ export function createApp({ config, gateway, getConnInfo, health = () => ALWAYS_
     },
   )
 
+  // Mounted with app.route('/live', this), '/' above becomes '/live' and only a wildcard reaches '/live/'.
+  app.get('/*', (c, next) => (c.req.path === `${basePath(c)}/` ? home(c) : next()))
+
   app.notFound((c) => refusalResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`))
   app.onError((err) => {
     // A backend that is down (Redis) is an answer, not a bug: 503, and nothing was published.
     if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || 'room unavailable; try again')
+    // The application's message hook refused the publish (or failed in it): its code, nothing published.
+    if (err instanceof Rejected) return refusalResponse({ status: err.status, error: err.code, message: err.message })
     console.error('roomcast:', err)
     return refusalResponse('internal')
   })

@@ -1,12 +1,13 @@
 /** The gateway for runtimes where one process holds its rooms in a Hub (Node, Deno, Bun). */
 import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
-import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { EntryKind } from '../log/entry.ts'
-import type { Hub } from './hub.ts'
-import type { RoomGateway } from './gateway.ts'
+import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
+import { chooseSubprotocol } from '../wire/join.ts'
+import type { RoomGateway } from './gateway.ts'
+import type { Hub } from './hub.ts'
 
 /**
  * Turn Hono's WSContext into a core Connection. The adapter supplies it;
@@ -25,7 +26,13 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.
       await room.ready()
-      return upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      // Read before the upgrade: Deno closes the request once it has upgraded it.
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+      const res: Response = await upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
+      // Where the runtime answers the handshake with this Response (Deno), name our subprotocol, or none:
+      // the runtime's helper would echo the first one offered, which may be a token.
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      return res
     },
     stats: (name) => hub.stats(name),
     publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),

@@ -2,12 +2,13 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import type { Hooks } from '../hooks/hooks.ts'
+import { memoryLogs } from '../log/memory-log.ts'
+import type { LogFactory } from '../log/room-log.ts'
+import type { RoomStats } from '../room/room.ts'
+import { Room } from '../room/room.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { ErrorCode } from '../wire/errors.ts'
-import { Room } from '../room/room.ts'
-import type { RoomStats } from '../room/room.ts'
-import type { LogFactory } from '../log/room-log.ts'
-import { memoryLogs } from '../log/memory-log.ts'
 
 export interface HubOptions {
   config: Config
@@ -19,12 +20,15 @@ export interface HubOptions {
   statsElsewhere?: (room: string) => Promise<RoomStats>
   /** The runtime's native one-to-many send, where it has one (Bun). */
   fanout?: Fanout
+  /** The application's hooks, handed to every room. */
+  hooks?: Hooks
 }
 
 /** The rooms of one process, created on first use and dropped when empty for `roomTtlMs`. */
 export class Hub {
   private readonly rooms = new Map<string, Room>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>> & Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout'>
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>> &
+    Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>
   private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(options: HubOptions) {
@@ -35,6 +39,7 @@ export class Hub {
       onError: options.onError,
       statsElsewhere: options.statsElsewhere,
       fanout: options.fanout,
+      hooks: options.hooks,
     }
   }
 

@@ -39,6 +39,8 @@ export const Errors = {
   rate_limited: { close: null, retry: 'reconnect', message: 'publish rate limit exceeded; frame dropped' },
   forbidden: { close: null, retry: 'terminal', message: 'this connection may not publish' },
   unavailable: { close: null, retry: 'reconnect', message: 'the room is unavailable right now; try again' },
+  // The application's hook threw or timed out; it may well answer next time.
+  hook_failed: { close: null, retry: 'reconnect', message: "the application's hook failed; nothing was published" },
   too_large: { close: CloseCode.tooLarge, retry: 'terminal', message: 'frame exceeds the size limit' },
   binary_unsupported: { close: CloseCode.unsupportedData, retry: 'terminal', message: 'binary frames are not accepted in json mode' },
   // The runtime handed over a payload that is neither text nor bytes; the same frame would get the same answer.

@@ -26,18 +26,31 @@
  * bytes.ts holds the UTF-8 and base64 arithmetic the encoders share.
  */
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
-export { decodeClientFrame } from './decode.ts'
 export type { Decoded } from './decode.ts'
-export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
+export { decodeClientFrame } from './decode.ts'
 export type { MessageSource } from './encode.ts'
-export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
+export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
 export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
-export type { AckFrame, ClientFrame, DataKind, ErrorFrame, MessageFrame, Mode, PingFrame, PongFrame, PresenceFrame, PublishFrame, ServerFrame, WelcomeFrame } from './frames.ts'
-export { chooseSubprotocol, parseJoinQuery } from './join.ts'
+export { CloseCode, Errors, closeReason, closeReasonCode } from './errors.ts'
+export type {
+  AckFrame,
+  ClientFrame,
+  DataKind,
+  ErrorFrame,
+  MessageFrame,
+  Mode,
+  PingFrame,
+  PongFrame,
+  PresenceFrame,
+  PublishFrame,
+  ServerFrame,
+  WelcomeFrame,
+} from './frames.ts'
+export type { BadHandshake } from './handshake.ts'
+export { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from './handshake.ts'
 export type { JoinQuery } from './join.ts'
+export { chooseSubprotocol, parseJoinQuery } from './join.ts'
 export { SUBPROTOCOL, isRoomName } from './names.ts'
 export { normaliseFrame, replyCloseCode } from './payload.ts'
+export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'
 export { Refusals, refusal, refusalResponse } from './refusals.ts'
-export { WEBSOCKET_VERSION, handshakeProblem, isValidHost } from './handshake.ts'
-export type { BadHandshake } from './handshake.ts'
-export type { Refusal, RefusalCode, RefusalSpec } from './refusals.ts'

@@ -31,6 +31,7 @@ export const Refusals = {
   unsupported_type: { status: 415, retry: 'terminal', message: "send the header 'content-type: text/plain' or 'content-type: application/json'" },
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
+  hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },
   unavailable: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'not ready; try again' },
   server_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'this server is at its connection limit; try again later' },
   room_full: { status: 503, retry: 'reconnect', retryAfter: 5, message: 'room is full; try again later' },
@@ -45,6 +46,14 @@ export interface Refusal {
   error: RefusalCode
   message: string
   /** Seconds, for `Retry-After`. */
+  retryAfter?: number
+}
+
+/** A refusal with the application's own code and status (a hook's denial or rejection). */
+export interface AppRefusal {
+  status: number
+  error: string
+  message: string
   retryAfter?: number
 }
 
@@ -63,7 +72,7 @@ export function refusal(code: RefusalCode, message?: string, retryAfter?: number
  * of a refused upgrade, never its body), `Retry-After` on 429 and 503 and
  * `WWW-Authenticate` on 401.
  */
-export function refusalResponse(r: Refusal | RefusalCode, message?: string): Response {
+export function refusalResponse(r: Refusal | AppRefusal | RefusalCode, message?: string): Response {
   const { status, error, message: text, retryAfter } = typeof r === 'string' ? refusal(r, message) : r
   const headers = new Headers({ 'Content-Type': 'application/json', 'X-Roomcast-Error': error })
   if (status === 429 || status === 503) headers.set('Retry-After', String(retryAfter ?? 5))

@@ -1,12 +1,12 @@
 /**
- * The chat page served by Deno (`deno task start`), Bun (`bun run adapters/bun.ts`) and Cloudflare
+ * The chat page served by Deno (`deno task start`), Bun (`bun run adapters/bun/server.ts`) and Cloudflare
  * (`wrangler dev` on local workerd), in real headless Chromium: two pages chat through each. Fails (does
  * not skip) when /usr/bin/chromium is missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { uniqueRoom } from '../support/client.ts'
-import { spawnServer } from '../support/server.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { spawnServer } from '../support/server.ts'
 import { removeDir, startWrangler, tempDir } from '../support/wrangler.ts'
 import { browserFixture, counted, say, shown } from './harness.ts'
 
@@ -16,7 +16,7 @@ afterAll(() => dirs.forEach(removeDir))
 
 const RUNTIMES: Record<string, () => Promise<ServerHandle>> = {
   deno: () => spawnServer({ cmd: 'node_modules/.bin/deno', args: ['task', 'start'], env: ENV, timeoutMs: 60_000 }),
-  bun: () => spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun.ts'], env: ENV, timeoutMs: 60_000 }),
+  bun: () => spawnServer({ cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun/server.ts'], env: ENV, timeoutMs: 60_000 }),
   cloudflare: () => {
     const dir = tempDir('roomcast-cf-browser-')
     dirs.push(dir)

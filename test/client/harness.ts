@@ -1,17 +1,18 @@
 /** The client under test, on Node: the real `ws` WebSocket (Node 20 has no global one) and an event recorder. */
+
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import WS from 'ws'
 import type { ClientOptions, Missed, StateChange } from '../../src/client/index.ts'
 import { RoomcastClient } from '../../src/client/index.ts'
 import type { MessageFrame, WelcomeFrame } from '../../src/wire/frames.ts'
-import { afterAll, afterEach, beforeAll } from 'vitest'
-import { spawnServer } from '../support/server.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { spawnServer } from '../support/server.ts'
 import type { TcpProxy } from '../support/tcp-proxy.ts'
 import { startProxy } from '../support/tcp-proxy.ts'
 
 /** Start the Node server; `port` to come back on the same port after a restart. */
 export function startNode(env: Record<string, string> = {}, port = 0): Promise<ServerHandle> {
-  return spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], env: { ...env, PORT: String(port) } })
+  return spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'], env: { ...env, PORT: String(port) } })
 }
 
 /** What a client test file shares: one Node server, and probes and proxies that are closed after each test. */
@@ -112,7 +113,11 @@ export async function sentinel(from: Probe, ...to: Probe[]): Promise<void> {
   const mark = `sentinel-${Math.random().toString(36).slice(2, 10)}`
   await from.client.publish(mark)
   await until(() => to.every((p) => p.messages.some((m) => m.data === mark)), `the sentinel ${mark}`)
-  for (const p of to) p.messages.splice(p.messages.findIndex((m) => m.data === mark), 1)
+  for (const p of to)
+    p.messages.splice(
+      p.messages.findIndex((m) => m.data === mark),
+      1,
+    )
 }
 
 /** Poll `get` until it returns something other than undefined or false. */

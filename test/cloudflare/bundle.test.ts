@@ -18,10 +18,10 @@ it('wrangler deploy --dry-run builds the Worker bundle with the room object and 
   const output = `${run.stdout}${run.stderr}`
   expect(run.status, output).toBe(0)
   expect(output).toMatch(/env\.ROOMS \(RoomObject\)\s+Durable Object/)
-  const bundle = join(out, 'cloudflare.js')
+  const bundle = join(out, 'worker.js')
   expect(existsSync(bundle), output).toBe(true)
   const code = readFileSync(bundle)
-  expect(code.toString()).toMatch(/RoomObject = class extends DurableObject/)
+  expect(code.toString()).toMatch(/class extends DurableObject/)
   const size = statSync(bundle).size
   console.log(`cloudflare bundle: ${(size / 1024).toFixed(1)} KiB, gzip ${(gzipSync(code).length / 1024).toFixed(1)} KiB`)
   // Workers' free plan takes 3 MiB compressed; far below that, this only catches a runaway dependency.

@@ -12,7 +12,7 @@ conformance({
   start: (env) =>
     spawnServer({
       cmd: process.execPath,
-      args: ['--import', 'tsx', 'adapters/node.ts'],
+      args: ['--import', 'tsx', 'adapters/node/server.ts'],
       env: { ...env, REDIS_URL, REDIS_PREFIX: uniquePrefix('conf') },
     }),
 })

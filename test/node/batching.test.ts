@@ -1,5 +1,5 @@
 /**
- * Node's batched, frame-once sender (adapters/node-sender.ts) with real
+ * Node's batched, frame-once sender (adapters/node/sender.ts) with real
  * sockets: a ws server in this process, real ws clients, everything sent in
  * one event-loop turn.
  */
@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as wsModule from 'ws'
 import { WebSocket, WebSocketServer } from 'ws'
-import { NodeConnection } from '../../adapters/node-sender.ts'
+import { NodeConnection } from '../../adapters/node/sender.ts'
 import { Room, memoryLogs, readConfig } from '../../src/index.ts'
 import { at, present } from '../support/present.ts'
 

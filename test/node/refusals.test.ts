@@ -1,5 +1,5 @@
 /**
- * Refused upgrades on Node's transport (adapters/node-upgrade.ts): a client that reads its 400 or 429
+ * Refused upgrades on Node's transport (adapters/node/upgrade.ts): a client that reads its 400 or 429
  * and never closes its side must not keep a server fd. Counted in the real server process's /proc.
  */
 import net from 'node:net'
@@ -11,7 +11,7 @@ import { spawnServer } from '../support/server.ts'
 
 let server: ServerHandle
 beforeAll(async () => {
-  server = await spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'] })
+  server = await spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'] })
 })
 afterAll(() => server?.stop())
 

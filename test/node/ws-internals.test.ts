@@ -1,5 +1,5 @@
 /**
- * The ws internals Node's fast fan-out reads (adapters/node-sender.ts): a real ws socket has each of them,
+ * The ws internals Node's fast fan-out reads (adapters/node/sender.ts): a real ws socket has each of them,
  * with the type the fast path expects, so a ws update that renames one fails here; and without one, the
  * sender warns once and sends through ws.send.
  */
@@ -13,7 +13,7 @@ import { at } from '../support/present.ts'
 const servers: WebSocketServer[] = []
 const clients: WebSocket[] = []
 
-/** A ws server (as adapters/node.ts sets it up) and `n` clients; the server-side sockets and what each client got. */
+/** A ws server (as adapters/node/index.ts sets it up) and `n` clients; the server-side sockets and what each client got. */
 async function sockets(n: number): Promise<{ server: WebSocket[]; got: string[][] }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false })
   servers.push(wss)
@@ -42,7 +42,7 @@ afterEach(async () => {
 
 describe('ws internals of the fast path', () => {
   it('a real ws server socket has every internal the fast path reads, with its type', async () => {
-    const { wsInternalsProblem } = await import('../../adapters/node-sender.ts')
+    const { wsInternalsProblem } = await import('../../adapters/node/sender.ts')
     const { server } = await sockets(1)
     expect(wsInternalsProblem(at(server, 0))).toBeNull()
     // The same, spelled out: what a ws update must not rename or retype.
@@ -67,7 +67,7 @@ describe('ws internals of the fast path', () => {
 
   it('without one of them, warns once and sends through ws.send, and every member still gets everything', async () => {
     // A fresh module: the check runs on the first socket of the process.
-    const { NodeConnection } = await import('../../adapters/node-sender.ts')
+    const { NodeConnection } = await import('../../adapters/node/sender.ts')
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     const { server, got } = await sockets(2)
     for (const ws of server) delete (ws as unknown as { _sender: Record<string, unknown> })._sender._queue

@@ -16,9 +16,9 @@ interface Runtime {
 }
 
 const runtimes: Runtime[] = [
-  { name: 'node', cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'] },
+  { name: 'node', cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node/server.ts'] },
   { name: 'deno', cmd: 'node_modules/.bin/deno', args: ['task', 'start'] },
-  { name: 'bun', cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun.ts'] },
+  { name: 'bun', cmd: 'node_modules/.bin/bun', args: ['run', 'adapters/bun/server.ts'] },
 ]
 
 /** Run until the process exits (killed after `timeoutMs`, within the test's timeout); its exit code and output lines, less deno task's echo of the command. */

@@ -5,8 +5,8 @@
  * Room rebuilt after hibernation or eviction is the room that was.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { Errors, PONG, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../src/index.ts'
-import type { Connection, EntryKind, JoinRequest, Member, MemberInfo, RoomStats } from '../src/index.ts'
+import type { Config, Connection, EntryKind, Hooks, JoinRequest, Member, MemberInfo, RoomStats } from '../../src/index.ts'
+import { Errors, PONG, Rejected, Room, chooseSubprotocol, closeReason, readConfig, refusalResponse, replyCloseCode, sqlLogs } from '../../src/index.ts'
 
 /** The Worker passes the request it validated (mode, since, epoch, identity) to the object in this header. */
 export const JOIN_HEADER = 'x-roomcast-join'
@@ -16,14 +16,25 @@ function wrap(ws: WebSocket): Connection {
   return { send: (data) => ws.send(data), close: (code, reason) => ws.close(code, reason) }
 }
 
+/** What a room object is built with: the Worker's settings and the application's hooks. */
+export interface RoomSettings {
+  /** Default: read from the object's env ([vars]), as the Worker's are. */
+  config?: Config
+  hooks?: Hooks
+}
+
+/** What `publish` answers across the RPC boundary, where an error class would lose its fields. */
+export type PublishAnswer = number | { rejected: string; message: string; status: 422 | 500 }
+
+/** The room Durable Object. Export a subclass built by `createRoomcast` (`rc.Room`), or this one for the defaults. */
 export class RoomObject extends DurableObject<Record<string, unknown>> {
   private readonly room: Room
   /** A cache of the sockets' members, rebuilt from getWebSockets() whenever the object starts. */
   private readonly members = new Map<WebSocket, Member>()
 
-  constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
+  constructor(ctx: DurableObjectState, env: Record<string, unknown>, settings: RoomSettings = {}) {
     super(ctx, env)
-    const config = readConfig(env as Record<string, string | undefined>)
+    const config = settings.config ?? readConfig(env as Record<string, string | undefined>)
     // The runtime answers this without waking the object, so a client's keep-alive does not cost a wake-up.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', PONG))
     // The name given to idFromName (the runtime has told objects their name since March 2026).
@@ -33,6 +44,7 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
       logs: sqlLogs(ctx.storage.sql, config),
       // An alarm, not a timer: it wakes the object for a token's expiry and lets it hibernate until then.
       scheduleExpiry: (at) => void ctx.storage.setAlarm(at).catch((err) => console.error('roomcast: setAlarm', err)),
+      hooks: settings.hooks,
     })
     // Sockets that outlived the last instance (hibernation, eviction): re-admit them as they were.
     for (const ws of ctx.getWebSockets()) {
@@ -66,9 +78,14 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     return this.room.stats()
   }
 
-  /** `POST /rooms/:room/messages` */
-  publish(kind: EntryKind, body: string, from?: string): Promise<number> {
-    return this.room.publish(kind, body, from)
+  /** `POST /rooms/:room/messages`: the seq, or what the application's `message` hook said instead. */
+  async publish(kind: EntryKind, body: string, from?: string): Promise<PublishAnswer> {
+    try {
+      return await this.room.publish(kind, body, from)
+    } catch (err) {
+      if (err instanceof Rejected) return { rejected: err.code, message: err.message, status: err.status }
+      throw err
+    }
   }
 
   /** A member's token expired (the alarm set through scheduleExpiry): close it with 4001. */

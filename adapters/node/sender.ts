@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import * as wsModule from 'ws'
-import type { Connection } from '../src/index.ts'
+import type { Connection } from '../../src/index.ts'
 
 /**
  * The ws internals the fast path reads (with `Sender.frame`). ws is pinned to one version, and

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { UpgradeWebSocket, WSContextInit, WSEvents } from 'hono/ws'
 import { WSContext, defineWebSocketHelper } from 'hono/ws'
 import type { WebSocket, WebSocketServer } from 'ws'
-import { isValidHost, refusalResponse } from '../src/index.ts'
+import { isValidHost, refusalResponse } from '../../src/index.ts'
 
 const EVENTS = Symbol('roomcast.wsEvents')
 
@@ -32,7 +32,16 @@ export const upgradeWebSocket: UpgradeWebSocket<WebSocket> = defineWebSocketHelp
 type Fetch = (request: Request, env: UpgradeEnv) => Response | Promise<Response>
 
 // Hop-by-hop and handshake headers that ws writes itself.
-const SKIP = new Set(['connection', 'content-length', 'keep-alive', 'transfer-encoding', 'upgrade', 'sec-websocket-accept', 'sec-websocket-extensions', 'sec-websocket-protocol'])
+const SKIP = new Set([
+  'connection',
+  'content-length',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'sec-websocket-accept',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+])
 
 /** Route every upgrade request on `server` through `fetch` (the Hono app); accepted ones become ws sockets. */
 export function handleUpgrades(server: Server, wss: WebSocketServer, fetch: Fetch): void {

@@ -1,6 +1,6 @@
 /** ws's server socket, with the core's close reasons where ws closes by itself. */
 import { WebSocket } from 'ws'
-import { CloseCode, closeReason } from '../src/index.ts'
+import { CloseCode, closeReason } from '../../src/index.ts'
 
 const TOO_LARGE = closeReason('too_large')
 
