@@ -269,12 +269,15 @@ async function cell(client: LoadClient, target: Target, mode: 'raw' | 'json', n:
     if (plan.light) rows.push(latencyRow(target, mode, n, size, window, memPerConnKiB))
     const row = rows[0]
     if (n <= plan.latencyMaxN && row !== undefined) {
+      // In --light mode the latency phase is the measured one, so the diagnostics wrap it.
+      const diag = plan.light ? await startDiagnostics(target, pid, `${target.runtime}-${target.role}-${mode}-${n}-${size}-light`) : undefined
       const c0 = cpuMs(pid)
       const timeoutMs = 60_000 + (plan.latencyCount / plan.latencyRate) * 1000
       const l = await client.call<PhaseResult>(
         { op: 'latency', size: row.size, rate: plan.latencyRate, count: plan.latencyCount, stallMs: STALL_MS },
         timeoutMs,
       )
+      await diag?.stop(l)
       if (plan.light) {
         const serverCpuMs = cpuMs(pid) - c0
         row.published = l.published
@@ -330,6 +333,9 @@ async function main(): Promise<void> {
         for (const target of group) {
           // --server=roomcast or --server=baseline, --mode=raw or json: narrow a run down further.
           if (flag('server') !== undefined && flag('server') !== target.role) continue
+          // --targets=node:roomcast,bun:baseline: runtime:role pairs, for a run of just the cells compared.
+          const only = flag('targets')?.split(',')
+          if (only !== undefined && !only.includes(`${target.runtime}:${target.role}`)) continue
           for (const mode of target.modes) {
             if (flag('mode') !== undefined && flag('mode') !== mode) continue
             console.log(`${runtime} / ${target.name} / ${mode} / N=${n}`)

@@ -69,57 +69,92 @@ const FLUSH_BYTES = 64 * 1024
 const TEXT: FrameOptions = { fin: true, opcode: 0x01, mask: false, readOnly: false, rsv1: false }
 const BINARY: FrameOptions = { fin: true, opcode: 0x02, mask: false, readOnly: false, rsv1: false }
 
-// The core hands every member of a broadcast the same string (or bytes), so
-// one cached frame serves the whole fan-out. Strings compare by value, which
-// is also sound: equal text frames to equal bytes. Cleared every turn.
-let lastData: string | Uint8Array | undefined
-let lastFrame: Buffer | undefined
+// The core hands every member of a broadcast the same string (or bytes), so one frame serves the whole
+// fan-out. The last two are kept, because a room with raw and json members alternates between two per
+// broadcast. Strings compare by value, which is also sound: equal text frames to equal bytes.
+let dataA: string | Uint8Array | undefined
+let frameA: Buffer | undefined
+let indexA = 0
+let dataB: string | Uint8Array | undefined
+let frameB: Buffer | undefined
+let indexB = 0
+/**
+ * Every frame built this turn, in order. A recipient that got a run of them in a row (every member of a room
+ * that hears every broadcast does) holds only where its run starts and how long it is. Cleared every turn.
+ */
+const turnFrames: Buffer[] = []
+/** The number (index in turnFrames) of the frame frameOf returned last. */
+let frameIndex = 0
 
 /** The frame for `data`: built on the first recipient of a broadcast, reused for the rest. */
 function frameOf(data: string | Uint8Array): Buffer {
-  if (data === lastData && lastFrame !== undefined) return lastFrame
+  if (data === dataA && frameA !== undefined) {
+    frameIndex = indexA
+    return frameA
+  }
+  if (data === dataB && frameB !== undefined) {
+    frameIndex = indexB
+    return frameB
+  }
   const payload = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   const parts = Sender.frame(payload, typeof data === 'string' ? TEXT : BINARY)
   const [first] = parts
   const frame = parts.length === 1 && first !== undefined ? first : Buffer.concat(parts)
-  lastData = data
-  lastFrame = frame
+  dataB = dataA
+  frameB = frameA
+  indexB = indexA
+  dataA = data
+  frameA = frame
+  indexA = turnFrames.length
+  turnFrames.push(frame)
+  frameIndex = indexA
   return frame
 }
 
 /**
- * The frames of one turn joined into one buffer, for every recipient that got exactly these frames. A few
- * entries, because a room with raw and json members has two lists per turn, and the publisher of a json
- * message (left out of its own message) a third. Cleared every turn.
+ * Frames of this turn joined into one buffer, for every recipient that got exactly these frames: a run
+ * (`from`, the number of its first frame, and its length), or a list of the frames (`from` -1), compared
+ * frame by frame. A few entries, because a room with raw and json members has two lists per turn, and the
+ * publisher of a json message (left out of its own message) a third. Cleared every turn.
  */
 interface Joined {
-  parts: Buffer[]
+  from: number
+  parts: Buffer[] | undefined
+  count: number
   buffer: Buffer
 }
 const JOINED_SLOTS = 4
 const joinedCache: Joined[] = []
 let joinedNext = 0
 
-/** `first` and `rest` (`bytes` in all) as one buffer: the one already joined for the same frames this turn, or a new one. */
-function joined(first: Buffer, rest: Buffer[], bytes: number): Buffer {
-  const count = rest.length + 1
+function remember(entry: Joined): Buffer {
+  if (joinedCache.length < JOINED_SLOTS) joinedCache.push(entry)
+  else joinedCache[joinedNext] = entry
+  joinedNext = (joinedNext + 1) % JOINED_SLOTS
+  return entry.buffer
+}
+
+/** turnFrames[from, from + count) (`bytes` in all) as one buffer. */
+function joinedRun(from: number, count: number, bytes: number): Buffer {
+  for (const j of joinedCache) if (j.from === from && j.count === count) return j.buffer
+  return remember({ from, parts: undefined, count, buffer: Buffer.concat(turnFrames.slice(from, from + count), bytes) })
+}
+
+/** `parts` (`bytes` in all) as one buffer. */
+function joinedList(parts: Buffer[], bytes: number): Buffer {
+  const count = parts.length
   for (const j of joinedCache) {
-    if (j.buffer.length !== bytes || j.parts.length !== count || j.parts[0] !== first) continue
+    if (j.parts === undefined || j.count !== count || j.buffer.length !== bytes) continue
     let same = true
-    for (let i = 1; i < count; i++) {
-      if (j.parts[i] !== rest[i - 1]) {
+    for (let i = 0; i < count; i++) {
+      if (j.parts[i] !== parts[i]) {
         same = false
         break
       }
     }
     if (same) return j.buffer
   }
-  const parts = [first, ...rest]
-  const entry: Joined = { parts, buffer: Buffer.concat(parts, bytes) }
-  if (joinedCache.length < JOINED_SLOTS) joinedCache.push(entry)
-  else joinedCache[joinedNext] = entry
-  joinedNext = (joinedNext + 1) % JOINED_SLOTS
-  return entry.buffer
+  return remember({ from: -1, parts: parts.slice(), count, buffer: Buffer.concat(parts, bytes) })
 }
 
 /** Connections holding frames for the end of this turn, in the order they first got one. */
@@ -135,8 +170,9 @@ function flushAll(): void {
     c.flush()
   }
   holding.length = 0
-  lastData = undefined
-  lastFrame = undefined
+  dataA = dataB = undefined
+  frameA = frameB = undefined
+  turnFrames.length = 0
   joinedCache.length = 0
   joinedNext = 0
 }
@@ -153,9 +189,14 @@ export class NodeConnection implements Connection {
   listed = false
   /** Bytes held for the end of the turn. */
   held = 0
-  /** The first frame held, and the ones after it (an array made the first time a turn holds two, then reused). */
-  private first: Buffer | undefined = undefined
-  private rest: Buffer[] | undefined = undefined
+  /**
+   * What is held: `count` frames, a run of this turn's frames from number `from` while `own` is undefined,
+   * else the frames in `own` (made when a turn first breaks a run, then reused).
+   */
+  private count = 0
+  private from = 0
+  private own: Buffer[] | undefined = undefined
+  private run = true
   readonly socket: Socket
   private readonly fast: boolean
 
@@ -172,17 +213,30 @@ export class NodeConnection implements Connection {
   }
 
   send(data: string | Uint8Array): void {
+    // Holding already: the socket passed the checks below at this turn's first frame, and flush checks it again.
+    if (this.count !== 0) return this.hold(frameOf(data))
     const ws = this.ws
     if (!this.fast || ws.readyState !== OPEN || this.socket.destroyed || wsMustSend(ws as unknown as WsInternals)) {
-      // What is held goes first, so the order stays the order of the sends.
-      this.flush()
       ws.send(data)
       return
     }
-    const frame = frameOf(data)
-    if (this.first === undefined) this.first = frame
-    else if (this.rest === undefined) this.rest = [frame]
-    else this.rest.push(frame)
+    this.hold(frameOf(data))
+  }
+
+  private hold(frame: Buffer): void {
+    const index = frameIndex
+    if (this.count === 0) {
+      this.from = index
+      this.run = true
+    } else if (this.run && index !== this.from + this.count) {
+      // The run breaks (a frame of its own, or a broadcast it was left out of): from here on, a list.
+      const own = this.own ?? []
+      this.own = own
+      for (const f of turnFrames.slice(this.from, this.from + this.count)) own.push(f)
+      own.push(frame)
+      this.run = false
+    } else if (!this.run) this.own?.push(frame)
+    this.count++
     this.held += frame.length
     if (!this.listed) {
       this.listed = true
@@ -197,17 +251,18 @@ export class NodeConnection implements Connection {
 
   /** Write what is held in one socket.write (a socket ws is closing or that is gone gets nothing more). */
   flush(): void {
-    const first = this.first
-    if (first === undefined) return
-    const rest = this.rest
+    const count = this.count
+    if (count === 0) return
     const bytes = this.held
-    this.first = undefined
+    this.count = 0
     this.held = 0
+    const own = this.run ? undefined : this.own
     // ws only closes (readyState CLOSING) after writing its close frame: nothing may follow that frame.
     if (this.ws.readyState === OPEN && !this.socket.destroyed) {
-      this.socket.write(rest === undefined || rest.length === 0 ? first : joined(first, rest, bytes))
+      const single = count === 1 ? turnFrames[this.from] : undefined
+      this.socket.write(own !== undefined ? joinedList(own, bytes) : (single ?? joinedRun(this.from, count, bytes)))
     }
-    if (rest !== undefined) rest.length = 0
+    if (own !== undefined) own.length = 0
   }
 
   close(code: number, reason: string): void {
