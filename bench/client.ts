@@ -164,13 +164,17 @@ function endPhase(published: number, t0: number, cpu0: NodeJS.CpuUsage, tEnd: nu
   }
 }
 
-/** Members per loopback source address: each address has its own ~28,000 ephemeral ports, TIME_WAIT included. */
-const PER_ADDRESS = 10_000
+/** Members per loopback source address: each address has its own ~28,000 ephemeral ports. */
+const PER_ADDRESS = 5000
+/**
+ * Each cell connects from addresses of its own (127.1.<cell>.1 and up), because a port bound to an address
+ * stays taken while its connection of the cell before sits in TIME_WAIT.
+ */
+let cell = 0
 
-/** Member i's source address: 127.0.0.1 for the first PER_ADDRESS, then 127.0.0.2 and up (default for the first). */
-function sourceAddress(i: number): string | undefined {
-  const k = Math.floor(i / PER_ADDRESS)
-  return k === 0 ? undefined : `127.0.0.${1 + k}`
+/** Member i's source address in this cell. */
+function sourceAddress(i: number): string {
+  return `127.1.${cell % 256}.${1 + Math.floor(i / PER_ADDRESS)}`
 }
 
 /** Open `count` more members (the first call fixes the server, path and mode). */
@@ -286,6 +290,7 @@ async function latency(cmd: Extract<Command, { op: 'latency' }>): Promise<PhaseR
 }
 
 function closeAll(): void {
+  cell++
   for (const m of members) m?.socket.destroy()
   publisher?.socket.destroy()
   members = []

@@ -2,7 +2,7 @@
  * `npm run bench:members [-- --n=19000] [-- --runtime=node,bun,deno] [-- --procs=4] [-- --broadcasts=100]`:
  * one room of N members on one server process, for roomcast and the runtime's bare baseline (the ws loop, bare
  * Bun pub/sub, the bare Deno loop) side by side. The members are spread over several member processes
- * (bench/members-client.ts), each connecting from its own loopback address (127.0.0.2 and up) so ephemeral ports
+ * (bench/members-client.ts), each connecting from its own loopback address (127.2.<server>.2 and up) so ephemeral ports
  * do not run out; one publisher in this process. Per server: RSS per member, the time to connect them all, a
  * broadcast's time to its last member (p50/p99 over the broadcasts at each rate), deliveries per second in a
  * closed loop, and whether anything was lost. Writes bench/RESULTS-members.md (or --out=FILE.md) and FILE.json;
@@ -52,7 +52,7 @@ class MemberProcess {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
 
   constructor(
-    readonly address: string,
+    readonly name: string,
     onDone: (r: DoneReport) => void,
   ) {
     this.proc = fork('bench/members-client.ts', [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -62,10 +62,10 @@ class MemberProcess {
       if (p === undefined || msg.seq === undefined) return
       this.pending.delete(msg.seq)
       if (msg.ok === true) p.resolve(msg.result)
-      else p.reject(new Error(`member process ${address}: ${msg.error}`))
+      else p.reject(new Error(`member process ${name}: ${msg.error}`))
     })
     this.proc.on('exit', (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`member process ${address} exited with ${code}`))
+      for (const p of this.pending.values()) p.reject(new Error(`member process ${name} exited with ${code}`))
       this.pending.clear()
     })
   }
@@ -75,7 +75,7 @@ class MemberProcess {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq)
-        reject(new Error(`member process ${this.address}: ${cmd.op} took over ${timeoutMs} ms`))
+        reject(new Error(`member process ${this.name}: ${cmd.op} took over ${timeoutMs} ms`))
       }, timeoutMs)
       this.pending.set(seq, {
         resolve: (v) => {
@@ -297,13 +297,21 @@ interface Row {
   closed: PhaseResult & { window: number }
 }
 
+/** Servers measured so far: each gets source addresses of its own, as a bound port stays taken while the last server's connection sits in TIME_WAIT. */
+let round = 0
+
 async function measure(procs: MemberProcess[], target: Target, mode: 'raw' | 'json'): Promise<Row> {
+  round++
+  const addressOf = (p: MemberProcess) => `127.2.${round % 256}.${2 + procs.indexOf(p)}`
   const server = await target.start()
   const pid = server.proc.pid as number
   try {
     const first = procs[0] as MemberProcess
     const connect = (p: MemberProcess, count: number, concurrency: number) =>
-      p.call<{ ms: number }>({ op: 'connect', port: server.port, path: target.path, count, mode, room: 'bench', localAddress: p.address, concurrency }, 600_000)
+      p.call<{ ms: number }>(
+        { op: 'connect', port: server.port, path: target.path, count, mode, room: 'bench', localAddress: addressOf(p), concurrency },
+        600_000,
+      )
     // A first small round, so loading and compiling the upgrade path stay out of the memory per member.
     await connect(first, 100, 16)
     await Promise.all(procs.map((p) => p.call({ op: 'close' }, 30_000)))
@@ -375,7 +383,7 @@ function render(rows: Row[], failures: string[], meta: { started: string; second
   lines.push('')
   lines.push(
     `One room of ${int(N)} members on one server process, the members spread over ${PROCS} member processes, each connecting from its own loopback address ` +
-      `(127.0.0.2 and up), and one publisher, ${SIZE} B messages. Memory: the server's RSS growth over the ${int(N)} idle members, per member ` +
+      `(127.2.<server>.2 and up), and one publisher, ${SIZE} B messages. Memory: the server's RSS growth over the ${int(N)} idle members, per member ` +
       `(after a first round of 100). Connect: until every upgrade was answered. To the last member: per broadcast, publish to the last member's receipt, ` +
       `p50/p99 over ${BROADCASTS} broadcasts at each rate; "median delivery" is over every member's receipt. Closed loop: ${CLOSED_MS / 1000} s with ` +
       `${WINDOW} messages in flight. Lost counts every member's missing measured messages, duplicated and reordered included.`,
@@ -425,7 +433,7 @@ async function main(): Promise<void> {
   const started = new Date().toISOString()
   const t0 = performance.now()
   const loadBefore = loadAverage()
-  const procs = Array.from({ length: PROCS }, (_, i) => new MemberProcess(`127.0.0.${2 + i}`, onDone))
+  const procs = Array.from({ length: PROCS }, (_, i) => new MemberProcess(`#${i + 1}`, onDone))
   const rows: Row[] = []
   const failures: string[] = []
   try {

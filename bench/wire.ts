@@ -44,7 +44,7 @@ export function clientFrame(payload: Buffer, opcode = 0x1): Buffer {
 }
 
 /**
- * Open a WebSocket to `host:port` + `path`; resolves once the server answered 101. `localAddress` (127.0.0.2 and
+ * Open a WebSocket to `host:port` + `path`; resolves once the server answered 101. `localAddress` (127.1.x.y and
  * up) gives each source address its own ephemeral ports, so tens of thousands of members do not run out of them.
  */
 export function open(
