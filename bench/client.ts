@@ -178,10 +178,23 @@ function protocolOf(m: typeof mode): string | undefined {
 
 /** Open one member: in v2, a connection on `/` that subscribes to the room. */
 async function openMember(i: number, t: Extract<Command, { op: 'connect' }>, protocol: string | undefined): Promise<Member> {
-  if (t.mode !== 'v2') return open(i, t.host, t.port, t.path, protocol, onPayload)
-  const m = await open(i, t.host, t.port, '/', protocol, onPayload)
+  if (t.mode !== 'v2') return open(i, t.host, t.port, t.path, protocol, onPayload, 30_000, sourceAddress(i))
+  const m = await open(i, t.host, t.port, '/', protocol, onPayload, 30_000, sourceAddress(i))
   m.socket.write(clientFrame(Buffer.from(`{"type":"subscribe","room":${v2Room}}`)))
   return m
+}
+
+/** Members per loopback source address: each address has its own ~28,000 ephemeral ports. */
+const PER_ADDRESS = 5000
+/**
+ * Each cell connects from addresses of its own (127.1.<cell>.1 and up), because a port bound to an address
+ * stays taken while its connection of the cell before sits in TIME_WAIT.
+ */
+let cell = 0
+
+/** Member i's source address in this cell. */
+function sourceAddress(i: number): string {
+  return `127.1.${cell % 256}.${1 + Math.floor(i / PER_ADDRESS)}`
 }
 
 /** Open `count` more members (the first call fixes the server, path and mode). */
@@ -298,6 +311,7 @@ async function latency(cmd: Extract<Command, { op: 'latency' }>): Promise<PhaseR
 }
 
 function closeAll(): void {
+  cell++
   for (const m of members) m?.socket.destroy()
   publisher?.socket.destroy()
   members = []

@@ -11,6 +11,10 @@ export interface Plan {
   latencyRate: number
   latencyCount: number
   latencyMaxN: number
+  /** In-flight window: 'default' (bounded in bytes), 'small' (max(4, 40000/N)) or a fixed count. */
+  window: string
+  /** Latency only, at the latency rate and at every N (no throughput phases). */
+  light: boolean
 }
 
 /** One measured cell: a server, a mode, N members, one message size. */
@@ -112,6 +116,33 @@ function checks(rows: Row[]): string[] {
     '×',
     '≥ 1×',
   )
+  // Issue 16: Node toward uWebSockets (Bun pub/sub) at every room size; meant for --window=small, where little batches.
+  const bunAt = (n: number) => find(rows, 'bun', NATIVE.bun, 'raw', n, 64)
+  for (const [n, goal] of [
+    [1000, 0.8],
+    [5000, 0.6],
+    [15000, 0.6],
+  ] as const) {
+    for (const mode of ['raw', 'json'] as const) {
+      const a = rc('node', mode, n, 64)
+      const b = bunAt(n)
+      if (a === undefined && b === undefined) continue
+      check(
+        `Node ${mode}, N=${n}, 64 B, window ${a?.window ?? b?.window}, × bare Bun pub/sub`,
+        div(a?.deliveriesPerSec, b?.deliveriesPerSec),
+        (v) => v >= goal,
+        '×',
+        `≥ ${goal}×`,
+      )
+    }
+  }
+  // Issue 16: at light load a lone broadcast reaches the median member at least 20% sooner than from the ws loop.
+  for (const mode of ['raw', 'json'] as const) {
+    const a = rc('node', mode, 15000, 64)
+    const b = loop(15000, 64)
+    if (a?.p50 === undefined || b?.p50 === undefined) continue
+    check(`Node ${mode} median latency, N=15000, vs ws loop (${fix(b.p50)} ms)`, a.p50 / b.p50, (v) => v <= 0.8, '×', '≤ 0.8× ws loop')
+  }
   const bad = rows.filter((r) => r.lost + r.duplicated + r.reordered + r.strange > 0)
   out.push(
     bad.length === 0
@@ -134,7 +165,10 @@ export function renderMarkdown(run: Run): string {
   lines.push(
     `One room, N members and one publisher, all in one separate client process on loopback. Throughput: up to ${int(run.plan.maxDeliveries)} deliveries ` +
       `or ${run.plan.publishMs} ms of publishing per cell, with a bounded in-flight window (messages published but not yet received by every member). ` +
-      `Latency: ${run.plan.latencyRate} msg/s, ${run.plan.latencyCount} messages, N ≤ ${run.plan.latencyMaxN}, first size only. ` +
+      `In-flight window: ${run.plan.window === 'small' ? 'max(4, 40000/N)' : run.plan.window === 'default' ? 'min(256, max(8, 64000/N)) rounded to a power of two' : run.plan.window}. ` +
+      (run.plan.light
+        ? `Light load: no throughput phases; ${run.plan.latencyRate} msg/s, ${run.plan.latencyCount} messages at every N, deliveries/s is the offered load. `
+        : `Latency: ${run.plan.latencyRate} msg/s, ${run.plan.latencyCount} messages, N ≤ ${run.plan.latencyMaxN}, first size only. `) +
       `Memory: server RSS growth per idle member after connecting (N ≥ ${MEM_MIN_N}). CPU: server from /proc/<pid>/stat (all threads), client from process.cpuUsage. ` +
       '"saturated" names the side that used ≥ 80% of a core; "neither" means both waited (on the window, or on other load on a shared machine).',
   )
@@ -142,16 +176,17 @@ export function renderMarkdown(run: Run): string {
   lines.push('## Targets', '', ...checks(run.rows), '')
   lines.push('## Results', '')
   lines.push(
-    '| runtime | server | mode | N | size | deliveries/s | × ws loop | × native | lost / dup | p50 / p99 ms | KiB/conn | server µs/del | client µs/del | CPU server / client | saturated |',
+    '| runtime | server | mode | N | size | window | deliveries/s | × ws loop | × native | × Bun pub/sub | lost / dup | p50 / p99 ms | KiB/conn | server µs/del | client µs/del | CPU server / client | saturated |',
   )
-  lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|')
+  lines.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|')
   for (const r of run.rows) {
     const loop = find(run.rows, 'node', 'ws loop', 'raw', r.n, r.size)
     const native = r.runtime === 'node' ? undefined : find(run.rows, r.runtime, NATIVE[r.runtime], 'raw', r.n, r.size)
+    const bun = r.runtime === 'bun' ? undefined : find(run.rows, 'bun', NATIVE.bun, 'raw', r.n, r.size)
     const isLoop = r.runtime === 'node' && r.server === 'ws loop'
     lines.push(
-      `| ${r.runtime} | ${r.server} | ${r.mode} | ${int(r.n)} | ${r.size} B | ${int(r.deliveriesPerSec)} | ${isLoop ? '1×' : ratio(r, loop)} | ` +
-        `${r.runtime === 'node' || r.server === NATIVE[r.runtime] ? '' : ratio(r, native)} | ${r.lost + r.reordered} / ${r.duplicated} | ` +
+      `| ${r.runtime} | ${r.server} | ${r.mode} | ${int(r.n)} | ${r.size} B | ${run.plan.light ? '—' : r.window} | ${int(r.deliveriesPerSec)} | ${isLoop ? '1×' : ratio(r, loop)} | ` +
+        `${r.runtime === 'node' || r.server === NATIVE[r.runtime] ? '' : ratio(r, native)} | ${ratio(r, bun)} | ${r.lost + r.reordered} / ${r.duplicated} | ` +
         `${r.p99 === undefined ? '' : `${fix(r.p50)} / ${fix(r.p99)}`} | ${r.n >= MEM_MIN_N ? fix(r.memPerConnKiB, 1) : '—'} | ${fix(r.serverUsPerDelivery)} | ${fix(r.clientUsPerDelivery)} | ` +
         `${Math.round(r.serverUtil * 100)}% / ${Math.round(r.clientUtil * 100)}% | ${r.saturated} |`,
     )

@@ -1,4 +1,5 @@
 /** The servers the bench starts: roomcast on each runtime and the baselines it is measured against. */
+import { existsSync } from 'node:fs'
 
 import type { ServerHandle } from '../test/support/server.ts'
 import { spawnServer } from '../test/support/server.ts'
@@ -22,14 +23,24 @@ export const BENCH_ENV: Record<string, string> = {
   RATE_BURST: '1000000000',
   FLOOD_STRIKES: '1000000000',
   MAX_ROOM_CONNECTIONS: '100000',
+  MAX_CONNECTIONS: '100000',
   // Every member connects from 127.0.0.1, thousands a second.
   MAX_UPGRADES_PER_IP: '1000000',
 }
 
+// BENCH_NODE_FLAGS: extra flags for the Node servers, for profiling a run (`--cpu-prof --cpu-prof-dir=/tmp/prof`, `--trace-gc`).
+// bench/run.ts --profile=DIR sets BENCH_PROFILE_DIR: then the hook that profiles one phase on SIGUSR2 is loaded too.
+function nodeFlags(): string[] {
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')
+  flags.push('--import', 'tsx')
+  if (process.env.BENCH_PROFILE_DIR !== undefined) flags.push('--import', './bench/profile-hook.ts')
+  return flags
+}
+
 const node =
-  (args: string[], env: Record<string, string> = {}) =>
+  (args: string[], env: Record<string, string> = {}, cwd?: string) =>
   () =>
-    spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', ...args], env, timeoutMs: 60_000 })
+    spawnServer({ cmd: process.execPath, args: [...nodeFlags(), ...args], env, timeoutMs: 60_000, ...(cwd === undefined ? {} : { cwd }) })
 
 // The binaries npm installed, started directly so the PID we measure is the server's.
 const deno =
@@ -63,3 +74,19 @@ export const targets: Target[] = [
   { runtime: 'bun', name: 'bun pub/sub', role: 'baseline', modes: ['raw'], path: '/', start: bun(['bench/baselines/bun-pubsub.js']) },
   { runtime: 'bun', name: 'roomcast', role: 'roomcast', modes: ['raw', 'json', 'v2'], path: '/rooms/bench', start: bun(['adapters/bun/server.ts'], BENCH_ENV) },
 ]
+
+/**
+ * BENCH_COMPARE=DIR (bench/run.ts --compare=DIR): roomcast on Node from another checkout as well (such as
+ * `git archive <commit> | tar -x -C DIR`, with node_modules linked), run beside this one's in the same run.
+ */
+export function compareTarget(dir: string): Target {
+  return {
+    runtime: 'node',
+    name: 'roomcast (compare)',
+    role: 'roomcast',
+    modes: ['raw', 'json'],
+    path: '/rooms/bench',
+    // A checkout from before adapters became folders has its server at adapters/node.ts.
+    start: node([existsSync(`${dir}/adapters/node/server.ts`) ? 'adapters/node/server.ts' : 'adapters/node.ts'], BENCH_ENV, dir),
+  }
+}

@@ -43,7 +43,10 @@ export function clientFrame(payload: Buffer, opcode = 0x1): Buffer {
   return out
 }
 
-/** Open a WebSocket to `host:port` + `path`; resolves once the server answered 101. */
+/**
+ * Open a WebSocket to `host:port` + `path`; resolves once the server answered 101. `localAddress` (127.1.x.y and
+ * up) gives each source address its own ephemeral ports, so tens of thousands of members do not run out of them.
+ */
 export function open(
   index: number,
   host: string,
@@ -52,9 +55,10 @@ export function open(
   protocol: string | undefined,
   onPayload: OnPayload,
   timeoutMs = 30_000,
+  localAddress?: string,
 ): Promise<Member> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port })
+    const socket = localAddress === undefined ? connect({ host, port }) : connect({ host, port, localAddress })
     socket.setNoDelay(true)
     const m = new Member(index, socket)
     let head: Buffer = Buffer.alloc(0)
@@ -99,7 +103,7 @@ export function open(
 }
 
 /** Parse every whole frame in `chunk` (plus what was left over); data frames go to `onPayload`, pings are answered. */
-function parse(m: Member, chunk: Buffer, onPayload: OnPayload): void {
+export function parse(m: Member, chunk: Buffer, onPayload: OnPayload): void {
   const now = performance.now()
   let buf = chunk
   if (m.rest !== null) {

@@ -1,9 +1,11 @@
 /**
  * Node's fast fan-out: what uWebSockets does, on top of ws. Each broadcast is
- * framed once and the same bytes are written to every recipient's socket;
- * sockets are corked for the rest of the event-loop turn and uncorked together
- * in one setImmediate, so a recipient gets one writev per turn instead of one
- * write per message. Anything ws must handle itself goes through ws.send.
+ * framed once; what a recipient gets in one event-loop turn is held and written
+ * in one socket.write at the end of the turn, and since every member of a room
+ * usually gets the same frames, the frames are joined into one buffer once and
+ * that same buffer goes to every socket: one write (one syscall) per recipient
+ * per turn, whatever the number of messages. Anything ws must handle itself
+ * goes through ws.send, after what is held.
  */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
@@ -60,45 +62,119 @@ function fastPathAvailable(ws: WebSocket): boolean {
 }
 
 const OPEN = 1
-// Past this many unsent bytes a corked socket is written out at once rather than at the end of the turn: the
-// batch is big enough to gain nothing more, and bufferedAmount must show what the kernel would not take, not
-// what we held back; otherwise one busy turn could make a reader look like a slow consumer.
+// Past this many held bytes a recipient is written out at once rather than at the end of the turn: the batch is
+// big enough to gain nothing more, and bufferedAmount must show what the kernel would not take, not what we held
+// back; otherwise one busy turn could make a reader look like a slow consumer.
 const FLUSH_BYTES = 64 * 1024
 const TEXT: FrameOptions = { fin: true, opcode: 0x01, mask: false, readOnly: false, rsv1: false }
 const BINARY: FrameOptions = { fin: true, opcode: 0x02, mask: false, readOnly: false, rsv1: false }
 
-// The core hands every member of a broadcast the same string (or bytes), so
-// one cached frame serves the whole fan-out. Strings compare by value, which
-// is also sound: equal text frames to equal bytes. Cleared every turn.
-let lastData: string | Uint8Array | undefined
-let lastFrame: Buffer | undefined
+// The core hands every member of a broadcast the same string (or bytes), so one frame serves the whole
+// fan-out. The last two are kept, because a room with raw and json members alternates between two per
+// broadcast. Strings compare by value, which is also sound: equal text frames to equal bytes.
+let dataA: string | Uint8Array | undefined
+let frameA: Buffer | undefined
+let indexA = 0
+let dataB: string | Uint8Array | undefined
+let frameB: Buffer | undefined
+let indexB = 0
+/**
+ * Every frame built this turn, in order. A recipient that got a run of them in a row (every member of a room
+ * that hears every broadcast does) holds only where its run starts and how long it is. Cleared every turn.
+ */
+const turnFrames: Buffer[] = []
+/** The number (index in turnFrames) of the frame frameOf returned last. */
+let frameIndex = 0
 
 /** The frame for `data`: built on the first recipient of a broadcast, reused for the rest. */
 function frameOf(data: string | Uint8Array): Buffer {
-  if (data === lastData && lastFrame !== undefined) return lastFrame
+  if (data === dataA && frameA !== undefined) {
+    frameIndex = indexA
+    return frameA
+  }
+  if (data === dataB && frameB !== undefined) {
+    frameIndex = indexB
+    return frameB
+  }
   const payload = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   const parts = Sender.frame(payload, typeof data === 'string' ? TEXT : BINARY)
   const [first] = parts
   const frame = parts.length === 1 && first !== undefined ? first : Buffer.concat(parts)
-  lastData = data
-  lastFrame = frame
+  dataB = dataA
+  frameB = frameA
+  indexB = indexA
+  dataA = data
+  frameA = frame
+  indexA = turnFrames.length
+  turnFrames.push(frame)
+  frameIndex = indexA
   return frame
 }
 
-const corked: NodeConnection[] = []
+/**
+ * Frames of this turn joined into one buffer, for every recipient that got exactly these frames: a run
+ * (`from`, the number of its first frame, and its length), or a list of the frames (`from` -1), compared
+ * frame by frame. A few entries, because a room with raw and json members has two lists per turn, and the
+ * publisher of a json message (left out of its own message) a third. Cleared every turn.
+ */
+interface Joined {
+  from: number
+  parts: Buffer[] | undefined
+  count: number
+  buffer: Buffer
+}
+const JOINED_SLOTS = 4
+const joinedCache: Joined[] = []
+let joinedNext = 0
+
+function remember(entry: Joined): Buffer {
+  if (joinedCache.length < JOINED_SLOTS) joinedCache.push(entry)
+  else joinedCache[joinedNext] = entry
+  joinedNext = (joinedNext + 1) % JOINED_SLOTS
+  return entry.buffer
+}
+
+/** turnFrames[from, from + count) (`bytes` in all) as one buffer. */
+function joinedRun(from: number, count: number, bytes: number): Buffer {
+  for (const j of joinedCache) if (j.from === from && j.count === count) return j.buffer
+  return remember({ from, parts: undefined, count, buffer: Buffer.concat(turnFrames.slice(from, from + count), bytes) })
+}
+
+/** `parts` (`bytes` in all) as one buffer. */
+function joinedList(parts: Buffer[], bytes: number): Buffer {
+  const count = parts.length
+  for (const j of joinedCache) {
+    if (j.parts === undefined || j.count !== count || j.buffer.length !== bytes) continue
+    let same = true
+    for (let i = 0; i < count; i++) {
+      if (j.parts[i] !== parts[i]) {
+        same = false
+        break
+      }
+    }
+    if (same) return j.buffer
+  }
+  return remember({ from: -1, parts: parts.slice(), count, buffer: Buffer.concat(parts, bytes) })
+}
+
+/** Connections holding frames for the end of this turn, in the order they first got one. */
+const holding: NodeConnection[] = []
 let scheduled = false
 
-/** End of the turn: one write per corked socket, and forget this turn's frame. */
-function uncorkAll(): void {
+/** End of the turn: one write per recipient, and forget this turn's frames. */
+function flushAll(): void {
   scheduled = false
-  for (const c of corked) {
-    c.corked = false
-    c.held = 0
-    c.socket.uncork()
+  // A flush never sends, so nothing joins the list while it is walked.
+  for (const c of holding) {
+    c.listed = false
+    c.flush()
   }
-  corked.length = 0
-  lastData = undefined
-  lastFrame = undefined
+  holding.length = 0
+  dataA = dataB = undefined
+  frameA = frameB = undefined
+  turnFrames.length = 0
+  joinedCache.length = 0
+  joinedNext = 0
 }
 
 /** Whether ws's own framing is needed for this socket (compression, or ws has something queued or half-sent). */
@@ -109,10 +185,18 @@ function wsMustSend(ws: WsInternals): boolean {
 
 /** A core Connection over a ws socket, with the batched, frame-once send path. */
 export class NodeConnection implements Connection {
-  /** Whether this socket is corked until the end of the current turn. */
-  corked = false
-  /** Bytes written into the cork since it was last flushed. */
+  /** Whether this connection is in this turn's list of connections to flush. */
+  listed = false
+  /** Bytes held for the end of the turn. */
   held = 0
+  /**
+   * What is held: `count` frames, a run of this turn's frames from number `from` while `own` is undefined,
+   * else the frames in `own` (made when a turn first breaks a run, then reused).
+   */
+  private count = 0
+  private from = 0
+  private own: Buffer[] | undefined = undefined
+  private run = true
   readonly socket: Socket
   private readonly fast: boolean
 
@@ -129,47 +213,76 @@ export class NodeConnection implements Connection {
   }
 
   send(data: string | Uint8Array): void {
+    // Holding already: the socket passed the checks below at this turn's first frame, and flush checks it again.
+    if (this.count !== 0) return this.hold(frameOf(data))
     const ws = this.ws
-    const socket = this.socket
-    if (!this.fast || ws.readyState !== OPEN || socket.destroyed || wsMustSend(ws as unknown as WsInternals)) {
+    if (!this.fast || ws.readyState !== OPEN || this.socket.destroyed || wsMustSend(ws as unknown as WsInternals)) {
       ws.send(data)
       return
     }
-    if (!this.corked) {
-      this.corked = true
-      socket.cork()
-      corked.push(this)
+    this.hold(frameOf(data))
+  }
+
+  private hold(frame: Buffer): void {
+    const index = frameIndex
+    if (this.count === 0) {
+      this.from = index
+      this.run = true
+    } else if (this.run && index !== this.from + this.count) {
+      // The run breaks (a frame of its own, or a broadcast it was left out of): from here on, a list.
+      const own = this.own ?? []
+      this.own = own
+      for (const f of turnFrames.slice(this.from, this.from + this.count)) own.push(f)
+      own.push(frame)
+      this.run = false
+    } else if (!this.run) this.own?.push(frame)
+    this.count++
+    this.held += frame.length
+    if (!this.listed) {
+      this.listed = true
+      holding.push(this)
       if (!scheduled) {
         scheduled = true
-        setImmediate(uncorkAll)
+        setImmediate(flushAll)
       }
     }
-    // Corked bytes count in the socket's writableLength, so bufferedAmount (and slow-consumer detection) sees them.
-    const frame = frameOf(data)
-    socket.write(frame)
-    this.held += frame.length
-    if (this.held >= FLUSH_BYTES) {
-      this.held = 0
-      socket.uncork()
-      socket.cork()
+    if (this.held >= FLUSH_BYTES) this.flush()
+  }
+
+  /** Write what is held in one socket.write (a socket ws is closing or that is gone gets nothing more). */
+  flush(): void {
+    const count = this.count
+    if (count === 0) return
+    const bytes = this.held
+    this.count = 0
+    this.held = 0
+    const own = this.run ? undefined : this.own
+    // ws only closes (readyState CLOSING) after writing its close frame: nothing may follow that frame.
+    if (this.ws.readyState === OPEN && !this.socket.destroyed) {
+      const single = count === 1 ? turnFrames[this.from] : undefined
+      this.socket.write(own !== undefined ? joinedList(own, bytes) : (single ?? joinedRun(this.from, count, bytes)))
     }
+    if (own !== undefined) own.length = 0
   }
 
   close(code: number, reason: string): void {
+    this.flush()
     this.ws.close(code, reason)
   }
 
   terminate(): void {
-    // The close frame ws.close just wrote may sit in this turn's cork: hand it to the kernel before the socket goes.
-    if (this.corked) this.socket.uncork()
+    // The close frame ws.close just wrote follows what was held; both reach the kernel before the socket goes.
+    this.flush()
     this.ws.terminate()
   }
 
+  /** What ws has not written yet, and what this turn holds. */
   bufferedAmount(): number {
-    return this.ws.bufferedAmount
+    return this.ws.bufferedAmount + this.held
   }
 
   ping(): void {
+    this.flush()
     this.ws.ping()
   }
 

@@ -95,14 +95,14 @@ describe('Node batched sender', () => {
       if (i === 200) for (const c of conns.slice(10)) c.ping() // a control frame of ws's own, in the middle
       for (const c of conns) c.send(m)
     }
-    // Still inside the turn: every live socket stays corked until the turn ends.
-    for (const c of conns.slice(10)) expect(c.socket.writableCorked).toBe(1)
+    // Still inside the turn: what every live member got since the last 70 KiB message is held for the end of the turn.
+    for (const c of conns.slice(10)) expect(c.held).toBeGreaterThan(0)
     // One frame per broadcast, not one per recipient (ws's own close and ping frames aside).
     const dataFrames = frame.mock.calls.filter(([, o]) => (o as { opcode: number }).opcode <= 2)
     expect(dataFrames.length).toBe(total)
 
     await until(() => clients.slice(10).every((c) => c.got.length === total), 'every live member to get everything')
-    for (const c of conns.slice(10)) expect(c.socket.writableCorked).toBe(0)
+    for (const c of conns.slice(10)) expect(c.held).toBe(0)
     for (const c of clients.slice(10)) expectPrefix(c.got, total)
     for (const c of clients.slice(0, 5)) {
       expect(await c.closed).toBe(1000)
@@ -167,6 +167,54 @@ describe('Node batched sender', () => {
     expect(members.map((m) => m.closed)).toEqual([false, false, false])
     await until(() => clients.every((c) => c.got.length === frames.length), 'everything to arrive')
     for (const c of clients) expect(c.got).toEqual(frames)
+  })
+})
+
+describe('Node batched sender: one write per recipient per turn', () => {
+  it('writes each recipient once per turn, the same joined buffer to every recipient that got the same frames', async () => {
+    const { conns, clients } = await rig(20)
+    const writes = conns.map((c) => vi.spyOn(c.socket, 'write'))
+    const total = 50
+    for (let i = 0; i < total; i++) for (const c of conns) c.send(`turn ${i}`)
+    // Nothing reaches a socket inside the turn; at its end, one write each, of one buffer shared by all.
+    for (const w of writes) expect(w).not.toHaveBeenCalled()
+    await new Promise((r) => setImmediate(r))
+    for (const w of writes) expect(w).toHaveBeenCalledTimes(1)
+    const first = at(writes, 0).mock.calls[0]?.[0]
+    for (const w of writes) expect(w.mock.calls[0]?.[0]).toBe(first)
+    await until(() => clients.every((c) => c.got.length === total), 'every member to get everything')
+    for (const c of clients) expect(c.got).toEqual(Array.from({ length: total }, (_, i) => `turn ${i}`))
+  })
+
+  it('gives raw members, json members and a json publisher left out of its own messages each their own frames in one turn', async () => {
+    const { conns, clients } = await rig(6)
+    const config = readConfig({ RATE_LIMIT: '100000', RATE_BURST: '100000' })
+    const room = new Room('mixed', { config, logs: memoryLogs(config) })
+    await room.ready()
+    // Raw and json members alternate in the room's order, so consecutive recipients never share a list.
+    const modes = ['raw', 'json', 'raw', 'json', 'raw', 'json'] as const
+    const members = conns.map((c, i) => present(room.join(c, { mode: at([...modes], i) }), 'a member'))
+    await until(() => members.every((m) => m.live), 'welcomes')
+    await sleep(50)
+    for (const c of clients) c.got.length = 0
+    const publisher = at(members, 1)
+    const writes = conns.map((c) => vi.spyOn(c.socket, 'write'))
+    const total = 30
+    for (let i = 0; i < total; i++) room.receive(publisher, JSON.stringify({ type: 'publish', data: `m${i}` }))
+    await new Promise((r) => setImmediate(r))
+    // The publisher hears nothing of its own messages (no ids, so no acks); everyone else gets one write.
+    for (const [i, w] of writes.entries()) expect(w).toHaveBeenCalledTimes(i === 1 ? 0 : 1)
+    const data = (c: Client) => c.got.map((g) => JSON.parse(String(g)) as { type: string; data?: string }).filter((f) => f.type === 'message')
+    await until(
+      () => clients.every((c, i) => (i === 1 ? true : (modes[i] === 'raw' ? c.got.length : data(c).length) === total)),
+      'every member to get everything',
+    )
+    const want = Array.from({ length: total }, (_, i) => `m${i}`)
+    for (const [i, c] of clients.entries()) {
+      if (modes[i] === 'raw') expect(c.got.map(String)).toEqual(want)
+      else if (i === 1) expect(data(c)).toEqual([])
+      else expect(data(c).map((f) => f.data)).toEqual(want)
+    }
   })
 })
 
