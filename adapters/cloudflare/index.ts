@@ -76,9 +76,9 @@ function objectGateway(namespace: () => DurableObjectNamespace<RoomObject>, regi
       return room(name).fetch(new Request(c.req.url, { headers }))
     },
     stats: async (name) => (await room(name).stats()) as RoomStats,
-    async publish(name, kind, body, from) {
-      const answer = await room(name).publish(kind, body, from)
-      if (typeof answer === 'number') return answer
+    async publish(name, kind, body, from, once) {
+      const answer = await room(name).publish(kind, body, from, once)
+      if ('seq' in answer) return answer
       throw new Rejected(answer.rejected, answer.message, answer.status)
     },
   }

@@ -6,6 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import type {
+  Appended,
   Config,
   Connection,
   DisconnectRequest,
@@ -16,6 +17,7 @@ import type {
   Member,
   MemberFilter,
   MemberInfo,
+  Once,
   RoomDetail,
   RoomStats,
 } from '../../src/index.ts'
@@ -44,7 +46,7 @@ export interface RoomSettings {
 }
 
 /** What `publish` answers across the RPC boundary, where an error class would lose its fields. */
-export type PublishAnswer = number | { rejected: string; message: string; status: number }
+export type PublishAnswer = Appended | { rejected: string; message: string; status: number }
 
 /** The room Durable Object. Export a subclass built by `createRoomcast` (`rc.Room`), or this one for the defaults. */
 export class RoomObject extends DurableObject<Record<string, unknown>> {
@@ -113,13 +115,16 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
     return this.room.stats()
   }
 
-  /** `POST /rooms/:room/messages`: the seq, or what the application's `message` hook said instead. */
-  async publish(kind: EntryKind, body: string, from?: string): Promise<PublishAnswer> {
+  /** `POST /rooms/:room/messages` (its Idempotency-Key as `once`, looked up in this object's SQLite): the seq, or what the application's `message` hook said instead. */
+  async publish(kind: EntryKind, body: string, from?: string, once?: Once): Promise<PublishAnswer> {
     this.reporter.activity()
     try {
-      const seq = await this.room.publish(kind, body, from)
+      const answer =
+        once === undefined
+          ? { seq: await this.room.publish(kind, body, from), duplicate: false, mismatch: false }
+          : await this.room.publishOnce(kind, body, once, from)
       this.reporter.touched()
-      return seq
+      return answer
     } catch (err) {
       if (err instanceof Rejected) return { rejected: err.code, message: err.message, status: err.status }
       throw err

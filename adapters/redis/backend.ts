@@ -6,8 +6,8 @@
  * `Unavailable` only when Redis certainly never got it, else `OutcomeUnknown`.
  */
 
-import type { Draft, Entry, Health, HistoryLimits, LogFactory, Metrics, RoomStats } from '../../src/index.ts'
-import { OutcomeUnknown, Unavailable, entryBytes } from '../../src/index.ts'
+import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Metrics, Once, RoomStats } from '../../src/index.ts'
+import { OutcomeUnknown, Unavailable, dedupeLimits, entryBytes } from '../../src/index.ts'
 import type { ClusterSettings } from './cluster.ts'
 import { ClusterRedis } from './cluster.ts'
 import { Deadlines } from './deadlines.ts'
@@ -27,7 +27,8 @@ export interface RedisBackendOptions {
   cluster?: ClusterSettings
   /** Prefix of every key and channel, so several deployments (or test runs) share one Redis. */
   prefix: string
-  limits: HistoryLimits
+  /** History limits, and the dedupe window and cap of publish keys (defaults: DEDUPE_DEFAULTS). */
+  limits: LogLimits
   /** How long a room's keys outlive the last instance that had it open. */
   roomTtlMs: number
   /** How often each instance re-announces its member counts; a count expires after 3 of these. */
@@ -65,9 +66,11 @@ export class RedisBackend implements RoomStore {
   readonly directory: RedisDirectory
   /** Every publish is answered within the command timeout of being asked, whatever ioredis (or a shard's batch) does with it meanwhile. */
   private readonly appendDeadlines = new Deadlines(COMMAND_TIMEOUT_MS)
+  private readonly dedupe: DedupeLimits
 
   constructor(options: RedisBackendOptions) {
     this.options = options
+    this.dedupe = dedupeLimits(options.limits)
     this.prefix = options.prefix
     this.say = options.log ?? ((m) => console.log(`roomcast: ${m}`))
     const events: TransportEvents = {
@@ -194,6 +197,25 @@ export class RedisBackend implements RoomStore {
       if (neverRan(err)) throw new Unavailable(`${failure.message}; nothing was published`)
       throw new OutcomeUnknown(failure.message)
     }
+  }
+
+  /** As `append`, unless `once.key` was appended within the window: the same script looks it up and appends. */
+  async appendOnce(keys: RoomKeys, draft: Draft, once: Once): Promise<Appended> {
+    if (!this.redis.isUp(keys.channel)) throw new Unavailable('redis unreachable; nothing was published')
+    const { limits, roomTtlMs } = this.options
+    const args = [keys.channel, entryBytes(draft), draftJson(draft), limits.historyMessages, limits.historyBytes, roomTtlMs]
+    let r: (string | number)[]
+    try {
+      // Timed as `append`: it is the same script, with the publish key's lookup inside.
+      const appended = this.timed('append', this.redis.appendOnce(keys, [...args, once.key, once.hash, this.dedupe.dedupeWindowMs, this.dedupe.dedupeMaxIds]))
+      r = await this.appendDeadlines.within(appended, () => new Error(`Command timed out after ${COMMAND_TIMEOUT_MS} ms`))
+    } catch (err) {
+      // As for append: a resend of the same key is safe either way, and finds out which it was.
+      const failure = this.failure(err, 'redis failed before confirming the publish')
+      if (neverRan(err)) throw new Unavailable(`${failure.message}; nothing was published`)
+      throw new OutcomeUnknown(failure.message)
+    }
+    return { seq: Number(r[0]), duplicate: Number(r[1]) !== 0, mismatch: Number(r[1]) === 2 }
   }
 
   /** The room's head and its history after `since` (all of it when `epoch` is not the room's). */

@@ -90,6 +90,8 @@ export class ClusterRedis implements Transport {
     this.cmd = new Cluster(settings.nodes, options) as ScriptedCluster
     const { APPEND, BEAT } = publishingScripts('SPUBLISH')
     this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
+    // The same script with the publish-key keys (the room's hash tag: its slot): the dedupe lookup runs inside the append.
+    this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
@@ -159,6 +161,14 @@ export class ClusterRedis implements Transport {
     const slot = keySlot(k.meta)
     return this.batches.append(slot, k, args).then(
       (seq) => this.worked(slot, seq),
+      (err) => this.failed(slot, err),
+    )
+  }
+
+  appendOnce(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
+    const slot = keySlot(k.meta)
+    return this.batches.appendOnce(slot, k, args).then(
+      (r) => this.worked(slot, r),
       (err) => this.failed(slot, err),
     )
   }

@@ -12,7 +12,7 @@
  * gets a new epoch and its members resync. Member counts are presence.ts's.
  */
 
-import type { Draft, Entry, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import type { Appended, Draft, Entry, Head, Once, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { Unavailable, entryBytes, replayFrom } from '../../src/index.ts'
 import { RoomPresence } from './presence.ts'
 import type { Beat, RoomListener, RoomStore } from './room-store.ts'
@@ -111,21 +111,39 @@ export class RedisLog implements RoomLog, RoomListener {
     return this.settled().then(() => this.startPoint)
   }
 
-  async append(draft: Draft): Promise<number> {
+  append(draft: Draft): Promise<number> {
+    return this.appendBy(
+      draft,
+      () => this.store.append(this.keys, draft),
+      (seq) => seq,
+    )
+  }
+
+  appendOnce(draft: Draft, once: Once): Promise<Appended> {
+    // A repeat's seq is its first append's: whichever instance made that, it is delivered here in order.
+    return this.appendBy(
+      draft,
+      () => this.store.appendOnce(this.keys, draft, once),
+      (a) => a.seq,
+    )
+  }
+
+  /** Append through `run` (whose answer names the seq by `seqOf`), as `append` describes. */
+  private async appendBy<T>(draft: Draft, run: () => Promise<T>, seqOf: (answer: T) => number): Promise<T> {
     // A member's own publish must come after its join point, which a new log only learns once placed.
     if (this.epoch === undefined) await this.settled()
     const own = this.store.confirmsAppends ? ownKey(draft) : undefined
     if (own === undefined) {
-      const seq = await this.store.append(this.keys, draft)
-      if (seq > this.appendedSeq) this.appendedSeq = seq
-      return seq
+      const answer = await run()
+      if (seqOf(answer) > this.appendedSeq) this.appendedSeq = seqOf(answer)
+      return answer
     }
     // Its entry may come back before the confirmation: the room gets it (and its ack) only after.
     this.pendingOwn.add(own)
     try {
-      const seq = await this.store.append(this.keys, draft)
-      if (seq > this.appendedSeq) this.appendedSeq = seq
-      return seq
+      const answer = await run()
+      if (seqOf(answer) > this.appendedSeq) this.appendedSeq = seqOf(answer)
+      return answer
     } catch (err) {
       // Not confirmed (or not known to have run): if the entry comes, it comes without an ack.
       this.unconfirmedOwn.add(own)

@@ -5,7 +5,7 @@
  * the log (`RoomListener`, which RedisLog implements), as centrifuge's
  * broker reports to the handler its node gives it.
  */
-import type { Draft, Entry } from '../../src/index.ts'
+import type { Appended, Draft, Entry, Once } from '../../src/index.ts'
 import type { RoomKeys } from './wire.ts'
 
 /** What a heartbeat read: the room's head, Redis's clock (µs), and the other instances' live counts. */
@@ -39,6 +39,8 @@ export interface RoomStore {
   release(room: RoomListener): void
   /** Take the next seq, keep the entry in history and publish it: one atomic script. Rejects with Unavailable. */
   append(keys: RoomKeys, draft: Draft): Promise<number>
+  /** As `append`, unless `once.key` was appended within the dedupe window: the lookup is in the same script. Rejects with Unavailable. */
+  appendOnce(keys: RoomKeys, draft: Draft, once: Once): Promise<Appended>
   /**
    * The room's head and its history after `since` (all of it when `epoch` is not the room's); on a
    * cluster, held by a replica too, so a failover cannot take back what a room delivers from it.

@@ -3,10 +3,12 @@
  * Each runs atomically inside Redis, so "take the next seq, keep it in
  * history, publish it" can never interleave with another instance's publish.
  *
- * A room has three keys, hash-tagged so they share a cluster slot:
+ * A room has these keys, hash-tagged so they share a cluster slot:
  * - meta (hash): epoch, seq, bytes (body bytes held in history)
  * - log (list): "<bodyBytes> <entry JSON>", oldest first, contiguous seqs
  * - presence (hash): instanceId -> "<count>:<expiresAtMs>"
+ * - ids (hash): publish key -> "<expiresAtMs> <seq> <epoch> <hash>", and idx (sorted set): publish key by
+ *   expiresAtMs, for publishes with an id (written only by them)
  * and one pub/sub channel carrying "m <epoch> <entry JSON>" and "p <instance> <count> <at>".
  * On one Redis the channel is classic pub/sub (PUBLISH); on a cluster it is a
  * shard channel (SPUBLISH), which only the room's shard carries.
@@ -37,9 +39,29 @@ redis.call('PEXPIRE', log, ttl)
 /**
  * KEYS: meta, log. ARGV: channel, bodyBytes, draft JSON ("{...}" without seq),
  * maxMessages, maxBytes, ttlMs. Returns the new seq.
+ *
+ * With a publish key (KEYS ids, idx; ARGV key, hash, windowMs, maxIds): the
+ * lookup and the append are this one script, so no two instances can both
+ * append one key. A key appended within the window (in this epoch) returns
+ * {its seq, 1} (same hash) or {its seq, 2} (another hash) and appends nothing;
+ * otherwise the entry is appended, the key remembered, and {seq, 0} returned.
+ * Each call also forgets a few expired keys, and the oldest past maxIds.
  */
 const append = (pub: PublishCommand) => `${ENSURE}
 local ttl = ARGV[6]
+local dk, nowMs = ARGV[7], 0
+if dk then
+  local t = redis.call('TIME')
+  nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local v = redis.call('HGET', KEYS[3], dk)
+  if v then
+    local exp, was, ep, h = string.match(v, '^(%d+) (%d+) (%S+) (.*)$')
+    if tonumber(exp) > nowMs and ep == epoch then
+      if h == ARGV[8] then return {tonumber(was), 1} end
+      return {tonumber(was), 2}
+    end
+  end
+end
 seq = redis.call('HINCRBY', meta, 'seq', 1)
 local size = tonumber(ARGV[2])
 local entry = '{"seq":' .. seq .. ',' .. string.sub(ARGV[3], 2)
@@ -56,7 +78,27 @@ if n > maxN or bytes > maxB then
   redis.call('HSET', meta, 'bytes', bytes)
 end
 ${TOUCH}
+if dk then
+  local ids, idx, window = KEYS[3], KEYS[4], tonumber(ARGV[9])
+  local exp = nowMs + window
+  redis.call('HSET', ids, dk, exp .. ' ' .. seq .. ' ' .. epoch .. ' ' .. ARGV[8])
+  redis.call('ZADD', idx, exp, dk)
+  local gone = redis.call('ZRANGEBYSCORE', idx, '-inf', nowMs, 'LIMIT', 0, 64)
+  if #gone > 0 then
+    redis.call('HDEL', ids, unpack(gone))
+    redis.call('ZREM', idx, unpack(gone))
+  end
+  local over = redis.call('ZCARD', idx) - tonumber(ARGV[10])
+  if over > 0 then
+    local oldest = redis.call('ZPOPMIN', idx, over)
+    for i = 1, #oldest, 2 do redis.call('HDEL', ids, oldest[i]) end
+  end
+  local keep = math.max(tonumber(ttl), window)
+  redis.call('PEXPIRE', ids, keep)
+  redis.call('PEXPIRE', idx, keep)
+end
 redis.call('${pub}', ARGV[1], 'm ' .. epoch .. ' ' .. entry)
+if dk then return {seq, 0} end
 return seq
 `
 

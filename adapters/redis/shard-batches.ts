@@ -14,6 +14,7 @@ import type { RoomKeys } from './wire.ts'
 /** A pipeline with the scripts the cluster client defines. */
 export interface ScriptedPipeline {
   rcAppend(meta: string, log: string, ...args: (string | number)[]): ScriptedPipeline
+  rcAppendOnce(meta: string, log: string, ids: string, idx: string, ...args: (string | number)[]): ScriptedPipeline
   rcRange(meta: string, log: string, ...args: (string | number)[]): ScriptedPipeline
   call(command: string, ...args: string[]): ScriptedPipeline
   exec(): Promise<[Error | null, unknown][] | null>
@@ -21,7 +22,7 @@ export interface ScriptedPipeline {
 
 interface Op {
   slot: number
-  kind: 'append' | 'range'
+  kind: 'append' | 'append-once' | 'range'
   keys: RoomKeys
   args: (string | number)[]
   resolve: (value: unknown) => void
@@ -52,6 +53,11 @@ export class ShardBatches {
   /** Run the append script on the room's shard; resolves with the seq once a replica holds it. */
   append(slot: number, keys: RoomKeys, args: (string | number)[]): Promise<number> {
     return this.enqueue(slot, 'append', keys, args) as Promise<number>
+  }
+
+  /** Run the append script with a publish key on the room's shard; resolves with its reply once a replica holds it. */
+  appendOnce(slot: number, keys: RoomKeys, args: (string | number)[]): Promise<Reply> {
+    return this.enqueue(slot, 'append-once', keys, args) as Promise<Reply>
   }
 
   /** Run the range script on the room's shard; resolves once a replica holds everything it read. */
@@ -117,6 +123,7 @@ export class ShardBatches {
     const p = this.cluster.pipeline() as unknown as ScriptedPipeline
     for (const op of batch) {
       if (op.kind === 'append') p.rcAppend(op.keys.meta, op.keys.log, ...op.args)
+      else if (op.kind === 'append-once') p.rcAppendOnce(op.keys.meta, op.keys.log, op.keys.ids, op.keys.idx, ...op.args)
       else p.rcRange(op.keys.meta, op.keys.log, ...op.args)
     }
     if (wait) p.call('WAIT', '1', String(this.waitMs))

@@ -15,6 +15,7 @@ import type { RoomKeys } from './wire.ts'
 
 type Scripted = Redis & {
   rcAppend(meta: string, log: string, ...args: (string | number)[]): Promise<number>
+  rcAppendOnce(meta: string, log: string, ids: string, idx: string, ...args: (string | number)[]): Promise<Reply>
   rcRange(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>
   rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<Reply>
   rcPeek(meta: string, presence: string): Promise<number[]>
@@ -76,6 +77,8 @@ export class SingleRedis implements Transport {
     this.cmd = new Redis(url, { ...FAIL_FAST, enableAutoPipelining: true }) as Scripted
     this.sub = new Redis(url, FAIL_FAST)
     this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
+    // The same script with the publish-key keys: the dedupe lookup runs inside the append.
+    this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
@@ -121,6 +124,10 @@ export class SingleRedis implements Transport {
 
   append(k: RoomKeys, args: (string | number)[]): Promise<number> {
     return this.cmd.rcAppend(k.meta, k.log, ...args)
+  }
+
+  appendOnce(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
+    return this.cmd.rcAppendOnce(k.meta, k.log, k.ids, k.idx, ...args)
   }
 
   range(k: RoomKeys, args: (string | number)[]): Promise<Reply> {

@@ -39,6 +39,8 @@ export interface Transport {
   unlisten(channel: string): void
   /** Run the append script (ARGV as in scripts.ts); resolves with the new seq once it is as safe as this Redis makes it. */
   append(keys: RoomKeys, args: (string | number)[]): Promise<number>
+  /** Run the append script with a publish key (KEYS ids and idx too; ARGV as in scripts.ts): resolves with {seq, 0 new | 1 repeat | 2 repeat, other hash}, as safe as `append`. */
+  appendOnce(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
   /** Run the range script; on a cluster, what it returns is held by a replica too, so a failover cannot take it back. */
   range(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
   /** Run the heartbeat script. */

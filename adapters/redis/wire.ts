@@ -8,13 +8,16 @@ export interface RoomKeys {
   meta: string
   log: string
   presence: string
+  /** Publish keys (hash) and their expiry order (sorted set), for publishes with an id. */
+  ids: string
+  idx: string
   channel: string
 }
 
 /** The keys and channel of `room`. */
 export function roomKeys(prefix: string, room: string): RoomKeys {
   const base = `${prefix}{${room}}`
-  return { meta: `${base}:meta`, log: `${base}:log`, presence: `${base}:presence`, channel: `${base}:ch` }
+  return { meta: `${base}:meta`, log: `${base}:log`, presence: `${base}:presence`, ids: `${base}:ids`, idx: `${base}:idx`, channel: `${base}:ch` }
 }
 
 /** The draft as JSON without a seq; the append script puts `"seq":N,` in front. */

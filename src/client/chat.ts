@@ -36,6 +36,9 @@ $('room').textContent = '#' + roomName
 document.title = `#${roomName} · roomcast`
 nameInput.value = load('roomcast.name') || `guest-${Math.floor(Math.random() * 1000)}`
 
+/** Codes after which a message may have gone out; a replay of it would confirm it (see showMessage). */
+const UNCONFIRMED = new Set(['connection_lost', 'outcome_unknown', 'timeout'])
+
 /** My messages by mid, so an ack (or a replay of it) updates the line that is already shown. */
 const mine = new Map<string, HTMLLIElement>()
 /** The current client; replaced when the page connects again (with a new token, or after a terminal close). */
@@ -100,12 +103,15 @@ $<HTMLFormElement>('form').addEventListener('submit', (e) => {
   const li = line(name, text, Date.now(), 'mine pending')
   status(li, client.state === 'open' ? 'sending…' : 'queued')
   mine.set(data.mid, li)
+  // The client resends it until the server acks it (a lost connection, a backend that could not say), so this
+  // settles once, with the seq everyone saw; only past the dedupe window can its outcome stay open.
   client.publish(data).then(
     () => sent(li),
     (err: RoomcastError) => {
+      // A replay of it may have confirmed it meanwhile (see showMessage): then it was sent.
+      if (!li.classList.contains('pending')) return
       li.classList.replace('pending', 'failed')
-      // After a lost connection or a timeout it may have gone out; a replay of it would confirm it (see showMessage).
-      status(li, err.code === 'connection_lost' || err.code === 'timeout' ? 'not confirmed' : `not sent: ${err.code}`)
+      status(li, UNCONFIRMED.has(err.code) ? 'not confirmed' : `not sent: ${err.code}`)
     },
   )
 })

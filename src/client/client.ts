@@ -1,16 +1,18 @@
 /**
  * A small roomcast client over the web-standard `WebSocket` (browsers, Deno,
  * Bun, Workers; on Node 20 pass `ws`). Json mode, reconnect with backoff and
- * jitter, resume with since+epoch, de-duplication by seq, acked publishes and
- * a bounded queue while disconnected. Where the server says why it closed or
- * refused (a close reason, or a door check after a refused upgrade), the state
- * change carries it, and a terminal one ends the reconnecting.
+ * jitter, resume with since+epoch, de-duplication by seq, acked publishes
+ * resent under the same id until they are acked (outbox.ts), and a bounded
+ * queue while disconnected. Where the server says why it closed or refused (a
+ * close reason, or a door check after a refused upgrade), the state change
+ * carries it, and a terminal one ends the reconnecting.
  */
 import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
 import { ROOM_NAME_RULE, SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import { askWhy } from './door-check.ts'
 import { RoomcastError } from './error.ts'
+import { Outbox } from './outbox.ts'
 import { closeRetry } from './retry.ts'
 import { SeqTracker } from './seq-tracker.ts'
 
@@ -32,8 +34,18 @@ export interface ClientOptions {
   since?: number
   /** A credential sent as a second subprotocol entry on every connect; a function is asked again each time. */
   token?: string | (() => string | Promise<string>)
-  /** A publish that gets no `ack` in this long rejects with `timeout` (default 10 s). */
+  /** A publish that gets no `ack` in this long rejects with `timeout` (default 120 s, the server's default dedupe window). */
   ackTimeoutMs?: number
+  /**
+   * The server's DEDUPE_WINDOW_MS (default 120 s): a publish whose answer was lost is resent with the
+   * same id while younger than this, which the server recognises as a repeat.
+   */
+  dedupeWindowMs?: number
+  /**
+   * This client's key, sent as `?client=` on every connect so the server deduplicates its publish ids across
+   * reconnects (1 to 64 of A-Z a-z 0-9 _ -). Default: a random one per client instance.
+   */
+  clientKey?: string
   /** Publishes kept while not connected; past it `publish` rejects with `queue_full` (default 100). */
   maxQueue?: number
   /** Bound of the first reconnect delay; it doubles per attempt (default 500 ms). */
@@ -93,16 +105,15 @@ export interface ClientEvents {
 
 type Listener<T> = (event: T) => void
 
-interface Outgoing {
-  id: string
-  frame: string
-  resolve: (seq: number) => void
-  reject: (err: RoomcastError) => void
-  timer: ReturnType<typeof setTimeout> | undefined
-}
-
 const PING = '{"type":"ping"}'
 const CLOSE_WAIT_MS = 2000
+const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A random client key: crypto.randomUUID where there is one (secure contexts), else 16 random bytes in hex. */
+export function randomKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('')
+}
 
 /** A client of one room. It connects on construction and keeps reconnecting until `close()`, or until the server says that cannot help. */
 /** How long an attempt waits past its backoff for the door check of the last refusal. */
@@ -114,19 +125,17 @@ export class RoomcastClient {
   private readonly base: URL
   private readonly path: string
   private readonly token: ClientOptions['token']
-  private readonly ackTimeoutMs: number
-  private readonly maxQueue: number
   private readonly backoff: { initialDelayMs: number; maxDelayMs: number }
   private readonly connectTimeoutMs: number
   private readonly pingIntervalMs: number
   private readonly tracker = new SeqTracker()
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>()
-  private readonly inflight = new Map<string, Outgoing>()
-  private queue: Outgoing[] = []
+  private readonly outbox: Outbox
+  /** Sent as `?client=` on every connect: the server deduplicates this client's publish ids under it. */
+  readonly clientKey: string
   private ws: WebSocket | undefined
   private current: ConnectionState = 'connecting'
   private attempt = 0
-  private ids = 0
   private firstSince: number | undefined
   private currentEpoch: string | undefined
   private count: number | undefined
@@ -154,9 +163,18 @@ export class RoomcastClient {
     if (options.room !== undefined && !isRoomName(options.room)) throw new TypeError(ROOM_NAME_RULE)
     this.path = options.room === undefined ? '' : `rooms/${options.room}`
     this.token = options.token
-    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000
-    this.maxQueue = options.maxQueue ?? 100
     this.backoff = { initialDelayMs: options.initialDelayMs ?? 500, maxDelayMs: options.maxDelayMs ?? 10_000 }
+    if (options.clientKey !== undefined && !CLIENT_KEY.test(options.clientKey)) throw new TypeError('clientKey must be 1 to 64 of A-Z a-z 0-9 _ -')
+    this.clientKey = options.clientKey ?? randomKey()
+    this.outbox = new Outbox({
+      ackTimeoutMs: options.ackTimeoutMs ?? 120_000,
+      maxQueue: options.maxQueue ?? 100,
+      dedupeWindowMs: options.dedupeWindowMs ?? 120_000,
+      backoff: this.backoff,
+      idPrefix: `${this.clientKey}.`,
+      send: (frame) => this.sendOpen(frame),
+      fail: (code, message) => new RoomcastError(code, message),
+    })
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.pingIntervalMs = options.pingIntervalMs ?? 25_000
     if (options.since !== undefined) {
@@ -186,9 +204,14 @@ export class RoomcastClient {
     return this.count
   }
 
-  /** Publishes waiting for a connection. */
+  /** Publishes sent again under their id, and how many of those the server acked as repeats (the first had gone through). */
+  get resends(): { sent: number; repeats: number } {
+    return { sent: this.outbox.resent, repeats: this.outbox.repeats }
+  }
+
+  /** Publishes waiting for a connection (new ones, and ones to resend). */
   get queued(): number {
-    return this.queue.length
+    return this.outbox.queued
   }
 
   /** Listen to an event; returns a function that stops listening. */
@@ -203,30 +226,18 @@ export class RoomcastClient {
   }
 
   /**
-   * Publish `data` (any JSON value) to the room. Resolves with its seq once the
-   * server acks it; rejects with a RoomcastError: the server's code, `timeout`
-   * (no ack in time), `queue_full`, `connection_lost` (the connection dropped
-   * before the ack: it may or may not have been published), `closed` or `bad_data`.
+   * Publish `data` (any JSON value) to the room. Resolves once, with its seq,
+   * when the server acks it; a publish whose answer was lost (a dropped
+   * connection, `outcome_unknown`) is resent with the same id, which the server
+   * publishes at most once, and one refused as `unavailable` is tried again
+   * until `ackTimeoutMs`. Rejects with a RoomcastError: the server's code,
+   * `timeout` (no ack in time), `queue_full`, `closed`, `bad_data`, or
+   * `connection_lost` / `outcome_unknown` (its answer was lost and the dedupe
+   * window passed before a resend was acked: it may or may not have been published).
    */
   publish(data: unknown): Promise<number> {
     if (this.current === 'closed') return Promise.reject(new RoomcastError('closed', 'the client is closed'))
-    if (data === undefined) return Promise.reject(new RoomcastError('bad_data', 'data must be a JSON value'))
-    const id = `p${++this.ids}`
-    let frame: string
-    try {
-      frame = JSON.stringify({ type: 'publish', data, id })
-    } catch (err) {
-      return Promise.reject(new RoomcastError('bad_data', `data is not JSON: ${String(err)}`))
-    }
-    if (this.current !== 'open' && this.queue.length >= this.maxQueue) {
-      return Promise.reject(new RoomcastError('queue_full', `${this.maxQueue} publishes are already waiting for a connection`))
-    }
-    return new Promise((resolve, reject) => {
-      const o: Outgoing = { id, frame, resolve, reject, timer: undefined }
-      o.timer = setTimeout(() => this.expire(o), this.ackTimeoutMs)
-      if (this.current === 'open') this.transmit(o)
-      else this.queue.push(o)
-    })
+    return this.outbox.publish(data, this.current === 'open')
   }
 
   /** Stop for good: stop reconnecting, reject what is waiting with `closed`, close the socket (resolves when closed, 2 s at most). */
@@ -235,10 +246,7 @@ export class RoomcastClient {
     this.setState({ state: 'closed', code: 1000, reason: 'closed by the client' })
     this.stopTimers()
     clearTimeout(this.retryTimer)
-    const unsent = new RoomcastError('closed', 'the client was closed before it was sent')
-    const unacked = new RoomcastError('closed', 'the client was closed before the ack; it may or may not have been published')
-    for (const o of this.queue.splice(0)) this.settle(o, unsent)
-    this.failInflight(unacked)
+    this.outbox.close()
     const ws = this.ws
     this.ws = undefined
     if (ws === undefined || ws.readyState === ws.CLOSED) return Promise.resolve()
@@ -305,6 +313,7 @@ export class RoomcastClient {
   private url(): string {
     const u = new URL(this.path, this.base)
     u.search = this.base.search
+    u.searchParams.set('client', this.clientKey)
     if (this.currentEpoch !== undefined) {
       u.searchParams.set('since', String(this.tracker.floor))
       u.searchParams.set('epoch', this.currentEpoch)
@@ -332,17 +341,12 @@ export class RoomcastClient {
       case 'ack': {
         // Our own message comes back in a replay after a reconnect; knowing its seq drops it there.
         this.tracker.see(f.seq)
-        const o = this.inflight.get(f.id)
-        if (o !== undefined) this.settle(o, f.seq)
+        this.outbox.acked(f.id, f.seq, f.duplicate === true)
         return
       }
-      case 'error': {
-        const err = new RoomcastError(f.code, f.message)
-        const o = f.id === undefined ? undefined : this.inflight.get(f.id)
-        if (o !== undefined) this.settle(o, err)
-        else this.emit('error', err)
+      case 'error':
+        if (f.id === undefined || !this.outbox.refused(f.id, f.code, f.message)) this.emit('error', new RoomcastError(f.code, f.message))
         return
-      }
       case 'presence':
         this.count = f.connections
         return this.emit('presence', f)
@@ -364,12 +368,8 @@ export class RoomcastClient {
     this.setState({ state: 'open' })
     this.emit('welcome', w)
     if (missed !== undefined) this.emit('missed', missed)
-    // One at a time: a listener above may have closed the client, which rejects what is left.
-    while (this.current === 'open') {
-      const o = this.queue.shift()
-      if (o === undefined) break
-      this.transmit(o)
-    }
+    // Resends first, then what was queued; a listener above may have closed the client, which rejected it all.
+    this.outbox.flush()
     if (this.pingIntervalMs > 0 && this.ws !== undefined) this.heartbeat(this.ws)
   }
 
@@ -399,8 +399,8 @@ export class RoomcastClient {
   private lost(code: number, reason: string): void {
     this.ws = undefined
     this.stopTimers()
-    const why = reason ? `${code}: ${reason}` : String(code)
-    this.failInflight(new RoomcastError('connection_lost', `connection lost (${why}) before the ack; it may or may not have been published`))
+    // What was sent and not acked is resent after the next welcome (or, past the dedupe window, rejected).
+    this.outbox.lost(reason ? `${code}: ${reason}` : String(code))
     if (this.current === 'closed') return
     const error = closeError(reason)
     if (error?.retry === 'terminal') return this.stop(code, reason, error)
@@ -443,7 +443,7 @@ export class RoomcastClient {
   private stop(code: number, reason: string, error: RoomcastError): void {
     clearTimeout(this.retryTimer)
     this.setState({ state: 'closed', code, reason, error })
-    for (const o of this.queue.splice(0)) this.settle(o, error)
+    this.outbox.close(error)
   }
 
   private stopTimers(): void {
@@ -454,32 +454,11 @@ export class RoomcastClient {
 
   // ---- publishes ----
 
-  private transmit(o: Outgoing): void {
-    // Only called while open, which always has a socket.
-    if (this.ws === undefined) throw new Error('roomcast client: transmit without a socket')
-    this.inflight.set(o.id, o)
-    this.ws.send(o.frame)
-  }
-
-  private expire(o: Outgoing): void {
-    const queued = this.queue.indexOf(o)
-    if (queued >= 0) {
-      this.queue.splice(queued, 1)
-      this.settle(o, new RoomcastError('timeout', `not sent within ${this.ackTimeoutMs} ms: no connection`))
-    } else {
-      this.settle(o, new RoomcastError('timeout', `no ack within ${this.ackTimeoutMs} ms; it may or may not have been published`))
-    }
-  }
-
-  private failInflight(err: RoomcastError): void {
-    for (const o of this.inflight.values()) this.settle(o, err)
-  }
-
-  private settle(o: Outgoing, result: number | RoomcastError): void {
-    clearTimeout(o.timer)
-    this.inflight.delete(o.id)
-    if (typeof result === 'number') o.resolve(result)
-    else o.reject(result)
+  /** Send a publish on the welcomed connection; false while there is none. */
+  private sendOpen(frame: string): boolean {
+    if (this.current !== 'open' || this.ws === undefined) return false
+    this.ws.send(frame)
+    return true
   }
 
   // ---- events ----

@@ -7,13 +7,15 @@
  * check with 400), each subscription gets a v1 `RoomcastClient` of its own
  * behind the same API. The v1 single-room `RoomcastClient` is unchanged.
  */
+import type { ErrorCode } from '../wire/errors.ts'
 import type { MessageFrame } from '../wire/frames.ts'
 import { SUBPROTOCOL_V2, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import type { ConnectionState, Missed } from './client.ts'
-import { RoomcastClient } from './client.ts'
+import { RoomcastClient, randomKey } from './client.ts'
 import type { ClientErrorCode } from './error.ts'
 import { RoomcastError } from './error.ts'
+import { Outbox } from './outbox.ts'
 import { closeRetry } from './retry.ts'
 import { SeqTracker } from './seq-tracker.ts'
 
@@ -25,8 +27,14 @@ export interface ConnectionOptions {
   token?: string | (() => string | Promise<string>)
   /** `auto` (default): v2, or one v1 socket per room where the server refuses v2; `v2` or `per-room` to force one. */
   transport?: 'auto' | 'v2' | 'per-room'
-  /** A publish with no `ack` in this long rejects with `timeout` (default 10 s). */
+  /** A publish with no `ack` in this long rejects with `timeout` (default 120 s, the server's default dedupe window). */
   ackTimeoutMs?: number
+  /** The server's DEDUPE_WINDOW_MS (default 120 s): a publish whose answer was lost is resent under its id while younger than this. */
+  dedupeWindowMs?: number
+  /** Publishes kept while not connected (default 100). */
+  maxQueue?: number
+  /** This connection's key, sent as `?client=` on every connect (default: a random one); see RoomcastClient's. */
+  clientKey?: string
   /** Bound of the first reconnect delay (default 500 ms) and the longest (default 10 s). */
   initialDelayMs?: number
   maxDelayMs?: number
@@ -180,12 +188,6 @@ export class Subscription {
   }
 }
 
-interface Pending {
-  resolve: (seq: number) => void
-  reject: (err: RoomcastError) => void
-  timer: ReturnType<typeof setTimeout>
-}
-
 const PING = '{"type":"ping"}'
 
 /** A frame from the server, read loosely: each case uses the fields its type has (wire/v2.ts). */
@@ -199,6 +201,7 @@ interface Incoming {
   resumed?: { since: number; complete: boolean }
   code?: string
   message?: string
+  duplicate?: boolean
 }
 
 /** One protocol v2 connection with many subscriptions. Connects on construction; reconnects until `close()`. */
@@ -207,13 +210,15 @@ export class RoomcastConnection {
   private readonly fetch: typeof fetch | undefined
   private readonly base: URL
   private readonly subs = new Map<string, Subscription>()
-  private readonly inflight = new Map<string, Pending>()
+  /** Publishes until each is acked, resent under its id where the answer was lost (outbox.ts). */
+  private readonly outbox: Outbox
+  /** Sent as `?client=` on every connect: the server deduplicates this connection's publish ids under it. */
+  readonly clientKey: string
   private readonly listeners = new Map<'state', Set<Listener<ConnectionState>>>()
   private transport: Promise<'v2' | 'per-room'>
   private ws: WebSocket | undefined
   private current: ConnectionState = 'connecting'
   private attempt = 0
-  private ids = 0
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private pingTimer: ReturnType<typeof setTimeout> | undefined
   private silent = false
@@ -227,6 +232,22 @@ export class RoomcastConnection {
     base.protocol = base.protocol.replace(/^http/, 'ws')
     if (!base.pathname.endsWith('/')) base.pathname += '/'
     this.base = base
+    if (options.clientKey !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(options.clientKey)) throw new TypeError('clientKey must be 1 to 64 of A-Z a-z 0-9 _ -')
+    this.clientKey = options.clientKey ?? randomKey()
+    const backoff = { initialDelayMs: options.initialDelayMs ?? 500, maxDelayMs: options.maxDelayMs ?? 10_000 }
+    this.outbox = new Outbox({
+      ackTimeoutMs: options.ackTimeoutMs ?? 120_000,
+      maxQueue: options.maxQueue ?? 100,
+      dedupeWindowMs: options.dedupeWindowMs ?? 120_000,
+      backoff,
+      idPrefix: `${this.clientKey}.`,
+      send: (frame) => {
+        if (this.current !== 'open' || this.ws === undefined) return false
+        this.ws.send(frame)
+        return true
+      },
+      fail: (code, message) => new RoomcastError(code, message),
+    })
     this.transport = this.chooseTransport()
     void this.transport.then((t) => {
       if (t === 'v2') void this.connect()
@@ -269,26 +290,13 @@ export class RoomcastConnection {
     return sub
   }
 
-  /** @internal Publish to `room` (subscribed or not, v2). */
+  /**
+   * @internal Publish to `room` (subscribed or not, v2): queued while not connected, and, as RoomcastClient's,
+   * resent under its id where its answer was lost, so it resolves once with the seq everyone saw.
+   */
   publish(room: string, data: unknown): Promise<number> {
     if (this.current === 'closed') return Promise.reject(new RoomcastError('closed', 'the client is closed'))
-    if (this.ws === undefined || this.current !== 'open') return Promise.reject(new RoomcastError('connection_lost', 'not connected'))
-    const id = `p${++this.ids}`
-    let frame: string
-    try {
-      frame = JSON.stringify({ type: 'publish', room, data, id })
-    } catch (err) {
-      return Promise.reject(new RoomcastError('bad_data', `data is not JSON: ${String(err)}`))
-    }
-    const ws = this.ws
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.settle(id, new RoomcastError('timeout', 'no ack in time; it may or may not have been published')),
-        this.options.ackTimeoutMs ?? 10_000,
-      )
-      this.inflight.set(id, { resolve, reject, timer })
-      ws.send(frame)
-    })
+    return this.outbox.publish(data, this.current === 'open' && this.ws !== undefined, room)
   }
 
   /** @internal */
@@ -306,7 +314,7 @@ export class RoomcastConnection {
     this.setState('closed')
     clearTimeout(this.retryTimer)
     clearTimeout(this.pingTimer)
-    for (const id of [...this.inflight.keys()]) this.settle(id, new RoomcastError('closed', 'the client was closed before the ack'))
+    this.outbox.close()
     const closing = [...this.subs.values()].map((s) => this.unsubscribe(s))
     const ws = this.ws
     this.ws = undefined
@@ -368,7 +376,9 @@ export class RoomcastConnection {
     } catch {
       return this.retry()
     }
-    const ws = new this.WS(this.base.href, token === undefined ? SUBPROTOCOL_V2 : [SUBPROTOCOL_V2, token])
+    const url = new URL(this.base.href)
+    url.searchParams.set('client', this.clientKey)
+    const ws = new this.WS(url.href, token === undefined ? SUBPROTOCOL_V2 : [SUBPROTOCOL_V2, token])
     this.ws = ws
     ws.onmessage = (e) => {
       if (this.ws === ws) this.receive(e.data)
@@ -377,8 +387,8 @@ export class RoomcastConnection {
       if (this.ws !== ws) return
       this.ws = undefined
       clearTimeout(this.pingTimer)
-      for (const id of [...this.inflight.keys()])
-        this.settle(id, new RoomcastError('connection_lost', 'connection lost before the ack; it may or may not have been published'))
+      // What was sent and not acked is resent after the next welcome (or, past the dedupe window, rejected).
+      this.outbox.lost(e.reason ? `${e.code}: ${e.reason}` : String(e.code))
       if (this.current === 'closed') return
       if (closeRetry(e.reason)?.retry === 'terminal') return this.setState('closed')
       this.retry()
@@ -418,6 +428,7 @@ export class RoomcastConnection {
         this.attempt = 0
         this.setState('open')
         for (const s of this.subs.values()) this.sendSubscribe(s)
+        this.outbox.flush()
         this.heartbeat()
         return
       case 'subscribed':
@@ -428,11 +439,12 @@ export class RoomcastConnection {
         return sub?.presenceFrame(f)
       case 'ack': {
         sub?.tracker.see(f.seq)
-        return this.settle(String(f.id), f.seq)
+        this.outbox.acked(String(f.id), f.seq, f.duplicate === true)
+        return
       }
       case 'error': {
         const err = new RoomcastError(f.code as ClientErrorCode, String(f.message))
-        if (typeof f.id === 'string' && this.inflight.has(f.id)) return this.settle(f.id, err)
+        if (typeof f.id === 'string' && this.outbox.refused(f.id, f.code as ErrorCode, String(f.message))) return
         sub?.emit('error', err)
         // A refused subscribe ends that subscription: the server holds none for it.
         if (sub !== undefined && f.id === `s:${sub.room}` && f.code !== 'rate_limited' && f.code !== 'unavailable') {
@@ -456,15 +468,6 @@ export class RoomcastConnection {
       ws.send(PING)
       this.heartbeat()
     }, every)
-  }
-
-  private settle(id: string, result: number | RoomcastError): void {
-    const p = this.inflight.get(id)
-    if (p === undefined) return
-    this.inflight.delete(id)
-    clearTimeout(p.timer)
-    if (typeof result === 'number') p.resolve(result)
-    else p.reject(result)
   }
 
   private setState(state: ConnectionState): void {

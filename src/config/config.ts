@@ -30,6 +30,10 @@ export interface Config {
   historyTotalBytes: number
   /** Rooms one instance holds at once; past it a new room is refused (503 too_many_rooms), existing rooms keep working. */
   maxRooms: number
+  /** How long a publish id (or HTTP Idempotency-Key) is remembered per room, so a resend is not published twice. */
+  dedupeWindowMs: number
+  /** Publish ids remembered per room; past it the oldest is forgotten first, even inside the window. */
+  dedupeMaxIds: number
   /** A connection with no frame and no pong for this long is closed. */
   idleTimeoutMs: number
   /** How often the server pings where the runtime lets it. */
@@ -70,6 +74,8 @@ export const defaults: Config = {
   historyBytes: 1024 * 1024,
   historyTotalBytes: 256 * 1024 * 1024,
   maxRooms: 10_000,
+  dedupeWindowMs: 120_000,
+  dedupeMaxIds: 10_000,
   idleTimeoutMs: 60_000,
   pingIntervalMs: 20_000,
   presenceIntervalMs: 100,
@@ -98,6 +104,8 @@ export const envNames: Record<Exclude<keyof Config, 'access'>, string> = {
   historyBytes: 'HISTORY_BYTES',
   historyTotalBytes: 'HISTORY_TOTAL_BYTES',
   maxRooms: 'MAX_ROOMS',
+  dedupeWindowMs: 'DEDUPE_WINDOW_MS',
+  dedupeMaxIds: 'DEDUPE_MAX_IDS',
   idleTimeoutMs: 'IDLE_TIMEOUT_MS',
   pingIntervalMs: 'PING_INTERVAL_MS',
   presenceIntervalMs: 'PRESENCE_INTERVAL_MS',

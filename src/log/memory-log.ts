@@ -1,10 +1,11 @@
-/** The RoomLog of one room in one process: seq, epoch and a bounded history in memory. */
+/** The RoomLog of one room in one process: seq, epoch, a bounded history and the dedupe table in memory. */
+import { DedupeTable } from './dedupe.ts'
 import type { Draft, Entry } from './entry.ts'
 import { entryBytes } from './entry.ts'
 import type { Budgeted } from './history-budget.ts'
 import { HistoryBudget } from './history-budget.ts'
-import type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './room-log.ts'
-import { newEpoch, replayFrom } from './room-log.ts'
+import type { Appended, Head, LogFactory, LogLimits, Once, Replay, RoomLog, RoomSink } from './room-log.ts'
+import { dedupeLimits, newEpoch, replayFrom } from './room-log.ts'
 
 /** The in-memory log of one room in one process. */
 export class MemoryLog implements RoomLog, Budgeted {
@@ -17,13 +18,16 @@ export class MemoryLog implements RoomLog, Budgeted {
   usedBefore: Budgeted | null = null
   /** The budget's link to the log used just after this one. */
   usedAfter: Budgeted | null = null
+  private readonly dedupe: DedupeTable
 
   constructor(
     private readonly sink: RoomSink,
-    private readonly limits: HistoryLimits,
+    private readonly limits: LogLimits,
     /** The instance's history budget across rooms, when there is one. */
     private readonly budget?: HistoryBudget,
-  ) {}
+  ) {
+    this.dedupe = new DedupeTable(dedupeLimits(limits))
+  }
 
   head(): Promise<Head> {
     return Promise.resolve({ seq: this.seq, epoch: this.epoch })
@@ -35,6 +39,18 @@ export class MemoryLog implements RoomLog, Budgeted {
     this.keep(entry)
     this.sink.deliver(entry)
     return Promise.resolve(entry.seq)
+  }
+
+  appendOnce(draft: Draft, once: Once): Promise<Appended> {
+    // The room's clock stamped the draft: the window runs on the same time as everything else in the room.
+    const earlier = this.dedupe.find(once, draft.ts)
+    if (earlier !== undefined) return Promise.resolve(earlier)
+    const entry = draft as Entry
+    entry.seq = ++this.seq
+    this.keep(entry)
+    this.dedupe.remember(once, entry.seq, draft.ts)
+    this.sink.deliver(entry)
+    return Promise.resolve({ seq: entry.seq, duplicate: false, mismatch: false })
   }
 
   replay(since: number, epoch: string | undefined): Promise<Replay> {
@@ -57,6 +73,7 @@ export class MemoryLog implements RoomLog, Budgeted {
   }
 
   close(): void {
+    this.dedupe.clear()
     this.budget?.remove(this, this.bytes)
     this.entries = []
     this.start = 0
@@ -96,7 +113,7 @@ export class MemoryLog implements RoomLog, Budgeted {
 }
 
 /** A LogFactory for one process: every room's log in memory, all of them within one HISTORY_TOTAL_BYTES when it is set. */
-export function memoryLogs(limits: HistoryLimits): LogFactory {
+export function memoryLogs(limits: LogLimits): LogFactory {
   const budget = limits.historyTotalBytes === undefined ? undefined : new HistoryBudget(limits.historyTotalBytes)
   return (_room, sink) => new MemoryLog(sink, limits, budget)
 }

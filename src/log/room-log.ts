@@ -59,6 +59,14 @@ export interface RoomLog {
    * delivery of the entry (Delivery.deliver), so it comes in seq order.
    */
   append(draft: Draft): Promise<number>
+  /**
+   * As `append`, unless `once.key` was appended within the room's dedupe window:
+   * then nothing is appended or delivered, and the result carries that entry's
+   * seq. Looking the key up and appending are one atomic step, across instances
+   * where the log spans them. Only publishes with an id come here, so a publish
+   * without one costs no lookup.
+   */
+  appendOnce(draft: Draft, once: Once): Promise<Appended>
   /** Entries after `since`; `complete` is false when history no longer reaches back or the epoch differs. */
   replay(since: number, epoch: string | undefined): Promise<Replay>
   /** Bytes of message bodies the history holds in this process; absent where it lives elsewhere (Redis). */
@@ -73,6 +81,49 @@ export interface RoomLog {
   clear?(): Promise<void>
   /** The room is being dropped from this instance. */
   close(): void
+}
+
+/** A publish's deduplication key within its room, and what a repeat of it must match. */
+export interface Once {
+  /** The publisher's identity and the publish's id, as `dedupeKey` joins them. */
+  key: string
+  /** A hash of the publish (HTTP: of its body), compared on a repeat; '' where nothing is compared (json publish ids). */
+  hash: string
+}
+
+/** How an append with a key went. */
+export interface Appended {
+  /** The new entry's seq, or (a duplicate) the seq the key was first appended as. */
+  seq: number
+  /** The key was appended before, within the window: nothing was appended now. */
+  duplicate: boolean
+  /** A duplicate whose first publish had another hash (an HTTP Idempotency-Key reused for another body). */
+  mismatch: boolean
+}
+
+/** How long and how many publish keys a room remembers (DEDUPE_WINDOW_MS, DEDUPE_MAX_IDS). */
+export interface DedupeLimits {
+  dedupeWindowMs: number
+  dedupeMaxIds: number
+}
+
+/** The dedupe limits a log falls back to when given none (the same as config's defaults; a unit test holds them together). */
+export const DEDUPE_DEFAULTS: DedupeLimits = { dedupeWindowMs: 120_000, dedupeMaxIds: 10_000 }
+
+/** Limits a log keeps to: its history and, optionally, its dedupe table. */
+export type LogLimits = HistoryLimits & Partial<DedupeLimits>
+
+/** The dedupe limits of `limits`, defaults filled in. */
+export function dedupeLimits(limits: Partial<DedupeLimits>): DedupeLimits {
+  return { dedupeWindowMs: limits.dedupeWindowMs ?? DEDUPE_DEFAULTS.dedupeWindowMs, dedupeMaxIds: limits.dedupeMaxIds ?? DEDUPE_DEFAULTS.dedupeMaxIds }
+}
+
+/**
+ * The key of publish `id` from `identity` (a kind letter and a name: see Room and the HTTP publish).
+ * Length-prefixed, so no identity and id can spell another pair's key.
+ */
+export function dedupeKey(identity: string, id: string): string {
+  return `${identity.length}:${identity}${id}`
 }
 
 /** Opens the log of a room; `sink` receives its entries. */

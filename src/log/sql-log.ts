@@ -2,20 +2,17 @@
  * A room's log in a synchronous SQL database: the Durable Object's own SQLite
  * (`ctx.storage.sql`) on Cloudflare, any SQLite elsewhere. seq, epoch and
  * history live in two tables, so a room that is evicted or restarted
- * continues its numbers and replays from storage.
+ * continues its numbers and replays from storage; publish keys in a third
+ * (sql-dedupe.ts), so a resend after an eviction is still recognised.
  */
 import type { Draft, Entry } from './entry.ts'
 import { entryBytes, parseEntry, serializeEntry } from './entry.ts'
-import type { Head, HistoryLimits, LogFactory, Replay, RoomLog, RoomSink } from './room-log.ts'
-import { newEpoch, replayFrom } from './room-log.ts'
+import type { Appended, Head, HistoryLimits, LogFactory, LogLimits, Once, Replay, RoomLog, RoomSink } from './room-log.ts'
+import { dedupeLimits, newEpoch, replayFrom } from './room-log.ts'
+import { SqlDedupe } from './sql-dedupe.ts'
+import type { SqlStore, SqlValue } from './sql-store.ts'
 
-/** A value SQLite hands back. */
-export type SqlValue = string | number | null | ArrayBuffer
-
-/** The little of a synchronous SQL database the log needs; `ctx.storage.sql` is one. One statement per call. */
-export interface SqlStore {
-  exec(query: string, ...bindings: (string | number | null)[]): Iterable<Record<string, SqlValue>>
-}
+export type { SqlStore, SqlValue } from './sql-store.ts'
 
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS roomcast_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
@@ -39,12 +36,16 @@ export class SqlLog implements RoomLog {
   private count = 0
   private bytes = 0
   private stored: boolean
+  private readonly limits: HistoryLimits
+  private readonly dedupe: SqlDedupe
 
   constructor(
     private readonly sql: SqlStore,
     private readonly sink: RoomSink,
-    private readonly limits: HistoryLimits,
+    limits: LogLimits,
   ) {
+    this.limits = limits
+    this.dedupe = new SqlDedupe(sql, dedupeLimits(limits))
     this.stored = rows(sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'roomcast_meta'")).length > 0
     const meta = new Map<string, string>()
     if (this.stored) for (const r of rows(sql.exec('SELECT key, value FROM roomcast_meta'))) meta.set(String(r.key), String(r.value))
@@ -63,20 +64,22 @@ export class SqlLog implements RoomLog {
 
   append(draft: Draft): Promise<number> {
     try {
-      this.materialise()
-      const entry = draft as Entry
-      const seq = this.seq + 1
-      entry.seq = seq
-      const size = entryBytes(entry)
-      this.sql.exec('INSERT INTO roomcast_log (seq, bytes, entry) VALUES (?, ?, ?)', seq, size, serializeEntry(entry))
-      this.sql.exec(SET_META, 'seq', String(seq))
-      // Only after storage took it, so a failed write leaves the cache as storage is.
-      this.seq = seq
-      this.count++
-      this.bytes += size
-      this.trim()
+      const entry = this.write(draft, undefined)
       this.sink.deliver(entry)
-      return Promise.resolve(seq)
+      return Promise.resolve(entry.seq)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  appendOnce(draft: Draft, once: Once): Promise<Appended> {
+    try {
+      // One synchronous turn: a Durable Object commits the lookup, the entry and the key together.
+      const earlier = this.dedupe.find(once, draft.ts)
+      if (earlier !== undefined) return Promise.resolve(earlier)
+      const entry = this.write(draft, once)
+      this.sink.deliver(entry)
+      return Promise.resolve({ seq: entry.seq, duplicate: false, mismatch: false })
     } catch (err) {
       return Promise.reject(err)
     }
@@ -115,6 +118,24 @@ export class SqlLog implements RoomLog {
 
   close(): void {}
 
+  /** Store `draft` as the next entry (and `once`'s key with it), then update the cache; delivering is the caller's. */
+  private write(draft: Draft, once: Once | undefined): Entry {
+    this.materialise()
+    const entry = draft as Entry
+    const seq = this.seq + 1
+    entry.seq = seq
+    const size = entryBytes(entry)
+    this.sql.exec('INSERT INTO roomcast_log (seq, bytes, entry) VALUES (?, ?, ?)', seq, size, serializeEntry(entry))
+    this.sql.exec(SET_META, 'seq', String(seq))
+    if (once !== undefined) this.dedupe.remember(once, seq, draft.ts)
+    // Only after storage took it, so a failed write leaves the cache as storage is.
+    this.seq = seq
+    this.count++
+    this.bytes += size
+    this.trim()
+    return entry
+  }
+
   private materialise(): void {
     if (this.stored) return
     for (const q of SCHEMA) this.sql.exec(q)
@@ -147,6 +168,6 @@ export class SqlLog implements RoomLog {
 }
 
 /** A LogFactory over one SQL database: a Durable Object holds exactly one room. */
-export function sqlLogs(sql: SqlStore, limits: HistoryLimits): LogFactory {
+export function sqlLogs(sql: SqlStore, limits: LogLimits): LogFactory {
   return (_room, sink) => new SqlLog(sql, sink, limits)
 }

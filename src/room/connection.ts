@@ -46,6 +46,8 @@ export interface MemberInfo {
   v2?: true
   /** The client's address, for the log lines about this member (at most 64 characters). */
   ip?: string
+  /** The client key from `?client=`: without `from`, publish ids are deduplicated under it. */
+  client?: string
 }
 
 /** What a client asked for when it joined (wire/join.ts), and what its credentials grant. */

@@ -13,15 +13,15 @@ import { notify } from '../hooks/limit.ts'
 import type { Verdict } from '../hooks/message.ts'
 import { vetMessage } from '../hooks/message.ts'
 import type { Draft, EntryKind } from '../log/entry.ts'
-import type { LogFactory, Replay, RoomLog } from '../log/room-log.ts'
-import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
+import type { Appended, LogFactory, Once, Replay, RoomLog } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import { errorFields } from '../ops/logger.ts'
 import type { PublishSource } from '../ops/metrics.ts'
 import { Ops } from '../ops/ops.ts'
 import type { MemberSummary } from '../wire/admin.ts'
 import { utf8Length } from '../wire/bytes.ts'
 import { decodeClientFrame } from '../wire/decode.ts'
-import { PONG, encodeError, encodeWelcome } from '../wire/encode.ts'
+import { PONG, encodeAck, encodeError, encodeWelcome } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
@@ -34,6 +34,7 @@ import { ExpiryTimer, expired } from './expiry.ts'
 import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import { Member } from './member.ts'
 import { Presence } from './presence.ts'
+import { memberIdentity } from './publisher.ts'
 import type { RosterPage } from './roster.ts'
 import { Roster } from './roster.ts'
 import type { Fanout } from './topics.ts'
@@ -189,6 +190,7 @@ export class Room {
     const info: MemberInfo = { id: newConnectionId(), mode: req.mode, canPublish: req.canPublish ?? true, joinedAt: now }
     if (req.from !== undefined) info.from = req.from
     if (req.exp !== undefined) info.exp = req.exp
+    if (req.client !== undefined) info.client = req.client
     if (req.info !== undefined) info.info = req.info
     if (req.v2 !== undefined) info.v2 = true
     if (req.ip !== undefined) info.ip = req.ip.slice(0, 64)
@@ -362,6 +364,36 @@ export class Room {
     vet = true,
     source: PublishSource = origin === undefined ? 'http' : 'ws',
   ): Promise<number> {
+    return this.ops.published(source, this.log.append(await this.draftFrom(kind, body, from, origin, vet)))
+  }
+
+  /**
+   * As `publish`, with a publish key (an HTTP Idempotency-Key, a v2 publish id): not published again if the key
+   * was published within the dedupe window; the answer then carries the first one's seq (and is not counted).
+   */
+  async publishOnce(
+    kind: EntryKind,
+    body: string | Uint8Array,
+    once: Once,
+    from?: string,
+    origin?: string,
+    vet = true,
+    source: PublishSource = origin === undefined ? 'http' : 'ws',
+  ): Promise<Appended> {
+    const draft = await this.draftFrom(kind, body, from, origin, vet)
+    const t0 = this.ops.metrics.now()
+    const appended = this.log.appendOnce(draft, once)
+    appended.then(
+      (a) => {
+        if (!a.duplicate) this.ops.appended(source, t0)
+      },
+      () => {},
+    )
+    return appended
+  }
+
+  /** The draft of a publish from outside the room, past the `message` hook unless `vet` is false. */
+  private async draftFrom(kind: EntryKind, body: string | Uint8Array, from: string | undefined, origin: string | undefined, vet: boolean): Promise<Draft> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (origin !== undefined) draft.origin = origin
     if (from !== undefined) draft.from = from
@@ -377,7 +409,7 @@ export class Room {
       draft.kind = v.kind
       draft.body = v.body
     }
-    return this.ops.published(source, this.log.append(draft))
+    return draft
   }
 
   /** `data` is the published value as the `message` hook sees it (the parsed JSON, the text or the bytes). */
@@ -440,14 +472,26 @@ export class Room {
     return e
   }
 
-  /** Give a member's publish its seq, or report why it could not be published. */
+  /** Give a member's publish its seq (once per publisher and id), or report why it could not be published. */
   private append(m: Member, draft: Draft, id: string | undefined): void {
-    // The ack goes out with the entry's delivery (delivery.ts), in seq order; here only a refusal is answered.
-    if (id !== undefined) draft.id = id
+    // A new entry's ack goes out with its delivery (delivery.ts), in seq order; here only a refusal is answered.
     // Counted in the handlers the publish has anyway: a promise of its own per publish measured ~0.5 µs.
     const t0 = this.ops.metrics.now()
-    this.log.append(draft).then(
-      () => this.ops.appended('ws', t0),
+    if (id === undefined) {
+      // No id, no dedupe: nothing is looked up.
+      this.log.append(draft).then(
+        () => this.ops.appended('ws', t0),
+        (err) => this.refused(m, err, undefined),
+      )
+      return
+    }
+    draft.id = id
+    // Once per publish, never per recipient: a repeat is acked here with the first seq and reaches no one.
+    this.log.appendOnce(draft, { key: dedupeKey(memberIdentity(m.info), id), hash: '' }).then(
+      (a) => {
+        if (a.duplicate) this.sendTo(m, encodeAck(id, a.seq, true))
+        else this.ops.appended('ws', t0)
+      },
       (err) => this.refused(m, err, id),
     )
   }

@@ -17,16 +17,20 @@ import type { Config } from '../config/config.ts'
 import { authorizeWith } from '../hooks/authorize.ts'
 import type { Hooks, Identity, MemberData } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
-import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
+import type { Once } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import { errorFields } from '../ops/logger.ts'
 import { Ops } from '../ops/ops.ts'
 import type { JoinRequest } from '../room/connection.ts'
+import { httpIdentity } from '../room/publisher.ts'
 import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
-import { parseJoinQuery, wantsV2 } from '../wire/join.ts'
+import { parseIdempotencyKey } from '../wire/idempotency.ts'
+import { parseJoinQuery, readClientKey, wantsV2 } from '../wire/join.ts'
 import { isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import { mountAdmin } from './admin-routes.ts'
+import { bodyHash } from './body-hash.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Health } from './health.ts'
 
@@ -114,8 +118,8 @@ function dotSegmentRefusal(target: string): Response {
   return refusalResponse('bad_request', 'the request target has a . or .. segment; send the path resolved')
 }
 
-/** Per-request values: the authenticated publisher, shown as `from`. */
-export type AppEnv = { Variables: { from: string | undefined } }
+/** Per-request values: the authenticated publisher, shown as `from`, and the identity its Idempotency-Key belongs to. */
+export type AppEnv = { Variables: { from: string | undefined; publisher: string } }
 
 /** The grant with the identity `authorize` gave laid over it. */
 function withIdentity(grant: Grant | undefined, identity: Identity): { sub?: string; pub?: boolean; exp?: number; info?: MemberData } {
@@ -148,6 +152,8 @@ export function createApp({
     realClock,
     createVerifier(config.access, (err) => ops.log.error('token verification failed on our side', errorFields(err))),
   )
+  // Past the door, a caller either showed a valid credential or none was asked for.
+  const credentialed = config.access.publishKey !== undefined || door.requiresToken
   const clientIp = (c: Context): string | undefined => {
     try {
       return getConnInfo?.(c).remote.address
@@ -226,6 +232,8 @@ export function createApp({
     // The authorize hook decides per room, and a v2 connection is not for one room: until it is asked per
     // subscribe, an application that has one gets v1 only, rather than a way around it.
     if (authorize !== undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served with an authorize hook yet; use roomcast.v1 on /rooms/:room')
+    const client = readClientKey((name) => c.req.query(name))
+    if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
     const admitted = await door.connect(token)
     if (isRefusal(admitted)) return refusalResponse(admitted)
@@ -233,7 +241,7 @@ export function createApp({
     if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
     if (!isUpgrade(c)) return c.body(null, 204)
-    return gateway.connect(c, admitted.grant)
+    return gateway.connect(c, admitted.grant, client)
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */
@@ -254,6 +262,7 @@ export function createApp({
         sub = r.identity.sub ?? sub
       }
       c.set('from', sub)
+      c.set('publisher', httpIdentity(sub, credentialed))
       await next()
     }
 
@@ -326,6 +335,8 @@ export function createApp({
     }),
     async (c) => {
       const room = c.req.param('room')
+      const key = parseIdempotencyKey(c.req.header('idempotency-key'))
+      if (typeof key === 'object') return refusalResponse('bad_request', key.bad)
       const type = (c.req.header('content-type') ?? 'text/plain').split(';')[0]?.trim().toLowerCase() ?? ''
       // Checked before the body is read: `curl -d` sends a form type, and the answer must say which header to send.
       if (FORM_TYPES.has(type)) return refusalResponse('unsupported_type', FORM_REFUSAL)
@@ -356,10 +367,14 @@ export function createApp({
           }
         }
       }
+      // Hashed only when there is a key: a publish without one costs nothing more than before.
+      const once: Once | undefined = key === undefined ? undefined : { key: dedupeKey(c.get('publisher'), key), hash: await bodyHash(type, text) }
       // No await between this check and the publish, which opens the room.
       if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
       try {
-        return c.json({ seq: await gateway.publish(room, kind, body, c.get('from')) }, 202)
+        const { seq, duplicate, mismatch } = await gateway.publish(room, kind, body, c.get('from'), once)
+        if (mismatch) return refusalResponse('idempotency_mismatch')
+        return c.json(duplicate ? { seq, duplicate: true } : { seq }, 202)
       } catch (err) {
         // A backend that is down (Redis) is an answer, not a bug: 503, certainly not published; or 504, asked but not confirmed.
         if (err instanceof Unavailable) return refusalResponse('unavailable', err.message || undefined)

@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import type { Grant } from '../access/credentials.ts'
 import type { AdminBackend } from '../admin/admin.ts'
 import type { EntryKind } from '../log/entry.ts'
+import type { Appended, Once } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
@@ -25,13 +26,16 @@ export interface RoomGateway {
   /** Answer an already-validated WebSocket upgrade request for `room`. */
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
   /** Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms (Cloudflare). */
-  connect?(c: Context, grant: Grant | undefined): Response | Promise<Response>
+  connect?(c: Context, grant: Grant | undefined, client?: string): Response | Promise<Response>
   /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
   presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>
-  /** `POST /rooms/:room/messages`; rejects with Unavailable (not published) or OutcomeUnknown (asked, not confirmed). */
-  publish(room: string, kind: EntryKind, body: string, from?: string): Promise<number>
+  /**
+   * `POST /rooms/:room/messages` (with `once`: its Idempotency-Key); rejects with Unavailable (not published)
+   * or OutcomeUnknown (asked, not confirmed).
+   */
+  publish(room: string, kind: EntryKind, body: string, from?: string, once?: Once): Promise<Appended>
   /** Build the admin API's backend; called once, and only when ADMIN_TOKEN is set (it may start timers). */
   admin?(health: () => Health): AdminBackend
 }

@@ -3,6 +3,7 @@ import type { Context } from 'hono'
 import type { UpgradeWebSocket, WSContext } from 'hono/ws'
 import { realClock } from '../config/clock.ts'
 import type { EntryKind } from '../log/entry.ts'
+import type { Once } from '../log/room-log.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import type { Member } from '../room/member.ts'
 import type { Room } from '../room/room.ts'
@@ -40,15 +41,19 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       return res
     },
     // Protocol v2: one socket, many rooms (session.ts).
-    async connect(c: Context, grant) {
+    async connect(c: Context, grant, client) {
       const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock), upgradeOptions)
+      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client), upgradeOptions)
       if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
       return res
     },
     presence: (name, limit, cursor) => hub.presence(name, limit, cursor),
     stats: (name) => hub.stats(name),
-    publish: (name: string, kind: EntryKind, body: string, from?: string) => hub.room(name).publish(kind, body, from),
+    publish: async (name: string, kind: EntryKind, body: string, from?: string, once?: Once) => {
+      const room = hub.room(name)
+      if (once !== undefined) return room.publishOnce(kind, body, once, from)
+      return { seq: await room.publish(kind, body, from), duplicate: false, mismatch: false }
+    },
   }
 }
 

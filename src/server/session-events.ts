@@ -17,12 +17,14 @@ export class SessionEvents {
     /** The adapter's socket wrapper (hub-gateway.ts's WrapSocket). */
     private readonly wrap: (ws: WSContext, alive: () => void) => Connection,
     private readonly clock: Clock,
+    /** The `?client=` key of the upgrade: the session's publish ids are deduplicated under it (without a `sub`). */
+    private readonly client?: string,
   ) {
     this.onError = this.onClose.bind(this)
   }
 
   onOpen(_evt: Event, ws: WSContext): void {
-    this.session = new Session(this.rooms, this.wrap(ws, this.alive.bind(this)), this.grant, this.clock)
+    this.session = new Session(this.rooms, this.wrap(ws, this.alive.bind(this)), this.grant, this.clock, undefined, this.client)
     this.session.open()
   }
 

@@ -11,13 +11,14 @@ import { grantsRoom } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import { Rejected } from '../hooks/hooks.ts'
-import { OutcomeUnknown, Unavailable } from '../log/room-log.ts'
+import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
 import { expired } from '../room/expiry.ts'
 import type { Bucket, Window } from '../room/limits.ts'
 import { countInWindow, exceedsBytes, takeToken } from '../room/limits.ts'
 import type { Member } from '../room/member.ts'
+import { publisherIdentity } from '../room/publisher.ts'
 import type { Room } from '../room/room.ts'
 import { PONG } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
@@ -70,6 +71,8 @@ export class Session {
     private readonly grant: Grant | undefined,
     private readonly clock: Clock,
     private readonly onError: (err: unknown) => void = (err) => console.error('roomcast:', err),
+    /** The upgrade's `?client=` key: without a `sub`, publish ids are deduplicated under it, else under this connection. */
+    private readonly client?: string,
   ) {
     this.config = rooms.config
     const now = clock.now()
@@ -222,12 +225,16 @@ export class Session {
     const room = sub?.room ?? this.rooms.room(name)
     // The publisher's own subscription, if any, is the entry's origin: it gets no echo.
     const origin = sub?.member?.info.id
-    const appended =
-      typeof f.data === 'string' ? room.publish('text', f.data, this.grant?.sub, origin) : room.publish('json', dataJson, this.grant?.sub, origin)
+    const [kind, body] = typeof f.data === 'string' ? (['text', f.data] as const) : (['json', dataJson] as const)
     const id = f.id
+    // With an id, once per publisher and id (its `sub`, else its client key, else this connection); without one, nothing is looked up.
+    const appended =
+      id === undefined
+        ? room.publish(kind, body, this.grant?.sub, origin).then((seq) => ({ seq, duplicate: false }))
+        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(this.grant?.sub, this.client, this.id), id), hash: '' }, this.grant?.sub, origin)
     appended.then(
-      (seq) => {
-        if (id !== undefined) this.send(encodeAckV2(id, name, seq))
+      (a) => {
+        if (id !== undefined) this.send(encodeAckV2(id, name, a.seq, a.duplicate))
       },
       (err) => {
         // The application's `message` hook refused it: its own code, with the room.

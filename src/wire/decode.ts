@@ -5,8 +5,8 @@ import type { ClientFrame, PublishFrame } from './frames.ts'
 /** The result of decoding one json-mode text frame: a frame, or an error to send back. */
 export type Decoded = { ok: true; frame: ClientFrame; dataJson?: string } | { ok: false; code: 'bad_json' | 'bad_frame'; message: string; id?: string }
 
-const MAX_ID_LENGTH = 256
-
+/** The longest publish `id` (and HTTP `Idempotency-Key`), in characters. */
+export const MAX_ID_LENGTH = 256
 const hasOwn = Object.prototype.hasOwnProperty
 
 /**

@@ -15,9 +15,9 @@ export function encodeError(code: ErrorCode, message: string = Errors[code].mess
   return JSON.stringify(frame)
 }
 
-/** Encode an `ack` frame. */
-export function encodeAck(id: string, seq: number): string {
-  return `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`
+/** Encode an `ack` frame; `duplicate` for a repeat of an id already published (its seq is the original's). */
+export function encodeAck(id: string, seq: number, duplicate = false): string {
+  return `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}${duplicate ? ',"duplicate":true' : ''}}`
 }
 
 /** Encode a `presence` frame. */

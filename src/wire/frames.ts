@@ -18,7 +18,11 @@ export type DataKind = 'text' | 'json' | 'binary'
 
 // ---- client -> server (json mode) ----
 
-/** Publish `data` to the room; with `id`, the server answers with an `ack`. */
+/**
+ * Publish `data` to the room; with `id`, the server answers with an `ack`, and
+ * the id is a deduplication key: the same publisher sending the same id again
+ * within DEDUPE_WINDOW_MS is acked with the first one's seq and not published again.
+ */
 export interface PublishFrame {
   type: 'publish'
   data: unknown
@@ -64,6 +68,8 @@ export interface AckFrame {
   type: 'ack'
   id: string
   seq: number
+  /** The id was already published by this publisher within the dedupe window: `seq` is that entry's, and nothing was published again. */
+  duplicate?: true
 }
 
 /** The room's member count changed (sent at most once per presence interval). */

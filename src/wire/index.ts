@@ -15,7 +15,12 @@
  *   client -> server  {"type":"publish","data":<any JSON>,"id"?:"..."}   {"type":"ping"}
  *   server -> client  welcome {room, connectionId, seq, epoch, resumed?}   first, once
  *                     message {room, seq, data, ts, from?, binary?}        to every member but the publisher
- *                     ack {id, seq}   presence {room, connections}   error {code, message, id?}   pong
+ *                     ack {id, seq, duplicate?}   presence {room, connections}   error {code, message, id?}   pong
+ *
+ * A publish's `id` is a deduplication key: the same publisher (its token's
+ * `sub`, else its `?client=` key, else its connection) sending an id again
+ * within DEDUPE_WINDOW_MS gets the first one's seq with `duplicate: true`, and
+ * nothing is published again. HTTP does the same with `Idempotency-Key`.
  *
  * Errors (errors.ts): one table of codes, each with the close code that follows
  * (or none: the connection stays open) and whether a retry can help; a close
@@ -31,7 +36,7 @@
 export type { AdminStats, BackendState, MemberSummary, RoomCostReport, RoomDetail, RoomListing, RoomPage, SeriesPoint } from './admin.ts'
 export { fromBase64, toBase64, utf8Length } from './bytes.ts'
 export type { Decoded } from './decode.ts'
-export { MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
+export { MAX_ID_LENGTH, MAX_JSON_DEPTH, decodeClientFrame, nestedTooDeeply } from './decode.ts'
 export type { MessageSource } from './encode.ts'
 export { PONG, encodeAck, encodeError, encodeMessage, encodePresence, encodeWelcome } from './encode.ts'
 export type { ErrorCode, ErrorSpec, Retry } from './errors.ts'
@@ -52,8 +57,9 @@ export type {
 } from './frames.ts'
 export type { BadHandshake } from './handshake.ts'
 export { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from './handshake.ts'
+export { IDEMPOTENCY_KEY, parseIdempotencyKey } from './idempotency.ts'
 export type { JoinQuery } from './join.ts'
-export { chooseSubprotocol, parseJoinQuery, wantsV2 } from './join.ts'
+export { chooseSubprotocol, parseJoinQuery, readClientKey, wantsV2 } from './join.ts'
 export { ROOM_NAME_RULE, SUBPROTOCOL, SUBPROTOCOL_V2, isDotSegment, isRoomName } from './names.ts'
 export { normaliseFrame, replyCloseCode } from './payload.ts'
 export type { AppRefusal, Refusal, RefusalCode, RefusalSpec } from './refusals.ts'

@@ -1,6 +1,7 @@
 /**
  * What a client asks for in its upgrade request: json mode by subprotocol
- * (or `?protocol=`), and a resume point by `?since=` and `?epoch=`.
+ * (or `?protocol=`), a resume point by `?since=` and `?epoch=`, and the
+ * client key its publish ids are deduplicated under by `?client=`.
  */
 import type { Mode } from './frames.ts'
 import { SUBPROTOCOL, SUBPROTOCOL_V2 } from './names.ts'
@@ -12,9 +13,15 @@ export interface JoinQuery {
   since?: number
   /** The epoch the client's `since` belongs to (from `?epoch=`). */
   epoch?: string
+  /**
+   * The client's own key (from `?client=`), kept across its reconnects: without
+   * a token's `sub`, publish ids are deduplicated per client key rather than per connection.
+   */
+  client?: string
 }
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/
+const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/
 const SEQ = /^\d{1,15}$/
 
 /**
@@ -36,7 +43,7 @@ export function wantsV2(subprotocols: string | null | undefined, protocolParam: 
 
 /**
  * Read a join from the `Sec-WebSocket-Protocol` header and the query parameters
- * `protocol`, `since` and `epoch`; a string is the reason the request is bad (400 `bad_request`).
+ * `protocol`, `since`, `epoch` and `client`; a string is the reason the request is bad (400 `bad_request`).
  */
 export function parseJoinQuery(subprotocols: string | null | undefined, query: (name: string) => string | undefined): JoinQuery | string {
   const offered = subprotocols?.split(',').some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : undefined
@@ -53,5 +60,15 @@ export function parseJoinQuery(subprotocols: string | null | undefined, query: (
     if (!EPOCH.test(epoch)) return '"epoch" must be 1 to 64 of A-Z a-z 0-9 _ -'
     join.epoch = epoch
   }
+  const client = readClientKey(query)
+  if (typeof client === 'object') return client.bad
+  if (client !== undefined) join.client = client
   return join
+}
+
+/** The `?client=` key of an upgrade (v1 or v2), undefined without one, or `{bad}` with why it is refused (400 `bad_request`). */
+export function readClientKey(query: (name: string) => string | undefined): string | undefined | { bad: string } {
+  const client = query('client')
+  if (client === undefined) return undefined
+  return CLIENT_KEY.test(client) ? client : { bad: '"client" must be 1 to 64 of A-Z a-z 0-9 _ -' }
 }

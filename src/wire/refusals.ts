@@ -10,7 +10,7 @@ import { ROOM_NAME_RULE } from './names.ts'
 
 /** One row of the Refusals table. */
 export interface RefusalSpec {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 426 | 429 | 500 | 503 | 504
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 426 | 429 | 500 | 503 | 504
   retry: Retry
   /** Seconds for `Retry-After` (429 and 503 only). */
   retryAfter?: number
@@ -30,6 +30,12 @@ export const Refusals = {
   too_large: { status: 413, retry: 'terminal', message: 'body exceeds the size limit' },
   unsupported_version: { status: 426, retry: 'terminal', message: 'only WebSocket version 13 is supported' },
   unsupported_type: { status: 415, retry: 'terminal', message: "send the header 'content-type: text/plain' or 'content-type: application/json'" },
+  // The IETF Idempotency-Key draft's answer to a key reused for another request: the first one stands.
+  idempotency_mismatch: {
+    status: 422,
+    retry: 'terminal',
+    message: 'this Idempotency-Key was used for a different body within the dedupe window; use a new key for a new message',
+  },
   rate_limited: { status: 429, retry: 'reconnect', retryAfter: 1, message: 'too many requests; try again shortly' },
   internal: { status: 500, retry: 'reconnect', message: 'internal error' },
   hook_failed: { status: 500, retry: 'reconnect', message: "the application's hook failed" },

@@ -8,7 +8,7 @@
  *   client -> server  subscribe {room, id?, since?, epoch?, presence?}   unsubscribe {room, id?}
  *                     publish {room, data, id?}   ping
  *   server -> client  welcome {connectionId, protocol, sub?}   subscribed {room, seq, epoch, id?, resumed?}
- *                     unsubscribed {room, id?}   ack {id, room, seq}   message {room, seq, data, ts, from?, binary?}
+ *                     unsubscribed {room, id?}   ack {id, room, seq, duplicate?}   message {room, seq, data, ts, from?, binary?}
  *                     presence {room, connections, members|joins+leaves, truncated?}
  *                     error {code, message, room?, id?}   pong
  */
@@ -35,7 +35,7 @@ export interface UnsubscribeFrame {
   id?: string
 }
 
-/** Publish `data` to `room`, subscribed or not; with `id`, the server answers with an `ack`. */
+/** Publish `data` to `room`, subscribed or not; with `id`, the server answers with an `ack`, and the id is deduplicated as in v1. */
 export interface PublishV2Frame {
   type: 'publish'
   room: string
@@ -150,9 +150,9 @@ export function encodeUnsubscribed(room: string, id?: string): string {
     : `{"type":"unsubscribed","room":${JSON.stringify(room)},"id":${JSON.stringify(id)}}`
 }
 
-/** Encode a v2 `ack`: v1's with the room. */
-export function encodeAckV2(id: string, room: string, seq: number): string {
-  return `{"type":"ack","id":${JSON.stringify(id)},"room":${JSON.stringify(room)},"seq":${seq}}`
+/** Encode a v2 `ack`: v1's with the room (`duplicate` for a repeat of an id already published: its seq is the first one's). */
+export function encodeAckV2(id: string, room: string, seq: number, duplicate = false): string {
+  return `{"type":"ack","id":${JSON.stringify(id)},"room":${JSON.stringify(room)},"seq":${seq}${duplicate ? ',"duplicate":true' : ''}}`
 }
 
 /** Encode a v2 `error`, with the `room` it concerns. */

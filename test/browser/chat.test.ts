@@ -17,6 +17,7 @@ import { startNode } from '../client/harness.ts'
 import { uniqueRoom } from '../support/client.ts'
 import { at } from '../support/present.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { startProxy } from '../support/tcp-proxy.ts'
 import { browserFixture, counted, lines, online, say, shown } from './harness.ts'
 
 const ENV = { PRESENCE_INTERVAL_MS: '20' }
@@ -192,6 +193,44 @@ describe('chat page in Chromium', () => {
       expect(await viaUrl.page.isHidden('#problem')).toBe(true)
     } finally {
       await secured.stop()
+    }
+  })
+
+  it('delivers a message the network swallowed, and shows one whose ack was lost once: confirmed, on both pages', async () => {
+    const room = uniqueRoom()
+    const px = await startProxy(server.port)
+    try {
+      const alice = await chat(`http://127.0.0.1:${px.port}`, room, 'alice')
+      const bob = await chat(server.http, room, 'bob')
+      await say(alice.page, 'first')
+      await shown(bob.page, 'first')
+      // What alice sends goes nowhere, then the connection breaks: the client sends it again on the next one.
+      px.cut('toServer')
+      await say(alice.page, 'swallowed')
+      await alice.page.waitForTimeout(300)
+      px.drop()
+      await shown(bob.page, 'swallowed')
+      await shown(alice.page, 'swallowed')
+      // The server takes her next message, but nothing it says reaches her, then the connection breaks:
+      // the replay and the resend's ack both name the one message.
+      px.cut('toClient')
+      await say(alice.page, 'ack lost')
+      await shown(bob.page, 'ack lost')
+      px.drop()
+      await shown(alice.page, 'ack lost')
+      await say(bob.page, 'after')
+      // A duplicate on either page would have arrived before bob's later message.
+      await shown(alice.page, 'after')
+      await shown(bob.page, 'after')
+      const expected = [
+        ['alice', 'first', null],
+        ['alice', 'swallowed', null],
+        ['alice', 'ack lost', null],
+        ['bob', 'after', null],
+      ]
+      for (const t of [alice, bob]) expect((await lines(t.page)).map((l) => [l.from, l.text, l.status])).toEqual(expected)
+    } finally {
+      await px.close()
     }
   })
 

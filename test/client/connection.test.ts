@@ -104,6 +104,31 @@ describe('RoomcastConnection', () => {
     expect(a1.lastSeq).toBe(3)
   })
 
+  it('resends a publish whose ack was lost with the connection, under its id: it resolves once with the first seq', async () => {
+    const room = uniqueRoom()
+    const px = await startProxy(server.port)
+    proxies.push(px)
+    const a = connection({ url: px.ws })
+    const w = connection()
+    const ws = w.subscribe(room)
+    const got = record(ws)
+    const as = a.subscribe(room)
+    await Promise.all([subscribed(as), subscribed(ws)])
+    px.cut('toClient')
+    const sent = as.publish('the ack gets lost')
+    await until(() => got.length === 1, 'the watcher to receive it')
+    px.drop()
+    expect(await sent).toBe(1)
+    // Queued while it reconnects, sent after the welcome.
+    expect(await as.publish('next')).toBe(2)
+    await until(() => got.length === 2, 'the next one')
+    expect(got.map((m) => [m.seq, m.data])).toEqual([
+      [1, 'the ack gets lost'],
+      [2, 'next'],
+    ])
+    expect(a.clientKey).toMatch(/^[0-9a-f-]{32,36}$/)
+  })
+
   it('keeps who is here per subscription, by sub, from the roster and its diffs', async () => {
     const room = uniqueRoom()
     const a = connection()

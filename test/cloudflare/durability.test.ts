@@ -1,7 +1,8 @@
 /**
  * What the Durable Object keeps: a room that hibernates wakes with its members
  * (from getWebSockets and their attachments), and a room whose wrangler dev
- * restarts over the same storage continues its seq and replays from SQLite.
+ * restarts over the same storage continues its seq, replays from SQLite and
+ * still knows the publish ids (and Idempotency-Keys) it took.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { TEST_ENV } from '../conformance/suite.ts'
@@ -52,6 +53,9 @@ it('a hibernated room wakes with its members, their ids and modes, its seq and e
   // The raw member is still raw: the text itself, no envelope.
   expect(await raw.text()).toBe('after')
   expect(await printed(woke)).toBe(true)
+  // The publish key from before the eviction is in SQLite: its resend is a repeat, published to no one.
+  json.client.send({ type: 'publish', data: 'before', id: 'b' })
+  expect(await json.client.frame('ack', 5000, [])).toEqual({ type: 'ack', id: 'b', seq: 1, duplicate: true })
 
   const third = await connectJson(`${server.ws}/rooms/${room}`)
   expect(third.welcome).toMatchObject({ seq: 2, epoch: json.welcome.epoch })
@@ -84,4 +88,34 @@ it('after wrangler dev restarts over the same storage, seq continues and ?since=
   expect(await res.json()).toEqual({ seq: 4 })
   expect(await again.client.frame('message')).toMatchObject({ seq: 4, data: 'm3' })
   await again.client.close()
+}, 240_000)
+
+it('after wrangler dev restarts over the same storage, a resent publish id and Idempotency-Key are repeats', async () => {
+  const room = uniqueRoom('dedupe')
+  const listener = await connectJson(`${server.ws}/rooms/${room}`)
+  const pub = await connectJson(`${server.ws}/rooms/${room}?client=survivor`)
+  pub.client.send({ type: 'publish', data: 'once', id: 'p1' })
+  expect(await pub.client.frame('ack')).toEqual({ type: 'ack', id: 'p1', seq: 1 })
+  const first = await fetch(`${server.http}/rooms/${room}/messages`, { method: 'POST', body: 'http once', headers: { 'idempotency-key': 'h1' } })
+  expect(await first.json()).toEqual({ seq: 2 })
+  expect((await listener.client.frames('message', 2)).map((f) => f.seq)).toEqual([1, 2])
+  await Promise.all([listener.client.close(), pub.client.close()])
+
+  await server.stop()
+  server = await startWrangler(TEST_ENV, dir)
+
+  const after = await connectJson(`${server.ws}/rooms/${room}?since=2&epoch=${listener.welcome.epoch}`)
+  const again = await connectJson(`${server.ws}/rooms/${room}?client=survivor`)
+  again.client.send({ type: 'publish', data: 'once', id: 'p1' })
+  expect(await again.client.frame('ack')).toEqual({ type: 'ack', id: 'p1', seq: 1, duplicate: true })
+  const repeat = await fetch(`${server.http}/rooms/${room}/messages`, { method: 'POST', body: 'http once', headers: { 'idempotency-key': 'h1' } })
+  expect(repeat.status).toBe(202)
+  expect(await repeat.json()).toEqual({ seq: 2, duplicate: true })
+  again.client.send({ type: 'publish', data: 'new', id: 'p2' })
+  expect(await again.client.frame('ack')).toEqual({ type: 'ack', id: 'p2', seq: 3 })
+  // The member that resumed after the restart got only the new one.
+  expect((await after.client.frames('message', 1)).map((f) => [f.seq, f.data])).toEqual([[3, 'new']])
+  const rest = (await after.client.drain()).map((r) => JSON.parse(r.data as string).type)
+  expect(rest.filter((t) => t !== 'presence')).toEqual([])
+  await Promise.all([after.client.close(), again.client.close()])
 }, 240_000)

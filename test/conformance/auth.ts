@@ -242,6 +242,31 @@ export function authScenarios(ctx: SuiteContext): void {
       await listener.client.close()
     })
 
+    it('deduplicates a publish id per token sub: one sub is one publisher on every connection, another sub is another', async () => {
+      const room = uniqueRoom()
+      const tab1 = await connectJson(url(room, `${await sign({ rooms: [room], pub: true, sub: 'alice' })}&client=tab-1`))
+      const tab2 = await connectJson(url(room, `${await sign({ rooms: [room], pub: true, sub: 'alice' })}&client=tab-2`))
+      const bob = await connectJson(url(room, `${await sign({ rooms: [room], pub: true, sub: 'bob' })}&client=tab-1`))
+      tab1.client.send({ type: 'publish', data: 'hi', id: 'm1' })
+      expect(await tab1.client.frame('ack')).toEqual({ type: 'ack', id: 'm1', seq: 1 })
+      tab2.client.send({ type: 'publish', data: 'hi', id: 'm1' })
+      expect(await tab2.client.frame('ack', 5000, ['presence', 'message'])).toEqual({ type: 'ack', id: 'm1', seq: 1, duplicate: true })
+      bob.client.send({ type: 'publish', data: 'hi', id: 'm1' })
+      expect(await bob.client.frame('ack', 5000, ['presence', 'message'])).toEqual({ type: 'ack', id: 'm1', seq: 2 })
+      await Promise.all([tab1.client, tab2.client, bob.client].map((c) => c.close()))
+    })
+
+    it('deduplicates an HTTP Idempotency-Key per caller: a token sub, the publish key holders, each their own', async () => {
+      const room = uniqueRoom()
+      const key = { 'idempotency-key': 'k-1' }
+      const carol = await sign({ rooms: [room], pub: true, sub: 'carol' })
+      expect(await (await post(room, 'm', PUBLISH_KEY, key)).json()).toEqual({ seq: 1 })
+      expect(await (await post(room, 'm', PUBLISH_KEY, key)).json()).toEqual({ seq: 1, duplicate: true })
+      expect(await (await post(room, 'm', carol, key)).json()).toEqual({ seq: 2 })
+      expect(await (await post(room, 'm', await sign({ rooms: [room], pub: true, sub: 'carol' }), key)).json()).toEqual({ seq: 2, duplicate: true })
+      expect(await (await post(room, 'm', await sign({ rooms: [room], pub: true, sub: 'dave' }), key)).json()).toEqual({ seq: 3 })
+    })
+
     it('requires a credential for GET /rooms/:room, and keeps /healthz open', async () => {
       const room = uniqueRoom()
       const stats = (auth?: string) => fetch(`${server.http}/rooms/${room}`, { headers: auth === undefined ? {} : { authorization: `Bearer ${auth}` } })

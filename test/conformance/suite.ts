@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe } from 'vitest'
 import type { ServerHandle } from '../support/server.ts'
 import { adminScenarios } from './admin.ts'
 import { authScenarios } from './auth.ts'
+import { dedupeScenarios } from './dedupe.ts'
 import { handshakeScenarios } from './handshake.ts'
 import { hostileScenarios } from './hostile.ts'
 import { httpScenarios } from './http.ts'
@@ -133,6 +134,7 @@ export function conformance(target: Target): void {
     jsonScenarios(ctx)
     resumeScenarios(ctx)
     httpScenarios(ctx)
+    dedupeScenarios(ctx)
     hostileScenarios(ctx)
     handshakeScenarios(ctx)
     lifecycleScenarios(ctx)

@@ -148,6 +148,30 @@ export function v2Scenarios(ctx: SuiteContext): void {
         await Promise.all([v1.close(), v2.close()])
       })
 
+      it('deduplicates a publish id per publisher: a repeat on a reconnect with the same ?client= gets the first seq', async () => {
+        const room = uniqueRoom('v2d')
+        const { client: v1 } = await connectJson(`${ctx.server.ws}/rooms/${room}`)
+        const first = await connect(`${ctx.server.ws}/?client=v2-key`, { protocols: 'roomcast.v2' })
+        await first.text()
+        first.send({ type: 'publish', room, data: 'once', id: 'x1' })
+        expect(await first.frame('ack')).toEqual({ type: 'ack', id: 'x1', room, seq: 1 })
+        first.ws.terminate()
+        const again = await connect(`${ctx.server.ws}/?client=v2-key`, { protocols: 'roomcast.v2' })
+        await again.text()
+        again.send({ type: 'publish', room, data: 'once', id: 'x1' })
+        expect(await again.frame('ack')).toEqual({ type: 'ack', id: 'x1', room, seq: 1, duplicate: true })
+        // Another connection without the key is another publisher: its x1 is an entry of its own.
+        const { client: other } = await openV2(ctx.server.ws)
+        other.send({ type: 'publish', room, data: 'mine', id: 'x1' })
+        expect(await other.frame('ack')).toEqual({ type: 'ack', id: 'x1', room, seq: 2 })
+        expect((await v1.frames('message', 2)).map((f) => [f.seq, f.data])).toEqual([
+          [1, 'once'],
+          [2, 'mine'],
+        ])
+        expect((await refused(`${ctx.server.ws}/?client=bad.key`, { protocols: 'roomcast.v2' })).status).toBe(400)
+        await Promise.all([v1.close(), again.close(), other.close()])
+      })
+
       it('answers a bad room, a bad frame and a ping without closing', async () => {
         const { client } = await openV2(ctx.server.ws)
         client.send({ type: 'subscribe', room: 'no spaces', id: 'x' })

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { RedisLog } from '../../adapters/redis/log.ts'
 import type { Beat, Range, RoomListener, RoomStore } from '../../adapters/redis/room-store.ts'
 import type { RoomKeys } from '../../adapters/redis/wire.ts'
-import type { Draft, Entry } from '../../src/index.ts'
+import type { Appended, Draft, Entry } from '../../src/index.ts'
 import { OutcomeUnknown } from '../../src/index.ts'
 
 const EPOCH = 'e1'
@@ -30,6 +30,9 @@ class FakeStore implements RoomStore {
   release(): void {}
   append(_keys: RoomKeys, _draft: Draft): Promise<number> {
     return new Promise((resolve, reject) => this.pending.push({ resolve, reject }))
+  }
+  appendOnce(keys: RoomKeys, draft: Draft): Promise<Appended> {
+    return this.append(keys, draft).then((seq) => ({ seq, duplicate: false, mismatch: false }))
   }
   confirm(seq: number): void {
     this.pending.shift()?.resolve(seq)

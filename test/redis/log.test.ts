@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RedisBackend } from '../../adapters/redis/index.ts'
 import { roomKeys } from '../../adapters/redis/wire.ts'
-import type { Entry, RoomLog } from '../../src/index.ts'
+import type { Entry, LogLimits, RoomLog } from '../../src/index.ts'
 import { Unavailable } from '../../src/index.ts'
 import { sleep, uniqueRoom } from '../support/client.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
@@ -44,7 +44,7 @@ describe('RedisLog against a real Redis', () => {
   const prefix = uniquePrefix('log')
   const backends: RedisBackend[] = []
   let admin: Redis
-  const backend = async (limits = { historyMessages: 1000, historyBytes: 1 << 20 }) => {
+  const backend = async (limits: LogLimits = { historyMessages: 1000, historyBytes: 1 << 20 }) => {
     const b = new RedisBackend({ url: REDIS_URL, prefix, limits, roomTtlMs: 60_000, heartbeatMs: HEARTBEAT, log: () => {} })
     backends.push(b)
     expect(await b.whenUp(5000)).toBe(true)
@@ -221,5 +221,68 @@ describe('RedisLog against a real Redis', () => {
     const r = await lx.log.replay(3, epoch)
     expect(r.complete).toBe(false)
     expect(r.entries.map((e) => e.body)).toEqual(['one', 'two', 'four'])
+  })
+
+  describe('appendOnce: the dedupe lookup inside the append script', () => {
+    const once = (key: string, hash = '') => ({ key, hash })
+
+    it('appends a key once across two instances racing with it; every answer names that one seq', async () => {
+      const [x, y] = [await backend(), await backend()]
+      const room = uniqueRoom()
+      const [lx, ly] = [await open(x, room), await open(y, room)]
+      const answers = await Promise.all(range(1, 20).map((i) => (i % 2 ? lx : ly).log.appendOnce(draft('same'), once('k'))))
+      expect(answers.filter((a) => !a.duplicate)).toEqual([{ seq: 1, duplicate: false, mismatch: false }])
+      expect(answers.every((a) => a.seq === 1)).toBe(true)
+      expect(await lx.log.appendOnce(draft('other'), once('k2'))).toEqual({ seq: 2, duplicate: false, mismatch: false })
+      await until('both delivered', () => lx.sink.entries.length === 2 && ly.sink.entries.length === 2)
+      await sleep(100)
+      expect(ly.sink.seqs()).toEqual([1, 2])
+    })
+
+    it('says mismatch for a key first appended with another hash', async () => {
+      const { log } = await open(await backend(), uniqueRoom())
+      await log.appendOnce(draft('a'), once('k', 'h1'))
+      expect(await log.appendOnce(draft('b'), once('k', 'h2'))).toEqual({ seq: 1, duplicate: true, mismatch: true })
+      expect(await log.appendOnce(draft('a'), once('k', 'h1'))).toEqual({ seq: 1, duplicate: true, mismatch: false })
+    })
+
+    it('forgets a key after the window (Redis time) and keeps at most dedupeMaxIds, the oldest going first', async () => {
+      const b = await backend({ historyMessages: 1000, historyBytes: 1 << 20, dedupeWindowMs: 300, dedupeMaxIds: 3 })
+      const room = uniqueRoom()
+      const { log } = await open(b, room)
+      await log.appendOnce(draft('a'), once('a'))
+      expect((await log.appendOnce(draft('a'), once('a'))).duplicate).toBe(true)
+      await sleep(400)
+      expect(await log.appendOnce(draft('a'), once('a'))).toEqual({ seq: 2, duplicate: false, mismatch: false })
+      for (const k of ['b', 'c', 'd']) await log.appendOnce(draft(k), once(k))
+      const keys = roomKeys(prefix, room)
+      expect(await admin.zcard(keys.idx)).toBe(3)
+      expect(await admin.hlen(keys.ids)).toBe(3)
+      expect((await log.appendOnce(draft('a'), once('a'))).duplicate).toBe(false)
+      expect((await log.appendOnce(draft('d'), once('d'))).duplicate).toBe(true)
+      // Expired or evicted keys leave no rows behind, and the keys expire with the room.
+      expect(await admin.pttl(keys.ids)).toBeGreaterThan(0)
+    })
+
+    it("does not take a key from another epoch's history (the room's meta was lost) for a repeat", async () => {
+      const b = await backend()
+      const room = uniqueRoom()
+      const { log } = await open(b, room)
+      await log.appendOnce(draft('a'), once('k'))
+      const keys = roomKeys(prefix, room)
+      await admin.del(keys.meta, keys.log)
+      const again = await log.appendOnce(draft('a'), once('k'))
+      expect(again).toEqual({ seq: 1, duplicate: false, mismatch: false })
+      expect((await admin.hget(keys.meta, 'epoch')) ?? '').not.toBe('')
+    })
+
+    it('writes no dedupe keys for appends without an id', async () => {
+      const room = uniqueRoom()
+      const { log } = await open(await backend(), room)
+      await log.append(draft('plain'))
+      const keys = roomKeys(prefix, room)
+      expect(await admin.exists(keys.meta)).toBe(1)
+      expect(await admin.exists(keys.ids, keys.idx)).toBe(0)
+    })
   })
 })

@@ -8,6 +8,7 @@ import { uniqueRoom } from '../support/client.ts'
 import { REDIS_URL, requireRedis, uniquePrefix } from '../support/redis.ts'
 import type { ServerHandle } from '../support/server.ts'
 import { SCALE_ADMIN_TOKEN, crossAdminScenarios } from './admin.ts'
+import { crossDedupeScenarios } from './dedupe.ts'
 import { crossDeliveryScenarios } from './delivery.ts'
 import { crossPresenceScenarios } from './presence.ts'
 
@@ -68,6 +69,7 @@ export function scaleOut(name: string, startA: Start, startB: Start, shared: Sha
       await Promise.all([ctx.a?.stop(), ctx.b?.stop()])
     }, 30_000)
     crossDeliveryScenarios(ctx)
+    crossDedupeScenarios(ctx)
     crossPresenceScenarios(ctx)
     crossAdminScenarios(ctx)
   })

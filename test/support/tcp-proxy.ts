@@ -13,14 +13,32 @@ export interface TcpProxy {
   restore(): void
   /** Stop forwarding in both directions without closing anything, like a network that went silent. */
   stall(): void
+  /**
+   * Silently drop what the open connections carry in one direction (`toServer`: the client's frames;
+   * `toClient`: the server's) or both, closing nothing: a path broken one way. New connections are not affected.
+   */
+  cut(direction: Direction): void
+  /** Open connections (client side to server side pairs) now. */
+  readonly open: number
   /** Send new connections to another port (a load balancer that moved on to another instance). */
   retarget(port: number): void
   close(): Promise<void>
 }
 
+/** Which way a cut drops data. */
+export type Direction = 'toServer' | 'toClient' | 'both'
+
+interface Pair {
+  client: net.Socket
+  upstream: net.Socket
+  /** Drop what the client sends, what the server sends. */
+  cutUp: boolean
+  cutDown: boolean
+}
+
 /** Start a proxy on an ephemeral port that forwards to `target` (a port on 127.0.0.1). */
 export function startProxy(targetPort: number): Promise<TcpProxy> {
-  const pairs = new Set<[net.Socket, net.Socket]>()
+  const pairs = new Set<Pair>()
   let refusing = false
   let stalled = false
   let accepted = 0
@@ -29,14 +47,14 @@ export function startProxy(targetPort: number): Promise<TcpProxy> {
     accepted++
     if (refusing) return void client.destroy()
     const upstream = net.connect(target, '127.0.0.1')
-    const pair: [net.Socket, net.Socket] = [client, upstream]
+    const pair: Pair = { client, upstream, cutUp: false, cutDown: false }
     pairs.add(pair)
-    const forward = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => {
-        if (!stalled) to.write(chunk)
-      })
-    forward(client, upstream)
-    forward(upstream, client)
+    client.on('data', (chunk) => {
+      if (!stalled && !pair.cutUp) upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => {
+      if (!stalled && !pair.cutDown) client.write(chunk)
+    })
     const end = () => {
       pairs.delete(pair)
       client.destroy()
@@ -54,13 +72,22 @@ export function startProxy(targetPort: number): Promise<TcpProxy> {
         get accepted() {
           return accepted
         },
+        get open() {
+          return pairs.size
+        },
         drop(refuse = false) {
           refusing = refuse
-          for (const [a, b] of pairs) {
-            a.resetAndDestroy()
-            b.destroy()
+          for (const p of pairs) {
+            p.client.resetAndDestroy()
+            p.upstream.destroy()
           }
           pairs.clear()
+        },
+        cut(direction) {
+          for (const p of pairs) {
+            if (direction !== 'toClient') p.cutUp = true
+            if (direction !== 'toServer') p.cutDown = true
+          }
         },
         restore() {
           refusing = false

@@ -11,6 +11,7 @@ import {
   encodePresence,
   encodeWelcome,
   fromBase64,
+  parseIdempotencyKey,
   parseJoinQuery,
   toBase64,
   utf8Length,
@@ -53,6 +54,7 @@ describe('server frames parse back to their fields', () => {
   })
 
   it('ack', () => expect(JSON.parse(encodeAck('id "1"', 7))).toEqual({ type: 'ack', id: 'id "1"', seq: 7 }))
+  it('ack of a duplicate', () => expect(JSON.parse(encodeAck('p1', 3, true))).toEqual({ type: 'ack', id: 'p1', seq: 3, duplicate: true }))
 
   it('presence', () => expect(JSON.parse(encodePresence('r"', 3))).toEqual({ type: 'presence', room: 'r"', connections: 3 }))
 
@@ -100,7 +102,29 @@ describe('join query', () => {
     ['since=1234567890123456', /"since"/],
     ['epoch=a%20b', /"epoch"/],
     [`epoch=${'x'.repeat(65)}`, /"epoch"/],
+    ['client=', /"client"/],
+    ['client=a.b', /"client"/],
+    [`client=${'k'.repeat(65)}`, /"client"/],
   ])('refuses %s with a reason', (search, reason) => expect(parse(search)).toMatch(reason))
+
+  it('reads a client key of 1 to 64 of A-Z a-z 0-9 _ -', () => {
+    expect(parse('client=Ab_9-z')).toEqual({ mode: 'raw', client: 'Ab_9-z' })
+    expect(parse(`protocol=roomcast.v1&client=${'k'.repeat(64)}`)).toEqual({ mode: 'json', client: 'k'.repeat(64) })
+  })
+})
+
+describe('Idempotency-Key', () => {
+  it('takes a bare token or a structured-field string, which spell the same key', () => {
+    expect(parseIdempotencyKey(undefined)).toBeUndefined()
+    expect(parseIdempotencyKey('8e03978e-40d5')).toBe('8e03978e-40d5')
+    expect(parseIdempotencyKey('"8e03978e-40d5"')).toBe('8e03978e-40d5')
+    expect(parseIdempotencyKey(' k ')).toBe('k')
+    expect(parseIdempotencyKey('x'.repeat(256))).toBe('x'.repeat(256))
+  })
+
+  it.each(['', '""', ' ', 'x'.repeat(257)])('refuses %j with the limits of a publish id', (header) => {
+    expect(parseIdempotencyKey(header)).toEqual({ bad: 'Idempotency-Key must be 1 to 256 characters' })
+  })
 })
 
 describe('bytes', () => {

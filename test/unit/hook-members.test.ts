@@ -21,7 +21,7 @@ function recordingGateway() {
       return new Response(null, { status: 200 })
     },
     stats: async (room) => ({ room, connections: 0, seq: 0 }),
-    publish: async () => 1,
+    publish: async () => ({ seq: 1, duplicate: false, mismatch: false }),
   }
   return { gateway, joins }
 }

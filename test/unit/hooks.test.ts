@@ -112,7 +112,7 @@ function fakeGateway() {
     stats: async (room) => ({ room, connections: 0, seq: 0 }),
     publish: async (room, _kind, body, from) => {
       published.push(from === undefined ? { room, body } : { room, body, from })
-      return published.length
+      return { seq: published.length, duplicate: false, mismatch: false }
     },
   }
   return { gateway, published }

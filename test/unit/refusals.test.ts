@@ -5,7 +5,7 @@ import { Refusals, refusal, refusalResponse } from '../../src/index.ts'
 describe('the HTTP refusal table', () => {
   it('gives every code a status, a retry class and a readable message; Retry-After only where the status has one', () => {
     for (const [code, spec] of Object.entries(Refusals)) {
-      expect([400, 401, 403, 404, 413, 415, 426, 429, 500, 503, 504], code).toContain(spec.status)
+      expect([400, 401, 403, 404, 413, 415, 422, 426, 429, 500, 503, 504], code).toContain(spec.status)
       expect(['reconnect', 'terminal'], code).toContain(spec.retry)
       expect(spec.message.length, code).toBeGreaterThan(5)
       expect('retryAfter' in spec, code).toBe(spec.status === 429 || spec.status === 503)

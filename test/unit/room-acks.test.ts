@@ -1,6 +1,6 @@
 /** A publisher's ack comes in the delivery of its entry, so it is in seq order with every message it receives. */
 import { describe, expect, it } from 'vitest'
-import type { Connection, Draft, Entry, Fanout, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import type { Appended, Connection, Draft, Entry, Fanout, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { OutcomeUnknown, Room, Unavailable, memoryLogs } from '../../src/index.ts'
 import { present } from '../support/present.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
@@ -35,6 +35,9 @@ class LaterLog implements RoomLog {
     const entry = { ...d, seq: ++this.seq }
     this.drafts.push(entry)
     return this.fail === null ? Promise.resolve(entry.seq) : Promise.reject(this.fail)
+  }
+  appendOnce(d: Draft): Promise<Appended> {
+    return this.append(d).then((seq) => ({ seq, duplicate: false, mismatch: false }))
   }
   replay(): Promise<Replay> {
     return this.head().then((h) => ({ ...h, entries: [], complete: true }))

@@ -1,6 +1,6 @@
 /** The Room's side of a log that spans instances: join point, lost place, backend down. */
 import { describe, expect, it } from 'vitest'
-import type { Draft, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
+import type { Appended, Draft, Head, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { Room, Unavailable } from '../../src/index.ts'
 import { FakeClock, FakeConnection, config, flush } from './fakes.ts'
 
@@ -21,6 +21,9 @@ class ScriptedLog implements RoomLog {
   }
   append(_d: Draft): Promise<number> {
     return this.down ? Promise.reject(new Unavailable('down')) : Promise.resolve(++this.headSeq)
+  }
+  appendOnce(d: Draft): Promise<Appended> {
+    return this.append(d).then((seq) => ({ seq, duplicate: false, mismatch: false }))
   }
   replay(): Promise<Replay> {
     return this.head().then((h) => ({ ...h, entries: [], complete: true }))

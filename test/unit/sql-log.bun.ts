@@ -140,3 +140,68 @@ describe('SqlLog', () => {
     )
   })
 })
+
+describe('SqlLog.appendOnce', () => {
+  const limits = { historyMessages: 100, historyBytes: 100_000, dedupeWindowMs: 1000, dedupeMaxIds: 3 }
+  const k = (key: string, hash = '') => ({ key, hash })
+
+  it('appends a key once; a repeat gets the first seq, delivers nothing and writes no entry', async () => {
+    const delivered: number[] = []
+    const db = new Database(':memory:')
+    const log = new SqlLog(store(db), { ...noSink, deliver: (e) => delivered.push(e.seq) }, limits)
+    expect(await log.appendOnce(text('a'), k('x'))).toEqual({ seq: 1, duplicate: false, mismatch: false })
+    expect(await log.appendOnce(text('a'), k('x'))).toEqual({ seq: 1, duplicate: true, mismatch: false })
+    expect(await log.appendOnce(text('a'), k('x', 'other'))).toEqual({ seq: 1, duplicate: true, mismatch: true })
+    expect(await log.append(text('b'))).toBe(2)
+    expect(delivered).toEqual([1, 2])
+    expect(db.query('SELECT COUNT(*) AS n FROM roomcast_log').all()[0]?.n).toBe(2)
+  })
+
+  it('remembers keys across a reopen over the same database (eviction, restart)', async () => {
+    const db = new Database(':memory:')
+    await new SqlLog(store(db), noSink, limits).appendOnce(text('a'), k('x'))
+    const again = new SqlLog(store(db), noSink, limits)
+    expect(await again.appendOnce(text('a'), k('x'))).toEqual({ seq: 1, duplicate: true, mismatch: false })
+    expect(await again.appendOnce(text('b'), k('y'))).toEqual({ seq: 2, duplicate: false, mismatch: false })
+  })
+
+  it('forgets a key at the end of its window, timed by the draft (the room clock)', async () => {
+    const log = new SqlLog(store(new Database(':memory:')), noSink, limits)
+    await log.appendOnce({ ...text('a'), ts: 10_000 }, k('x'))
+    expect((await log.appendOnce({ ...text('a'), ts: 10_999 }, k('x'))).duplicate).toBe(true)
+    expect(await log.appendOnce({ ...text('a'), ts: 11_000 }, k('x'))).toEqual({ seq: 2, duplicate: false, mismatch: false })
+  })
+
+  it('keeps at most dedupeMaxIds rows, the oldest forgotten first, also across a reopen', async () => {
+    const db = new Database(':memory:')
+    const log = new SqlLog(store(db), noSink, { ...limits, dedupeWindowMs: 1_000_000 })
+    for (const [i, key] of ['a', 'b', 'c', 'd'].entries()) await log.appendOnce({ ...text(key), ts: i }, k(key))
+    expect(db.query('SELECT COUNT(*) AS n FROM roomcast_dedupe').all()[0]?.n).toBe(3)
+    const again = new SqlLog(store(db), noSink, { ...limits, dedupeWindowMs: 1_000_000 })
+    await again.appendOnce({ ...text('e'), ts: 10 }, k('e'))
+    expect(
+      db
+        .query('SELECT key FROM roomcast_dedupe ORDER BY expires')
+        .all()
+        .map((r) => r.key),
+    ).toEqual(['c', 'd', 'e'])
+    expect((await again.appendOnce({ ...text('a'), ts: 11 }, k('a'))).duplicate).toBe(false)
+  })
+
+  it('sweeps expired rows, so a steady stream of new ids keeps the table to the window', async () => {
+    const db = new Database(':memory:')
+    const log = new SqlLog(store(db), noSink, { ...limits, dedupeWindowMs: 100, dedupeMaxIds: 1000 })
+    for (let t = 0; t < 5000; t += 10) await log.appendOnce({ ...text('m'), ts: t }, k(`id${t}`))
+    // Swept at most once a second, of rows whose window ended.
+    expect(Number(db.query('SELECT COUNT(*) AS n FROM roomcast_dedupe').all()[0]?.n)).toBeLessThanOrEqual(110)
+  })
+
+  it('creates the dedupe table only for the first publish with an id (a room from before has its log and no table)', async () => {
+    const db = new Database(':memory:')
+    const log = new SqlLog(store(db), noSink, limits)
+    await log.append(text('a'))
+    expect(tables(db)).toEqual(['roomcast_log', 'roomcast_meta'])
+    await new SqlLog(store(db), noSink, limits).appendOnce(text('b'), k('x'))
+    expect(tables(db)).toEqual(['roomcast_dedupe', 'roomcast_log', 'roomcast_meta'])
+  })
+})

@@ -9,7 +9,7 @@ function gateway(v2: boolean): RoomGateway {
     isFull: () => false,
     upgrade: () => new Response(null, { status: 418 }),
     stats: async (room) => ({ room, connections: 0, seq: 0 }),
-    publish: async () => 1,
+    publish: async () => ({ seq: 1, duplicate: false, mismatch: false }),
   }
   if (v2) g.connect = () => new Response(null, { status: 418 })
   return g
