@@ -8,10 +8,15 @@
  *   RUNTIME=deno npm run bench:ack-order
  *   RUNTIME=deno SERVER_DIR=/path/to/other/checkout npm run bench:ack-order
  */
+
+import { existsSync } from 'node:fs'
 import { ackOrder } from '../test/support/ack-order.ts'
 import { spawnServer } from '../test/support/server.ts'
 
 const SERVER_DIR = process.env.SERVER_DIR ?? process.cwd()
+
+/** The Node server's entry in `dir`: adapters/node/server.ts, or adapters/node.ts in a checkout from before adapters became folders. */
+const nodeEntry = (dir: string) => (existsSync(`${dir}/adapters/node/server.ts`) ? 'adapters/node/server.ts' : 'adapters/node.ts')
 const RUNTIME = process.env.RUNTIME ?? 'deno'
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const PUBLISHERS = Number(process.env.PUBLISHERS ?? 4)
@@ -19,7 +24,7 @@ const EACH = Number(process.env.EACH ?? 20)
 
 const bin = (name: string) => `${process.cwd()}/node_modules/.bin/${name}`
 const commands: Record<string, { cmd: string; args: string[] }> = {
-  node: { cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'] },
+  node: { cmd: process.execPath, args: ['--import', 'tsx', nodeEntry(SERVER_DIR)] },
   deno: { cmd: bin('deno'), args: ['run', '--allow-net', '--allow-env', '--allow-read', 'adapters/deno.ts'] },
   bun: { cmd: bin('bun'), args: ['run', 'adapters/bun.ts'] },
 }

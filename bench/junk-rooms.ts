@@ -19,17 +19,21 @@
  * by HISTORY_TOTAL_BYTES (plus the fixed cost of the rooms, MAX_ROOMS at most).
  */
 
+import { existsSync } from 'node:fs'
 import { spawnServer } from '../test/support/server.ts'
 import { settledRssKiB } from './proc.ts'
 
 const SERVER_DIR = process.env.SERVER_DIR ?? process.cwd()
+
+/** The Node server's entry in `dir`: adapters/node/server.ts, or adapters/node.ts in a checkout from before adapters became folders. */
+const nodeEntry = (dir: string) => (existsSync(`${dir}/adapters/node/server.ts`) ? 'adapters/node/server.ts' : 'adapters/node.ts')
 const COUNT = Number(process.env.COUNT ?? 3000)
 const BODY_KIB = Number(process.env.BODY_KIB ?? 60)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32)
 const WAVES = Number(process.env.WAVES ?? 1)
 
 async function main(): Promise<void> {
-  const server = await spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', 'adapters/node.ts'], cwd: SERVER_DIR, env: {} })
+  const server = await spawnServer({ cmd: process.execPath, args: ['--import', 'tsx', nodeEntry(SERVER_DIR)], cwd: SERVER_DIR, env: {} })
   const pid = server.proc.pid
   if (pid === undefined) throw new Error('no server pid')
   try {

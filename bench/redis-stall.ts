@@ -14,11 +14,16 @@
  * (it says nothing was published); for `outcome_unknown` it is what the code
  * says may happen, and its publisher then gets an ack as well.
  */
+
+import { existsSync } from 'node:fs'
 import WebSocket from 'ws'
 import { OwnRedis, uniquePrefix } from '../test/support/redis.ts'
 import { spawnServer } from '../test/support/server.ts'
 
 const SERVER_DIR = process.env.SERVER_DIR ?? process.cwd()
+
+/** The Node server's entry in `dir`: adapters/node/server.ts, or adapters/node.ts in a checkout from before adapters became folders. */
+const nodeEntry = (dir: string) => (existsSync(`${dir}/adapters/node/server.ts`) ? 'adapters/node/server.ts' : 'adapters/node.ts')
 const STALL_MS = Number(process.env.STALL_MS ?? 12_000)
 const PUBLISH_EVERY_MS = Number(process.env.PUBLISH_EVERY_MS ?? 20)
 
@@ -42,7 +47,7 @@ async function main(): Promise<void> {
   const redis = await OwnRedis.start(false)
   const server = await spawnServer({
     cmd: process.execPath,
-    args: ['--import', 'tsx', 'adapters/node.ts'],
+    args: ['--import', 'tsx', nodeEntry(SERVER_DIR)],
     cwd: SERVER_DIR,
     env: { REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix('stall'), RATE_LIMIT: '1000', RATE_BURST: '1000', HISTORY_MESSAGES: '10000' },
   })
