@@ -20,7 +20,7 @@ import { SCALE_ENV } from './suite.ts'
 const NODE_TIMEOUT_MS = 1000
 
 /** Everything watched in one room: json and raw members on both instances, a publisher on each. */
-async function watchRoom(shard: Shard, a: ServerHandle, b: ServerHandle) {
+export async function watchRoom(shard: Shard, a: ServerHandle, b: ServerHandle) {
   const room = roomOn(shard)
   const url = (s: ServerHandle) => `${s.ws}/rooms/${room}`
   const members = [await connectJson(url(a)), await connectJson(url(b))]
@@ -35,6 +35,41 @@ async function watchRoom(shard: Shard, a: ServerHandle, b: ServerHandle) {
     rawStreams: raws.map(recordRaw),
     pumps,
     clients: [...members.map((m) => m.client), ...raws, ...pumps.map((p) => p.client)],
+  }
+}
+
+/** A watched room: what every scenario checks once its publishers stopped. */
+export type WatchedRoom = Awaited<ReturnType<typeof watchRoom>>
+
+/**
+ * Nobody was closed; every publish was answered; one gap-free order, the same for every member, raw and json;
+ * every acked publish reached every member with the seq its ack named, a refused one reached nobody, and one whose
+ * outcome was unknown is never acked after its error.
+ */
+export function checkRoom(room: WatchedRoom): void {
+  // Nobody was closed, on any shard.
+  for (const c of room.clients) expect(c.ws.readyState, `${room.room}: a connection closed`).toBe(c.ws.OPEN)
+  for (const p of room.pumps) expect(p.answers.size, `${p.tag}: unanswered publishes`).toBe(p.sentAt.size)
+  // One gap-free order, the same for every member, raw and json alike.
+  const order = (room.streams[0] ?? []).map((m) => m.data)
+  for (const s of room.streams) {
+    expect(s.map((m) => m.seq)).toEqual(Array.from({ length: s.length }, (_, i) => i + 1))
+    expect(s.map((m) => m.data)).toEqual(order)
+  }
+  for (const raw of room.rawStreams) expect(raw).toEqual(order)
+  // Every acked publish reached every member, with the seq its ack named; a refused one reached nobody;
+  // one whose outcome was unknown reached every member or nobody (the streams are one), and is never acked
+  // after its error: on a cluster an ack means a replica holds the entry.
+  const seqOf = new Map((room.streams[0] ?? []).map((m) => [m.data, m.seq]))
+  for (const p of room.pumps) {
+    for (const [id, answer] of p.answers) {
+      if (answer.seq !== undefined) expect(seqOf.get(id), `${id} was acked as ${answer.seq}`).toBe(answer.seq)
+      else if (answer.error === 'unavailable') expect(seqOf.has(id), `${id} was refused, yet delivered`).toBe(false)
+      else {
+        expect(answer.error).toBe('outcome_unknown')
+        expect(p.ackedAfterError.has(id), `${id}: acked after outcome_unknown`).toBe(false)
+      }
+    }
   }
 }
 
@@ -104,32 +139,7 @@ export function failoverScenarios(name: string, startA: Start, startB: Start): v
         for (const room of rooms) for (const p of room.pumps) await p.stop()
         await sleep(500)
 
-        for (const room of rooms) {
-          // Nobody was closed, on any shard.
-          for (const c of room.clients) expect(c.ws.readyState, `${room.room}: a connection closed`).toBe(c.ws.OPEN)
-          for (const p of room.pumps) expect(p.answers.size, `${p.tag}: unanswered publishes`).toBe(p.sentAt.size)
-          // One gap-free order, the same for every member, raw and json alike.
-          const order = (room.streams[0] ?? []).map((m) => m.data)
-          for (const s of room.streams) {
-            expect(s.map((m) => m.seq)).toEqual(Array.from({ length: s.length }, (_, i) => i + 1))
-            expect(s.map((m) => m.data)).toEqual(order)
-          }
-          for (const raw of room.rawStreams) expect(raw).toEqual(order)
-          // Every acked publish reached every member, with the seq its ack named; a refused one reached nobody;
-          // one whose outcome was unknown reached every member or nobody (the streams are one), and is never acked
-          // after its error: on a cluster an ack means a replica holds the entry.
-          const seqOf = new Map((room.streams[0] ?? []).map((m) => [m.data, m.seq]))
-          for (const p of room.pumps) {
-            for (const [id, answer] of p.answers) {
-              if (answer.seq !== undefined) expect(seqOf.get(id), `${id} was acked as ${answer.seq}`).toBe(answer.seq)
-              else if (answer.error === 'unavailable') expect(seqOf.has(id), `${id} was refused, yet delivered`).toBe(false)
-              else {
-                expect(answer.error).toBe('outcome_unknown')
-                expect(p.ackedAfterError.has(id), `${id}: acked after outcome_unknown`).toBe(false)
-              }
-            }
-          }
-        }
+        for (const room of rooms) checkRoom(room)
         // The failed shard's room refused (or could not confirm) what was published in the gap; the others refused nothing.
         const failed = victim.pumps.flatMap((p) => [...p.answers.values()].filter((x) => x.error !== undefined))
         expect(failed.length).toBeGreaterThan(0)

@@ -183,6 +183,37 @@ export class OwnCluster {
     }
   }
 
+  /** Start a stopped node again on its port, with its own nodes.conf, so it rejoins the cluster (a killed master comes back as a replica). */
+  async restart(port: number): Promise<void> {
+    const n = this.node(port)
+    if (alive(n)) throw new Error(`node ${port} is still running`)
+    await this.spawnNode(n)
+  }
+
+  /** The node id of the node on `port`. */
+  async id(port: number): Promise<string> {
+    return (await cli(port, 'cluster', 'myid')).trim()
+  }
+
+  /**
+   * Move `slot` from the master on `from` to the master on `to`, keys and all, the way `redis-cli --cluster
+   * reshard` does: IMPORTING/MIGRATING, MIGRATE in batches, then SETSLOT NODE on both and on every other master.
+   */
+  async moveSlot(slot: number, from: number, to: number): Promise<void> {
+    const [fromId, toId] = [await this.id(from), await this.id(to)]
+    await cli(to, 'cluster', 'setslot', String(slot), 'importing', fromId)
+    await cli(from, 'cluster', 'setslot', String(slot), 'migrating', toId)
+    for (let i = 0; i < 1000; i++) {
+      const keys = (await cli(from, 'cluster', 'getkeysinslot', String(slot), '100')).split('\n').filter((k) => k !== '')
+      if (keys.length === 0) break
+      await cli(from, 'migrate', '127.0.0.1', String(to), '', '0', '5000', 'keys', ...keys)
+    }
+    await cli(to, 'cluster', 'setslot', String(slot), 'node', toId)
+    await cli(from, 'cluster', 'setslot', String(slot), 'node', toId)
+    for (const m of await this.masters())
+      if (m.port !== from && m.port !== to) await cli(m.port, 'cluster', 'setslot', String(slot), 'node', toId).catch(() => '')
+  }
+
   /** Stop every node by PID and remove the directory. */
   async dispose(): Promise<void> {
     await Promise.all(this.nodes.map((n) => this.kill(n.port)))
