@@ -236,7 +236,8 @@ async function closedLoop(procs: MemberProcess[], pub: Member, pid: number, mode
   const stopAt = performance.now() + CLOSED_MS
   lastProgressAt = performance.now()
   let published = 0
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((settle) => {
+    let resolve = settle
     let scheduled = false
     const pump = () => {
       scheduled = false
@@ -260,6 +261,16 @@ async function closedLoop(procs: MemberProcess[], pub: Member, pid: number, mode
         scheduled = true
         setImmediate(pump)
       }
+    }
+    // A server still draining an earlier phase's backlog may complete nothing for a long time: stop on time anyway.
+    const stopTimer = setTimeout(() => {
+      onComplete = null
+      resolve()
+    }, CLOSED_MS + 100)
+    const done = resolve
+    resolve = () => {
+      clearTimeout(stopTimer)
+      done()
     }
     pump()
   })
@@ -447,6 +458,8 @@ async function main(): Promise<void> {
           console.log(`${runtime} / ${target.name} / ${mode} / N=${N}`)
           try {
             rows.push(await measure(procs, target, mode))
+            // After every server, so a run stopped early keeps what it measured.
+            write(rows, failures, started, t0, loadBefore)
           } catch (err) {
             const msg = `${runtime} ${target.name} ${mode}: ${(err as Error).message.split('\n')[0]}`
             console.error(`  FAILED ${msg}`)
@@ -458,12 +471,17 @@ async function main(): Promise<void> {
   } finally {
     for (const p of procs) p.stop()
   }
+  console.log('\n' + write(rows, failures, started, t0, loadBefore))
+  if (failures.length > 0) process.exitCode = 1
+}
+
+/** Write OUT and its JSON from the rows so far; returns the Markdown. */
+function write(rows: Row[], failures: string[], started: string, t0: number, loadBefore: number): string {
   const meta = { started, seconds: (performance.now() - t0) / 1000, loadBefore, loadAfter: loadAverage() }
   writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify({ ...meta, n: N, procs: PROCS, window: WINDOW, rows, failures }, null, 2) + '\n')
   const md = render(rows, failures, meta)
   writeFileSync(OUT, md)
-  console.log('\n' + md)
-  if (failures.length > 0) process.exitCode = 1
+  return md
 }
 
 main().catch((err) => {
