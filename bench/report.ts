@@ -193,5 +193,11 @@ export function renderMarkdown(run: Run): string {
   }
   if (run.failures.length > 0) lines.push('', '## Not measured', '', ...run.failures.map((f) => `- ${f}`))
   lines.push('', 'Machine-readable: `bench/results.json`.', '')
+  lines.push(
+    'Other recorded runs: [RESULTS-small-window.md](RESULTS-small-window.md) (Node against Bun pub/sub with few messages in flight), ' +
+      '[RESULTS-light.md](RESULTS-light.md) (a large room at one message a second), [RESULTS-members.md](RESULTS-members.md) ' +
+      '(19,000 members on one process), and the hand-recorded [MEASUREMENTS.md](MEASUREMENTS.md).',
+    '',
+  )
   return lines.join('\n')
 }
