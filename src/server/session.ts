@@ -10,6 +10,8 @@ import type { Grant } from '../access/credentials.ts'
 import { grantsRoom } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import type { Decision } from '../hooks/authorize.ts'
+import type { Identity } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
@@ -26,6 +28,8 @@ import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import type { PublishV2Frame, SubscribeFrame } from '../wire/v2.ts'
 import { decodeClientFrameV2, encodeAckV2, encodeErrorV2, encodeUnsubscribed, encodeWelcomeV2 } from '../wire/v2.ts'
+import type { RoomAccess } from './room-access.ts'
+import { refusalCode, roomIdentity } from './room-access.ts'
 
 /** What a session needs of the rooms of its process (a Hub). */
 export interface SessionRooms {
@@ -63,6 +67,10 @@ export class Session {
   private readonly badFrames: Window
   private lastSeen: number
   private closed = false
+  /** Subscribes waiting for the `authorize` hook's verdict (with access only): each holds its place, by room. */
+  private readonly asking = new Map<string, object>()
+  /** The `authorize` hook's verdicts by room, or the question still out (with access only); bounded (remember). */
+  private readonly verdicts = new Map<string, Decision | Promise<Decision>>()
 
   constructor(
     private readonly rooms: SessionRooms,
@@ -73,6 +81,8 @@ export class Session {
     private readonly onError: (err: unknown) => void = (err) => console.error('roomcast:', err),
     /** The upgrade's `?client=` key: without a `sub`, publish ids are deduplicated under it, else under this connection. */
     private readonly client?: string,
+    /** The application's `authorize` hook, asked per room (room-access.ts); absent: the token alone decides. */
+    private readonly access?: RoomAccess,
   ) {
     this.config = rooms.config
     const now = clock.now()
@@ -90,7 +100,7 @@ export class Session {
   /** The socket opened: say hello. */
   open(): void {
     this.rooms.sessions.add(this)
-    this.send(encodeWelcomeV2(this.id, this.grant?.sub))
+    this.send(encodeWelcomeV2(this.id, this.access === undefined ? this.grant?.sub : this.access.base.sub))
   }
 
   /** Handle one frame as the runtime handed it over. */
@@ -164,8 +174,8 @@ export class Session {
   private subscribe(f: SubscribeFrame): void {
     const name = f.room
     if (this.grant !== undefined && !grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
-    if (this.subs.has(name)) return this.refuse('already_subscribed', undefined, name, f.id)
-    if (this.subs.size >= this.config.maxSubscriptions) {
+    if (this.subs.has(name) || this.asking.has(name)) return this.refuse('already_subscribed', undefined, name, f.id)
+    if (this.subs.size + this.asking.size >= this.config.maxSubscriptions) {
       return this.refuse(
         'too_many_subscriptions',
         `this connection has ${this.config.maxSubscriptions} subscriptions (MAX_SUBSCRIPTIONS); unsubscribe one first`,
@@ -173,6 +183,24 @@ export class Session {
         f.id,
       )
     }
+    const access = this.access
+    if (access === undefined) return this.join(f, this.grant === undefined ? {} : { sub: this.grant.sub, canPublish: this.grant.pub })
+    // Ask the application with the room; the subscription holds its place meanwhile (and an unsubscribe drops the answer).
+    const turn = {}
+    this.asking.set(name, turn)
+    access.ask(name, 'join').then((d) => {
+      if (this.asking.get(name) !== turn) return
+      this.asking.delete(name)
+      if (this.closed) return
+      this.remember(name, d)
+      if ('denied' in d) return this.refuseWith(refusalCode(d.denied), d.denied.message, name, f.id)
+      this.join(f, roomIdentity(access.base, d.identity))
+    })
+  }
+
+  /** Join the subscription's room as `identity`, once the room is ready. */
+  private join(f: SubscribeFrame, identity: Identity): void {
+    const name = f.room
     if (!this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
     const room = this.rooms.room(name)
     if (room.full) return this.refuse('room_full', undefined, name, f.id)
@@ -189,11 +217,10 @@ export class Session {
         if (f.presence === true) (req.v2 as { presence?: boolean }).presence = true
         if (f.since !== undefined) req.since = f.since
         if (f.epoch !== undefined) req.epoch = f.epoch
-        if (this.grant !== undefined) {
-          if (this.grant.sub !== undefined) req.from = this.grant.sub
-          req.canPublish = this.grant.pub
-          req.exp = this.grant.exp
-        }
+        if (identity.sub !== undefined) req.from = identity.sub
+        if (identity.canPublish !== undefined) req.canPublish = identity.canPublish
+        if (identity.info !== undefined) req.info = identity.info
+        if (this.grant?.exp !== undefined) req.exp = this.grant.exp
         sub.member = room.join(this.conn, req)
       },
       (err) => {
@@ -206,6 +233,7 @@ export class Session {
   }
 
   private unsubscribe(name: string, id: string | undefined): void {
+    this.asking.delete(name)
     const sub = this.subs.get(name)
     if (sub !== undefined) {
       this.subs.delete(name)
@@ -216,10 +244,56 @@ export class Session {
 
   private publish(f: PublishV2Frame, dataJson: string): void {
     const name = f.room
-    if (this.grant !== undefined) {
-      if (!grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
-      if (!this.grant.pub) return this.refuse('forbidden', 'this token may not publish', name, f.id)
+    if (this.grant !== undefined && !grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
+    if (this.access === undefined) {
+      if (this.grant !== undefined && !this.grant.pub) return this.refuse('forbidden', 'this token may not publish', name, f.id)
+      return this.append(f, dataJson, this.grant?.sub)
     }
+    // The room's verdict, kept from its subscribe or an earlier publish; else the hook is asked once, and
+    // publishes sent meanwhile wait for that one answer, in order.
+    let v = this.verdicts.get(name)
+    if (v === undefined) {
+      const asked = this.access.ask(name, 'publish')
+      v = asked
+      this.verdicts.set(name, asked)
+      asked.then((d) => {
+        if (this.verdicts.get(name) !== asked) return
+        this.verdicts.delete(name)
+        this.remember(name, d)
+      })
+    }
+    if (v instanceof Promise) v.then((d) => this.publishAs(f, dataJson, d))
+    else this.publishAs(f, dataJson, v)
+  }
+
+  /** A publish with its room's verdict. */
+  private publishAs(f: PublishV2Frame, dataJson: string, d: Decision): void {
+    if (this.closed) return
+    if ('denied' in d) return this.refuseWith(refusalCode(d.denied), d.denied.message, f.room, f.id)
+    const identity = roomIdentity((this.access as RoomAccess).base, d.identity)
+    if (identity.canPublish === false) return this.refuse('forbidden', 'this identity may not publish', f.room, f.id)
+    this.append(f, dataJson, identity.sub)
+  }
+
+  /** Keep a room's verdict for the connection's life; a hook that failed or timed out is asked again next time. */
+  private remember(name: string, d: Decision): void {
+    if ('denied' in d && d.denied.hook) return
+    this.verdicts.delete(name)
+    // Bounded: past twice MAX_SUBSCRIPTIONS rooms, the oldest verdict of a room not subscribed goes (asked again if needed).
+    if (this.verdicts.size >= 2 * this.config.maxSubscriptions) {
+      for (const room of this.verdicts.keys()) {
+        if (!this.subs.has(room) && !(this.verdicts.get(room) instanceof Promise)) {
+          this.verdicts.delete(room)
+          break
+        }
+      }
+    }
+    this.verdicts.set(name, d)
+  }
+
+  /** Give a publish its seq in `f.room`, as `from`. */
+  private append(f: PublishV2Frame, dataJson: string, from: string | undefined): void {
+    const name = f.room
     const sub = this.subs.get(name)
     if (sub === undefined && !this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
     const room = sub?.room ?? this.rooms.room(name)
@@ -230,8 +304,8 @@ export class Session {
     // With an id, once per publisher and id (its `sub`, else its client key, else this connection); without one, nothing is looked up.
     const appended =
       id === undefined
-        ? room.publish(kind, body, this.grant?.sub, origin).then((seq) => ({ seq, duplicate: false }))
-        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(this.grant?.sub, this.client, this.id), id), hash: '' }, this.grant?.sub, origin)
+        ? room.publish(kind, body, from, origin).then((seq) => ({ seq, duplicate: false }))
+        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(from, this.client, this.id), id), hash: '' }, from, origin)
     appended.then(
       (a) => {
         if (id !== undefined) this.send(encodeAckV2(id, name, a.seq, a.duplicate))
@@ -260,6 +334,11 @@ export class Session {
     this.send(encodeErrorV2(code, message, room, id))
   }
 
+  /** An `error` frame with a code that may be the application's own (room-access.ts's refusalCode). */
+  private refuseWith(code: string, message: string, room: string, id: string | undefined): void {
+    this.send(JSON.stringify(withRoom({ type: 'error', code, message, room }, id)))
+  }
+
   private send(data: string): void {
     if (this.closed) return
     try {
@@ -285,6 +364,7 @@ export class Session {
 
   private leaveAll(): void {
     this.rooms.sessions.delete(this)
+    this.asking.clear()
     for (const sub of this.subs.values()) if (sub.member !== null) sub.room.leave(sub.member)
     this.subs.clear()
   }
