@@ -163,9 +163,9 @@ export class Room {
     return this.members.size
   }
 
-  /** Add this room's members to `counts`, by mode (for the connections gauge, read when scraped). */
+  /** Add this room's v1 members to `counts`, by mode (for the connections gauge, read when scraped); a v2 connection is counted once, by its hub. */
   countModes(counts: { raw: number; json: number }): void {
-    for (const m of this.members) counts[m.info.mode]++
+    for (const m of this.members) if (m.info.v2 === undefined) counts[m.info.mode]++
   }
 
   /** Whether the room is at MAX_ROOM_CONNECTIONS (on this instance): a new member would be refused. */
@@ -181,9 +181,12 @@ export class Room {
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
     if (this.full) {
-      this.ops.closed(this.name, 'room_full', req)
+      // A v2 subscription refused is not a close: its session counts (and logs) the refusal.
       if (req.v2?.ended !== undefined) req.v2.ended('room_full')
-      else closeQuietly(conn, 'room_full', this.onError)
+      else {
+        this.ops.closed(this.name, 'room_full', req)
+        closeQuietly(conn, 'room_full', this.onError)
+      }
       return null
     }
     const now = this.clock.now()
@@ -557,7 +560,8 @@ export class Room {
   private drop(m: Member, code: ErrorCode): void {
     if (m.closed) return
     m.closed = true
-    this.ops.closed(this.name, code, m.info)
+    // A v2 subscription's session counts what this means for it: one refusal, or one close of the connection.
+    if (m.ended === undefined) this.ops.closed(this.name, code, m.info)
     this.remove(m, code)
     if (m.ended !== undefined) m.ended(code)
     else closeQuietly(m.conn, code, this.onError)

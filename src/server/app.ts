@@ -34,6 +34,7 @@ import { bodyHash } from './body-hash.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Health } from './health.ts'
 import type { RoomAccess } from './room-access.ts'
+import type { SessionExtras } from './session.ts'
 
 export type { Health } from './health.ts'
 
@@ -217,7 +218,8 @@ export function createApp({
 
   // Protocol v2 on the mount root: the same door, but the token is not for one room (each subscribe checks it).
   const connectV2 = async (c: Context): Promise<Response> => {
-    const throttled = door.throttle(clientIp(c))
+    const ip = clientIp(c)
+    const throttled = door.throttle(ip)
     if (throttled !== null) return refusalResponse(throttled)
     const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
     if (bad !== null) {
@@ -264,7 +266,10 @@ export function createApp({
     if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
     if (!isUpgrade(c)) return c.body(null, 204)
-    return gateway.connect(c, admitted.grant, client, access)
+    const extras: SessionExtras = {}
+    if (access !== undefined) extras.access = access
+    if (ip !== undefined) extras.ip = ip
+    return gateway.connect(c, admitted.grant, client, extras)
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */

@@ -8,7 +8,7 @@ import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
 import type { Health } from './health.ts'
-import type { RoomAccess } from './room-access.ts'
+import type { SessionExtras } from './session.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -28,9 +28,9 @@ export interface RoomGateway {
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
   /**
    * Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms
-   * (Cloudflare). `access`: the application's `authorize` hook, for the session to ask per room.
+   * (Cloudflare). `session`: what else the session is given (the `authorize` hook to ask per room, the address).
    */
-  connect?(c: Context, grant: Grant | undefined, client?: string, access?: RoomAccess): Response | Promise<Response>
+  connect?(c: Context, grant: Grant | undefined, client?: string, session?: SessionExtras): Response | Promise<Response>
   /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
   presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */

@@ -14,6 +14,8 @@ import type { Decision } from '../hooks/authorize.ts'
 import type { Identity } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
+import type { FrameRefusal } from '../ops/metrics.ts'
+import type { Ops, Who } from '../ops/ops.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
 import { expired } from '../room/expiry.ts'
@@ -40,6 +42,16 @@ export interface SessionRooms {
   canOpen(name: string): boolean
   /** Sessions open in this process, for sweeps and shutdown. */
   readonly sessions: Set<Session>
+  /** The instance's metrics and log: a session's refusals and closes are counted and logged as v1's are. */
+  readonly ops: Ops
+}
+
+/** What a session is given besides its token: the application's `authorize` hook to ask per room, and the client's address. */
+export interface SessionExtras {
+  /** The application's `authorize` hook, asked per room (room-access.ts); absent: the token alone decides. */
+  access?: RoomAccess
+  /** The client's address as the runtime reports it, for the log lines about this connection. */
+  ip?: string
 }
 
 /** One subscription: its room, and its member once the room is ready. */
@@ -67,6 +79,10 @@ export class Session {
   private readonly badFrames: Window
   private lastSeen: number
   private closed = false
+  /** The application's `authorize` hook, asked per room; absent: the token alone decides. */
+  private readonly access: RoomAccess | undefined
+  private readonly ops: Ops
+  private readonly who: Who
   /** Subscribes waiting for the `authorize` hook's verdict (with access only): each holds its place, by room. */
   private readonly asking = new Map<string, object>()
   /** The `authorize` hook's verdicts by room, or the question still out (with access only); bounded (remember). */
@@ -81,10 +97,16 @@ export class Session {
     private readonly onError: (err: unknown) => void = (err) => console.error('roomcast:', err),
     /** The upgrade's `?client=` key: without a `sub`, publish ids are deduplicated under it, else under this connection. */
     private readonly client?: string,
-    /** The application's `authorize` hook, asked per room (room-access.ts); absent: the token alone decides. */
-    private readonly access?: RoomAccess,
+    extras: SessionExtras = {},
   ) {
     this.config = rooms.config
+    this.access = extras.access
+    this.ops = rooms.ops
+    // Who the log lines about this connection name: its welcome's id, address and sub.
+    const sub = extras.access === undefined ? grant?.sub : extras.access.base.sub
+    this.who = { id: this.id, mode: 'v2' }
+    if (extras.ip !== undefined) this.who.ip = extras.ip.slice(0, 64)
+    if (sub !== undefined) this.who.from = sub
     const now = clock.now()
     this.bucket = { tokens: this.config.rateBurst, at: now }
     this.rateRefusals = { count: 0, start: now }
@@ -100,7 +122,8 @@ export class Session {
   /** The socket opened: say hello. */
   open(): void {
     this.rooms.sessions.add(this)
-    this.send(encodeWelcomeV2(this.id, this.access === undefined ? this.grant?.sub : this.access.base.sub))
+    this.ops.connected(undefined, this.who)
+    this.send(encodeWelcomeV2(this.id, this.who.from))
   }
 
   /** Handle one frame as the runtime handed it over. */
@@ -116,6 +139,7 @@ export class Session {
     const d = decodeClientFrameV2(data)
     if (!d.ok) {
       if (countInWindow(this.badFrames, now, BAD_FRAME_WINDOW_MS) > this.config.badFrameBudget) return this.close('too_many_errors')
+      this.ops.refusedFrame(d.room, d.code, this.who)
       return this.send(encodeErrorV2(d.code, d.message, d.room, d.id))
     }
     const f = d.frame
@@ -141,15 +165,21 @@ export class Session {
     } else this.conn.ping()
   }
 
-  /** The socket closed: leave every room. */
-  socketClosed(): void {
+  /** The socket closed (`event`: the runtime's close or error event): leave every room. */
+  socketClosed(event?: unknown): void {
     if (this.closed) return
     this.closed = true
     this.leaveAll()
+    // The runtime itself may have closed it for one of our reasons (a frame over the size limit): counted as ours.
+    const by = this.conn.closedBy?.(event)
+    if (by !== undefined) this.ops.closed(undefined, by, this.who)
+    else this.ops.disconnected(undefined, this.who)
   }
 
-  /** Close the connection with `code` (and leave every room). */
-  close(code: ErrorCode, message?: string): void {
+  /** Close the connection with `code` (and leave every room); `room`: the room that found the reason, if one did. */
+  close(code: ErrorCode, message?: string, room?: string): void {
+    if (this.closed) return
+    this.ops.closed(room, code, this.who)
     this.closeWith(Errors[code].close ?? 1000, closeReason(code, message))
   }
 
@@ -163,10 +193,10 @@ export class Session {
       const sub = this.subs.get(room)
       if (sub === undefined) return
       this.subs.delete(room)
-      this.send(encodeErrorV2(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id))
+      this.refuse(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id)
       return
     }
-    this.close(code)
+    this.close(code, undefined, room)
   }
 
   // ---- frames ----
@@ -193,7 +223,7 @@ export class Session {
       this.asking.delete(name)
       if (this.closed) return
       this.remember(name, d)
-      if ('denied' in d) return this.refuseWith(refusalCode(d.denied), d.denied.message, name, f.id)
+      if ('denied' in d) return this.refuseWith(d.denied, name, f.id)
       this.join(f, roomIdentity(access.base, d.identity))
     })
   }
@@ -269,7 +299,7 @@ export class Session {
   /** A publish with its room's verdict. */
   private publishAs(f: PublishV2Frame, dataJson: string, d: Decision): void {
     if (this.closed) return
-    if ('denied' in d) return this.refuseWith(refusalCode(d.denied), d.denied.message, f.room, f.id)
+    if ('denied' in d) return this.refuseWith(d.denied, f.room, f.id)
     const identity = roomIdentity((this.access as RoomAccess).base, d.identity)
     if (identity.canPublish === false) return this.refuse('forbidden', 'this identity may not publish', f.room, f.id)
     this.append(f, dataJson, identity.sub)
@@ -304,8 +334,8 @@ export class Session {
     // With an id, once per publisher and id (its `sub`, else its client key, else this connection); without one, nothing is looked up.
     const appended =
       id === undefined
-        ? room.publish(kind, body, from, origin).then((seq) => ({ seq, duplicate: false }))
-        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(from, this.client, this.id), id), hash: '' }, from, origin)
+        ? room.publish(kind, body, from, origin, true, 'ws').then((seq) => ({ seq, duplicate: false }))
+        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(from, this.client, this.id), id), hash: '' }, from, origin, true, 'ws')
     appended.then(
       (a) => {
         if (id !== undefined) this.send(encodeAckV2(id, name, a.seq, a.duplicate))
@@ -330,13 +360,21 @@ export class Session {
 
   // ---- send ----
 
-  private refuse(code: ErrorCode, message: string | undefined, room: string, id: string | undefined): void {
+  /** Refuse one frame with an `error` frame naming its room: counted and logged as a refused frame. */
+  private refuse(code: FrameRefusal, message: string | undefined, room: string, id: string | undefined): void {
+    this.ops.refusedFrame(room, code, this.who)
     this.send(encodeErrorV2(code, message, room, id))
   }
 
-  /** An `error` frame with a code that may be the application's own (room-access.ts's refusalCode). */
-  private refuseWith(code: string, message: string, room: string, id: string | undefined): void {
-    this.send(JSON.stringify(withRoom({ type: 'error', code, message, room }, id)))
+  /**
+   * Refuse a frame as the `authorize` hook did, with its code where that is a valid one (room-access.ts's
+   * refusalCode). The application's own codes are counted and logged as `forbidden`, with theirs as the reason.
+   */
+  private refuseWith(denied: { code: string; message: string; hook: boolean }, room: string, id: string | undefined): void {
+    const code = refusalCode(denied)
+    const counted: FrameRefusal = code === 'hook_failed' || code === 'hook_timeout' ? code : 'forbidden'
+    this.ops.refusedFrame(room, counted, this.who, code === counted ? undefined : code)
+    this.send(JSON.stringify(withRoom({ type: 'error', code, message: denied.message, room }, id)))
   }
 
   private send(data: string): void {

@@ -25,7 +25,7 @@ function setup(access: RoomAccess | undefined, grant?: Grant) {
   const hub = new Hub({ config: config({ maxSubscriptions: 3 }), clock })
   const open = (g = grant, a = access) => {
     const conn = new FakeConnection()
-    const session = new Session(hub, conn, g, clock, undefined, undefined, a)
+    const session = new Session(hub, conn, g, clock, undefined, undefined, a === undefined ? {} : { access: a })
     session.open()
     const send = (frame: object) => session.receive(JSON.stringify(frame))
     return { conn, session, send }
@@ -171,14 +171,14 @@ describe('a v2 session with an authorize hook', () => {
 
 /** A gateway that holds v2 connections and keeps what the app handed each one. */
 function gateway() {
-  const connected: { grant?: Grant; access?: RoomAccess }[] = []
+  const connected: { grant?: Grant; access?: RoomAccess | undefined }[] = []
   const g: RoomGateway = {
     isFull: () => false,
     upgrade: () => new Response(null, { status: 418 }),
     stats: async (room) => ({ room, connections: 0, seq: 0 }),
     publish: async () => ({ seq: 1, duplicate: false, mismatch: false }),
-    connect: (_c, grant, _client, access) => {
-      connected.push({ grant, access })
+    connect: (_c, grant, _client, extras) => {
+      connected.push({ grant, access: extras?.access })
       return new Response(null, { status: 418 })
     },
   }
