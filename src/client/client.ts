@@ -10,6 +10,9 @@
 import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
 import { ROOM_NAME_RULE, SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
+import type { ConnectionOptions, SubscribeOptions, Subscription } from './connection.ts'
+// A cycle (connection.ts opens a RoomcastClient per room where v2 is not served): each is used only once constructed.
+import { RoomcastConnection } from './connection.ts'
 import { askWhy } from './door-check.ts'
 import { RoomcastError } from './error.ts'
 import { Outbox } from './outbox.ts'
@@ -28,6 +31,15 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
 export interface ClientOptions {
   /** The server: `ws(s)://host[:port][/prefix/]` (`http(s)://` works too). Its query is kept on every connect. */
   url: string
+  /**
+   * Many rooms over one connection: the client has no room of its own and opens no v1 socket; each
+   * `subscribe(room, {since?, presence?})` runs over one RoomcastConnection (protocol v2, or one socket per
+   * room where the server cannot), which shares this client's url, token, clientKey, backoff, ack, queue,
+   * ping and transport settings. `room` and `since` must then be absent (each subscription has its own).
+   */
+  multiRoom?: boolean
+  /** With `multiRoom`: `auto` (default), `v2` or `per-room`, as RoomcastConnection's. */
+  transport?: ConnectionOptions['transport']
   /** The room to join; omitted, the server's default room (an upgrade on `/`). */
   room?: string
   /** Ask the first join for the history after this seq (0: all the room holds). Omitted: only what comes next. */
@@ -149,6 +161,8 @@ export class RoomcastClient {
   private connectTimer: ReturnType<typeof setTimeout> | undefined
   private pingTimer: ReturnType<typeof setTimeout> | undefined
   private silent = false
+  /** A multi-room client's one connection (`multiRoom`); undefined for a client of one room. */
+  private readonly multi: RoomcastConnection | undefined
 
   constructor(options: ClientOptions) {
     const WS = options.WebSocket ?? globalThis.WebSocket
@@ -177,11 +191,37 @@ export class RoomcastClient {
     })
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000
     this.pingIntervalMs = options.pingIntervalMs ?? 25_000
+    if (options.multiRoom === true) {
+      if (options.room !== undefined || options.since !== undefined)
+        throw new TypeError('a multiRoom client has no room of its own: give each subscribe(room, { since }) its room')
+      this.multi = new RoomcastConnection(connectionOptions(options, this.clientKey))
+      // Its state is the client's: `connecting`, `open`, `reconnecting`, `closed`.
+      this.multi.on('state', (state) => {
+        if (this.current !== state) this.setState({ state })
+      })
+      return
+    }
+    this.multi = undefined
     if (options.since !== undefined) {
       this.firstSince = options.since
       this.tracker.reset(options.since)
     }
     void this.connect()
+  }
+
+  /** A multi-room client's connection (`multiRoom: true`): its transport and its subscriptions; undefined for a client of one room. */
+  get connection(): RoomcastConnection | undefined {
+    return this.multi
+  }
+
+  /**
+   * Subscribe to `room` over the client's one connection (`multiRoom: true` only): the subscription has its
+   * own `message`, `presence`, `missed`, `subscribed` and `error` events, `publish` and `unsubscribe`, and
+   * resumes from its own seq and epoch after every reconnect. Throws on a client of one room.
+   */
+  subscribe(room: string, options: SubscribeOptions = {}): Subscription {
+    if (this.multi === undefined) throw new TypeError('subscribe() is for a multi-room client: new RoomcastClient({ url, multiRoom: true })')
+    return this.multi.subscribe(room, options)
   }
 
   /** The connection state. */
@@ -237,12 +277,17 @@ export class RoomcastClient {
    */
   publish(data: unknown): Promise<number> {
     if (this.current === 'closed') return Promise.reject(new RoomcastError('closed', 'the client is closed'))
+    if (this.multi !== undefined) return Promise.reject(new RoomcastError('bad_data', 'a multi-room client publishes to a room: subscribe(room).publish(data)'))
     return this.outbox.publish(data, this.current === 'open')
   }
 
   /** Stop for good: stop reconnecting, reject what is waiting with `closed`, close the socket (resolves when closed, 2 s at most). */
   close(): Promise<void> {
     if (this.current === 'closed') return Promise.resolve()
+    if (this.multi !== undefined) {
+      this.setState({ state: 'closed', code: 1000, reason: 'closed by the client' })
+      return this.multi.close()
+    }
     this.setState({ state: 'closed', code: 1000, reason: 'closed by the client' })
     this.stopTimers()
     clearTimeout(this.retryTimer)
@@ -482,6 +527,22 @@ export class RoomcastClient {
       }
     }
   }
+}
+
+/** The options of a multi-room client's connection: what it shares with the client. */
+function connectionOptions(o: ClientOptions, clientKey: string): ConnectionOptions {
+  const c: ConnectionOptions = { url: o.url, clientKey }
+  if (o.token !== undefined) c.token = o.token
+  if (o.transport !== undefined) c.transport = o.transport
+  if (o.ackTimeoutMs !== undefined) c.ackTimeoutMs = o.ackTimeoutMs
+  if (o.dedupeWindowMs !== undefined) c.dedupeWindowMs = o.dedupeWindowMs
+  if (o.maxQueue !== undefined) c.maxQueue = o.maxQueue
+  if (o.initialDelayMs !== undefined) c.initialDelayMs = o.initialDelayMs
+  if (o.maxDelayMs !== undefined) c.maxDelayMs = o.maxDelayMs
+  if (o.pingIntervalMs !== undefined) c.pingIntervalMs = o.pingIntervalMs
+  if (o.WebSocket !== undefined) c.WebSocket = o.WebSocket
+  if (o.fetch !== undefined) c.fetch = o.fetch
+  return c
 }
 
 /** The error a close reason names (`"<code>: <message>"`, as the server closes), if it names one of the Errors table's. */
