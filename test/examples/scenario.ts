@@ -133,6 +133,10 @@ export async function embeddingScenario(http: string, { v2 = true }: { v2?: bool
       expect(await nextMessage(v1.client)).toMatchObject({ room: v2room, seq: 1, data: { text: 'over v2' }, from: 'alice' })
       v1.client.send({ type: 'publish', data: { text: 'over v1' }, id: 'z' })
       expect(await nextMessage(multi)).toMatchObject({ room: v2room, seq: 2, data: { text: 'over v1' }, from: 'bob' })
+    } else {
+      // Where one socket cannot span rooms (Cloudflare), v2 on the mount root is refused, session or not.
+      const noV2 = await refused(`${ws}/live/`, { protocols: 'roomcast.v2', headers: { Cookie: alice } })
+      expect(noV2).toMatchObject({ status: 400, error: 'bad_request' })
     }
   } finally {
     for (const c of clients) c.ws.terminate()

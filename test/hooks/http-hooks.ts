@@ -159,7 +159,14 @@ export function httpHookScenarios(name: string, start: (env: Record<string, stri
       alice.ws.terminate()
     })
 
-    // Cloudflare refuses v2 on `/` (capability multiplexing: false); its Worker decides at each per-room upgrade.
+    // Cloudflare refuses v2 on `/` (capability multiplexing: false), before the hook is asked; each room's
+    // socket there is decided at its own upgrade, as v1's.
+    it.runIf(name === 'cloudflare')('protocol v2 on / is refused with 400 before the hook is asked (multiplexing: false)', async () => {
+      const r = await refused(`${server.ws}/`, { protocols: 'roomcast.v2', headers: { 'x-user': 'alice' } })
+      expect(r).toMatchObject({ status: 400, error: 'bad_request' })
+      expect(backend.seen.filter((s) => s.event.action === 'connect')).toEqual([])
+    })
+
     it.runIf(name !== 'cloudflare')(
       'protocol v2: asks at the upgrade (no room) and at each subscribe and first publish (with the room); refusals are error frames',
       async () => {
