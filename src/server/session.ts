@@ -11,7 +11,7 @@ import { grantsRoom } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import type { Decision } from '../hooks/authorize.ts'
-import type { Identity } from '../hooks/hooks.ts'
+import type { Identity, MemberData } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import type { FrameRefusal } from '../ops/metrics.ts'
@@ -23,7 +23,7 @@ import type { Bucket, Window } from '../room/limits.ts'
 import { countInWindow, exceedsBytes, takeToken } from '../room/limits.ts'
 import type { Member } from '../room/member.ts'
 import { publisherIdentity } from '../room/publisher.ts'
-import type { Room } from '../room/room.ts'
+import type { Publisher, Room } from '../room/room.ts'
 import { PONG } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
@@ -83,6 +83,8 @@ export class Session {
   private readonly access: RoomAccess | undefined
   private readonly ops: Ops
   private readonly who: Who
+  /** This connection as the `message` hook sees a publish of it without `info`: one object, not one per publish. */
+  private readonly publisher: Publisher = { connectionId: this.id }
   /** Subscribes waiting for the `authorize` hook's verdict (with access only): each holds its place, by room. */
   private readonly asking = new Map<string, object>()
   /** The `authorize` hook's verdicts by room, or the question still out (with access only); bounded (remember). */
@@ -302,7 +304,7 @@ export class Session {
     if ('denied' in d) return this.refuseWith(d.denied, f.room, f.id)
     const identity = roomIdentity((this.access as RoomAccess).base, d.identity)
     if (identity.canPublish === false) return this.refuse('forbidden', 'this identity may not publish', f.room, f.id)
-    this.append(f, dataJson, identity.sub)
+    this.append(f, dataJson, identity.sub, identity.info)
   }
 
   /** Keep a room's verdict for the connection's life; a hook that failed or timed out is asked again next time. */
@@ -321,8 +323,8 @@ export class Session {
     this.verdicts.set(name, d)
   }
 
-  /** Give a publish its seq in `f.room`, as `from`. */
-  private append(f: PublishV2Frame, dataJson: string, from: string | undefined): void {
+  /** Give a publish its seq in `f.room`, as `from` (with the `info` the `authorize` hook gave, for the message hook). */
+  private append(f: PublishV2Frame, dataJson: string, from: string | undefined, info?: MemberData): void {
     const name = f.room
     const sub = this.subs.get(name)
     if (sub === undefined && !this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
@@ -332,10 +334,12 @@ export class Session {
     const [kind, body] = typeof f.data === 'string' ? (['text', f.data] as const) : (['json', dataJson] as const)
     const id = f.id
     // With an id, once per publisher and id (its `sub`, else its client key, else this connection); without one, nothing is looked up.
+    // The message hook sees this connection and its info; its verdicts are applied in the order they were sent.
+    const by: Publisher = info === undefined ? this.publisher : { connectionId: this.id, info }
     const appended =
       id === undefined
-        ? room.publish(kind, body, from, origin, true, 'ws').then((seq) => ({ seq, duplicate: false }))
-        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(from, this.client, this.id), id), hash: '' }, from, origin, true, 'ws')
+        ? room.publish(kind, body, from, origin, true, 'ws', by).then((seq) => ({ seq, duplicate: false }))
+        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(from, this.client, this.id), id), hash: '' }, from, origin, true, 'ws', by)
     appended.then(
       (a) => {
         if (id !== undefined) this.send(encodeAckV2(id, name, a.seq, a.duplicate))

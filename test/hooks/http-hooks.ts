@@ -190,10 +190,16 @@ export function httpHookScenarios(name: string, start: (env: Record<string, stri
         // A first publish to a room asks once; the identity is the room's (`from`); read-only is forbidden.
         const before = backend.seen.length
         for (const i of [1, 2, 3]) alice.send({ type: 'publish', room: 'loud', data: { text: `hi ${i}` }, id: `p${i}` })
-        // (Each publish also goes to the message hook over HTTP, whose answers may come back in any order.)
-        expect((await alice.frames('ack', 3)).map((a: any) => a.id).sort()).toEqual(['p1', 'p2', 'p3'])
+        // Each also goes to the message hook over HTTP, whose answers may come back in any order: applied in order.
+        expect((await alice.frames('ack', 3)).map((a: any) => [a.id, a.seq])).toEqual([
+          ['p1', 1],
+          ['p2', 2],
+          ['p3', 3],
+        ])
         const got = await bob.frames('message', 3)
-        expect(got.map((m: any) => [m.room, m.from])).toEqual(Array(3).fill(['loud', 'alice-loud']))
+        expect(got.map((m: any) => [m.room, m.data.text, m.from])).toEqual([1, 2, 3].map((i) => ['loud', `hi ${i}`, 'alice-loud']))
+        const vetted = backend.seen.slice(before).find((s) => s.event.event === 'message')?.event
+        expect(vetted).toMatchObject({ room: 'loud', from: 'alice-loud', connectionId: welcome.connectionId, info: { team: 'blue' } })
         const asked = backend.seen.slice(before).filter((s) => s.event.event === 'authorize')
         expect(asked.map((s) => [s.event.room, s.event.action, s.event.protocol])).toEqual([['loud', 'publish', 'roomcast.v2']])
         reader.send({ type: 'publish', room: 'loud', data: 'no', id: 'r1' })

@@ -232,3 +232,33 @@ describe('the door of protocol v2 with an authorize hook', () => {
     expect((await app.request('/?check&protocol=roomcast.v2')).status).toBe(204)
   })
 })
+
+describe('a v2 publish and the message hook', () => {
+  it('applies the verdicts in the order the connection sent them, and gives the hook its connection id and info', async () => {
+    const clock = new FakeClock()
+    const seen: { data: unknown; connectionId?: string; info?: unknown }[] = []
+    // The first publish's answer comes last.
+    const hooks: Hooks = {
+      message: (m) => {
+        seen.push({ data: m.data, connectionId: m.connectionId, info: m.info })
+        return new Promise((r) => setTimeout(() => r(undefined), m.data === 0 ? 30 : 1))
+      },
+    }
+    const hub = new Hub({ config: config(), clock, hooks })
+    const { access } = accessOf(() => undefined, { sub: 'ann', info: { team: 'blue' } })
+    const conn = new FakeConnection()
+    const session = new Session(hub, conn, undefined, clock, undefined, undefined, { access })
+    session.open()
+    const reader = new FakeConnection()
+    hub.room('r').join(reader, { mode: 'json' })
+    for (const n of [0, 1, 2]) session.receive(JSON.stringify({ type: 'publish', room: 'r', data: n, id: `p${n}` }))
+    await new Promise((r) => setTimeout(r, 60))
+    expect(conn.ofType('ack').map((f) => [f.id, f.seq])).toEqual([
+      ['p0', 1],
+      ['p1', 2],
+      ['p2', 3],
+    ])
+    expect(reader.ofType('message').map((f) => f.data)).toEqual([0, 1, 2])
+    expect(seen[0]).toEqual({ data: 0, connectionId: session.id, info: { team: 'blue' } })
+  })
+})
