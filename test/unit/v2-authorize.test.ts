@@ -104,6 +104,23 @@ describe('a v2 session with an authorize hook', () => {
     ])
   })
 
+  it('keeps at most twice MAX_SUBSCRIPTIONS verdicts of rooms it is not subscribed to: the oldest goes first', async () => {
+    const { access, asked } = accessOf(() => undefined)
+    // MAX_SUBSCRIPTIONS is 3 here: six verdicts kept.
+    const { open } = setup(access)
+    const a = open()
+    const rooms = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']
+    for (const room of rooms) {
+      a.send({ type: 'publish', room, data: 1 })
+      await flush()
+    }
+    a.send({ type: 'publish', room: 'p6', data: 2 })
+    a.send({ type: 'publish', room: 'p1', data: 2 })
+    a.send({ type: 'publish', room: 'p0', data: 2 })
+    await flush()
+    expect(asked.map(([room]) => room)).toEqual([...rooms, 'p0'])
+  })
+
   it('answers hook_failed and hook_timeout with the room, and asks again next time', async () => {
     let calls = 0
     const { access } = accessOf(
