@@ -30,10 +30,12 @@ export type { Config, Listen } from './config/config.ts'
 export { defaults, envNames, listeningLine, readConfig, readListen, readPositiveInt } from './config/config.ts'
 export { ConfigError } from './config/config-error.ts'
 export { knownEnvNames, lookalikeWarnings, otherEnvNames, scaleOutEnvNames } from './config/env-names.ts'
-export { MAX_INFO_BYTES, boundedInfo } from './hooks/authorize.ts'
+export type { Authorized, Decision } from './hooks/authorize.ts'
+export { MAX_INFO_BYTES, authorizeWith, boundedInfo, decideWith } from './hooks/authorize.ts'
 export type {
   AuthorizeRequest,
   AuthorizeResult,
+  ConnectRequest,
   Denial,
   Hooks,
   Identity,
@@ -86,7 +88,7 @@ export type { Connection, JoinRequest, MemberInfo } from './room/connection.ts'
 export { newConnectionId } from './room/connection.ts'
 export { Member } from './room/member.ts'
 export { httpIdentity, memberIdentity, publisherIdentity } from './room/publisher.ts'
-export type { MemberFilter, RoomOptions, RoomStats, Traffic } from './room/room.ts'
+export type { MemberFilter, Publisher, RoomOptions, RoomStats, Traffic } from './room/room.ts'
 export { Room } from './room/room.ts'
 export type { RosterOptions, RosterPage } from './room/roster.ts'
 export { Roster } from './room/roster.ts'
@@ -107,6 +109,7 @@ export type { Backend, HubRuntime, Roomcast, RoomcastOptions } from './server/in
 // ---- server: the instance an application builds (each runtime's createRoomcast wraps it), the app ----
 export { createHubRoomcast, resolveConfig } from './server/instance.ts'
 export { createMetricsApp, serveMetrics } from './server/metrics-route.ts'
+export type { RoomAccess } from './server/room-access.ts'
 export type { SessionRooms } from './server/session.ts'
 export { Session } from './server/session.ts'
 export type { ShutdownHooks } from './server/shutdown.ts'

@@ -11,12 +11,12 @@ import type { ErrorCode } from '../wire/errors.ts'
 import type { MessageFrame } from '../wire/frames.ts'
 import { SUBPROTOCOL_V2, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
-import type { ConnectionState, Missed } from './client.ts'
-import { RoomcastClient, randomKey } from './client.ts'
 import type { ClientErrorCode } from './error.ts'
 import { RoomcastError } from './error.ts'
 import { Outbox } from './outbox.ts'
 import { closeRetry } from './retry.ts'
+import type { ConnectionState, Missed } from './room-client.ts'
+import { RoomClient, randomKey } from './room-client.ts'
 import { SeqTracker } from './seq-tracker.ts'
 
 /** What `new RoomcastConnection` takes. */
@@ -84,7 +84,7 @@ export class Subscription {
   /** @internal */ readonly tracker = new SeqTracker()
   /** @internal */ epoch: string | undefined
   /** @internal */ firstSince: number | undefined
-  /** @internal */ v1: RoomcastClient | undefined
+  /** @internal */ v1: RoomClient | undefined
   private roster: PresenceState | undefined
   ended = false
 
@@ -350,7 +350,7 @@ export class RoomcastConnection {
   }
 
   private openPerRoom(sub: Subscription): void {
-    const client = new RoomcastClient({
+    const client = new RoomClient({
       url: this.base.href,
       room: sub.room,
       since: sub.firstSince,

@@ -6,8 +6,8 @@
  */
 import { MAX_SUB_LENGTH } from '../access/credentials.ts'
 import { utf8Length } from '../wire/bytes.ts'
-import { refusalResponse } from '../wire/refusals.ts'
-import type { AuthorizeRequest, AuthorizeResult, Hooks, Identity, MemberData } from './hooks.ts'
+import { Refusals, refusalResponse } from '../wire/refusals.ts'
+import type { AuthorizeRequest, AuthorizeResult, ConnectRequest, Hooks, Identity, MemberData } from './hooks.ts'
 import { isDenial } from './hooks.ts'
 import { runHook } from './limit.ts'
 
@@ -18,24 +18,43 @@ export const MAX_INFO_BYTES = 1024
 export type Authorized = { identity: Identity } | { refused: Response }
 
 /**
+ * What `authorize` decided, before it is an HTTP answer: an identity, or a refusal with its status, code and
+ * message (`hook: true` when the hook failed or timed out rather than refused: worth trying again, not worth keeping).
+ */
+export type Decision = { identity: Identity } | { denied: { status: number; code: string; message: string; hook: boolean } }
+
+/**
  * Run the application's `authorize` hook: a Denial refuses with its status and code; a hook that throws or
  * answers a bad identity refuses with 500 `hook_failed`, one that takes over `timeoutMs` with 504 `hook_timeout`.
  */
 export async function authorizeWith(
   hook: NonNullable<Hooks['authorize']>,
-  req: AuthorizeRequest,
+  req: AuthorizeRequest | ConnectRequest,
   timeoutMs: number,
   onError: (err: unknown) => void,
 ): Promise<Authorized> {
+  const d = await decideWith(hook, req, timeoutMs, onError)
+  if ('identity' in d) return d
+  const { status, code, message } = d.denied
+  return { refused: d.denied.hook ? refusalResponse(code as 'hook_failed' | 'hook_timeout', message) : refusalResponse({ status, error: code, message }) }
+}
+
+/** As `authorizeWith`, the verdict as a value (a v2 connection turns a refusal into an `error` frame, not a response). */
+export async function decideWith(
+  hook: NonNullable<Hooks['authorize']>,
+  req: AuthorizeRequest | ConnectRequest,
+  timeoutMs: number,
+  onError: (err: unknown) => void,
+): Promise<Decision> {
   const out = await runHook('authorize', hook, req, timeoutMs)
   if (!out.ok) {
     onError(out.error)
-    return { refused: refusalResponse(out.code) }
+    return hookFailure(out.code, Refusals[out.code].message)
   }
   const r: AuthorizeResult = out.value
   if (isDenial(r)) {
     const status = typeof r.status === 'number' && r.status >= 400 && r.status <= 599 ? r.status : 403
-    return { refused: refusalResponse({ status, error: r.deny, message: typeof r.message === 'string' ? r.message : 'refused by the application' }) }
+    return { denied: { status, code: r.deny, message: typeof r.message === 'string' ? r.message : 'refused by the application', hook: false } }
   }
   if (r !== undefined && (typeof r !== 'object' || r === null)) return bad(onError, 'an answer that is neither an identity, a denial nor nothing')
   const identity: Identity = r ?? {}
@@ -48,6 +67,10 @@ export async function authorizeWith(
   const copy = boundedInfo(info)
   if (typeof copy === 'string') return bad(onError, copy)
   return { identity: { ...identity, info: copy } }
+}
+
+function hookFailure(code: 'hook_failed' | 'hook_timeout', message: string): Decision {
+  return { denied: { status: Refusals[code].status, code, message, hook: true } }
 }
 
 /**
@@ -66,7 +89,7 @@ export function boundedInfo(info: unknown): MemberData | string {
   return size > MAX_INFO_BYTES ? `an "info" of ${size} bytes serialised, over ${MAX_INFO_BYTES}` : (JSON.parse(json) as MemberData)
 }
 
-function bad(onError: (err: unknown) => void, what: string): Authorized {
+function bad(onError: (err: unknown) => void, what: string): Decision {
   onError(new Error(`roomcast: the application's authorize hook returned ${what}`))
-  return { refused: refusalResponse('hook_failed', "the application's authorize hook returned a bad identity") }
+  return hookFailure('hook_failed', "the application's authorize hook returned a bad identity")
 }

@@ -10,18 +10,39 @@ import type { Context } from 'hono'
 import type { Grant } from '../access/credentials.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { Mode } from '../wire/frames.ts'
+import type { SUBPROTOCOL_V2 } from '../wire/names.ts'
 
-/** What `authorize` is asked about: one upgrade (`join`) or one HTTP request on a room (`read`, `publish`). */
+/**
+ * What `authorize` is asked about one room: a v1 upgrade (`join`), an HTTP request on a room (`read`,
+ * `publish`), or, with `protocol: 'roomcast.v2'`, a v2 connection's `subscribe` (`join`) or its first
+ * `publish` to a room it has no verdict for (`publish`).
+ */
 export interface AuthorizeRequest {
-  /** The request as it arrived (headers, cookies, URL), behind the application's own middleware. */
+  /** The request as it arrived (headers, cookies, URL), behind the application's own middleware; for v2, the upgrade's. */
   request: Request
-  /** The Hono context of that request: whatever the application's middleware set on it (`c.get(...)`). */
+  /** The Hono context of that request: whatever the application's middleware set on it (`c.get(...)`); for v2, the upgrade's. */
   c: Context
   /** The room the request is for (already a valid room name). */
   room: string
-  /** `join`: a WebSocket upgrade; `read`: `GET /rooms/:room`; `publish`: `POST /rooms/:room/messages`. */
+  /** `join`: a WebSocket upgrade or a v2 subscribe; `read`: `GET /rooms/:room`; `publish`: `POST /rooms/:room/messages` or a v2 publish. */
   action: 'join' | 'read' | 'publish'
+  /** `roomcast.v2` when a protocol v2 connection asks (a subscribe or a publish frame); absent for v1 upgrades and HTTP. */
+  protocol?: typeof SUBPROTOCOL_V2
   /** What the built-in token check verified, when it ran (`auth: 'after'`) and a token was presented. */
+  grant?: Grant
+}
+
+/**
+ * What `authorize` is asked at a protocol v2 upgrade, which is for no room: whether the connection may open,
+ * and the identity its subscriptions start from (each subscribe then asks with its room). `room` is absent.
+ */
+export interface ConnectRequest {
+  request: Request
+  c: Context
+  /** A v2 connection is for no room. */
+  room?: undefined
+  action: 'connect'
+  protocol: typeof SUBPROTOCOL_V2
   grant?: Grant
 }
 
@@ -100,8 +121,12 @@ export type Maybe<T> = T | Promise<T>
 
 /** The application's hooks. */
 export interface Hooks {
-  /** On every upgrade and HTTP room request, after the built-in checks (origin, rate, and the token unless `auth: 'replace'`). */
-  authorize?(req: AuthorizeRequest): Maybe<AuthorizeResult>
+  /**
+   * On every upgrade and HTTP room request, after the built-in checks (origin, rate, and the token unless
+   * `auth: 'replace'`); for protocol v2, at the upgrade (a ConnectRequest, no room) and per room (each
+   * subscribe, and the first publish to a room), the verdict kept per room for the connection's life.
+   */
+  authorize?(req: AuthorizeRequest | ConnectRequest): Maybe<AuthorizeResult>
   /** Before a publish is given a seq, where the room runs (in its Durable Object on Cloudflare). */
   message?(msg: MessageRequest): Maybe<MessageResult>
   /** A member joined this instance's room (after it was admitted, before its welcome). Its answer is ignored. */

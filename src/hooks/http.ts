@@ -9,7 +9,7 @@
 import type { Config } from '../config/config.ts'
 import { ConfigError } from '../config/config-error.ts'
 import { toBase64 } from '../wire/bytes.ts'
-import type { AuthorizeRequest, AuthorizeResult, Denial, Hooks, MessageRequest, MessageResult } from './hooks.ts'
+import type { AuthorizeRequest, AuthorizeResult, ConnectRequest, Denial, Hooks, MessageRequest, MessageResult } from './hooks.ts'
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, hmacKey, signBody } from './sign.ts'
 
 /** Where and how HTTP hooks are sent. */
@@ -88,7 +88,7 @@ export function httpHooksFromEnv(env: Record<string, string | undefined>, config
   return httpHooks({ url: parsed.href, secret, timeoutMs: config.hookTimeoutMs, forwardCredentials: !checksCredentials })
 }
 
-function authorizeEvent(req: AuthorizeRequest, forwardCredentials: boolean): Record<string, unknown> {
+function authorizeEvent(req: AuthorizeRequest | ConnectRequest, forwardCredentials: boolean): Record<string, unknown> {
   const url = new URL(req.request.url)
   const headers: Record<string, string> = {}
   req.request.headers.forEach((value, name) => {
@@ -97,10 +97,12 @@ function authorizeEvent(req: AuthorizeRequest, forwardCredentials: boolean): Rec
   })
   const query: Record<string, string> = {}
   for (const [name, value] of url.searchParams) if (forwardCredentials || name !== 'token') query[name] = value
+  // A v2 upgrade (`connect`) is for no room: the event has no `room` then; v2's events carry `protocol`.
   const event: Record<string, unknown> = {
     event: 'authorize',
     room: req.room,
     action: req.action,
+    protocol: req.protocol,
     method: req.request.method,
     path: url.pathname,
     query,

@@ -17,10 +17,17 @@ export type PublishSource = 'ws' | 'http' | 'server'
 export interface InstanceView {
   /** Rooms open on this instance. */
   readonly roomCount: number
-  /** Members on this instance, by mode. */
-  membersByMode(): { raw: number; json: number }
+  /** Connections on this instance, by mode: v1 members (raw, json) and protocol v2 connections (however many rooms each holds). */
+  membersByMode(): ModeCounts
   /** Bytes of message bodies this instance holds in history (memory logs; 0 where history lives in Redis). */
   historyBytes(): number
+}
+
+/** Connections by mode, as the connections gauge reads them. */
+export interface ModeCounts {
+  raw: number
+  json: number
+  v2: number
 }
 
 /** What the backend gauge reads: the same as `/healthz`. */
@@ -36,8 +43,19 @@ const FANOUT_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.0
 /** Redis command time, in seconds. */
 const COMMAND_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
-/** Frame refusals that keep the connection open (the error-frame codes); a frame that closes it counts as a close instead. */
-export const FRAME_REFUSALS = ['bad_json', 'bad_frame', 'forbidden', 'rate_limited', 'unavailable', 'outcome_unknown'] as const
+/**
+ * Frame refusals that keep the connection open (the error-frame codes); a frame that closes it counts as a close
+ * instead. The second row is protocol v2's refusals of a subscribe (or of a publish, by the `authorize` hook).
+ */
+export const FRAME_REFUSALS = [
+  'bad_json',
+  'bad_frame',
+  'forbidden',
+  'rate_limited',
+  'unavailable',
+  'outcome_unknown',
+  ...['bad_room', 'room_full', 'too_many_subscriptions', 'already_subscribed', 'too_many_rooms', 'hook_failed', 'hook_timeout'],
+] as const
 /** A code of `FRAME_REFUSALS`. */
 export type FrameRefusal = (typeof FRAME_REFUSALS)[number]
 
@@ -70,7 +88,9 @@ export class Metrics {
   private instance: InstanceView | undefined
   private backend: (() => BackendView) | undefined
 
-  readonly connections = this.registry.add(new Gauge('roomcast_connections', 'WebSocket members on this instance, by mode', () => this.byMode(), 'mode'))
+  readonly connections = this.registry.add(
+    new Gauge('roomcast_connections', 'WebSocket connections on this instance, by mode: raw, json (v1) or v2', () => this.byMode(), 'mode'),
+  )
   readonly rooms = this.registry.add(new Gauge('roomcast_rooms', 'Rooms open on this instance', () => this.instance?.roomCount ?? 0))
   readonly upgrades = this.registry.add(
     new Counter('roomcast_upgrades_total', 'WebSocket upgrade requests, by result: accepted, or the refusal code', 'result', ['accepted', ...UPGRADE_REFUSALS]),
@@ -142,10 +162,11 @@ export class Metrics {
   }
 
   private byMode(): [string, number][] {
-    const m = this.instance?.membersByMode() ?? { raw: 0, json: 0 }
+    const m = this.instance?.membersByMode() ?? { raw: 0, json: 0, v2: 0 }
     return [
       ['raw', m.raw],
       ['json', m.json],
+      ['v2', m.v2],
     ]
   }
 

@@ -51,26 +51,26 @@ export class Ops {
   // ---- members ----
 
   /** A member joined `room` (debug). */
-  connected(room: string, who: Who): void {
+  connected(room: string | undefined, who: Who): void {
     if (this.log.enabled('debug')) this.log.debug('connected', { room, ...whoFields(who), mode: who.mode })
   }
 
   /** A member's socket closed from its side (debug). */
-  disconnected(room: string, who: Who): void {
+  disconnected(room: string | undefined, who: Who): void {
     if (this.log.enabled('debug')) this.log.debug('disconnected', { room, ...whoFields(who) })
   }
 
   /** The server closed a member (or a connection it could not admit) with `code`: counted, and one line (warn for abuse). */
-  closed(room: string, code: ErrorCode, who: Who): void {
+  closed(room: string | undefined, code: ErrorCode, who: Who): void {
     this.metrics.closes.add(code)
     const level: Level = ABUSE.has(code) ? 'warn' : 'info'
     this.log.limited(`close:${code}`, level, 'closed', { code, close: Errors[code].close ?? 1000, room, ...whoFields(who) })
   }
 
   /** A frame was refused with the connection kept open (an error frame, or a silent drop in raw mode). */
-  refusedFrame(room: string, code: FrameRefusal, who: Who): void {
+  refusedFrame(room: string | undefined, code: FrameRefusal, who: Who, reason?: string): void {
     this.metrics.framesRefused.add(code)
-    this.log.limited(`frame:${code}`, 'info', 'frame refused', { code, room, ...whoFields(who) })
+    this.log.limited(`frame:${code}`, 'info', 'frame refused', { code, room, ...whoFields(who), reason })
   }
 
   /**

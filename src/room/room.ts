@@ -7,7 +7,7 @@
 import type { Clock } from '../config/clock.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import type { Hooks, MemberEvent, MessageRequest } from '../hooks/hooks.ts'
+import type { Hooks, MemberData, MemberEvent, MessageRequest } from '../hooks/hooks.ts'
 import { Rejected, encodeRejection } from '../hooks/hooks.ts'
 import { notify } from '../hooks/limit.ts'
 import type { Verdict } from '../hooks/message.ts'
@@ -62,6 +62,12 @@ export interface RoomOptions {
 }
 
 /** Which members an operator's disconnect closes: those matching every field given; none given, everyone. */
+/** A protocol v2 connection publishing from outside the room: its id and `info` go to the `message` hook, whose verdicts on it are applied in order. */
+export interface Publisher {
+  connectionId: string
+  info?: MemberData
+}
+
 export interface MemberFilter {
   sub?: string
   connectionId?: string
@@ -88,6 +94,8 @@ const BAD_FRAME_WINDOW_MS = 60_000
 /** One room of one process (or the whole room, in a Durable Object). */
 export class Room {
   private readonly members = new Set<Member>()
+  /** The last `message` verdict each connection publishing from outside (v2) waits on, while one is out (inOrder). */
+  private readonly hookTails = new Map<string, Promise<Verdict>>()
   private readonly log: RoomLog
   private readonly config: Config
   private readonly clock: Clock
@@ -163,9 +171,9 @@ export class Room {
     return this.members.size
   }
 
-  /** Add this room's members to `counts`, by mode (for the connections gauge, read when scraped). */
+  /** Add this room's v1 members to `counts`, by mode (for the connections gauge, read when scraped); a v2 connection is counted once, by its hub. */
   countModes(counts: { raw: number; json: number }): void {
-    for (const m of this.members) counts[m.info.mode]++
+    for (const m of this.members) if (m.info.v2 === undefined) counts[m.info.mode]++
   }
 
   /** Whether the room is at MAX_ROOM_CONNECTIONS (on this instance): a new member would be refused. */
@@ -181,9 +189,12 @@ export class Room {
   /** Add a connection; it gets its welcome (and replay) before any live message. Null if the room is full. */
   join(conn: Connection, req: JoinRequest): Member | null {
     if (this.full) {
-      this.ops.closed(this.name, 'room_full', req)
+      // A v2 subscription refused is not a close: its session counts (and logs) the refusal.
       if (req.v2?.ended !== undefined) req.v2.ended('room_full')
-      else closeQuietly(conn, 'room_full', this.onError)
+      else {
+        this.ops.closed(this.name, 'room_full', req)
+        closeQuietly(conn, 'room_full', this.onError)
+      }
       return null
     }
     const now = this.clock.now()
@@ -363,8 +374,9 @@ export class Room {
     origin?: string,
     vet = true,
     source: PublishSource = origin === undefined ? 'http' : 'ws',
+    by?: Publisher,
   ): Promise<number> {
-    return this.ops.published(source, this.log.append(await this.draftFrom(kind, body, from, origin, vet)))
+    return this.ops.published(source, this.log.append(await this.draftFrom(kind, body, from, origin, vet, by)))
   }
 
   /**
@@ -379,8 +391,9 @@ export class Room {
     origin?: string,
     vet = true,
     source: PublishSource = origin === undefined ? 'http' : 'ws',
+    by?: Publisher,
   ): Promise<Appended> {
-    const draft = await this.draftFrom(kind, body, from, origin, vet)
+    const draft = await this.draftFrom(kind, body, from, origin, vet, by)
     const t0 = this.ops.metrics.now()
     const appended = this.log.appendOnce(draft, once)
     appended.then(
@@ -393,7 +406,14 @@ export class Room {
   }
 
   /** The draft of a publish from outside the room, past the `message` hook unless `vet` is false. */
-  private async draftFrom(kind: EntryKind, body: string | Uint8Array, from: string | undefined, origin: string | undefined, vet: boolean): Promise<Draft> {
+  private async draftFrom(
+    kind: EntryKind,
+    body: string | Uint8Array,
+    from: string | undefined,
+    origin: string | undefined,
+    vet: boolean,
+    by: Publisher | undefined,
+  ): Promise<Draft> {
     const draft: Draft = { kind, body, ts: this.clock.now() }
     if (origin !== undefined) draft.origin = origin
     if (from !== undefined) draft.from = from
@@ -401,7 +421,12 @@ export class Room {
       const data = kind === 'json' ? JSON.parse(body as string) : body
       const req: MessageRequest = { room: this.name, kind, data }
       if (from !== undefined) req.from = from
-      const v = await vetMessage(this.messageHook, req, body, this.config.hookTimeoutMs, this.config.maxFrameBytes)
+      if (by !== undefined) {
+        req.connectionId = by.connectionId
+        if (by.info !== undefined) req.info = by.info
+      }
+      const asked = vetMessage(this.messageHook, req, body, this.config.hookTimeoutMs, this.config.maxFrameBytes)
+      const v = by === undefined ? await asked : await this.inOrder(by.connectionId, asked)
       if (!v.ok) {
         if (v.error !== undefined) this.onError(v.error)
         throw new Rejected(v.code, v.message, v.status)
@@ -410,6 +435,20 @@ export class Room {
       draft.body = v.body
     }
     return draft
+  }
+
+  /**
+   * A connection's verdicts, applied in the order it sent its publishes (as a member's are, by its hookTail):
+   * the hooks run side by side, but a slow answer never lets a later publish of the same connection overtake.
+   */
+  private async inOrder(key: string, verdict: Verdict | Promise<Verdict>): Promise<Verdict> {
+    const before = this.hookTails.get(key)
+    if (before === undefined && !(verdict instanceof Promise)) return verdict
+    const mine = (before ?? Promise.resolve()).then(() => verdict)
+    this.hookTails.set(key, mine)
+    const v = await mine
+    if (this.hookTails.get(key) === mine) this.hookTails.delete(key)
+    return v
   }
 
   /** `data` is the published value as the `message` hook sees it (the parsed JSON, the text or the bytes). */
@@ -557,7 +596,8 @@ export class Room {
   private drop(m: Member, code: ErrorCode): void {
     if (m.closed) return
     m.closed = true
-    this.ops.closed(this.name, code, m.info)
+    // A v2 subscription's session counts what this means for it: one refusal, or one close of the connection.
+    if (m.ended === undefined) this.ops.closed(this.name, code, m.info)
     this.remove(m, code)
     if (m.ended !== undefined) m.ended(code)
     else closeQuietly(m.conn, code, this.onError)

@@ -14,8 +14,8 @@ import { chatPage } from '../client/chat-page.ts'
 import { chatRoomsPage } from '../client/chat-rooms-page.ts'
 import { realClock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
-import { authorizeWith } from '../hooks/authorize.ts'
-import type { Hooks, Identity, MemberData } from '../hooks/hooks.ts'
+import { authorizeWith, decideWith } from '../hooks/authorize.ts'
+import type { AuthorizeRequest, ConnectRequest, Hooks, Identity, MemberData } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import type { Once } from '../log/room-log.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
@@ -27,12 +27,14 @@ import { MAX_JSON_DEPTH, nestedTooDeeply } from '../wire/decode.ts'
 import { WEBSOCKET_VERSION, handshakeProblem, hasDotSegment, isValidHost } from '../wire/handshake.ts'
 import { parseIdempotencyKey } from '../wire/idempotency.ts'
 import { parseJoinQuery, readClientKey, wantsV2 } from '../wire/join.ts'
-import { isRoomName } from '../wire/names.ts'
+import { SUBPROTOCOL_V2, isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import { mountAdmin } from './admin-routes.ts'
 import { bodyHash } from './body-hash.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Health } from './health.ts'
+import type { RoomAccess } from './room-access.ts'
+import type { SessionExtras } from './session.ts'
 
 export type { Health } from './health.ts'
 
@@ -216,7 +218,8 @@ export function createApp({
 
   // Protocol v2 on the mount root: the same door, but the token is not for one room (each subscribe checks it).
   const connectV2 = async (c: Context): Promise<Response> => {
-    const throttled = door.throttle(clientIp(c))
+    const ip = clientIp(c)
+    const throttled = door.throttle(ip)
     if (throttled !== null) return refusalResponse(throttled)
     const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
     if (bad !== null) {
@@ -229,19 +232,44 @@ export function createApp({
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (gateway.connect === undefined)
       return refusalResponse('bad_request', 'roomcast.v2 is not served here (one socket per room: use roomcast.v1 on /rooms/:room)')
-    // The authorize hook decides per room, and a v2 connection is not for one room: until it is asked per
-    // subscribe, an application that has one gets v1 only, rather than a way around it.
-    if (authorize !== undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served with an authorize hook yet; use roomcast.v1 on /rooms/:room')
     const client = readClientKey((name) => c.req.query(name))
     if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
-    const admitted = await door.connect(token)
+    const admitted = builtIn ? await door.connect(token) : NO_GRANT
     if (isRefusal(admitted)) return refusalResponse(admitted)
+    // The authorize hook decides per room, and a v2 connection is for no room: it is asked here whether the
+    // connection may open (and who it is), then by the session at each subscribe and first publish to a room.
+    let access: RoomAccess | undefined
+    if (authorize !== undefined) {
+      const grant = admitted.grant
+      const connect: ConnectRequest = { request: c.req.raw, c, action: 'connect', protocol: SUBPROTOCOL_V2 }
+      if (grant !== undefined) connect.grant = grant
+      const r = await authorizeWith(authorize, connect, config.hookTimeoutMs, onError)
+      if ('refused' in r) return r.refused
+      const { sub, pub, info } = withIdentity(grant, r.identity)
+      const base: Identity = {}
+      if (sub !== undefined) base.sub = sub
+      if (pub !== undefined) base.canPublish = pub
+      if (info !== undefined) base.info = info
+      // The upgrade's request, kept for the connection's life: its headers (cookies) are what the hook reads.
+      const request = new Request(c.req.raw.url, { method: c.req.raw.method, headers: c.req.raw.headers })
+      access = {
+        base,
+        ask: (room, action) => {
+          const req: AuthorizeRequest = { request, c, room, action, protocol: SUBPROTOCOL_V2 }
+          if (grant !== undefined) req.grant = grant
+          return decideWith(authorize, req, config.hookTimeoutMs, onError)
+        },
+      }
+    }
     const h = health()
     if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
     if (!isUpgrade(c)) return c.body(null, 204)
-    return gateway.connect(c, admitted.grant, client)
+    const extras: SessionExtras = {}
+    if (access !== undefined) extras.access = access
+    if (ip !== undefined) extras.ip = ip
+    return gateway.connect(c, admitted.grant, client, extras)
   }
 
   /** Origin, room name and the bearer credential of an HTTP request for `right` on `:room`. */

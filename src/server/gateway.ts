@@ -8,6 +8,7 @@ import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
 import type { Health } from './health.ts'
+import type { SessionExtras } from './session.ts'
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -25,8 +26,11 @@ export interface RoomGateway {
   roomLimitReached?(room: string): boolean
   /** Answer an already-validated WebSocket upgrade request for `room`. */
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
-  /** Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms (Cloudflare). */
-  connect?(c: Context, grant: Grant | undefined, client?: string): Response | Promise<Response>
+  /**
+   * Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms
+   * (Cloudflare). `session`: what else the session is given (the `authorize` hook to ask per room, the address).
+   */
+  connect?(c: Context, grant: Grant | undefined, client?: string, session?: SessionExtras): Response | Promise<Response>
   /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
   presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */

@@ -41,9 +41,9 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       return res
     },
     // Protocol v2: one socket, many rooms (session.ts).
-    async connect(c: Context, grant, client) {
+    async connect(c: Context, grant, client, extras) {
       const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client), upgradeOptions)
+      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client, extras), upgradeOptions)
       if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
       return res
     },

@@ -8,7 +8,7 @@ import type { Config } from '../config/config.ts'
 import type { Hooks } from '../hooks/hooks.ts'
 import { memoryLogs } from '../log/memory-log.ts'
 import type { LogFactory } from '../log/room-log.ts'
-import type { InstanceView } from '../ops/metrics.ts'
+import type { InstanceView, ModeCounts } from '../ops/metrics.ts'
 import { Ops } from '../ops/ops.ts'
 import type { RoomStats } from '../room/room.ts'
 import { Room } from '../room/room.ts'
@@ -120,9 +120,9 @@ export class Hub implements InstanceView {
     return { room: name, connections: (await this.stats(name)).connections, members: [] }
   }
 
-  /** Members on this instance by mode, counted when asked (a scrape), not maintained. */
-  membersByMode(): { raw: number; json: number } {
-    const counts = { raw: 0, json: 0 }
+  /** Connections on this instance by mode, counted when asked (a scrape), not maintained. */
+  membersByMode(): ModeCounts {
+    const counts = { raw: 0, json: 0, v2: this.sessions.size }
     for (const room of this.rooms.values()) room.countModes(counts)
     return counts
   }

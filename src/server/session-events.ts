@@ -3,7 +3,7 @@ import type { WSContext } from 'hono/ws'
 import type { Grant } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Connection } from '../room/connection.ts'
-import type { SessionRooms } from './session.ts'
+import type { SessionExtras, SessionRooms } from './session.ts'
 import { Session } from './session.ts'
 
 /** One v2 upgrade's handlers: a Session once the socket opens. */
@@ -19,12 +19,14 @@ export class SessionEvents {
     private readonly clock: Clock,
     /** The `?client=` key of the upgrade: the session's publish ids are deduplicated under it (without a `sub`). */
     private readonly client?: string,
+    /** The application's `authorize` hook (asked per room by the session) and the client's address. */
+    private readonly extras?: SessionExtras,
   ) {
     this.onError = this.onClose.bind(this)
   }
 
   onOpen(_evt: Event, ws: WSContext): void {
-    this.session = new Session(this.rooms, this.wrap(ws, this.alive.bind(this)), this.grant, this.clock, undefined, this.client)
+    this.session = new Session(this.rooms, this.wrap(ws, this.alive.bind(this)), this.grant, this.clock, undefined, this.client, this.extras)
     this.session.open()
   }
 
@@ -32,8 +34,8 @@ export class SessionEvents {
     this.session?.receive(evt.data)
   }
 
-  onClose(): void {
-    this.session?.socketClosed()
+  onClose(evt?: unknown): void {
+    this.session?.socketClosed(evt)
   }
 
   private alive(): void {

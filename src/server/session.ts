@@ -10,8 +10,12 @@ import type { Grant } from '../access/credentials.ts'
 import { grantsRoom } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import type { Decision } from '../hooks/authorize.ts'
+import type { Identity, MemberData } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
+import type { FrameRefusal } from '../ops/metrics.ts'
+import type { Ops, Who } from '../ops/ops.ts'
 import type { Connection, JoinRequest } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
 import { expired } from '../room/expiry.ts'
@@ -19,13 +23,15 @@ import type { Bucket, Window } from '../room/limits.ts'
 import { countInWindow, exceedsBytes, takeToken } from '../room/limits.ts'
 import type { Member } from '../room/member.ts'
 import { publisherIdentity } from '../room/publisher.ts'
-import type { Room } from '../room/room.ts'
+import type { Publisher, Room } from '../room/room.ts'
 import { PONG } from '../wire/encode.ts'
 import type { ErrorCode } from '../wire/errors.ts'
 import { Errors, closeReason } from '../wire/errors.ts'
 import { normaliseFrame } from '../wire/payload.ts'
 import type { PublishV2Frame, SubscribeFrame } from '../wire/v2.ts'
 import { decodeClientFrameV2, encodeAckV2, encodeErrorV2, encodeUnsubscribed, encodeWelcomeV2 } from '../wire/v2.ts'
+import type { RoomAccess } from './room-access.ts'
+import { refusalCode, roomIdentity } from './room-access.ts'
 
 /** What a session needs of the rooms of its process (a Hub). */
 export interface SessionRooms {
@@ -36,6 +42,16 @@ export interface SessionRooms {
   canOpen(name: string): boolean
   /** Sessions open in this process, for sweeps and shutdown. */
   readonly sessions: Set<Session>
+  /** The instance's metrics and log: a session's refusals and closes are counted and logged as v1's are. */
+  readonly ops: Ops
+}
+
+/** What a session is given besides its token: the application's `authorize` hook to ask per room, and the client's address. */
+export interface SessionExtras {
+  /** The application's `authorize` hook, asked per room (room-access.ts); absent: the token alone decides. */
+  access?: RoomAccess
+  /** The client's address as the runtime reports it, for the log lines about this connection. */
+  ip?: string
 }
 
 /** One subscription: its room, and its member once the room is ready. */
@@ -63,6 +79,16 @@ export class Session {
   private readonly badFrames: Window
   private lastSeen: number
   private closed = false
+  /** The application's `authorize` hook, asked per room; absent: the token alone decides. */
+  private readonly access: RoomAccess | undefined
+  private readonly ops: Ops
+  private readonly who: Who
+  /** This connection as the `message` hook sees a publish of it without `info`: one object, not one per publish. */
+  private readonly publisher: Publisher = { connectionId: this.id }
+  /** Subscribes waiting for the `authorize` hook's verdict (with access only): each holds its place, by room. */
+  private readonly asking = new Map<string, object>()
+  /** The `authorize` hook's verdicts by room, or the question still out (with access only); bounded (remember). */
+  private readonly verdicts = new Map<string, Decision | Promise<Decision>>()
 
   constructor(
     private readonly rooms: SessionRooms,
@@ -73,8 +99,16 @@ export class Session {
     private readonly onError: (err: unknown) => void = (err) => console.error('roomcast:', err),
     /** The upgrade's `?client=` key: without a `sub`, publish ids are deduplicated under it, else under this connection. */
     private readonly client?: string,
+    extras: SessionExtras = {},
   ) {
     this.config = rooms.config
+    this.access = extras.access
+    this.ops = rooms.ops
+    // Who the log lines about this connection name: its welcome's id, address and sub.
+    const sub = extras.access === undefined ? grant?.sub : extras.access.base.sub
+    this.who = { id: this.id, mode: 'v2' }
+    if (extras.ip !== undefined) this.who.ip = extras.ip.slice(0, 64)
+    if (sub !== undefined) this.who.from = sub
     const now = clock.now()
     this.bucket = { tokens: this.config.rateBurst, at: now }
     this.rateRefusals = { count: 0, start: now }
@@ -90,7 +124,8 @@ export class Session {
   /** The socket opened: say hello. */
   open(): void {
     this.rooms.sessions.add(this)
-    this.send(encodeWelcomeV2(this.id, this.grant?.sub))
+    this.ops.connected(undefined, this.who)
+    this.send(encodeWelcomeV2(this.id, this.who.from))
   }
 
   /** Handle one frame as the runtime handed it over. */
@@ -106,6 +141,7 @@ export class Session {
     const d = decodeClientFrameV2(data)
     if (!d.ok) {
       if (countInWindow(this.badFrames, now, BAD_FRAME_WINDOW_MS) > this.config.badFrameBudget) return this.close('too_many_errors')
+      this.ops.refusedFrame(d.room, d.code, this.who)
       return this.send(encodeErrorV2(d.code, d.message, d.room, d.id))
     }
     const f = d.frame
@@ -131,15 +167,21 @@ export class Session {
     } else this.conn.ping()
   }
 
-  /** The socket closed: leave every room. */
-  socketClosed(): void {
+  /** The socket closed (`event`: the runtime's close or error event): leave every room. */
+  socketClosed(event?: unknown): void {
     if (this.closed) return
     this.closed = true
     this.leaveAll()
+    // The runtime itself may have closed it for one of our reasons (a frame over the size limit): counted as ours.
+    const by = this.conn.closedBy?.(event)
+    if (by !== undefined) this.ops.closed(undefined, by, this.who)
+    else this.ops.disconnected(undefined, this.who)
   }
 
-  /** Close the connection with `code` (and leave every room). */
-  close(code: ErrorCode, message?: string): void {
+  /** Close the connection with `code` (and leave every room); `room`: the room that found the reason, if one did. */
+  close(code: ErrorCode, message?: string, room?: string): void {
+    if (this.closed) return
+    this.ops.closed(room, code, this.who)
     this.closeWith(Errors[code].close ?? 1000, closeReason(code, message))
   }
 
@@ -153,10 +195,10 @@ export class Session {
       const sub = this.subs.get(room)
       if (sub === undefined) return
       this.subs.delete(room)
-      this.send(encodeErrorV2(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id))
+      this.refuse(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id)
       return
     }
-    this.close(code)
+    this.close(code, undefined, room)
   }
 
   // ---- frames ----
@@ -164,8 +206,8 @@ export class Session {
   private subscribe(f: SubscribeFrame): void {
     const name = f.room
     if (this.grant !== undefined && !grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
-    if (this.subs.has(name)) return this.refuse('already_subscribed', undefined, name, f.id)
-    if (this.subs.size >= this.config.maxSubscriptions) {
+    if (this.subs.has(name) || this.asking.has(name)) return this.refuse('already_subscribed', undefined, name, f.id)
+    if (this.subs.size + this.asking.size >= this.config.maxSubscriptions) {
       return this.refuse(
         'too_many_subscriptions',
         `this connection has ${this.config.maxSubscriptions} subscriptions (MAX_SUBSCRIPTIONS); unsubscribe one first`,
@@ -173,6 +215,24 @@ export class Session {
         f.id,
       )
     }
+    const access = this.access
+    if (access === undefined) return this.join(f, this.grant === undefined ? {} : { sub: this.grant.sub, canPublish: this.grant.pub })
+    // Ask the application with the room; the subscription holds its place meanwhile (and an unsubscribe drops the answer).
+    const turn = {}
+    this.asking.set(name, turn)
+    access.ask(name, 'join').then((d) => {
+      if (this.asking.get(name) !== turn) return
+      this.asking.delete(name)
+      if (this.closed) return
+      this.remember(name, d)
+      if ('denied' in d) return this.refuseWith(d.denied, name, f.id)
+      this.join(f, roomIdentity(access.base, d.identity))
+    })
+  }
+
+  /** Join the subscription's room as `identity`, once the room is ready. */
+  private join(f: SubscribeFrame, identity: Identity): void {
+    const name = f.room
     if (!this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
     const room = this.rooms.room(name)
     if (room.full) return this.refuse('room_full', undefined, name, f.id)
@@ -189,11 +249,10 @@ export class Session {
         if (f.presence === true) (req.v2 as { presence?: boolean }).presence = true
         if (f.since !== undefined) req.since = f.since
         if (f.epoch !== undefined) req.epoch = f.epoch
-        if (this.grant !== undefined) {
-          if (this.grant.sub !== undefined) req.from = this.grant.sub
-          req.canPublish = this.grant.pub
-          req.exp = this.grant.exp
-        }
+        if (identity.sub !== undefined) req.from = identity.sub
+        if (identity.canPublish !== undefined) req.canPublish = identity.canPublish
+        if (identity.info !== undefined) req.info = identity.info
+        if (this.grant?.exp !== undefined) req.exp = this.grant.exp
         sub.member = room.join(this.conn, req)
       },
       (err) => {
@@ -206,6 +265,7 @@ export class Session {
   }
 
   private unsubscribe(name: string, id: string | undefined): void {
+    this.asking.delete(name)
     const sub = this.subs.get(name)
     if (sub !== undefined) {
       this.subs.delete(name)
@@ -216,10 +276,56 @@ export class Session {
 
   private publish(f: PublishV2Frame, dataJson: string): void {
     const name = f.room
-    if (this.grant !== undefined) {
-      if (!grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
-      if (!this.grant.pub) return this.refuse('forbidden', 'this token may not publish', name, f.id)
+    if (this.grant !== undefined && !grantsRoom(this.grant, name)) return this.refuse('forbidden', 'this token does not grant this room', name, f.id)
+    if (this.access === undefined) {
+      if (this.grant !== undefined && !this.grant.pub) return this.refuse('forbidden', 'this token may not publish', name, f.id)
+      return this.append(f, dataJson, this.grant?.sub)
     }
+    // The room's verdict, kept from its subscribe or an earlier publish; else the hook is asked once, and
+    // publishes sent meanwhile wait for that one answer, in order.
+    let v = this.verdicts.get(name)
+    if (v === undefined) {
+      const asked = this.access.ask(name, 'publish')
+      v = asked
+      this.verdicts.set(name, asked)
+      asked.then((d) => {
+        if (this.verdicts.get(name) !== asked) return
+        this.verdicts.delete(name)
+        this.remember(name, d)
+      })
+    }
+    if (v instanceof Promise) v.then((d) => this.publishAs(f, dataJson, d))
+    else this.publishAs(f, dataJson, v)
+  }
+
+  /** A publish with its room's verdict. */
+  private publishAs(f: PublishV2Frame, dataJson: string, d: Decision): void {
+    if (this.closed) return
+    if ('denied' in d) return this.refuseWith(d.denied, f.room, f.id)
+    const identity = roomIdentity((this.access as RoomAccess).base, d.identity)
+    if (identity.canPublish === false) return this.refuse('forbidden', 'this identity may not publish', f.room, f.id)
+    this.append(f, dataJson, identity.sub, identity.info)
+  }
+
+  /** Keep a room's verdict for the connection's life; a hook that failed or timed out is asked again next time. */
+  private remember(name: string, d: Decision): void {
+    if ('denied' in d && d.denied.hook) return
+    this.verdicts.delete(name)
+    // Bounded: past twice MAX_SUBSCRIPTIONS rooms, the oldest verdict of a room not subscribed goes (asked again if needed).
+    if (this.verdicts.size >= 2 * this.config.maxSubscriptions) {
+      for (const room of this.verdicts.keys()) {
+        if (!this.subs.has(room) && !(this.verdicts.get(room) instanceof Promise)) {
+          this.verdicts.delete(room)
+          break
+        }
+      }
+    }
+    this.verdicts.set(name, d)
+  }
+
+  /** Give a publish its seq in `f.room`, as `from` (with the `info` the `authorize` hook gave, for the message hook). */
+  private append(f: PublishV2Frame, dataJson: string, from: string | undefined, info?: MemberData): void {
+    const name = f.room
     const sub = this.subs.get(name)
     if (sub === undefined && !this.rooms.canOpen(name)) return this.refuse('too_many_rooms', undefined, name, f.id)
     const room = sub?.room ?? this.rooms.room(name)
@@ -228,10 +334,12 @@ export class Session {
     const [kind, body] = typeof f.data === 'string' ? (['text', f.data] as const) : (['json', dataJson] as const)
     const id = f.id
     // With an id, once per publisher and id (its `sub`, else its client key, else this connection); without one, nothing is looked up.
+    // The message hook sees this connection and its info; its verdicts are applied in the order they were sent.
+    const by: Publisher = info === undefined ? this.publisher : { connectionId: this.id, info }
     const appended =
       id === undefined
-        ? room.publish(kind, body, this.grant?.sub, origin).then((seq) => ({ seq, duplicate: false }))
-        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(this.grant?.sub, this.client, this.id), id), hash: '' }, this.grant?.sub, origin)
+        ? room.publish(kind, body, from, origin, true, 'ws', by).then((seq) => ({ seq, duplicate: false }))
+        : room.publishOnce(kind, body, { key: dedupeKey(publisherIdentity(from, this.client, this.id), id), hash: '' }, from, origin, true, 'ws', by)
     appended.then(
       (a) => {
         if (id !== undefined) this.send(encodeAckV2(id, name, a.seq, a.duplicate))
@@ -256,8 +364,21 @@ export class Session {
 
   // ---- send ----
 
-  private refuse(code: ErrorCode, message: string | undefined, room: string, id: string | undefined): void {
+  /** Refuse one frame with an `error` frame naming its room: counted and logged as a refused frame. */
+  private refuse(code: FrameRefusal, message: string | undefined, room: string, id: string | undefined): void {
+    this.ops.refusedFrame(room, code, this.who)
     this.send(encodeErrorV2(code, message, room, id))
+  }
+
+  /**
+   * Refuse a frame as the `authorize` hook did, with its code where that is a valid one (room-access.ts's
+   * refusalCode). The application's own codes are counted and logged as `forbidden`, with theirs as the reason.
+   */
+  private refuseWith(denied: { code: string; message: string; hook: boolean }, room: string, id: string | undefined): void {
+    const code = refusalCode(denied)
+    const counted: FrameRefusal = code === 'hook_failed' || code === 'hook_timeout' ? code : 'forbidden'
+    this.ops.refusedFrame(room, counted, this.who, code === counted ? undefined : code)
+    this.send(JSON.stringify(withRoom({ type: 'error', code, message: denied.message, room }, id)))
   }
 
   private send(data: string): void {
@@ -285,6 +406,7 @@ export class Session {
 
   private leaveAll(): void {
     this.rooms.sessions.delete(this)
+    this.asking.clear()
     for (const sub of this.subs.values()) if (sub.member !== null) sub.room.leave(sub.member)
     this.subs.clear()
   }

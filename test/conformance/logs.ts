@@ -219,6 +219,60 @@ export function logScenarios(ctx: SuiteContext): void {
       })
     })
 
+    it.runIf(ctx.target.caps.multiplexing ?? true)(
+      'logs a protocol v2 connection’s refusals and closes like v1’s: code, room, the welcome’s connection id, address, sub',
+      async () => {
+        const base = uniqueRoom('v2log')
+        const t = await token([`${base}*`], { sub: 'mallory' })
+        const openV2 = async () => {
+          const client = await connect(`${server.ws}/?token=${t}`, { protocols: 'roomcast.v2' })
+          return { client, id: JSON.parse(await client.text()).connectionId as string }
+        }
+        const a = await openV2()
+        expect(await line(server, { msg: 'connected', connectionId: a.id })).toMatchObject({ level: 'debug', mode: 'v2', sub: 'mallory' })
+        a.client.send({ type: 'subscribe', room: 'elsewhere', id: 's1' })
+        expect((await a.client.frame('error')).code).toBe('forbidden')
+        expect(await line(server, { msg: 'frame refused', code: 'forbidden', connectionId: a.id })).toMatchObject({
+          level: 'info',
+          room: 'elsewhere',
+          ip: expect.stringMatching(/127\.0\.0\.1/),
+          sub: 'mallory',
+        })
+        // MAX_ROOM_CONNECTIONS=1: a v1 member fills the room, so the subscribe is refused (and not counted as a close).
+        const full = `${base}-full`
+        const first = await connectJson(url(full, t))
+        a.client.send({ type: 'subscribe', room: full, id: 's2' })
+        expect((await a.client.frame('error')).code).toBe('room_full')
+        expect(await line(server, { msg: 'frame refused', code: 'room_full', connectionId: a.id })).toMatchObject({ room: full })
+        await first.client.close()
+        await a.client.close()
+        expect(await line(server, { msg: 'disconnected', connectionId: a.id })).toMatchObject({ level: 'debug' })
+
+        const bad = await openV2()
+        for (const frame of ['{nope', '[]', '[]']) bad.client.send(frame)
+        expect((await bad.client.closed).code).toBe(1008)
+        expect(await line(server, { msg: 'frame refused', code: 'bad_json', connectionId: bad.id })).toMatchObject({ level: 'info' })
+        expect(await line(server, { msg: 'closed', code: 'too_many_errors', connectionId: bad.id })).toMatchObject({
+          level: 'warn',
+          close: 1008,
+          ip: expect.stringMatching(/127\.0\.0\.1/),
+          sub: 'mallory',
+        })
+
+        const flooder = await openV2()
+        // RATE_BURST 2 published, FLOOD_STRIKES 3 refused, and the sixth closes it.
+        for (let i = 0; i < 6; i++) flooder.client.send({ type: 'publish', room: `${base}-flood`, data: CONTENT })
+        expect((await flooder.client.closed).code).toBe(1008)
+        expect(await line(server, { msg: 'frame refused', code: 'rate_limited', connectionId: flooder.id })).toMatchObject({ room: `${base}-flood` })
+        expect(await line(server, { msg: 'closed', code: 'flooding', connectionId: flooder.id })).toMatchObject({ level: 'warn', close: 1008 })
+
+        const binary = await openV2()
+        binary.client.send(Buffer.from([1, 2, 3]))
+        expect((await binary.client.closed).code).toBe(1003)
+        expect(await line(server, { msg: 'closed', code: 'binary_unsupported', connectionId: binary.id })).toMatchObject({ level: 'info', close: 1003 })
+      },
+    )
+
     it('logs too many upgrades from one address at warn', async () => {
       const room = uniqueRoom('burst')
       const t = await token([room])

@@ -106,6 +106,62 @@ export function metricsScenarios(ctx: SuiteContext): void {
       await Promise.all([r1.close(), r2.close(), j.close()])
     })
 
+    it.runIf(ctx.target.caps.multiplexing ?? true)(
+      'counts protocol v2 connections by mode, its publishes by source, its refused frames and its closes by code',
+      async () => {
+        // A server of its own: the gauges of the shared one move as earlier scenarios' members leave.
+        const server = await ctx.target.start(ctx.env)
+        const { http, ws } = server
+        const room = uniqueRoom('metrics2')
+        const openV2 = async () => {
+          const client = await connect(`${ws}/`, { protocols: 'roomcast.v2' })
+          await client.text()
+          return client
+        }
+        try {
+          const before = await scrape(http)
+          const reader = await openV2()
+          const writer = await openV2()
+          for (const r of [room, `${room}-b`, `${room}-c`]) {
+            reader.send({ type: 'subscribe', room: r, id: r })
+            expect(await reader.frame('subscribed')).toMatchObject({ room: r })
+          }
+          const during = await scrape(http)
+          reader.send({ type: 'subscribe', room, id: 'again' })
+          expect((await reader.frame('error')).code).toBe('already_subscribed')
+          reader.send({ type: 'subscribe', room: 'x'.repeat(65), id: 'bad' })
+          expect((await reader.frame('error')).code).toBe('bad_room')
+          reader.send('{nope')
+          expect((await reader.frame('error')).code).toBe('bad_json')
+          // A publish to a room the writer is not subscribed to is still a WebSocket publish.
+          writer.send({ type: 'publish', room, data: 'over v2', id: 'p' })
+          expect(await writer.frame('ack')).toMatchObject({ room, seq: 1 })
+          expect(await reader.frame('message')).toMatchObject({ room, data: 'over v2' })
+          const binary = await openV2()
+          binary.send(Buffer.from([1, 2, 3]))
+          expect((await binary.closed).code).toBe(1003)
+          const after = await scrape(http)
+
+          const delta = (name: string, labels: Record<string, string> = {}, from = before, to = after) =>
+            (sampleValue(to, name, labels) ?? 0) - (sampleValue(from, name, labels) ?? 0)
+          // Two v2 connections, however many rooms they hold (three); their subscriptions are not json members.
+          expect(delta('roomcast_connections', { mode: 'v2' }, before, during)).toBe(2)
+          expect(delta('roomcast_connections', { mode: 'json' }, before, during)).toBe(0)
+          expect(delta('roomcast_upgrades_total', { result: 'accepted' })).toBe(3)
+          expect(delta('roomcast_messages_published_total', { source: 'ws' })).toBe(1)
+          expect(delta('roomcast_messages_published_total', { source: 'http' })).toBe(0)
+          expect(delta('roomcast_frames_refused_total', { code: 'already_subscribed' })).toBe(1)
+          expect(delta('roomcast_frames_refused_total', { code: 'bad_room' })).toBe(1)
+          expect(delta('roomcast_frames_refused_total', { code: 'bad_json' })).toBe(1)
+          expect(delta('roomcast_closes_total', { code: 'binary_unsupported' })).toBe(1)
+          await Promise.all([reader.close(), writer.close()])
+        } finally {
+          await server.stop()
+        }
+      },
+      60_000,
+    )
+
     describe('with METRICS_TOKEN', () => {
       let server: ServerHandle
       beforeAll(async () => {

@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest'
 import type { TestClient } from '../support/client.ts'
-import { connectJson, refused, uniqueRoom } from '../support/client.ts'
+import { connect, connectJson, refused, uniqueRoom } from '../support/client.ts'
 
 /** POST /login as `name`; the session cookie (`sid=...`) it set. */
 export async function login(http: string, name: string): Promise<string> {
@@ -22,8 +22,11 @@ async function nextMessage(client: TestClient): Promise<any> {
   return client.frame('message', 5000, ['presence'])
 }
 
-/** Run the whole scenario against an example app listening at `http` (http://127.0.0.1:PORT). */
-export async function embeddingScenario(http: string): Promise<void> {
+/**
+ * Run the whole scenario against an example app listening at `http` (http://127.0.0.1:PORT). `v2`: the
+ * runtime serves protocol v2 on the mount root (not Cloudflare, whose Worker refuses it there).
+ */
+export async function embeddingScenario(http: string, { v2 = true }: { v2?: boolean } = {}): Promise<void> {
   const ws = http.replace(/^http/, 'ws')
   const room = uniqueRoom('ex')
   const clients: TestClient[] = []
@@ -107,6 +110,33 @@ export async function embeddingScenario(http: string): Promise<void> {
       expect(js.status, script).toBe(200)
       expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
       expect((await js.text()).length).toBeGreaterThan(1000)
+    }
+
+    // Protocol v2 through the same hooks: authorize at the upgrade by the cookie (no room), again per
+    // subscribe and first publish (with the room); message rejects a spoiler with the room named.
+    if (v2) {
+      const v2room = uniqueRoom('ex2')
+      const anonV2 = await refused(`${ws}/live/`, { protocols: 'roomcast.v2' })
+      expect(anonV2.status).toBe(401)
+      expect(anonV2.error).toBe('no_session')
+      const multi = await connect(`${ws}/live/`, { protocols: 'roomcast.v2', headers: { Cookie: alice } })
+      clients.push(multi)
+      expect(JSON.parse(await multi.text())).toMatchObject({ type: 'welcome', protocol: 'roomcast.v2', sub: 'alice' })
+      const v1 = await connectJson(`${ws}/live/rooms/${v2room}`, { headers: { Cookie: bob } })
+      clients.push(v1.client)
+      multi.send({ type: 'subscribe', room: v2room, id: 's' })
+      expect(await multi.frame('subscribed')).toMatchObject({ room: v2room, id: 's', seq: 0 })
+      multi.send({ type: 'publish', room: v2room, data: { text: 'a spoiler' }, id: 'x' })
+      expect(await multi.frame('error')).toMatchObject({ code: 'rejected', room: v2room, id: 'x' })
+      multi.send({ type: 'publish', room: v2room, data: { text: 'over v2' }, id: 'y' })
+      expect(await multi.frame('ack')).toMatchObject({ id: 'y', room: v2room, seq: 1 })
+      expect(await nextMessage(v1.client)).toMatchObject({ room: v2room, seq: 1, data: { text: 'over v2' }, from: 'alice' })
+      v1.client.send({ type: 'publish', data: { text: 'over v1' }, id: 'z' })
+      expect(await nextMessage(multi)).toMatchObject({ room: v2room, seq: 2, data: { text: 'over v1' }, from: 'bob' })
+    } else {
+      // Where one socket cannot span rooms (Cloudflare), v2 on the mount root is refused, session or not.
+      const noV2 = await refused(`${ws}/live/`, { protocols: 'roomcast.v2', headers: { Cookie: alice } })
+      expect(noV2).toMatchObject({ status: 400, error: 'bad_request' })
     }
   } finally {
     for (const c of clients) c.ws.terminate()

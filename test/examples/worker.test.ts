@@ -27,6 +27,6 @@ afterAll(async () => {
 
 it(
   'the Worker with its own routes and roomcast at /live: its routes, login, the hooks (authorize in the Worker, message in the room object), the chat page',
-  () => embeddingScenario(server.http),
+  () => embeddingScenario(server.http, { v2: false }),
   60_000,
 )

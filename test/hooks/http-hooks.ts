@@ -7,7 +7,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, hmacKey, verifySignature } from '../../src/index.ts'
-import { connectJson, refusedStatus } from '../support/client.ts'
+import type { TestClient } from '../support/client.ts'
+import { connect, connectJson, refused, refusedStatus } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
 
 const SECRET = 'a-hook-secret-of-the-application'
@@ -39,6 +40,10 @@ async function startBackend() {
       if (event.event === 'authorize') {
         const user = event.headers['x-user']
         if (user === undefined) return answer({ deny: true, status: 401, code: 'no_session', message: 'log in first' })
+        // Protocol v2 asks per room: a room of its own rules, and one the backend is slow or garbled about.
+        if (event.protocol === 'roomcast.v2' && event.room === 'private') return answer({ deny: true, code: 'members_only', message: 'members only' })
+        if (event.protocol === 'roomcast.v2' && event.room === 'slow') return setTimeout(() => answer({ allow: true }), TIMEOUT_MS * 3)
+        if (event.protocol === 'roomcast.v2' && event.room === 'loud') return answer({ allow: true, sub: `${user}-loud`, canPublish: user !== 'reader' })
         if (user === 'slow') return setTimeout(() => answer({ allow: true }), TIMEOUT_MS * 3)
         if (user === 'garbled') return answer('{not json')
         return answer({ allow: true, sub: user, canPublish: user !== 'reader', info: { team: 'blue' } })
@@ -54,6 +59,12 @@ async function startBackend() {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`
   return { url, seen, close: () => new Promise<void>((r) => server.close(() => r())) }
+}
+
+/** Open a v2 connection with these headers and read its welcome. */
+async function openV2(ws: string, headers: Record<string, string>): Promise<{ client: TestClient; welcome: any }> {
+  const client = await connect(`${ws}/`, { protocols: 'roomcast.v2', headers })
+  return { client, welcome: JSON.parse(await client.text()) }
 }
 
 /** The scenarios, against a server `start` spawns with the given env. */
@@ -147,6 +158,58 @@ export function httpHookScenarios(name: string, start: (env: Record<string, stri
       expect(await res.json()).toMatchObject({ error: 'hook_timeout' })
       alice.ws.terminate()
     })
+
+    // Cloudflare refuses v2 on `/` (capability multiplexing: false), before the hook is asked; each room's
+    // socket there is decided at its own upgrade, as v1's.
+    it.runIf(name === 'cloudflare')('protocol v2 on / is refused with 400 before the hook is asked (multiplexing: false)', async () => {
+      const r = await refused(`${server.ws}/`, { protocols: 'roomcast.v2', headers: { 'x-user': 'alice' } })
+      expect(r).toMatchObject({ status: 400, error: 'bad_request' })
+      expect(backend.seen.filter((s) => s.event.action === 'connect')).toEqual([])
+    })
+
+    it.runIf(name !== 'cloudflare')(
+      'protocol v2: asks at the upgrade (no room) and at each subscribe and first publish (with the room); refusals are error frames',
+      async () => {
+        const anon = await refused(`${server.ws}/`, { protocols: 'roomcast.v2' })
+        expect(anon).toMatchObject({ status: 401, error: 'no_session' })
+        const { client: alice, welcome } = await openV2(server.ws, { 'x-user': 'alice', cookie: 'sid=v2' })
+        expect(welcome).toMatchObject({ type: 'welcome', protocol: 'roomcast.v2', sub: 'alice' })
+        const connectEvent = backend.seen.find((s) => s.event.action === 'connect' && s.event.headers['x-user'] === 'alice')?.event
+        expect(connectEvent).toMatchObject({ event: 'authorize', action: 'connect', protocol: 'roomcast.v2', method: 'GET', path: '/' })
+        expect(connectEvent.room).toBeUndefined()
+        expect(connectEvent.headers.cookie).toBe('sid=v2')
+        const { client: bob } = await openV2(server.ws, { 'x-user': 'bob' })
+        const { client: reader } = await openV2(server.ws, { 'x-user': 'reader' })
+
+        bob.send({ type: 'subscribe', room: 'loud', id: 's1' })
+        expect(await bob.frame('subscribed')).toMatchObject({ room: 'loud', id: 's1' })
+        alice.send({ type: 'subscribe', room: 'private', id: 's2' })
+        expect(await alice.frame('error')).toEqual({ type: 'error', code: 'members_only', message: 'members only', room: 'private', id: 's2' })
+        alice.send({ type: 'subscribe', room: 'slow', id: 's3' })
+        expect(await alice.frame('error', 5000)).toMatchObject({ code: 'hook_timeout', room: 'slow', id: 's3' })
+        // A first publish to a room asks once; the identity is the room's (`from`); read-only is forbidden.
+        const before = backend.seen.length
+        for (const i of [1, 2, 3]) alice.send({ type: 'publish', room: 'loud', data: { text: `hi ${i}` }, id: `p${i}` })
+        // Each also goes to the message hook over HTTP, whose answers may come back in any order: applied in order.
+        expect((await alice.frames('ack', 3)).map((a: any) => [a.id, a.seq])).toEqual([
+          ['p1', 1],
+          ['p2', 2],
+          ['p3', 3],
+        ])
+        const got = await bob.frames('message', 3)
+        expect(got.map((m: any) => [m.room, m.data.text, m.from])).toEqual([1, 2, 3].map((i) => ['loud', `hi ${i}`, 'alice-loud']))
+        const vetted = backend.seen.slice(before).find((s) => s.event.event === 'message')?.event
+        expect(vetted).toMatchObject({ room: 'loud', from: 'alice-loud', connectionId: welcome.connectionId, info: { team: 'blue' } })
+        const asked = backend.seen.slice(before).filter((s) => s.event.event === 'authorize')
+        expect(asked.map((s) => [s.event.room, s.event.action, s.event.protocol])).toEqual([['loud', 'publish', 'roomcast.v2']])
+        reader.send({ type: 'publish', room: 'loud', data: 'no', id: 'r1' })
+        expect(await reader.frame('error')).toMatchObject({ code: 'forbidden', room: 'loud', id: 'r1' })
+        // Every refusal kept the connection: alice still subscribes.
+        alice.send({ type: 'subscribe', room: 'a', id: 's4' })
+        expect(await alice.frame('subscribed')).toMatchObject({ room: 'a', id: 's4' })
+        for (const c of [alice, bob, reader]) c.ws.terminate()
+      },
+    )
 
     it('refuses with hook_failed when the backend answers something that is not JSON', async () => {
       const garbled = await fetch(`${server.http}/rooms/f`, { headers: { 'x-user': 'garbled' } })
