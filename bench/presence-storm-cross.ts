@@ -106,7 +106,13 @@ for (let k = 0; k < STORM; k++) {
   if (k % 10 === 9) await sleep(20) // 500 joins and 500 leaves spread over about one second
 }
 const stormMs = performance.now() - t0
-const told = () => listed(a.hub) === N && listed(b.hub) === N && !a.hub.room('storm').presencePage(1).members.some((m) => m.sub === 'user-0')
+const told = () =>
+  listed(a.hub) === N &&
+  listed(b.hub) === N &&
+  !a.hub
+    .room('storm')
+    .presencePage(1)
+    .members.some((m) => m.sub === 'user-0')
 await sleep(config.presenceGraceMs)
 for (let i = 0; i < 200 && !told(); i++) await sleep(20)
 await sleep(config.presenceIntervalMs * 3)
@@ -114,11 +120,15 @@ const cpu = process.cpuUsage(cpu0)
 const tookMs = performance.now() - t0
 counting = false
 const storm = await commands()
-console.log(`storm: ${STORM} joins on B + ${STORM} leaves on A in ${Math.round(stormMs)} ms; counted ${Math.round(tookMs)} ms, until every leave was told on both (+grace)`)
+console.log(
+  `storm: ${STORM} joins on B + ${STORM} leaves on A in ${Math.round(stormMs)} ms; counted ${Math.round(tookMs)} ms, until every leave was told on both (+grace)`,
+)
 console.log(
   `presence frames: ${totals.frames.toLocaleString('en')} (${(totals.frames / N).toFixed(1)} per member): ${totals.states} rosters to the joiners (${(totals.stateBytes / 1e6).toFixed(1)} MB), ${totals.diffs.toLocaleString('en')} diffs`,
 )
-console.log(`presence bytes: ${(totals.bytes / 1e6).toFixed(1)} MB; CPU (user+system, whole process: both instances): ${Math.round((cpu.user + cpu.system) / 1000)} ms`)
+console.log(
+  `presence bytes: ${(totals.bytes / 1e6).toFixed(1)} MB; CPU (user+system, whole process: both instances): ${Math.round((cpu.user + cpu.system) / 1000)} ms`,
+)
 console.log(`redis commands during the storm: ${show(storm)}`)
 
 await admin.config('RESETSTAT')

@@ -6,7 +6,21 @@
  * `Unavailable` only when Redis certainly never got it, else `OutcomeUnknown`.
  */
 
-import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Metrics, Once, RoomStats, RosterShare } from '../../src/index.ts'
+import type {
+  Appended,
+  DedupeLimits,
+  Draft,
+  Entry,
+  Health,
+  LogFactory,
+  LogLimits,
+  Metrics,
+  Once,
+  RoomStats,
+  RosterMember,
+  RosterPage,
+  RosterShare,
+} from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, dedupeLimits, entryBytes } from '../../src/index.ts'
 import type { ClusterSettings } from './cluster.ts'
 import { ClusterRedis } from './cluster.ts'
@@ -133,6 +147,37 @@ export class RedisBackend implements RoomStore {
     } catch (err) {
       throw this.failure(err, 'redis failed while reading room stats')
     }
+  }
+
+  /**
+   * `GET /rooms/:room/presence` for a room not open on this instance: every live instance's part of its
+   * v2 roster as Redis has it now (no grace period applies: subs with a connection somewhere), a page in
+   * sub order. Two reads (the live leases, then their parts), O(the room's subs).
+   */
+  presenceElsewhere = async (room: string, limit: number, cursor?: string): Promise<RosterPage> => {
+    if (!this.up) throw new Unavailable('redis unreachable')
+    const k = roomKeys(this.prefix, room)
+    let live: string[]
+    let connections: number
+    try {
+      ;[live, [, connections = 0]] = await Promise.all([this.timed('live', this.redis.live(k)), this.timed('peek', this.redis.peek(k))])
+    } catch (err) {
+      throw this.failure(err, 'redis failed while reading the presence roster')
+    }
+    const subs = new Map<string, RosterMember>()
+    if (live.length > 0)
+      for (const part of (await this.rosterRead(k, live.map(String))).values())
+        for (const [sub, share] of part.subs) {
+          const m = subs.get(sub)
+          if (m === undefined)
+            subs.set(sub, share.info === undefined ? { sub, connections: share.connections } : { sub, connections: share.connections, info: share.info })
+          else m.connections += share.connections
+        }
+    const after = [...subs.keys()].filter((s) => cursor === undefined || s > cursor).sort()
+    const members = after.slice(0, limit).map((sub) => subs.get(sub) as RosterMember)
+    const page: RosterPage = { room, connections: Number(connections), members }
+    if (after.length > limit) page.cursor = members[members.length - 1]?.sub
+    return page
   }
 
   /** Resolve once Redis is reachable (or after `timeoutMs`, with whether it is). */

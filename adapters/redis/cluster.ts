@@ -11,7 +11,7 @@ import type { ClusterOptions, RedisOptions } from 'ioredis'
 import { Cluster, ReplyError } from 'ioredis'
 import type { DirectoryScript } from './directory-scripts.ts'
 import { defineDirectoryScripts } from './directory-scripts.ts'
-import { PEEK, RANGE, REBASE, ROSTER_READ, publishingScripts } from './scripts.ts'
+import { LIVE, PEEK, RANGE, REBASE, ROSTER_READ, publishingScripts } from './scripts.ts'
 import { ShardBatches } from './shard-batches.ts'
 import { ShardSubscribers } from './shard-subscribers.ts'
 import type { ProbeSettings } from './single.ts'
@@ -37,6 +37,7 @@ type ScriptedCluster = Cluster & {
   rcBeat(meta: string, log: string, presence: string, rv: string, mine: string, ...args: (string | number)[]): Promise<Reply>
   /** Scripts with a variable number of keys: that number comes first. */
   rcRosterWrite(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
+  rcLive(presence: string): Promise<string[]>
   rcRosterRead(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>
   rcPeek(meta: string, presence: string): Promise<number[]>
   rcRebase(meta: string, epoch: string): Promise<string>
@@ -100,6 +101,7 @@ export class ClusterRedis implements Transport {
     // Routed by their keys' slot: all of them carry the room's hash tag.
     this.cmd.defineCommand('rcRosterWrite', { lua: ROSTER_WRITE })
     this.cmd.defineCommand('rcRosterRead', { lua: ROSTER_READ })
+    this.cmd.defineCommand('rcLive', { numberOfKeys: 1, lua: LIVE })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
     this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
     defineDirectoryScripts(this.cmd)
@@ -214,6 +216,14 @@ export class ClusterRedis implements Transport {
   rebase(k: RoomKeys, epoch: string): Promise<string> {
     const slot = keySlot(k.meta)
     return this.cmd.rcRebase(k.meta, epoch).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
+  }
+
+  live(k: RoomKeys): Promise<string[]> {
+    const slot = keySlot(k.meta)
+    return this.cmd.rcLive(k.presence).then(
       (r) => this.worked(slot, r),
       (err) => this.failed(slot, err),
     )

@@ -16,8 +16,8 @@
 import type { Appended, Draft, Entry, Head, Once, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { Unavailable, entryBytes, replayFrom } from '../../src/index.ts'
 import { RoomPresence } from './presence.ts'
-import { RoomRoster } from './roster.ts'
 import type { Beat, RoomListener, RoomStore } from './room-store.ts'
+import { RoomRoster } from './roster.ts'
 import type { RoomKeys } from './wire.ts'
 import { roomKeys } from './wire.ts'
 

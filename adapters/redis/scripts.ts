@@ -247,6 +247,23 @@ end
 return {seq, sum}
 `
 
+/**
+ * The instances with a live lease in a room (for reading its roster where this instance does not have it
+ * open); creates nothing. KEYS: presence. Returns their ids.
+ */
+export const LIVE = `
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  local c = string.find(v, ':', 1, true)
+  if tonumber(string.sub(v, c + 1)) >= nowMs then out[#out + 1] = all[i] end
+end
+return out
+`
+
 /** The scripts that publish, for one way of publishing. */
 export function publishingScripts(pub: PublishCommand): { APPEND: string; BEAT: string; ROSTER_WRITE: string } {
   return { APPEND: append(pub), BEAT: beat(pub), ROSTER_WRITE: rosterWrite(pub) }

@@ -9,7 +9,7 @@ import type { RedisOptions } from 'ioredis'
 import { Redis } from 'ioredis'
 import type { DirectoryScript } from './directory-scripts.ts'
 import { defineDirectoryScripts } from './directory-scripts.ts'
-import { APPEND, BEAT, PEEK, RANGE, REBASE, ROSTER_READ, ROSTER_WRITE } from './scripts.ts'
+import { APPEND, BEAT, LIVE, PEEK, RANGE, REBASE, ROSTER_READ, ROSTER_WRITE } from './scripts.ts'
 import type { Reply, Transport, TransportEvents } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 
@@ -20,6 +20,7 @@ type Scripted = Redis & {
   rcBeat(meta: string, log: string, presence: string, rv: string, mine: string, ...args: (string | number)[]): Promise<Reply>
   /** Scripts with a variable number of keys: that number comes first. */
   rcRosterWrite(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
+  rcLive(presence: string): Promise<string[]>
   rcRosterRead(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>
   rcPeek(meta: string, presence: string): Promise<number[]>
   rcRebase(meta: string, epoch: string): Promise<string>
@@ -86,6 +87,7 @@ export class SingleRedis implements Transport {
     this.cmd.defineCommand('rcBeat', { numberOfKeys: 5, lua: BEAT })
     this.cmd.defineCommand('rcRosterWrite', { lua: ROSTER_WRITE })
     this.cmd.defineCommand('rcRosterRead', { lua: ROSTER_READ })
+    this.cmd.defineCommand('rcLive', { numberOfKeys: 1, lua: LIVE })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
     this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
     defineDirectoryScripts(this.cmd)
@@ -149,6 +151,10 @@ export class SingleRedis implements Transport {
 
   rosterRead(k: RoomKeys, rosters: string[], ids: string[]): Promise<unknown[]> {
     return this.cmd.rcRosterRead(1 + rosters.length, k.rv, ...rosters, ...ids)
+  }
+
+  live(k: RoomKeys): Promise<string[]> {
+    return this.cmd.rcLive(k.presence)
   }
 
   peek(k: RoomKeys): Promise<number[]> {

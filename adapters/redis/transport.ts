@@ -53,6 +53,8 @@ export interface Transport {
   readonly confirmsAppends: boolean
   /** Run the rebase script (KEYS: meta; ARGV: the epoch the caller saw). */
   rebase(keys: RoomKeys, epoch: string): Promise<string>
+  /** Run the read-only script listing the instances with a live lease in the room. */
+  live(keys: RoomKeys): Promise<string[]>
   /** Run the read-only stats script. */
   peek(keys: RoomKeys): Promise<number[]>
   /** Run one of the admin directory's scripts (directory-scripts.ts); on a cluster, on the shard of its keys' slot. */

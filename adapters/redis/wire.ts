@@ -20,7 +20,16 @@ export interface RoomKeys {
 /** The keys and channel of `room`. */
 export function roomKeys(prefix: string, room: string): RoomKeys {
   const base = `${prefix}{${room}}`
-  return { meta: `${base}:meta`, log: `${base}:log`, presence: `${base}:presence`, ids: `${base}:ids`, idx: `${base}:idx`, rv: `${base}:rv`, roster: `${base}:roster:`, channel: `${base}:ch` }
+  return {
+    meta: `${base}:meta`,
+    log: `${base}:log`,
+    presence: `${base}:presence`,
+    ids: `${base}:ids`,
+    idx: `${base}:idx`,
+    rv: `${base}:rv`,
+    roster: `${base}:roster:`,
+    channel: `${base}:ch`,
+  }
 }
 
 /** The key of `instance`'s part of the room's v2 roster (in the room's slot, by its hash tag). */

@@ -92,7 +92,15 @@ export function crossRosterScenarios(ctx: ScaleContext): void {
       expect(wa.sorted()).toEqual([['ann', 2], ['bob', 1], ...watchers.sort()])
       const auth = { authorization: `Bearer ${await sign(undefined, [room])}` }
       const page = await (await fetch(`${a.http}/rooms/${room}/presence?limit=2`, { headers: auth })).json()
-      expect(page).toMatchObject({ room, connections: 5, members: [{ sub: 'ann', connections: 2 }, { sub: 'bob', connections: 1 }], cursor: 'bob' })
+      expect(page).toMatchObject({
+        room,
+        connections: 5,
+        members: [
+          { sub: 'ann', connections: 2 },
+          { sub: 'bob', connections: 1 },
+        ],
+        cursor: 'bob',
+      })
       // Both tabs gone (one on each instance): ann stays listed through the grace period, then leaves everywhere.
       const gone = Date.now()
       await Promise.all(tabs.map((t) => t.close()))
@@ -101,6 +109,22 @@ export function crossRosterScenarios(ctx: ScaleContext): void {
       expect(wa.frames.at(-1)).toMatchObject({ connections: 3, leaves: [{ sub: 'ann' }] })
       expect(wa.sorted()).toEqual(wb.sorted())
       await Promise.all([wa.client.close(), wb.client.close(), bob.close()])
+    })
+
+    it('pages the roster over GET on an instance that does not have the room open, from Redis', async () => {
+      const room = ctx.room()
+      const held = [await member(b, 'gil', room), await member(b, 'gil', room), await member(b, 'hal', room)]
+      const auth = { authorization: `Bearer ${await sign(undefined, [room])}` }
+      const get = async (q: string) => (await fetch(`${a.http}/rooms/${room}/presence${q}`, { headers: auth })).json() as Promise<any>
+      let page = await get('?limit=1')
+      // B writes its part at its next presence tick.
+      for (let i = 0; i < 250 && page.cursor === undefined; i++) {
+        await sleep(20)
+        page = await get('?limit=1')
+      }
+      expect(page).toEqual({ room, connections: 3, members: [{ sub: 'gil', connections: 2 }], cursor: 'gil' })
+      expect(await get(`?limit=5&cursor=${page.cursor}`)).toEqual({ room, connections: 3, members: [{ sub: 'hal', connections: 1 }] })
+      await Promise.all(held.map((c) => c.close()))
     })
 
     it('does not flap when a sub moves from one instance to the other within the grace period', async () => {
