@@ -166,7 +166,7 @@ export class RedisBackend implements RoomStore {
     }
     const subs = new Map<string, RosterMember>()
     if (live.length > 0)
-      for (const part of (await this.rosterRead(k, live.map(String))).values())
+      for (const part of (await this.rosterRead(k, live.map(String), false)).values())
         for (const [sub, share] of part.subs) {
           const m = subs.get(sub)
           if (m === undefined)
@@ -321,8 +321,9 @@ export class RedisBackend implements RoomStore {
   }
 
   /** Read these instances' parts of the room's v2 roster (scripts.ts, ROSTER_READ). */
-  async rosterRead(k: RoomKeys, instances: string[]): Promise<Map<string, RosterPart>> {
-    if (!this.redis.isUp(k.channel)) throw new Unavailable('redis unreachable')
+  async rosterRead(k: RoomKeys, instances: string[], open = true): Promise<Map<string, RosterPart>> {
+    // A room not open here has no channel subscribed here to say whether its shard is up: Redis answers or not.
+    if (open ? !this.redis.isUp(k.channel) : !this.up) throw new Unavailable('redis unreachable')
     let r: unknown[]
     try {
       r = await this.timed(
