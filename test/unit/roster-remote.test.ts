@@ -133,6 +133,15 @@ describe('roster with other instances', () => {
     expect(w.frames().at(-1)).toMatchObject({ connections: 1, leaves: [{ sub: 'ann' }] })
   })
 
+  it('carries the authorize hook’s info of a local member in its join and in a new watcher’s roster', () => {
+    const { clock, enter, member, watcher } = setup()
+    const w = watcher()
+    enter(member('cy', { name: 'Cy' }))
+    clock.advance(50)
+    expect(w.frames().at(-1).joins).toContainEqual({ sub: 'cy', connections: 1, info: { name: 'Cy' } })
+    expect(watcher().frames()[0].members).toContainEqual({ sub: 'cy', connections: 1, info: { name: 'Cy' } })
+  })
+
   it('a new watcher’s roster and GET pages include other instances’ subs', () => {
     const { clock, elsewhere, roster, watcher } = setup()
     elsewhere('bob', 2)
