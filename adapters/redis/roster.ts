@@ -122,6 +122,7 @@ export class RoomRoster implements RemoteRoster {
 
   /** Another instance said it has no members left in the room: its part is empty. */
   gone(instance: string): void {
+    if (this.closed) return
     const part = this.others.get(instance)
     if (part === undefined) return
     this.others.delete(instance)
