@@ -65,7 +65,20 @@ export { entryBytes, parseEntry, serializeEntry } from './log/entry.ts'
 export type { Budgeted } from './log/history-budget.ts'
 export { HistoryBudget } from './log/history-budget.ts'
 export { MemoryLog, memoryLogs } from './log/memory-log.ts'
-export type { Appended, DedupeLimits, Head, HistoryLimits, LogFactory, LogLimits, Once, Replay, RoomLog, RoomSink } from './log/room-log.ts'
+export type {
+  Appended,
+  DedupeLimits,
+  Head,
+  HistoryLimits,
+  LogFactory,
+  LogLimits,
+  Once,
+  RemoteRoster,
+  Replay,
+  RoomLog,
+  RoomSink,
+  RosterShare,
+} from './log/room-log.ts'
 export { DEDUPE_DEFAULTS, OutcomeUnknown, Unavailable, dedupeKey, dedupeLimits, newEpoch, replayFrom } from './log/room-log.ts'
 export { SqlDedupe } from './log/sql-dedupe.ts'
 export type { SqlStore, SqlValue } from './log/sql-log.ts'
@@ -120,3 +133,4 @@ export { startup } from './server/startup.ts'
 export { encodeMessage as encodeJson } from './wire/encode.ts'
 // ---- wire: frames, errors, refusals, encoders, decoders, join rules ----
 export * from './wire/index.ts'
+export type { RosterMember } from './wire/v2.ts'

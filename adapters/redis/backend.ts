@@ -6,19 +6,34 @@
  * `Unavailable` only when Redis certainly never got it, else `OutcomeUnknown`.
  */
 
-import type { Appended, DedupeLimits, Draft, Entry, Health, LogFactory, LogLimits, Metrics, Once, RoomStats } from '../../src/index.ts'
+import type {
+  Appended,
+  DedupeLimits,
+  Draft,
+  Entry,
+  Health,
+  LogFactory,
+  LogLimits,
+  Metrics,
+  Once,
+  RoomStats,
+  RosterMember,
+  RosterPage,
+  RosterShare,
+} from '../../src/index.ts'
 import { OutcomeUnknown, Unavailable, dedupeLimits, entryBytes } from '../../src/index.ts'
 import type { ClusterSettings } from './cluster.ts'
 import { ClusterRedis } from './cluster.ts'
 import { Deadlines } from './deadlines.ts'
 import { RedisDirectory } from './directory.ts'
 import { RedisLog } from './log.ts'
-import type { Beat, Range, RoomListener, RoomStore } from './room-store.ts'
+import type { Beat, Range, RoomListener, RoomStore, RosterPart } from './room-store.ts'
+import { decodeShare } from './roster.ts'
 import { COMMAND_TIMEOUT_MS, SingleRedis } from './single.ts'
 import type { Transport, TransportEvents } from './transport.ts'
 import { Unconfirmed, neverRan } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
-import { draftJson, parseChannelMessage, parseHistoryItem, roomKeys } from './wire.ts'
+import { draftJson, parseChannelMessage, parseHistoryItem, roomKeys, rosterKey } from './wire.ts'
 
 export interface RedisBackendOptions {
   /** One Redis: its URL. */
@@ -134,6 +149,37 @@ export class RedisBackend implements RoomStore {
     }
   }
 
+  /**
+   * `GET /rooms/:room/presence` for a room not open on this instance: every live instance's part of its
+   * v2 roster as Redis has it now (no grace period applies: subs with a connection somewhere), a page in
+   * sub order. Two reads (the live leases, then their parts), O(the room's subs).
+   */
+  presenceElsewhere = async (room: string, limit: number, cursor?: string): Promise<RosterPage> => {
+    if (!this.up) throw new Unavailable('redis unreachable')
+    const k = roomKeys(this.prefix, room)
+    let live: string[]
+    let connections: number
+    try {
+      ;[live, [, connections = 0]] = await Promise.all([this.timed('live', this.redis.live(k)), this.timed('peek', this.redis.peek(k))])
+    } catch (err) {
+      throw this.failure(err, 'redis failed while reading the presence roster')
+    }
+    const subs = new Map<string, RosterMember>()
+    if (live.length > 0)
+      for (const part of (await this.rosterRead(k, live.map(String), false)).values())
+        for (const [sub, share] of part.subs) {
+          const m = subs.get(sub)
+          if (m === undefined)
+            subs.set(sub, share.info === undefined ? { sub, connections: share.connections } : { sub, connections: share.connections, info: share.info })
+          else m.connections += share.connections
+        }
+    const after = [...subs.keys()].filter((s) => cursor === undefined || s > cursor).sort()
+    const members = after.slice(0, limit).map((sub) => subs.get(sub) as RosterMember)
+    const page: RosterPage = { room, connections: Number(connections), members }
+    if (after.length > limit) page.cursor = members[members.length - 1]?.sub
+    return page
+  }
+
   /** Resolve once Redis is reachable (or after `timeoutMs`, with whether it is). */
   async whenUp(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs
@@ -239,14 +285,69 @@ export class RedisBackend implements RoomStore {
     try {
       r = await this.timed(
         'beat',
-        this.redis.beat(k, [this.instanceId, count, this.options.heartbeatMs * 3, this.options.roomTtlMs, k.channel, publish ? '1' : '0']),
+        this.redis.beat(k, rosterKey(k, this.instanceId), [
+          this.instanceId,
+          count,
+          this.options.heartbeatMs * 3,
+          this.options.roomTtlMs,
+          k.channel,
+          publish ? '1' : '0',
+        ]),
       )
     } catch (err) {
       throw this.failure(err, 'redis failed during the presence heartbeat')
     }
     const others: [string, number][] = []
-    for (let i = 3; i + 1 < r.length; i += 2) others.push([String(r[i]), Number(r[i + 1])])
-    return { epoch: String(r[0]), seq: Number(r[1]), at: Number(r[2]), others }
+    for (let i = 4; i + 1 < r.length; i += 2) others.push([String(r[i]), Number(r[i + 1])])
+    const versions = new Map<string, number>()
+    const vs = String(r[3] ?? '')
+    if (vs !== '')
+      for (const pair of vs.split(',')) {
+        const c = pair.lastIndexOf(':')
+        versions.set(pair.slice(0, c), Number(pair.slice(c + 1)))
+      }
+    return { epoch: String(r[0]), seq: Number(r[1]), at: Number(r[2]), others, versions }
+  }
+
+  /** Write this instance's part of the room's v2 roster and announce it (scripts.ts, rosterWrite). */
+  async rosterWrite(k: RoomKeys, reset: boolean, message: string, pairs: string[]): Promise<number> {
+    if (!this.redis.isUp(k.channel)) throw new Unavailable('redis unreachable')
+    try {
+      const args = [this.instanceId, k.channel, this.options.heartbeatMs * 3, reset ? '1' : '0', message, ...pairs]
+      return Number(await this.timed('roster_write', this.redis.rosterWrite(k, rosterKey(k, this.instanceId), args)))
+    } catch (err) {
+      throw this.failure(err, 'redis failed while writing the presence roster')
+    }
+  }
+
+  /** Read these instances' parts of the room's v2 roster (scripts.ts, ROSTER_READ). */
+  async rosterRead(k: RoomKeys, instances: string[], open = true): Promise<Map<string, RosterPart>> {
+    // A room not open here has no channel subscribed here to say whether its shard is up: Redis answers or not.
+    if (open ? !this.redis.isUp(k.channel) : !this.up) throw new Unavailable('redis unreachable')
+    let r: unknown[]
+    try {
+      r = await this.timed(
+        'roster_read',
+        this.redis.rosterRead(
+          k,
+          instances.map((id) => rosterKey(k, id)),
+          instances,
+        ),
+      )
+    } catch (err) {
+      throw this.failure(err, 'redis failed while reading the presence roster')
+    }
+    const parts = new Map<string, RosterPart>()
+    instances.forEach((id, i) => {
+      const flat = (r[2 * i + 1] ?? []) as string[]
+      const subs = new Map<string, RosterShare>()
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        const share = decodeShare(String(flat[j + 1]))
+        if (share !== undefined) subs.set(String(flat[j]), share)
+      }
+      parts.set(id, { version: Number(r[2 * i] ?? 0), subs })
+    })
+    return parts
   }
 
   /** Withdraw this instance's counts and disconnect (shutdown). Bounded by `timeoutMs`. */
@@ -269,7 +370,8 @@ export class RedisBackend implements RoomStore {
     const m = parseChannelMessage(text)
     if (m === null) return
     if (m.type === 'entry') room.onEntry(m.epoch, m.entry)
-    else room.onPresence(m.instance, m.count, m.at)
+    else if (m.type === 'presence') room.onPresence(m.instance, m.count, m.at)
+    else room.onRoster(m.instance, m.version, m.changes)
   }
 
   private heartbeat(): void {

@@ -11,7 +11,7 @@ import type { ClusterOptions, RedisOptions } from 'ioredis'
 import { Cluster, ReplyError } from 'ioredis'
 import type { DirectoryScript } from './directory-scripts.ts'
 import { defineDirectoryScripts } from './directory-scripts.ts'
-import { PEEK, RANGE, REBASE, publishingScripts } from './scripts.ts'
+import { LIVE, PEEK, RANGE, REBASE, ROSTER_READ, publishingScripts } from './scripts.ts'
 import { ShardBatches } from './shard-batches.ts'
 import { ShardSubscribers } from './shard-subscribers.ts'
 import type { ProbeSettings } from './single.ts'
@@ -34,7 +34,11 @@ export interface ClusterSettings {
 }
 
 type ScriptedCluster = Cluster & {
-  rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<Reply>
+  rcBeat(meta: string, log: string, presence: string, rv: string, mine: string, ...args: (string | number)[]): Promise<Reply>
+  /** Scripts with a variable number of keys: that number comes first. */
+  rcRosterWrite(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
+  rcLive(presence: string): Promise<string[]>
+  rcRosterRead(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>
   rcPeek(meta: string, presence: string): Promise<number[]>
   rcRebase(meta: string, epoch: string): Promise<string>
 }
@@ -88,12 +92,16 @@ export class ClusterRedis implements Transport {
       clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
     }
     this.cmd = new Cluster(settings.nodes, options) as ScriptedCluster
-    const { APPEND, BEAT } = publishingScripts('SPUBLISH')
+    const { APPEND, BEAT, ROSTER_WRITE } = publishingScripts('SPUBLISH')
     this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
     // The same script with the publish-key keys (the room's hash tag: its slot): the dedupe lookup runs inside the append.
     this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
-    this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
+    this.cmd.defineCommand('rcBeat', { numberOfKeys: 5, lua: BEAT })
+    // Routed by their keys' slot: all of them carry the room's hash tag.
+    this.cmd.defineCommand('rcRosterWrite', { lua: ROSTER_WRITE })
+    this.cmd.defineCommand('rcRosterRead', { lua: ROSTER_READ })
+    this.cmd.defineCommand('rcLive', { numberOfKeys: 1, lua: LIVE })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
     this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
     defineDirectoryScripts(this.cmd)
@@ -181,9 +189,25 @@ export class ClusterRedis implements Transport {
     )
   }
 
-  beat(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
+  beat(k: RoomKeys, mine: string, args: (string | number)[]): Promise<Reply> {
     const slot = keySlot(k.meta)
-    return this.cmd.rcBeat(k.meta, k.log, k.presence, ...args).then(
+    return this.cmd.rcBeat(k.meta, k.log, k.presence, k.rv, mine, ...args).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
+  }
+
+  rosterWrite(k: RoomKeys, mine: string, args: (string | number)[]): Promise<number> {
+    const slot = keySlot(k.meta)
+    return this.cmd.rcRosterWrite(2, k.rv, mine, ...args).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
+  }
+
+  rosterRead(k: RoomKeys, rosters: string[], ids: string[]): Promise<unknown[]> {
+    const slot = keySlot(k.meta)
+    return this.cmd.rcRosterRead(1 + rosters.length, k.rv, ...rosters, ...ids).then(
       (r) => this.worked(slot, r),
       (err) => this.failed(slot, err),
     )
@@ -192,6 +216,14 @@ export class ClusterRedis implements Transport {
   rebase(k: RoomKeys, epoch: string): Promise<string> {
     const slot = keySlot(k.meta)
     return this.cmd.rcRebase(k.meta, epoch).then(
+      (r) => this.worked(slot, r),
+      (err) => this.failed(slot, err),
+    )
+  }
+
+  live(k: RoomKeys): Promise<string[]> {
+    const slot = keySlot(k.meta)
+    return this.cmd.rcLive(k.presence).then(
       (r) => this.worked(slot, r),
       (err) => this.failed(slot, err),
     )

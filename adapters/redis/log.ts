@@ -9,13 +9,15 @@
  * append is confirmed, since its ack goes out with it; unconfirmed, it goes
  * without the ack. If Redis ever hands out a seq again that this instance
  * delivered as another entry (a failover lost the end of history), the room
- * gets a new epoch and its members resync. Member counts are presence.ts's.
+ * gets a new epoch and its members resync. Member counts are presence.ts's,
+ * the v2 roster's other instances roster.ts's.
  */
 
 import type { Appended, Draft, Entry, Head, Once, Replay, RoomLog, RoomSink } from '../../src/index.ts'
 import { Unavailable, entryBytes, replayFrom } from '../../src/index.ts'
 import { RoomPresence } from './presence.ts'
 import type { Beat, RoomListener, RoomStore } from './room-store.ts'
+import { RoomRoster } from './roster.ts'
 import type { RoomKeys } from './wire.ts'
 import { roomKeys } from './wire.ts'
 
@@ -41,6 +43,8 @@ function ownKey(e: { origin?: string; id?: string }): string | undefined {
 export class RedisLog implements RoomLog, RoomListener {
   readonly keys: RoomKeys
   private readonly presence: RoomPresence
+  /** The other instances' part of the room's v2 roster (the room folds it in), and the writer of this one's. */
+  readonly roster: RoomRoster
   /** The epoch `deliveredSeq` belongs to; undefined until the first sync placed us. */
   private epoch: string | undefined
   /** The seq of the last entry handed to the room. */
@@ -80,7 +84,8 @@ export class RedisLog implements RoomLog, RoomListener {
     private readonly store: RoomStore,
   ) {
     this.keys = roomKeys(store.prefix, room)
-    this.presence = new RoomPresence(store, this.keys, () => sink.membersChanged())
+    this.roster = new RoomRoster(store, this, (subs) => sink.rosterChanged?.(subs))
+    this.presence = new RoomPresence(store, this.keys, () => sink.membersChanged(), this.roster)
     store.open(this)
   }
 
@@ -175,6 +180,7 @@ export class RedisLog implements RoomLog, RoomListener {
   close(): void {
     this.closed = true
     this.presence.close()
+    this.roster.close()
     this.rejectWaiters(new Unavailable('room closed'))
     this.store.release(this)
     // Withdraw this instance's count.
@@ -196,10 +202,18 @@ export class RedisLog implements RoomLog, RoomListener {
 
   onPresence(instance: string, count: number, at: number): void {
     this.presence.heard(instance, count, at)
+    // No members there any more: none of its subs either.
+    if (count === 0) this.roster.gone(instance)
+  }
+
+  onRoster(instance: string, version: number, changes: string): void {
+    this.roster.heard(instance, version, changes)
   }
 
   onSubscribed(): void {
     this.sync().catch(() => {})
+    // What this instance wrote may have expired while Redis was away: write its part again.
+    this.roster.resync()
     this.presence.announce()
   }
 
@@ -248,8 +262,10 @@ export class RedisLog implements RoomLog, RoomListener {
 
   /** A heartbeat read of the room (without announcing), its counts taken into presence. */
   private async beat(): Promise<Beat> {
+    const turn = this.roster.turn
     const b = await this.store.beat(this.keys, this.presence.local, false)
     this.presence.apply(b)
+    this.roster.applyBeat(b, turn)
     return b
   }
 

@@ -5,6 +5,7 @@
  * Redis's clock, so an older reading never overwrites a newer one.
  */
 import type { Beat, RoomStore } from './room-store.ts'
+import type { RoomRoster } from './roster.ts'
 import type { RoomKeys } from './wire.ts'
 
 /** The member counts of one room on every instance, as this instance knows them. */
@@ -22,6 +23,8 @@ export class RoomPresence {
     private readonly keys: RoomKeys,
     /** The count across instances changed. */
     private readonly changed: () => void,
+    /** The room's roster across instances, which takes in what each heartbeat read. */
+    private readonly roster?: RoomRoster,
   ) {}
 
   /** This instance's count is now `local`; returns the count across all instances. */
@@ -58,8 +61,12 @@ export class RoomPresence {
   /** Announce this instance's count now (after a reconnect, when it changed, or 0 once the room closed). */
   announce(): void {
     if (this.closed && this.local !== 0) return
+    const turn = this.roster?.turn ?? 0
     this.store.beat(this.keys, this.local, true).then(
-      (b) => this.apply(b),
+      (b) => {
+        this.apply(b)
+        this.roster?.applyBeat(b, turn)
+      },
       () => {},
     )
   }

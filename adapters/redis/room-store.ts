@@ -5,15 +5,22 @@
  * the log (`RoomListener`, which RedisLog implements), as centrifuge's
  * broker reports to the handler its node gives it.
  */
-import type { Appended, Draft, Entry, Once } from '../../src/index.ts'
+import type { Appended, Draft, Entry, Once, RosterShare } from '../../src/index.ts'
 import type { RoomKeys } from './wire.ts'
 
-/** What a heartbeat read: the room's head, Redis's clock (µs), and the other instances' live counts. */
+/** What a heartbeat read: the room's head, Redis's clock (µs), the other instances' live counts, and every instance's roster version. */
 export interface Beat {
   epoch: string
   seq: number
   at: number
   others: [string, number][]
+  versions: Map<string, number>
+}
+
+/** One instance's part of a room's v2 roster as read from Redis: its version (0: none) and its subs. */
+export interface RosterPart {
+  version: number
+  subs: Map<string, RosterShare>
 }
 
 /** A room's head and the history entries a range read returned. */
@@ -51,6 +58,13 @@ export interface RoomStore {
   rebase(keys: RoomKeys, epoch: string): Promise<string>
   /** Write this instance's count for the room (announcing it if `publish`) and read everyone else's. Rejects with Unavailable. */
   beat(keys: RoomKeys, count: number, publish: boolean): Promise<Beat>
+  /**
+   * Write this instance's part of the room's v2 roster (`pairs`: sub, encoded share; "" removes the sub;
+   * `reset`: they replace the whole part) and announce `message`; resolves with the part's new version. Rejects with Unavailable.
+   */
+  rosterWrite(keys: RoomKeys, reset: boolean, message: string, pairs: string[]): Promise<number>
+  /** Read these instances' parts of the room's v2 roster. Rejects with Unavailable. */
+  rosterRead(keys: RoomKeys, instances: string[]): Promise<Map<string, RosterPart>>
 }
 
 /** What the Redis connections report to one room's log on this instance. */
@@ -61,6 +75,8 @@ export interface RoomListener {
   onEntry(epoch: string, entry: Entry): void
   /** Another instance announced its member count. */
   onPresence(instance: string, count: number, at: number): void
+  /** Another instance announced a new version of its part of the room's roster. */
+  onRoster(instance: string, version: number, changes: string): void
   /** Subscribed (first, or again after Redis returned): nothing published from now on is missed; catch up and re-announce. */
   onSubscribed(): void
   /** Redis went away: nobody may wait for it. */

@@ -9,7 +9,11 @@
  * - presence (hash): instanceId -> "<count>:<expiresAtMs>"
  * - ids (hash): publish key -> "<expiresAtMs> <seq> <epoch> <hash>", and idx (sorted set): publish key by
  *   expiresAtMs, for publishes with an id (written only by them)
- * and one pub/sub channel carrying "m <epoch> <entry JSON>" and "p <instance> <count> <at>".
+ * - rv (hash): instanceId -> version of its v2 roster in the room (bumped by every write of it)
+ * - roster:<instanceId> (hash, one per instance): sub -> "<connections>" or "<connections> <info JSON>",
+ *   that instance's subs in the room; it expires with the instance's presence lease (3 heartbeats)
+ * and one pub/sub channel carrying "m <epoch> <entry JSON>", "p <instance> <count> <at>" and
+ * "r <instance> <version> <changes JSON, or * to re-read>".
  * On one Redis the channel is classic pub/sub (PUBLISH); on a cluster it is a
  * shard channel (SPUBLISH), which only the room's shard carries.
  */
@@ -125,11 +129,14 @@ return out
 `
 
 /**
- * Presence heartbeat. KEYS: meta, log, presence. ARGV: instanceId, localCount,
+ * Presence heartbeat. KEYS: meta, log, presence, rv, roster:<instanceId>. ARGV: instanceId, localCount,
  * presenceTtlMs, roomTtlMs, channel, publish ("1": announce the count on the channel).
  * Writes this instance's count with an expiry, drops other instances' expired
- * counts, keeps the room's keys alive. Returns {epoch, seq, at, id, count, id, count...}
- * with `at` Redis's clock in microseconds, so readers can order it against "p" messages.
+ * counts (and their roster versions; their rosters expire on their own), keeps the
+ * room's keys and this instance's roster alive (withdraws it with a count of 0).
+ * Returns {epoch, seq, at, versions, id, count, id, count...} with `at` Redis's clock
+ * in microseconds, so readers can order it against "p" messages, and `versions`
+ * "id:version,..." of the live instances' rosters (O(instances): no roster is read here).
  */
 const beat = (pub: PublishCommand) => `${ENSURE}
 local ttl = ARGV[4]
@@ -138,12 +145,16 @@ local pres, id, count, pttl = KEYS[3], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV
 local t = redis.call('TIME')
 local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local at = t[1] .. string.format('%06d', tonumber(t[2]))
+local rv, mine = KEYS[4], KEYS[5]
 if count > 0 then
   redis.call('HSET', pres, id, count .. ':' .. (nowMs + pttl))
+  redis.call('PEXPIRE', mine, pttl)
 else
   redis.call('HDEL', pres, id)
+  redis.call('DEL', mine)
+  redis.call('HDEL', rv, id)
 end
-local out = {epoch, seq, at}
+local out = {epoch, seq, at, ''}
 local all = redis.call('HGETALL', pres)
 for i = 1, #all, 2 do
   local f, v = all[i], all[i + 1]
@@ -151,6 +162,7 @@ for i = 1, #all, 2 do
     local c = string.find(v, ':', 1, true)
     if tonumber(string.sub(v, c + 1)) < nowMs then
       redis.call('HDEL', pres, f)
+      redis.call('HDEL', rv, f)
     else
       out[#out + 1] = f
       out[#out + 1] = string.sub(v, 1, c - 1)
@@ -158,7 +170,47 @@ for i = 1, #all, 2 do
   end
 end
 if #all > 0 then redis.call('PEXPIRE', pres, pttl) end
+local vs = redis.call('HGETALL', rv)
+if #vs > 0 then
+  local parts = {}
+  for i = 1, #vs, 2 do parts[#parts + 1] = vs[i] .. ':' .. vs[i + 1] end
+  out[4] = table.concat(parts, ',')
+  redis.call('PEXPIRE', rv, pttl)
+end
 if ARGV[6] == '1' then redis.call('${pub}', ARGV[5], 'p ' .. id .. ' ' .. count .. ' ' .. at) end
+return out
+`
+
+/**
+ * Write this instance's part of a room's v2 roster. KEYS: rv, roster:<instanceId>. ARGV: instanceId,
+ * channel, presenceTtlMs, reset ("1": replace the whole roster), message (the changes as JSON, or "*":
+ * readers re-read), then sub, value pairs (value "" removes the sub). Bumps this instance's version,
+ * announces "r <instance> <version> <message>" on the channel, returns the version. O(changes).
+ */
+const rosterWrite = (pub: PublishCommand) => `
+local rv, mine, id, pttl = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[3])
+if ARGV[4] == '1' then redis.call('DEL', mine) end
+for i = 6, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', mine, ARGV[i]) else redis.call('HSET', mine, ARGV[i], ARGV[i + 1]) end
+end
+local ver = redis.call('HINCRBY', rv, id, 1)
+redis.call('PEXPIRE', rv, pttl)
+redis.call('PEXPIRE', mine, pttl)
+redis.call('${pub}', ARGV[2], 'r ' .. id .. ' ' .. ver .. ' ' .. ARGV[5])
+return ver
+`
+
+/**
+ * Read other instances' parts of a room's v2 roster (after a missed or oversized announcement, or a
+ * version the heartbeat did not expect). KEYS: rv, then roster:<instanceId> of each. ARGV: those
+ * instance ids. Returns {version, {sub, value, ...}, version, {...}, ...} in their order (version 0: none).
+ */
+export const ROSTER_READ = `
+local out = {}
+for i = 1, #ARGV do
+  out[#out + 1] = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  out[#out + 1] = redis.call('HGETALL', KEYS[i + 1])
+end
 return out
 `
 
@@ -195,12 +247,31 @@ end
 return {seq, sum}
 `
 
+/**
+ * The instances with a live lease in a room (for reading its roster where this instance does not have it
+ * open); creates nothing. KEYS: presence. Returns their ids.
+ */
+export const LIVE = `
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  local c = string.find(v, ':', 1, true)
+  if tonumber(string.sub(v, c + 1)) >= nowMs then out[#out + 1] = all[i] end
+end
+return out
+`
+
 /** The scripts that publish, for one way of publishing. */
-export function publishingScripts(pub: PublishCommand): { APPEND: string; BEAT: string } {
-  return { APPEND: append(pub), BEAT: beat(pub) }
+export function publishingScripts(pub: PublishCommand): { APPEND: string; BEAT: string; ROSTER_WRITE: string } {
+  return { APPEND: append(pub), BEAT: beat(pub), ROSTER_WRITE: rosterWrite(pub) }
 }
 
 /** The append script on one Redis (classic pub/sub). */
 export const APPEND = append('PUBLISH')
 /** The heartbeat script on one Redis (classic pub/sub). */
 export const BEAT = beat('PUBLISH')
+/** The roster write script on one Redis (classic pub/sub). */
+export const ROSTER_WRITE = rosterWrite('PUBLISH')

@@ -9,7 +9,7 @@ import type { RedisOptions } from 'ioredis'
 import { Redis } from 'ioredis'
 import type { DirectoryScript } from './directory-scripts.ts'
 import { defineDirectoryScripts } from './directory-scripts.ts'
-import { APPEND, BEAT, PEEK, RANGE, REBASE } from './scripts.ts'
+import { APPEND, BEAT, LIVE, PEEK, RANGE, REBASE, ROSTER_READ, ROSTER_WRITE } from './scripts.ts'
 import type { Reply, Transport, TransportEvents } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 
@@ -17,7 +17,11 @@ type Scripted = Redis & {
   rcAppend(meta: string, log: string, ...args: (string | number)[]): Promise<number>
   rcAppendOnce(meta: string, log: string, ids: string, idx: string, ...args: (string | number)[]): Promise<Reply>
   rcRange(meta: string, log: string, ...args: (string | number)[]): Promise<Reply>
-  rcBeat(meta: string, log: string, presence: string, ...args: (string | number)[]): Promise<Reply>
+  rcBeat(meta: string, log: string, presence: string, rv: string, mine: string, ...args: (string | number)[]): Promise<Reply>
+  /** Scripts with a variable number of keys: that number comes first. */
+  rcRosterWrite(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>
+  rcLive(presence: string): Promise<string[]>
+  rcRosterRead(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>
   rcPeek(meta: string, presence: string): Promise<number[]>
   rcRebase(meta: string, epoch: string): Promise<string>
 }
@@ -80,7 +84,10 @@ export class SingleRedis implements Transport {
     // The same script with the publish-key keys: the dedupe lookup runs inside the append.
     this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
     this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
-    this.cmd.defineCommand('rcBeat', { numberOfKeys: 3, lua: BEAT })
+    this.cmd.defineCommand('rcBeat', { numberOfKeys: 5, lua: BEAT })
+    this.cmd.defineCommand('rcRosterWrite', { lua: ROSTER_WRITE })
+    this.cmd.defineCommand('rcRosterRead', { lua: ROSTER_READ })
+    this.cmd.defineCommand('rcLive', { numberOfKeys: 1, lua: LIVE })
     this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
     this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
     defineDirectoryScripts(this.cmd)
@@ -134,8 +141,20 @@ export class SingleRedis implements Transport {
     return this.cmd.rcRange(k.meta, k.log, ...args)
   }
 
-  beat(k: RoomKeys, args: (string | number)[]): Promise<Reply> {
-    return this.cmd.rcBeat(k.meta, k.log, k.presence, ...args)
+  beat(k: RoomKeys, mine: string, args: (string | number)[]): Promise<Reply> {
+    return this.cmd.rcBeat(k.meta, k.log, k.presence, k.rv, mine, ...args)
+  }
+
+  rosterWrite(k: RoomKeys, mine: string, args: (string | number)[]): Promise<number> {
+    return this.cmd.rcRosterWrite(2, k.rv, mine, ...args)
+  }
+
+  rosterRead(k: RoomKeys, rosters: string[], ids: string[]): Promise<unknown[]> {
+    return this.cmd.rcRosterRead(1 + rosters.length, k.rv, ...rosters, ...ids)
+  }
+
+  live(k: RoomKeys): Promise<string[]> {
+    return this.cmd.rcLive(k.presence)
   }
 
   peek(k: RoomKeys): Promise<number[]> {

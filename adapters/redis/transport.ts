@@ -43,12 +43,18 @@ export interface Transport {
   appendOnce(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
   /** Run the range script; on a cluster, what it returns is held by a replica too, so a failover cannot take it back. */
   range(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
-  /** Run the heartbeat script. */
-  beat(keys: RoomKeys, args: (string | number)[]): Promise<Reply>
+  /** Run the heartbeat script; `mine` is this instance's roster key (wire.ts rosterKey). */
+  beat(keys: RoomKeys, mine: string, args: (string | number)[]): Promise<Reply>
+  /** Run the roster write script (ARGV as in scripts.ts); resolves with this instance's new roster version. */
+  rosterWrite(keys: RoomKeys, mine: string, args: (string | number)[]): Promise<number>
+  /** Run the roster read script for these instances' rosters (`rosters`: their keys; `ids`: their ids, in the same order). */
+  rosterRead(keys: RoomKeys, rosters: string[], ids: string[]): Promise<unknown[]>
   /** Whether `append` resolves only once a replica holds the entry. */
   readonly confirmsAppends: boolean
   /** Run the rebase script (KEYS: meta; ARGV: the epoch the caller saw). */
   rebase(keys: RoomKeys, epoch: string): Promise<string>
+  /** Run the read-only script listing the instances with a live lease in the room. */
+  live(keys: RoomKeys): Promise<string[]>
   /** Run the read-only stats script. */
   peek(keys: RoomKeys): Promise<number[]>
   /** Run one of the admin directory's scripts (directory-scripts.ts); on a cluster, on the shard of its keys' slot. */

@@ -18,12 +18,32 @@ export interface Replay extends Head {
   complete: boolean
 }
 
+/** One instance's part of a sub's membership: its connections there, and the info of one of them. */
+export interface RosterShare {
+  connections: number
+  /** The authorize hook's `info` (a MemberData: at most 1 KiB of JSON). */
+  info?: Record<string, unknown>
+}
+
+/**
+ * The other instances' part of a room's roster, where the room's log spans instances (Redis): what
+ * they publish, kept current by the log, which tells the room (`RoomSink.rosterChanged`) which subs changed.
+ */
+export interface RemoteRoster {
+  /** `sub`'s connections on the other instances (summed) and its info there; undefined where it has none. */
+  get(sub: string): RosterShare | undefined
+  /** This instance's connections of these subs changed (0: none left here): tell the others. At most once per tick. */
+  publish(changes: ReadonlyMap<string, RosterShare>): void
+}
+
 /** What a log calls back into: the room it belongs to. */
 export interface RoomSink {
   /** Hand an entry to this instance's members; called in seq order. */
   deliver(entry: Entry): void
   /** The member count across instances changed (backends that span instances). */
   membersChanged(): void
+  /** Other instances' connections of these subs changed (backends that span instances and keep a `roster`). */
+  rosterChanged?(subs: Iterable<string>): void
   /**
    * This instance can no longer hand members a gap-free stream (the backend's
    * history was lost, or missed entries are no longer in it): the room closes
@@ -73,6 +93,11 @@ export interface RoomLog {
   historyBytes?(): number
   /** This instance's member count changed; returns the count across all instances. */
   members(local: number): number
+  /**
+   * The other instances' part of the room's v2 roster (by sub), where the log spans instances; it reports
+   * changes through `RoomSink.rosterChanged`. Absent where the room is whole here (memory, a Durable Object).
+   */
+  readonly roster?: RemoteRoster
   /**
    * Drop every entry of history; seq and epoch stay, so a resume from before
    * now reports `complete:false`. Absent where another part clears it (Redis:

@@ -159,8 +159,10 @@ export class Room {
         this.presence.changed()
         this.roster.changed()
       },
+      rosterChanged: (subs) => this.roster.remoteChanged(subs),
       lost: () => this.closeAll('resync'),
     })
+    if (this.log.roster !== undefined) this.roster.attach(this.log.roster)
     this.emptySince = this.clock.now()
   }
 

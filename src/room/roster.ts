@@ -8,8 +8,17 @@
  * and sent to every watcher: a tick costs O(changes + watchers), a steady room
  * costs nothing (no tick is scheduled). Everyone, watchers old and new, sees
  * the roster as of the last tick (`announced`), so all see the same sequence.
+ *
+ * Where the room's log spans instances (Redis), the other instances' subs come
+ * from its `RemoteRoster`: a sub's connections are this instance's plus the
+ * others', and the grace period runs on that total, so a tab moving to another
+ * instance does not flap. This instance's own counts go out to the others
+ * once per tick, for the subs that changed. Without a remote part (one
+ * process, a Durable Object) none of that runs.
  */
 import type { Clock } from '../config/clock.ts'
+import type { MemberData } from '../hooks/hooks.ts'
+import type { RemoteRoster, RosterShare } from '../log/room-log.ts'
 import type { RosterMember } from '../wire/v2.ts'
 import { encodePresenceDiff, encodePresenceState } from '../wire/v2.ts'
 import type { SendTo } from './delivery.ts'
@@ -28,8 +37,11 @@ export interface RosterOptions {
 }
 
 interface Entry {
+  /** Its connections on this instance. */
   connections: number
-  /** When its last connection left (Unix ms); undefined while it has one. */
+  /** The `info` of its first connection here, if the authorize hook gave one. */
+  info?: MemberData
+  /** When its last connection anywhere left (Unix ms); undefined while it has one. */
   goneAt?: number
 }
 
@@ -46,7 +58,7 @@ export class Roster {
   /** Every sub with a connection here, or in its grace period. */
   private readonly current = new Map<string, Entry>()
   /** The roster as of the last tick: what every watcher has been told. */
-  private readonly announced = new Map<string, number>()
+  private readonly announced = new Map<string, RosterMember>()
   private announcedCount = 0
   /** Subs changed since the last tick. */
   private readonly dirty = new Set<string>()
@@ -54,22 +66,34 @@ export class Roster {
   private readonly watchers = new Set<Member>()
   private timer: unknown = undefined
   private timerAt = 0
+  /** The other instances' subs, where the room's log spans instances. */
+  private remote: RemoteRoster | undefined = undefined
+  /** Subs whose connections here changed since the last tick, to tell the other instances (only with a remote part). */
+  private readonly outgoing = new Set<string>()
 
   constructor(private readonly o: RosterOptions) {
     this.announcedCount = o.count()
+  }
+
+  /** The room's log spans instances: fold their subs in from now on (called once, before any member joins). */
+  attach(remote: RemoteRoster): void {
+    this.remote = remote
   }
 
   /** A member joined the room: count it under its sub. */
   enter(m: Member): void {
     const sub = m.info.from
     if (sub !== undefined) {
-      const e = this.current.get(sub)
-      if (e === undefined) this.current.set(sub, { connections: 1 })
-      else {
-        e.connections++
-        e.goneAt = undefined
+      let e = this.current.get(sub)
+      if (e === undefined) {
+        e = { connections: 0 }
+        this.current.set(sub, e)
       }
+      e.connections++
+      if (e.info === undefined && m.info.info !== undefined) e.info = m.info.info
+      e.goneAt = undefined
       this.dirty.add(sub)
+      if (this.remote !== undefined) this.outgoing.add(sub)
     }
     this.changed()
   }
@@ -80,10 +104,42 @@ export class Roster {
     const sub = m.info.from
     if (sub !== undefined) {
       const e = this.current.get(sub)
-      if (e !== undefined && e.connections > 0 && --e.connections === 0) e.goneAt = this.o.clock.now()
+      if (e !== undefined && e.connections > 0) {
+        e.connections--
+        this.settle(sub, e)
+      }
+      this.dirty.add(sub)
+      if (this.remote !== undefined) this.outgoing.add(sub)
+    }
+    this.changed()
+  }
+
+  /** Other instances' connections of these subs changed (the remote part heard it): fold them in at the next tick. */
+  remoteChanged(subs: Iterable<string>): void {
+    const remote = this.remote
+    if (remote === undefined) return
+    for (const sub of subs) {
+      let e = this.current.get(sub)
+      if (e === undefined) {
+        if (remote.get(sub) === undefined) continue
+        e = { connections: 0 }
+        this.current.set(sub, e)
+      }
+      this.settle(sub, e)
       this.dirty.add(sub)
     }
     this.changed()
+  }
+
+  /** Start `sub`'s grace period when its last connection anywhere is gone; end it when one is back. */
+  private settle(sub: string, e: Entry): void {
+    if (this.total(sub, e) > 0) e.goneAt = undefined
+    else e.goneAt ??= this.o.clock.now()
+  }
+
+  /** `sub`'s connections here and on the other instances. */
+  private total(sub: string, e: Entry): number {
+    return this.remote === undefined ? e.connections : e.connections + (this.remote.get(sub)?.connections ?? 0)
   }
 
   /** The count may have changed (a member elsewhere): tell watchers at the next tick. */
@@ -97,9 +153,9 @@ export class Roster {
     this.watchers.add(m)
     const truncated = this.announced.size > this.o.maxMembers
     const members: RosterMember[] = []
-    for (const [sub, connections] of this.announced) {
+    for (const member of this.announced.values()) {
       if (members.length >= this.o.maxMembers) break
-      members.push({ sub, connections })
+      members.push(member)
     }
     this.o.send(m, encodePresenceState(this.o.room, this.announcedCount, members, truncated))
   }
@@ -107,7 +163,7 @@ export class Roster {
   /** A page of the roster as of the last tick, ordered by sub; `cursor` is the last sub of the previous page. */
   page(limit: number, cursor?: string): RosterPage {
     const subs = [...this.announced.keys()].filter((s) => cursor === undefined || s > cursor).sort()
-    const members = subs.slice(0, limit).map((sub) => ({ sub, connections: this.announced.get(sub) as number }))
+    const members = subs.slice(0, limit).map((sub) => this.announced.get(sub) as RosterMember)
     const page: RosterPage = { room: this.o.room, connections: this.announcedCount, members }
     if (subs.length > limit) page.cursor = members[members.length - 1]?.sub
     return page
@@ -140,18 +196,28 @@ export class Roster {
     const joins: RosterMember[] = []
     const leaves: string[] = []
     let nextGraceEnd = Infinity
+    if (this.outgoing.size > 0) this.publish()
     for (const sub of this.dirty) {
       const e = this.current.get(sub)
       if (e === undefined) {
         this.dirty.delete(sub)
         continue
       }
-      if (e.goneAt === undefined) {
+      const elsewhere = this.remote?.get(sub)
+      const connections = elsewhere === undefined ? e.connections : e.connections + elsewhere.connections
+      if (connections > 0) {
         this.dirty.delete(sub)
-        if (this.announced.get(sub) !== e.connections) {
-          this.announced.set(sub, e.connections)
-          joins.push({ sub, connections: e.connections })
+        if (this.announced.get(sub)?.connections !== connections) {
+          const member: RosterMember = { sub, connections }
+          const info = e.info ?? elsewhere?.info
+          if (info !== undefined) member.info = info
+          this.announced.set(sub, member)
+          joins.push(member)
         }
+      } else if (e.goneAt === undefined) {
+        // Gone everywhere without a grace start seen (an instance's part vanished): it starts now.
+        e.goneAt = now
+        nextGraceEnd = Math.min(nextGraceEnd, now + this.o.graceMs)
       } else if (now - e.goneAt >= this.o.graceMs) {
         this.dirty.delete(sub)
         this.current.delete(sub)
@@ -171,5 +237,18 @@ export class Roster {
     const truncated = this.announced.size > this.o.maxMembers
     const frame = truncated ? encodePresenceDiff(this.o.room, count, [], [], true) : encodePresenceDiff(this.o.room, count, joins, leaves, false)
     for (const m of this.watchers) if (!m.closed) this.o.send(m, frame)
+  }
+
+  /** Tell the other instances this instance's connections of the subs that changed here since the last tick. */
+  private publish(): void {
+    const changes = new Map<string, RosterShare>()
+    for (const sub of this.outgoing) {
+      const e = this.current.get(sub)
+      const share: RosterShare = { connections: e?.connections ?? 0 }
+      if (e !== undefined && e.connections > 0 && e.info !== undefined) share.info = e.info
+      changes.set(sub, share)
+    }
+    this.outgoing.clear()
+    this.remote?.publish(changes)
   }
 }

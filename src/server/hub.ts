@@ -25,6 +25,8 @@ export interface HubOptions {
   onError?: (err: unknown) => void
   /** Stats of a room this process does not have open, from a backend that spans instances; default: empty. */
   statsElsewhere?: (room: string) => Promise<RoomStats>
+  /** A page of the v2 roster of a room this process does not have open, from a backend that spans instances; default: no members. */
+  presenceElsewhere?: (room: string, limit: number, cursor?: string) => Promise<RosterPage>
   /** The runtime's native one-to-many send, where it has one (Bun). */
   fanout?: Fanout
   /** The application's hooks, handed to every room. */
@@ -42,8 +44,8 @@ export class Hub implements InstanceView {
   private readonly rooms = new Map<string, Room>()
   /** Protocol v2 connections (session.ts): each holds subscriptions that are members of rooms. */
   readonly sessions = new Set<Session>()
-  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks' | 'directory' | 'counts'>> &
-    Pick<HubOptions, 'onError' | 'statsElsewhere' | 'fanout' | 'hooks'>
+  private readonly options: Required<Omit<HubOptions, 'onError' | 'statsElsewhere' | 'presenceElsewhere' | 'fanout' | 'hooks' | 'directory' | 'counts'>> &
+    Pick<HubOptions, 'onError' | 'statsElsewhere' | 'presenceElsewhere' | 'fanout' | 'hooks'>
   private timer: ReturnType<typeof setInterval> | undefined
   /** The rooms of every instance (Redis), when the backend spans instances. */
   readonly directory: RoomDirectory | undefined
@@ -59,6 +61,7 @@ export class Hub implements InstanceView {
       clock: options.clock ?? realClock,
       onError: options.onError,
       statsElsewhere: options.statsElsewhere,
+      presenceElsewhere: options.presenceElsewhere,
       fanout: options.fanout,
       hooks: options.hooks,
       ops: options.ops ?? Ops.quiet(),
@@ -117,6 +120,7 @@ export class Hub implements InstanceView {
   async presence(name: string, limit: number, cursor?: string): Promise<RosterPage> {
     const room = this.rooms.get(name)
     if (room !== undefined) return room.presencePage(limit, cursor)
+    if (this.options.presenceElsewhere !== undefined) return this.options.presenceElsewhere(name, limit, cursor)
     return { room: name, connections: (await this.stats(name)).connections, members: [] }
   }
 

@@ -4,6 +4,7 @@
  * the runtime's adapter supplies. `roomcast/node`, `roomcast/deno` and
  * `roomcast/bun` wrap this; an application calls theirs.
  */
+
 import type { Hono } from 'hono'
 import type { GetConnInfo } from 'hono/conninfo'
 import type { UpgradeWebSocket } from 'hono/ws'
@@ -15,6 +16,7 @@ import type { Hooks } from '../hooks/hooks.ts'
 import type { LogFactory } from '../log/room-log.ts'
 import { Ops } from '../ops/ops.ts'
 import type { RoomStats } from '../room/room.ts'
+import type { RosterPage } from '../room/roster.ts'
 import type { Fanout } from '../room/topics.ts'
 import type { RoomsApi } from './api.ts'
 import { hubApi } from './api.ts'
@@ -53,6 +55,8 @@ export interface Backend {
   logs: LogFactory
   health(): Health
   statsElsewhere?(room: string): Promise<RoomStats>
+  /** A page of the v2 roster of a room open elsewhere only (`GET /rooms/:room/presence`), read from the backend. */
+  presenceElsewhere?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** The rooms of every instance, for the admin API (a RedisBackend has one). */
   directory?: RoomDirectory
   /** Release its connections, waiting at most `graceMs`. */
@@ -117,6 +121,7 @@ export function createHubRoomcast<T, U>(options: RoomcastOptions, runtime: (conf
     config,
     logs: backend?.logs,
     statsElsewhere: backend?.statsElsewhere,
+    presenceElsewhere: backend?.presenceElsewhere,
     fanout: rt.fanout,
     onError: options.onError,
     hooks,

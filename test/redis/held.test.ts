@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { RedisLog } from '../../adapters/redis/log.ts'
-import type { Beat, Range, RoomListener, RoomStore } from '../../adapters/redis/room-store.ts'
+import type { Beat, Range, RoomListener, RoomStore, RosterPart } from '../../adapters/redis/room-store.ts'
 import type { RoomKeys } from '../../adapters/redis/wire.ts'
 import type { Appended, Draft, Entry } from '../../src/index.ts'
 import { OutcomeUnknown } from '../../src/index.ts'
@@ -47,7 +47,13 @@ class FakeStore implements RoomStore {
     return EPOCH
   }
   async beat(): Promise<Beat> {
-    return { epoch: EPOCH, seq: 0, at: 1, others: [] }
+    return { epoch: EPOCH, seq: 0, at: 1, others: [], versions: new Map() }
+  }
+  async rosterWrite(): Promise<number> {
+    return 1
+  }
+  async rosterRead(): Promise<Map<string, RosterPart>> {
+    return new Map()
   }
 }
 

@@ -11,6 +11,7 @@ import { SCALE_ADMIN_TOKEN, crossAdminScenarios } from './admin.ts'
 import { crossDedupeScenarios } from './dedupe.ts'
 import { crossDeliveryScenarios } from './delivery.ts'
 import { crossPresenceScenarios } from './presence.ts'
+import { crossRosterScenarios } from './roster.ts'
 
 /** Starts one instance with these environment variables. */
 export type Start = (env: Record<string, string>) => Promise<ServerHandle>
@@ -39,6 +40,8 @@ export interface ScaleContext {
   env: Record<string, string>
   /** Start another instance of the same system (same Redis, same prefix), of A's runtime. */
   startA: Start
+  /** The same, of B's runtime. */
+  startB: Start
   /** A fresh room name (spread over the shards on a cluster). */
   room(): string
 }
@@ -59,7 +62,7 @@ export const SCALE_ENV: Record<string, string> = {
 /** Register the scale-out scenarios for instances started by `startA` and `startB`, sharing `shared` (default: one Redis). */
 export function scaleOut(name: string, startA: Start, startB: Start, shared: Shared = oneRedis): void {
   describe(`scale-out: ${name}`, () => {
-    const ctx = { startA, room: () => shared.room() } as ScaleContext
+    const ctx = { startA, startB, room: () => shared.room() } as ScaleContext
     beforeAll(async () => {
       await shared.prepare()
       ctx.env = { ...SCALE_ENV, ...shared.env(), REDIS_PREFIX: uniquePrefix('scale') }
@@ -71,6 +74,7 @@ export function scaleOut(name: string, startA: Start, startB: Start, shared: Sha
     crossDeliveryScenarios(ctx)
     crossDedupeScenarios(ctx)
     crossPresenceScenarios(ctx)
+    crossRosterScenarios(ctx)
     crossAdminScenarios(ctx)
   })
 }
