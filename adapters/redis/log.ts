@@ -143,10 +143,14 @@ export class RedisLog implements RoomLog, RoomListener {
     try {
       const answer = await run()
       if (seqOf(answer) > this.appendedSeq) this.appendedSeq = seqOf(answer)
+      // Appended by this try, not a repeat: its entry carries this ack, whatever an earlier try of the same
+      // publish was told (one that never ran, or did not run after all, left no entry of its own).
+      if (!(answer as Partial<Appended>).duplicate) this.unconfirmedOwn.delete(own)
       return answer
     } catch (err) {
-      // Not confirmed (or not known to have run): if the entry comes, it comes without an ack.
-      this.unconfirmedOwn.add(own)
+      // Not confirmed (or not known to have run): if the entry comes, it comes without an ack. Refused before
+      // Redis ran it (Unavailable), no entry comes of this try.
+      if (!(err instanceof Unavailable)) this.unconfirmedOwn.add(own)
       if (this.unconfirmedOwn.size > REMEMBERED) this.unconfirmedOwn.delete(this.unconfirmedOwn.values().next().value as string)
       throw err
     } finally {

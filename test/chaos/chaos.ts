@@ -6,6 +6,9 @@
  * `npm run chaos` (run.ts) and test/chaos/chaos.test.ts both run this.
  */
 
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { startProxy } from '../support/tcp-proxy.ts'
 import type { Placed } from './actors.ts'
 import { HttpPublisher, Member, Publisher } from './actors.ts'
@@ -211,7 +214,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const f of failedFaults) verdict.violations.push(`fault did not run: ${describeFault(f.fault)}: ${f.note}`)
     const crashes = /Unhandled|TypeError|ReferenceError|RangeError/.exec(cluster.output())
     if (crashes !== null) verdict.violations.push(`an instance printed ${crashes[0]}: see its output`)
-    if (verdict.violations.length > 0) say(cluster.output().slice(-20_000))
+    if (verdict.violations.length > 0) {
+      // What each instance says about itself now (a room it still refuses is named there), and everything it printed.
+      for (const [i, inst] of cluster.instances.entries()) {
+        if (!cluster.up(i)) continue
+        const health = await fetch(`http://127.0.0.1:${inst.port}/healthz`, { signal: AbortSignal.timeout(3000) })
+          .then((r) => r.text())
+          .catch((err: unknown) => String(err))
+        say(`chaos: ${inst.name} /healthz: ${health}`)
+      }
+      const file = join(tmpdir(), `roomcast-chaos-${o.seed}-${process.pid}.log`)
+      writeFileSync(file, cluster.output())
+      say(cluster.output().slice(-20_000))
+      say(`chaos: every instance's whole output is in ${file}`)
+    }
     return {
       ...verdict,
       seed: o.seed,
