@@ -141,6 +141,19 @@ describe('Outbox', () => {
     expect(conn.sent.length).toBeGreaterThan(2)
   })
 
+  // Found by the cluster chaos run: a resend after `unavailable` was published, its ack never came, and the
+  // publish rejected with `unavailable` ("certainly not published") at the deadline.
+  it('rejects with timeout, not unavailable, when the last try was sent and never answered: it may have been published', async () => {
+    const { box, conn, track } = setup({ ackTimeoutMs: 2000 })
+    const a = track(box.publish('a', true))
+    box.refused('k.1', 'unavailable', 'the room is unavailable right now')
+    vi.advanceTimersByTime(500)
+    expect(conn.sent.map((s) => s.id)).toEqual(['k.1', 'k.1'])
+    vi.advanceTimersByTime(1500)
+    await flush()
+    expect(a).toEqual({ code: 'timeout', times: 1 })
+  })
+
   it('rejects with connection_lost only once the dedupe window has passed without an ack', async () => {
     const { box, conn, track } = setup({ dedupeWindowMs: 1000 })
     const young = track(box.publish('young', true))
