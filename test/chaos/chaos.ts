@@ -36,6 +36,8 @@ export interface ChaosOptions {
   redisStopMs: number
   /** A Redis Cluster master stays SIGSTOPped this long (default 5 s: past the 1 s node timeout and the election). */
   masterStopMs?: number
+  /** Cluster faults left out of the plan (stop-master on a Redis Cluster breaks exactly-once: docs/delivery-guarantees.md). */
+  without?: readonly Fault['kind'][]
   /** The quiet end: how long to wait for every publish to settle and every member to catch up. */
   settleMs: number
   /** HTTP publishes per second, per room. */
@@ -121,12 +123,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       https.push(new HttpPublisher(`H${r}`, room, liveBase))
     }
 
-    const clusterFaults =
+    const clusterFaults = (
       cluster.redisCluster !== undefined
         ? REDIS_CLUSTER_FAULTS
         : cluster.redis === undefined
           ? CLUSTER_FAULTS.filter((k) => k === 'kill-instance')
           : CLUSTER_FAULTS
+    ).filter((k) => !(o.without ?? []).includes(k))
     const plan = planFaults(rng, {
       durationMs: o.durationMs,
       clients: placed.length,
