@@ -9,7 +9,8 @@
  * append is confirmed, since its ack goes out with it; unconfirmed, it goes
  * without the ack. If Redis ever hands out a seq again that this instance
  * delivered as another entry (a failover lost the end of history), the room
- * gets a new epoch and its members resync. Member counts are presence.ts's.
+ * gets a new epoch and its members resync; an entry at such a seq that
+ * history does not hold (a stale master's) is dropped. Member counts are presence.ts's.
  */
 
 import type { Appended, Draft, Entry, Head, Once, Replay, RoomLog, RoomSink } from '../../src/index.ts'
@@ -73,6 +74,10 @@ export class RedisLog implements RoomLog, RoomListener {
   private readonly recent = new Map<number, string>()
   /** A rebase (new epoch after a rollback) is under way. */
   private rebasing = false
+  /** History is being read to settle an entry that came at a seq delivered as another one. */
+  private checking = false
+  /** The lowest seq of a conflict that came while history was being read. */
+  private checkAgain: number | undefined
 
   constructor(
     readonly room: string,
@@ -353,9 +358,41 @@ export class RedisLog implements RoomLog, RoomListener {
     return known !== undefined && known !== fingerprint(e)
   }
 
-  /** An entry at a seq already delivered: a duplicate to drop, or a sign the sequence was rolled back. */
+  /** An entry at a seq already delivered: a duplicate to drop, or another entry there, which history settles. */
   private checkDuplicate(entry: Entry): void {
-    if (this.conflicts(entry)) this.rolledBack()
+    if (this.conflicts(entry)) this.checkConflict(entry.seq)
+  }
+
+  /**
+   * Another entry came at `seq`, which this instance delivered: history (on a cluster read back with a
+   * replica's confirmation) says which stands. If it holds what was delivered, the other is a stale master's,
+   * dropped: a master frozen past the node timeout runs what queued up in its sockets when it wakes, before it
+   * hears it was replaced, and publishes it. Else the sequence was rolled back (or the read failed): rebase.
+   */
+  private checkConflict(seq: number): void {
+    if (this.rebasing || this.epoch === undefined) return
+    if (this.checking) {
+      // One read at a time; a conflict before the one being read is read once that is done.
+      this.checkAgain = Math.min(this.checkAgain ?? seq, seq)
+      return
+    }
+    this.checking = true
+    const epoch = this.epoch
+    this.store
+      .range(this.keys, seq - 1, epoch)
+      .then(
+        (r) => {
+          if (r.epoch !== epoch || this.epoch !== epoch) return void this.sync().catch(() => {})
+          if (r.seq < this.deliveredSeq || r.entries.some((e) => e.seq <= this.deliveredSeq && this.conflicts(e))) this.rolledBack()
+        },
+        () => this.rolledBack(),
+      )
+      .finally(() => {
+        this.checking = false
+        const again = this.checkAgain
+        this.checkAgain = undefined
+        if (again !== undefined && again < seq) this.checkConflict(again)
+      })
   }
 
   /**
