@@ -28,6 +28,10 @@ interface Waiter {
 /** How many delivered entries are remembered (by seq) to tell a duplicate from a seq handed out again. */
 const REMEMBERED = 256
 
+/** Reads of history to settle a conflicting entry before it is taken as a rollback, this far apart. */
+const CONFLICT_READS = 20
+const CONFLICT_RETRY_MS = 250
+
 /** What tells two entries with one seq apart: a seq handed out again after a rollback carries another entry. */
 function fingerprint(e: Entry): string {
   return `${e.ts} ${e.kind} ${entryBytes(e)} ${e.origin ?? ''} ${e.id ?? ''} ${e.from ?? ''}`
@@ -369,9 +373,12 @@ export class RedisLog implements RoomLog, RoomListener {
    * dropped: a master frozen past the node timeout runs what queued up in its sockets when it wakes, before it
    * hears it was replaced, and publishes it. Else the sequence was rolled back (or the read failed): rebase.
    */
-  private checkConflict(seq: number): void {
-    if (this.rebasing || this.epoch === undefined) return
-    if (this.checking) {
+  private checkConflict(seq: number, attempt = 0): void {
+    if (this.rebasing || this.epoch === undefined || this.closed) {
+      if (attempt > 0) this.checking = false
+      return
+    }
+    if (this.checking && attempt === 0) {
       // One read at a time; a conflict before the one being read is read once that is done.
       this.checkAgain = Math.min(this.checkAgain ?? seq, seq)
       return
@@ -385,9 +392,16 @@ export class RedisLog implements RoomLog, RoomListener {
           if (r.epoch !== epoch || this.epoch !== epoch) return void this.sync().catch(() => {})
           if (r.seq < this.deliveredSeq || r.entries.some((e) => e.seq <= this.deliveredSeq && this.conflicts(e))) this.rolledBack()
         },
-        () => this.rolledBack(),
+        () => {
+          // History unreadable just now (the shard is failing over: the read went to the old master, whose WAIT
+          // fails): ask again for a while, then take it as a rollback.
+          if (attempt >= CONFLICT_READS) return this.rolledBack()
+          setTimeout(() => this.checkConflict(seq, attempt + 1), CONFLICT_RETRY_MS)
+          return 'again'
+        },
       )
-      .finally(() => {
+      .then((next) => {
+        if (next === 'again') return
         this.checking = false
         const again = this.checkAgain
         this.checkAgain = undefined

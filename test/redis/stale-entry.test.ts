@@ -23,6 +23,8 @@ class FakeStore implements RoomStore {
   listener: RoomListener | undefined
   history: Entry[] = []
   rebases = 0
+  /** Range reads to refuse before answering (a shard failing over). */
+  refuse = 0
 
   isUp(): boolean {
     return true
@@ -39,6 +41,7 @@ class FakeStore implements RoomStore {
     throw new Error('not used')
   }
   async range(_keys: RoomKeys, since: number): Promise<Range> {
+    if (this.refuse > 0 && this.refuse--) throw new Error('no replica confirmed it')
     return { epoch: EPOCH, seq: this.history.at(-1)?.seq ?? 0, entries: this.history.filter((e) => e.seq > since) }
   }
   async rebase(): Promise<string> {
@@ -77,6 +80,18 @@ describe('an entry at a seq already delivered as another one', () => {
     await settle()
     expect(given.map((e) => e.body)).toEqual(['new-1', 'new-2', 'new-3'])
     expect(store.rebases).toBe(0)
+  })
+
+  it('asks history again while it cannot be read (the shard failing over), and then drops the stale entry', async () => {
+    const { store, given, listener } = await placed()
+    store.history = [entry(1, 'new-1')]
+    listener.onEntry(EPOCH, entry(1, 'new-1'))
+    store.refuse = 2
+    listener.onEntry(EPOCH, entry(1, 'stale-1'))
+    await new Promise((r) => setTimeout(r, 800))
+    expect(store.refuse).toBe(0)
+    expect(store.rebases).toBe(0)
+    expect(given.map((e) => e.body)).toEqual(['new-1'])
   })
 
   it('rebases the room when history holds the other entry (the sequence was rolled back)', async () => {
