@@ -385,12 +385,14 @@ export class RedisLog implements RoomLog, RoomListener {
     }
     this.checking = true
     const epoch = this.epoch
+    // Entries keep coming while history is read: it must hold what was delivered before the read, not after.
+    const upTo = this.deliveredSeq
     this.store
       .range(this.keys, seq - 1, epoch)
       .then(
         (r) => {
           if (r.epoch !== epoch || this.epoch !== epoch) return void this.sync().catch(() => {})
-          if (r.seq < this.deliveredSeq || r.entries.some((e) => e.seq <= this.deliveredSeq && this.conflicts(e))) this.rolledBack()
+          if (r.seq < upTo || r.entries.some((e) => e.seq <= upTo && this.conflicts(e))) this.rolledBack()
         },
         () => {
           // History unreadable just now (the shard is failing over: the read went to the old master, whose WAIT

@@ -25,6 +25,8 @@ class FakeStore implements RoomStore {
   rebases = 0
   /** Range reads to refuse before answering (a shard failing over). */
   refuse = 0
+  /** How long a range read takes to answer (what it read is as of when it was asked). */
+  delayMs = 0
 
   isUp(): boolean {
     return true
@@ -42,7 +44,9 @@ class FakeStore implements RoomStore {
   }
   async range(_keys: RoomKeys, since: number): Promise<Range> {
     if (this.refuse > 0 && this.refuse--) throw new Error('no replica confirmed it')
-    return { epoch: EPOCH, seq: this.history.at(-1)?.seq ?? 0, entries: this.history.filter((e) => e.seq > since) }
+    const read: Range = { epoch: EPOCH, seq: this.history.at(-1)?.seq ?? 0, entries: this.history.filter((e) => e.seq > since) }
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs))
+    return read
   }
   async rebase(): Promise<string> {
     this.rebases++
@@ -92,6 +96,23 @@ describe('an entry at a seq already delivered as another one', () => {
     expect(store.refuse).toBe(0)
     expect(store.rebases).toBe(0)
     expect(given.map((e) => e.body)).toEqual(['new-1'])
+  })
+
+  it('does not take entries delivered while history was read for history behind', async () => {
+    const { store, given, listener } = await placed()
+    store.history = [entry(1, 'new-1')]
+    listener.onEntry(EPOCH, entry(1, 'new-1'))
+    store.delayMs = 50
+    listener.onEntry(EPOCH, entry(1, 'stale-1'))
+    // While the read is on its way, the room goes on: what it read is behind these.
+    await new Promise((r) => setTimeout(r, 10))
+    for (const e of [entry(2, 'new-2'), entry(3, 'new-3')]) {
+      store.history.push(e)
+      listener.onEntry(EPOCH, e)
+    }
+    await new Promise((r) => setTimeout(r, 150))
+    expect(store.rebases).toBe(0)
+    expect(given.map((e) => e.body)).toEqual(['new-1', 'new-2', 'new-3'])
   })
 
   it('rebases the room when history holds the other entry (the sequence was rolled back)', async () => {
