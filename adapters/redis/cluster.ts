@@ -58,8 +58,8 @@ export class ClusterRedis implements Transport {
   private downSince = Date.now()
   private lastError = 'connecting'
   private lastRefresh = 0
-  /** Shards (by their master) whose commands fail, and since when: `/healthz` names them. */
-  private readonly failing = new Map<string, number>()
+  /** Shards (by their master) whose commands fail, since when, and a slot whose command failed: `/healthz` names them. */
+  private readonly failing = new Map<string, { since: number; slot: number }>()
   private readonly probeTimer: ReturnType<typeof setInterval>
   /** Masters with a probe PING in flight. */
   private readonly probing = new Set<string>()
@@ -151,7 +151,7 @@ export class ClusterRedis implements Transport {
     // Rooms on other shards serve: the instance stays ready, and says which shards' rooms are refused.
     const parts: string[] = []
     for (const [node, since] of this.slow) parts.push(`${node} not answering since ${new Date(since).toISOString()}`)
-    for (const [node, since] of this.failing) parts.push(`commands to ${node} fail since ${new Date(since).toISOString()}`)
+    for (const [node, { since }] of this.failing) parts.push(`commands to ${node} fail since ${new Date(since).toISOString()}`)
     for (const [node, n] of this.subs.waiting()) parts.push(`${n} room(s) wait for a subscription on ${node}`)
     if (parts.length === 0) return { ready: true }
     return { ready: true, detail: `redis cluster: ${parts.join('; ')}; rooms on other shards are served` }
@@ -266,24 +266,27 @@ export class ClusterRedis implements Transport {
     this.cmd.disconnect()
   }
 
-  /** A command failed: if the slot map may be out of date (a shard failing over), have it read again. */
   /** A command on `slot`'s shard failed: note the shard failing, and if the slot map may be out of date (a shard failing over), have it read again. */
   private failed(slot: number, err: unknown): never {
     // Anything but a script's own error says something about the shard (down, moving, slow, no replica confirming).
     if (!(err instanceof ReplyError) || neverRan(err)) {
       const master = this.cmd.slots[slot]?.[0] ?? `slot ${slot}`
-      if (!this.failing.has(master)) this.failing.set(master, Date.now())
+      if (!this.failing.has(master)) this.failing.set(master, { since: Date.now(), slot })
       this.refresh()
     }
     throw err
   }
 
-  /** A command on `slot`'s shard worked: it is not failing, and neither is a node that no longer serves as a master. */
+  /**
+   * A command on `slot`'s shard worked: it is not failing, and neither is a node that no longer serves as a
+   * master, or no longer serves the slot its command failed on (a slot moved away during a resharding: the node
+   * may carry no room now, so no command of its own would ever clear it).
+   */
   private worked<T>(slot: number, value: T): T {
     if (this.failing.size > 0) {
       const masters = new Set(this.cmd.nodes('master').map((n) => `${n.options.host}:${n.options.port}`))
       this.failing.delete(this.cmd.slots[slot]?.[0] ?? `slot ${slot}`)
-      for (const node of this.failing.keys()) if (!masters.has(node)) this.failing.delete(node)
+      for (const [node, f] of this.failing) if (!masters.has(node) || this.cmd.slots[f.slot]?.[0] !== node) this.failing.delete(node)
     }
     return value
   }

@@ -9,8 +9,9 @@
  * append is confirmed, since its ack goes out with it; unconfirmed, it goes
  * without the ack. If Redis ever hands out a seq again that this instance
  * delivered as another entry (a failover lost the end of history), the room
- * gets a new epoch and its members resync. Member counts are presence.ts's,
- * the v2 roster's other instances roster.ts's.
+ * gets a new epoch and its members resync; an entry at such a seq that
+ * history does not hold (a stale master's) is dropped. Member counts are
+ * presence.ts's, the v2 roster's other instances roster.ts's.
  */
 
 import type { Appended, Draft, Entry, Head, Once, Replay, RoomLog, RoomSink } from '../../src/index.ts'
@@ -28,6 +29,10 @@ interface Waiter {
 
 /** How many delivered entries are remembered (by seq) to tell a duplicate from a seq handed out again. */
 const REMEMBERED = 256
+
+/** Reads of history to settle a conflicting entry before it is taken as a rollback, this far apart. */
+const CONFLICT_READS = 20
+const CONFLICT_RETRY_MS = 250
 
 /** What tells two entries with one seq apart: a seq handed out again after a rollback carries another entry. */
 function fingerprint(e: Entry): string {
@@ -77,6 +82,10 @@ export class RedisLog implements RoomLog, RoomListener {
   private readonly recent = new Map<number, string>()
   /** A rebase (new epoch after a rollback) is under way. */
   private rebasing = false
+  /** History is being read to settle an entry that came at a seq delivered as another one. */
+  private checking = false
+  /** The lowest seq of a conflict that came while history was being read. */
+  private checkAgain: number | undefined
 
   constructor(
     readonly room: string,
@@ -148,10 +157,14 @@ export class RedisLog implements RoomLog, RoomListener {
     try {
       const answer = await run()
       if (seqOf(answer) > this.appendedSeq) this.appendedSeq = seqOf(answer)
+      // Appended by this try, not a repeat: its entry carries this ack, whatever an earlier try of the same
+      // publish was told (one that never ran, or did not run after all, left no entry of its own).
+      if (!(answer as Partial<Appended>).duplicate) this.unconfirmedOwn.delete(own)
       return answer
     } catch (err) {
-      // Not confirmed (or not known to have run): if the entry comes, it comes without an ack.
-      this.unconfirmedOwn.add(own)
+      // Not confirmed (or not known to have run): if the entry comes, it comes without an ack. Refused before
+      // Redis ran it (Unavailable), no entry comes of this try.
+      if (!(err instanceof Unavailable)) this.unconfirmedOwn.add(own)
       if (this.unconfirmedOwn.size > REMEMBERED) this.unconfirmedOwn.delete(this.unconfirmedOwn.values().next().value as string)
       throw err
     } finally {
@@ -365,9 +378,53 @@ export class RedisLog implements RoomLog, RoomListener {
     return known !== undefined && known !== fingerprint(e)
   }
 
-  /** An entry at a seq already delivered: a duplicate to drop, or a sign the sequence was rolled back. */
+  /** An entry at a seq already delivered: a duplicate to drop, or another entry there, which history settles. */
   private checkDuplicate(entry: Entry): void {
-    if (this.conflicts(entry)) this.rolledBack()
+    if (this.conflicts(entry)) this.checkConflict(entry.seq)
+  }
+
+  /**
+   * Another entry came at `seq`, which this instance delivered: history (on a cluster read back with a
+   * replica's confirmation) says which stands. If it holds what was delivered, the other is a stale master's,
+   * dropped: a master frozen past the node timeout runs what queued up in its sockets when it wakes, before it
+   * hears it was replaced, and publishes it. Else the sequence was rolled back (or the read failed): rebase.
+   */
+  private checkConflict(seq: number, attempt = 0): void {
+    if (this.rebasing || this.epoch === undefined || this.closed) {
+      if (attempt > 0) this.checking = false
+      return
+    }
+    if (this.checking && attempt === 0) {
+      // One read at a time; a conflict before the one being read is read once that is done.
+      this.checkAgain = Math.min(this.checkAgain ?? seq, seq)
+      return
+    }
+    this.checking = true
+    const epoch = this.epoch
+    // Entries keep coming while history is read: it must hold what was delivered before the read, not after.
+    const upTo = this.deliveredSeq
+    this.store
+      .range(this.keys, seq - 1, epoch)
+      .then(
+        (r) => {
+          if (r.epoch !== epoch || this.epoch !== epoch) return void this.sync().catch(() => {})
+          if (r.seq < upTo || r.entries.some((e) => e.seq <= upTo && this.conflicts(e))) this.rolledBack()
+        },
+        () => {
+          // History unreadable just now (the shard is failing over: the read went to the old master, whose WAIT
+          // fails): ask again for a while, then take it as a rollback.
+          if (attempt >= CONFLICT_READS) return this.rolledBack()
+          setTimeout(() => this.checkConflict(seq, attempt + 1), CONFLICT_RETRY_MS)
+          return 'again'
+        },
+      )
+      .then((next) => {
+        if (next === 'again') return
+        this.checking = false
+        const again = this.checkAgain
+        this.checkAgain = undefined
+        if (again !== undefined && again < seq) this.checkConflict(again)
+      })
   }
 
   /**

@@ -232,8 +232,9 @@ export class Outbox {
     const i = this.waiting.indexOf(out)
     if (i >= 0) this.waiting.splice(i, 1)
     if (out.firstSent === 0) this.settle(out, this.o.fail('timeout', `not sent within ${this.o.ackTimeoutMs} ms: no connection`))
-    else if (out.doubt === undefined && out.refusal !== undefined) {
-      // Every answer said "not published": so it is, and the deadline ends the trying.
+    else if (out.doubt === undefined && out.refusal !== undefined && !this.inflight.has(out.id)) {
+      // Every answer said "not published": so it is, and the deadline ends the trying. (A try still in
+      // flight, sent and not answered, may have been published: that is the `timeout` below.)
       this.settle(out, this.o.fail(out.refusal.code, `${out.refusal.message} (still, after ${this.o.ackTimeoutMs} ms of trying)`))
     } else this.settle(out, this.o.fail('timeout', `no ack within ${this.o.ackTimeoutMs} ms; it may or may not have been published`))
   }

@@ -1,19 +1,22 @@
 /**
  * One chaos run: publishers and members on two Node instances and one Deno
- * instance over one Redis, every client through a TCP proxy the run
+ * instance over one Redis (or a Redis Cluster), every client through a TCP proxy the run
  * controls, while a seeded schedule of faults plays (schedule.ts); then a
  * quiet end, and the exact check of what every client saw (verify.ts).
  * `npm run chaos` (run.ts) and test/chaos/chaos.test.ts both run this.
  */
 
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { startProxy } from '../support/tcp-proxy.ts'
 import type { Placed } from './actors.ts'
 import { HttpPublisher, Member, Publisher } from './actors.ts'
-import type { Runtime } from './cluster.ts'
+import type { RedisKind, Runtime } from './cluster.ts'
 import { Cluster } from './cluster.ts'
 import { Random } from './random.ts'
 import type { Fault } from './schedule.ts'
-import { CLUSTER_FAULTS, describeFault, planFaults } from './schedule.ts'
+import { CLUSTER_FAULTS, REDIS_CLUSTER_FAULTS, describeFault, planFaults } from './schedule.ts'
 import type { Verdict } from './verify.ts'
 import { verify } from './verify.ts'
 
@@ -27,8 +30,14 @@ export interface ChaosOptions {
   /** Rooms, each with three publishers and three members (one per instance, round the instances), and one HTTP publisher. */
   rooms: number
   runtimes: Runtime[]
-  /** Redis stays SIGSTOPped this long. */
+  /** One Redis (default), or a Redis Cluster of 3 masters with a replica each, with its own faults instead of the Redis ones. */
+  redis?: RedisKind
+  /** Redis stays SIGSTOPped this long (a Redis Cluster master: `masterStopMs`). */
   redisStopMs: number
+  /** A Redis Cluster master stays SIGSTOPped this long (default 5 s: past the 1 s node timeout and the election). */
+  masterStopMs?: number
+  /** Cluster faults left out of the plan (stop-master on a Redis Cluster breaks exactly-once: docs/delivery-guarantees.md). */
+  without?: readonly Fault['kind'][]
   /** The quiet end: how long to wait for every publish to settle and every member to catch up. */
   settleMs: number
   /** HTTP publishes per second, per room. */
@@ -53,6 +62,8 @@ export interface ChaosReport extends Verdict {
   wallMs: number
 }
 
+const CLIENT_FAULT = new Set<Fault['kind']>(['reset', 'silence', 'cut-to-client', 'cut-to-server'])
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Run the chaos and check it. Every process and proxy it starts is stopped before it returns. */
@@ -60,8 +71,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const say = o.log ?? ((line: string) => console.log(line))
   const started = Date.now()
   const rng = new Random(o.seed)
-  say(`chaos: seed ${o.seed}, ${o.durationMs / 1000} s, ${o.rooms} room(s), instances ${o.runtimes.join(' + ')}, ${o.perSecond} msg/s per publisher`)
-  const cluster = await Cluster.start(o.runtimes, o.env)
+  const kind = o.redis ?? 'single'
+  say(
+    `chaos: seed ${o.seed}, ${o.durationMs / 1000} s, ${o.rooms} room(s), instances ${o.runtimes.join(' + ')}${kind === 'cluster' ? ' over a Redis Cluster' : ''}, ${o.perSecond} msg/s per publisher`,
+  )
+  const cluster = await Cluster.start(o.runtimes, o.env, kind)
   const placed: Placed[] = []
   const publishers: Publisher[] = []
   const members: Member[] = []
@@ -81,8 +95,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const inst = up.length === 0 ? undefined : rng.pick(up)
     return inst === undefined ? undefined : `http://127.0.0.1:${inst.port}`
   }
+  let roomNames: string[] = []
   try {
-    const roomNames = Array.from({ length: o.rooms }, (_, r) => `chaos-${o.seed.toString(36)}-${r}`)
+    roomNames = await cluster.roomNames(`chaos-${o.seed.toString(36)}`, o.rooms)
     const perRoom = Math.max(3, cluster.instances.length)
     const homeOf = (k: number) => {
       const i = k % cluster.instances.length
@@ -108,12 +123,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       https.push(new HttpPublisher(`H${r}`, room, liveBase))
     }
 
-    const clusterFaults = cluster.redis === undefined ? CLUSTER_FAULTS.filter((k) => k === 'kill-instance') : CLUSTER_FAULTS
+    const clusterFaults = (
+      cluster.redisCluster !== undefined
+        ? REDIS_CLUSTER_FAULTS
+        : cluster.redis === undefined
+          ? CLUSTER_FAULTS.filter((k) => k === 'kill-instance')
+          : CLUSTER_FAULTS
+    ).filter((k) => !(o.without ?? []).includes(k))
     const plan = planFaults(rng, {
       durationMs: o.durationMs,
       clients: placed.length,
       instances: cluster.instances.length,
       redisStopMs: o.redisStopMs,
+      rooms: o.rooms,
+      masterStopMs: o.masterStopMs ?? 5000,
       clusterFaults,
     })
     say(`chaos: ${plan.length} faults planned; clients 0..${placed.length - 1} are ${placed.map((c) => c.name).join(' ')}`)
@@ -124,19 +147,45 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ...publishers.map((p) => p.run(until, o.perSecond, maxPerPublisher)),
       ...https.map((h) => h.run(until, o.httpPerSecond, Math.ceil((o.durationMs / 1000) * o.httpPerSecond) + 10)),
     ]
+    // Cluster faults one at a time: one whose time came waits for the one before to have recovered (a failover
+    // can take longer than planned); client faults play on time meanwhile.
+    let clusterChain: Promise<void> = Promise.resolve()
     const cluster_faults: Promise<void>[] = []
+    const play = (fault: Fault, entry: ChaosReport['faults'][number]) =>
+      inject(fault).then(
+        (note) => {
+          if (note !== undefined) {
+            entry.note = note
+            say(`chaos:   ${describeFault(fault)}: ${note}`)
+          }
+        },
+        (err: unknown) => {
+          entry.ok = false
+          entry.note = String(err)
+          say(`chaos: fault failed: ${describeFault(fault)}: ${String(err)}`)
+        },
+      )
     for (const fault of plan) {
       const wait = t0 + fault.at - Date.now()
       if (wait > 0) await sleep(wait)
       const entry: ChaosReport['faults'][number] = { fault, ok: true }
+      if (!CLIENT_FAULT.has(fault.kind)) {
+        // Past the end of publishing it would only hit the quiet end: left out.
+        const previous = clusterChain
+        clusterChain = previous.then(async () => {
+          if (Date.now() > until - 2000) return
+          faults.push(entry)
+          say(
+            `chaos: ${describeFault(fault)}${Date.now() - t0 - fault.at > 1000 ? ` (at t+${((Date.now() - t0) / 1000).toFixed(1)}s, after the fault before)` : ''}`,
+          )
+          await play(fault, entry)
+        })
+        cluster_faults.push(clusterChain)
+        continue
+      }
       faults.push(entry)
       say(`chaos: ${describeFault(fault)}`)
-      const done = inject(fault).catch((err: unknown) => {
-        entry.ok = false
-        entry.note = String(err)
-        say(`chaos: fault failed: ${describeFault(fault)}: ${String(err)}`)
-      })
-      if (fault.kind === 'kill-instance' || fault.kind === 'stop-redis' || fault.kind === 'restart-redis') cluster_faults.push(done)
+      void play(fault, entry)
     }
     await Promise.all(cluster_faults)
     await Promise.all(flowing)
@@ -168,7 +217,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const f of failedFaults) verdict.violations.push(`fault did not run: ${describeFault(f.fault)}: ${f.note}`)
     const crashes = /Unhandled|TypeError|ReferenceError|RangeError/.exec(cluster.output())
     if (crashes !== null) verdict.violations.push(`an instance printed ${crashes[0]}: see its output`)
-    if (verdict.violations.length > 0) say(cluster.output().slice(-20_000))
+    if (verdict.violations.length > 0) {
+      // What each instance says about itself now (a room it still refuses is named there), and everything it printed.
+      for (const [i, inst] of cluster.instances.entries()) {
+        if (!cluster.up(i)) continue
+        const health = await fetch(`http://127.0.0.1:${inst.port}/healthz`, { signal: AbortSignal.timeout(3000) })
+          .then((r) => r.text())
+          .catch((err: unknown) => String(err))
+        say(`chaos: ${inst.name} /healthz: ${health}`)
+      }
+      const file = join(tmpdir(), `roomcast-chaos-${o.seed}-${process.pid}.log`)
+      writeFileSync(file, cluster.output())
+      say(cluster.output().slice(-20_000))
+      say(`chaos: every instance's whole output is in ${file}`)
+    }
     return {
       ...verdict,
       seed: o.seed,
@@ -188,16 +250,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await cluster.stop()
   }
 
-  async function inject(f: Fault): Promise<void> {
+  async function inject(f: Fault): Promise<string | undefined> {
+    const room = roomNames[f.target ?? 0] ?? ''
     switch (f.kind) {
       case 'reset':
-        return placed[f.target ?? 0]?.proxy.drop()
+        placed[f.target ?? 0]?.proxy.drop()
+        return
       case 'silence':
-        return placed[f.target ?? 0]?.proxy.cut('both')
+        placed[f.target ?? 0]?.proxy.cut('both')
+        return
       case 'cut-to-client':
-        return placed[f.target ?? 0]?.proxy.cut('toClient')
+        placed[f.target ?? 0]?.proxy.cut('toClient')
+        return
       case 'cut-to-server':
-        return placed[f.target ?? 0]?.proxy.cut('toServer')
+        placed[f.target ?? 0]?.proxy.cut('toServer')
+        return
       case 'kill-instance': {
         const i = f.target ?? 0
         await cluster.kill(i)
@@ -209,9 +276,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         return
       }
       case 'stop-redis':
-        return cluster.stopRedis(f.durationMs ?? 8000)
+        return cluster.stopRedis(f.durationMs ?? 8000).then(() => undefined)
       case 'restart-redis':
-        return cluster.restartRedis()
+        return cluster.restartRedis().then(() => undefined)
+      case 'kill-master':
+        return cluster.killMaster(room, f.durationMs ?? 1000)
+      case 'stop-master':
+        return cluster.stopMaster(room, f.durationMs ?? 5000)
+      case 'kill-replica':
+        return cluster.killReplica(room, f.durationMs ?? 1000)
+      case 'move-slot':
+        return cluster.moveSlot(room, f.to ?? 0)
     }
   }
 }

@@ -8,7 +8,7 @@ import { RedisLog } from '../../adapters/redis/log.ts'
 import type { Beat, Range, RoomListener, RoomStore, RosterPart } from '../../adapters/redis/room-store.ts'
 import type { RoomKeys } from '../../adapters/redis/wire.ts'
 import type { Appended, Draft, Entry } from '../../src/index.ts'
-import { OutcomeUnknown } from '../../src/index.ts'
+import { OutcomeUnknown, Unavailable } from '../../src/index.ts'
 
 const EPOCH = 'e1'
 
@@ -37,8 +37,8 @@ class FakeStore implements RoomStore {
   confirm(seq: number): void {
     this.pending.shift()?.resolve(seq)
   }
-  fail(): void {
-    this.pending.shift()?.reject(new OutcomeUnknown('no replica confirmed it'))
+  fail(err: Error = new OutcomeUnknown('no replica confirmed it')): void {
+    this.pending.shift()?.reject(err)
   }
   async range(): Promise<Range> {
     return { epoch: EPOCH, seq: 0, entries: [] }
@@ -107,6 +107,38 @@ describe('a member publish on a log whose appends are confirmed', () => {
     await expect(failed).rejects.toBeInstanceOf(OutcomeUnknown)
     listener.onEntry(EPOCH, entry(1, true))
     expect(given.map((e) => [e.seq, e.id])).toEqual([[1, undefined]])
+  })
+
+  // Found by the chaos run on a cluster (a slot moved: the first try got ASK, `unavailable`): the resend was
+  // published, and its entry went out without the id, so its publisher never got the ack and gave up.
+  it('acks a resend that was published after a first try that never ran (unavailable)', async () => {
+    const { store, log, given, listener } = await placed()
+    const draft = () => ({ kind: 'text' as const, body: 'm1', ts: 1, origin: 'c1', id: 'p1' })
+    const first = log.append(draft())
+    await tick()
+    store.fail(new Unavailable('MOVED; nothing was published'))
+    await expect(first).rejects.toBeInstanceOf(Unavailable)
+    const resend = log.append(draft())
+    await tick()
+    store.confirm(1)
+    expect(await resend).toBe(1)
+    listener.onEntry(EPOCH, entry(1, true))
+    expect(given.map((e) => [e.seq, e.id])).toEqual([[1, 'p1']])
+  })
+
+  it('acks a resend that was published after a first try whose outcome was unknown and that did not run', async () => {
+    const { store, log, given, listener } = await placed()
+    const draft = () => ({ kind: 'text' as const, body: 'm1', ts: 1, origin: 'c1', id: 'p1' })
+    const first = log.append(draft())
+    await tick()
+    store.fail()
+    await expect(first).rejects.toBeInstanceOf(OutcomeUnknown)
+    const resend = log.append(draft())
+    await tick()
+    listener.onEntry(EPOCH, entry(1, true))
+    store.confirm(1)
+    expect(await resend).toBe(1)
+    expect(given.map((e) => [e.seq, e.id])).toEqual([[1, 'p1']])
   })
 
   it('does not hold entries of others, or publishes without an id', async () => {

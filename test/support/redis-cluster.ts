@@ -35,6 +35,12 @@ export interface ClusterOptions {
    * shard has no master; roomcast's docs ask for `no`, so rooms on the other shards keep working.
    */
   fullCoverage?: boolean
+  /**
+   * `appendonly yes` with `appendfsync always` on every node (default off): a node killed and restarted
+   * reloads what it had written, so a master back before its replica took over still holds every entry it
+   * acked. Without it a master restarted within `cluster-node-timeout` comes back empty, and still a master.
+   */
+  appendonly?: boolean
 }
 
 /** Ask one node `redis-cli ...args`; resolves with its stdout. */
@@ -63,7 +69,7 @@ export class OwnCluster {
 
   /** Start the nodes, join them into a cluster and wait until every node says `cluster_state:ok`. */
   static async start(options: ClusterOptions = {}): Promise<OwnCluster> {
-    const o = { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1500, fullCoverage: false, ...options }
+    const o = { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1500, fullCoverage: false, appendonly: false, ...options }
     const ports: number[] = []
     while (ports.length < o.masters * (1 + o.replicasPerMaster)) {
       const p = await freePort()
@@ -143,6 +149,18 @@ export class OwnCluster {
     const exited = new Promise((r) => proc.once('exit', r))
     proc.kill(signal)
     await exited
+  }
+
+  /** Freeze the node on `port` by its PID (SIGSTOP): its sockets stay open, it answers nothing, not even the cluster bus. */
+  pause(port: number): void {
+    const { proc } = this.node(port)
+    if (proc !== undefined && alive(this.node(port))) proc.kill('SIGSTOP')
+  }
+
+  /** Let a paused node run again (SIGCONT): it reads what piled up, and learns whether it was failed over meanwhile. */
+  resume(port: number): void {
+    const { proc } = this.node(port)
+    if (proc !== undefined && alive(this.node(port))) proc.kill('SIGCONT')
   }
 
   /** The port of the master serving `slot` now (undefined while none does). */
@@ -237,7 +255,8 @@ export class OwnCluster {
       ['cluster-node-timeout', String(this.options.nodeTimeoutMs)],
       ['cluster-require-full-coverage', this.options.fullCoverage ? 'yes' : 'no'],
       ['save', ''],
-      ['appendonly', 'no'],
+      ['appendonly', this.options.appendonly ? 'yes' : 'no'],
+      ['appendfsync', 'always'],
     ]
     const args = settings.flatMap(([name, value]) => [`--${name}`, value])
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -129,16 +129,32 @@ describe('Outbox', () => {
   })
 
   it('rejects with unavailable when every try until the deadline was refused as unavailable: certainly not published', async () => {
+    // Backoff without jitter, so no try is still unanswered at the deadline (that one would be `timeout`, below).
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
     const { box, conn, track } = setup({ ackTimeoutMs: 2000 })
     const a = track(box.publish('a', true))
-    for (let t = 0; t < 2000 && a.times === 0; t += 50) {
+    for (let t = 0; t < 2000 && a.times === 0; t += 1) {
       const last = conn.sent.at(-1)
       if (last !== undefined && conn.sent.length > 0) box.refused(last.id, 'unavailable', 'the room is unavailable right now')
-      vi.advanceTimersByTime(50)
+      vi.advanceTimersByTime(1)
       await flush()
     }
+    vi.restoreAllMocks()
     expect(a).toEqual({ code: 'unavailable', times: 1 })
     expect(conn.sent.length).toBeGreaterThan(2)
+  })
+
+  // Found by the cluster chaos run: a resend after `unavailable` was published, its ack never came, and the
+  // publish rejected with `unavailable` ("certainly not published") at the deadline.
+  it('rejects with timeout, not unavailable, when the last try was sent and never answered: it may have been published', async () => {
+    const { box, conn, track } = setup({ ackTimeoutMs: 2000 })
+    const a = track(box.publish('a', true))
+    box.refused('k.1', 'unavailable', 'the room is unavailable right now')
+    vi.advanceTimersByTime(500)
+    expect(conn.sent.map((s) => s.id)).toEqual(['k.1', 'k.1'])
+    vi.advanceTimersByTime(1500)
+    await flush()
+    expect(a).toEqual({ code: 'timeout', times: 1 })
   })
 
   it('rejects with connection_lost only once the dedupe window has passed without an ack', async () => {
