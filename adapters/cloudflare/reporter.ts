@@ -49,7 +49,8 @@ export class RoomReporter {
   private lastEventAt = 0
   private lastFlushAt: number
   private flushAt = Number.POSITIVE_INFINITY
-  private expiryAt = Number.POSITIVE_INFINITY
+  /** The other deadlines the alarm serves, by name, and what runs when each is due. */
+  private readonly deadlines = new Map<string, { at: number; run: () => void }>()
   private armedAt = Number.POSITIVE_INFINITY
   private last = { at: 0, connections: -1, messages: -1, deliveries: 0, seq: -1 }
   /** Figures at the start of this awake period, for the idle line. */
@@ -93,8 +94,18 @@ export class RoomReporter {
 
   /** The room's `scheduleExpiry`: the alarm also serves credential expiry. */
   scheduleExpiry(at: number): void {
-    this.expiryAt = at
+    this.schedule('expiry', at, () => this.room?.expire())
+  }
+
+  /** Run `run` at `at` (Unix ms) from the alarm, replacing `key`'s earlier deadline. */
+  schedule(key: string, at: number, run: () => void): void {
+    this.deadlines.set(key, { at, run })
     this.arm()
+  }
+
+  /** When `key` is due (Infinity: not scheduled). */
+  due(key: string): number {
+    return this.deadlines.get(key)?.at ?? Number.POSITIVE_INFINITY
   }
 
   /** Something happened (an event, a request). */
@@ -113,10 +124,11 @@ export class RoomReporter {
     this.armedAt = Number.POSITIVE_INFINITY
     this.cost.state.alarms = (this.cost.state.alarms ?? 0) + 1
     const now = Date.now()
-    if (this.expiryAt <= now) {
-      this.expiryAt = Number.POSITIVE_INFINITY
-      // Re-watches the members' expiries, which sets expiryAt again.
-      this.room?.expire()
+    for (const [key, d] of [...this.deadlines]) {
+      if (d.at > now) continue
+      this.deadlines.delete(key)
+      // A task may schedule itself again (expiry re-watches the members' expiries, the reaper its next look).
+      d.run()
     }
     if (this.flushAt <= now) {
       this.flushAt = Number.POSITIVE_INFINITY
@@ -143,16 +155,21 @@ export class RoomReporter {
   }
 
   private arm(): void {
-    const at = Math.min(this.expiryAt, this.flushAt)
+    let at = this.flushAt
+    for (const d of this.deadlines.values()) at = Math.min(at, d.at)
     if (at === Number.POSITIVE_INFINITY || at === this.armedAt) return
     this.armedAt = at
     this.ctx.storage.setAlarm(at).catch((err) => line('setAlarm failed', { room: this.room?.name, error: String(err) }, 'warn'))
   }
 
+  /** Called at each flush, before the cost is saved: what else the object keeps up to date in storage (room.ts: when a frame last came). */
+  onFlush: (() => void) | undefined = undefined
+
   private flush(now: number, quiet: boolean): void {
     const room = this.room
     if (room === undefined) return
     this.lastFlushAt = now
+    this.onFlush?.()
     if (!this.real && room.size === 0 && room.traffic.messages === 0) return
     this.real = true
     const state = this.account(now)

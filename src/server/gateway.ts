@@ -7,7 +7,19 @@ import type { Appended, Once } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
+import type { MemberData } from '../hooks/hooks.ts'
 import type { Health } from './health.ts'
+import type { SessionGrant } from './session.ts'
+
+/** A protocol v2 upgrade on a room's own URL, past the door: what its session is opened with. */
+export interface ScopedSession {
+  grant?: SessionGrant
+  /** The `?client=` key. */
+  client?: string
+  /** What the `authorize` hook attached. */
+  info?: MemberData
+  ip?: string
+}
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -27,7 +39,9 @@ export interface RoomGateway {
   upgrade(c: Context, room: string, join: JoinRequest): Response | Promise<Response>
   /** Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms (Cloudflare). */
   connect?(c: Context, grant: Grant | undefined, client?: string): Response | Promise<Response>
-  /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
+  /** Answer an already-validated protocol v2 upgrade on `/rooms/:room`: a session serving that room only. */
+  connectRoom?(c: Context, room: string, session: ScopedSession): Response | Promise<Response>
+  /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none. */
   presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>

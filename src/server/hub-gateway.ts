@@ -47,6 +47,14 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
       return res
     },
+    // Protocol v2 on a room's URL: the same session, serving that room only.
+    async connectRoom(c: Context, name, { grant, client, info }) {
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+      const options = info === undefined ? { scope: name } : { scope: name, info }
+      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client, options), upgradeOptions)
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      return res
+    },
     presence: (name, limit, cursor) => hub.presence(name, limit, cursor),
     stats: (name) => hub.stats(name),
     publish: async (name: string, kind: EntryKind, body: string, from?: string, once?: Once) => {

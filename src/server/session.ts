@@ -5,6 +5,10 @@
  * and Redis work unchanged; every subscription's member holds the one shared
  * socket, and the room tells the session (Member.ended) when it drops one. The session owns what is per connection: frame size, the rate limit
  * (over publishes and subscribes), the bad-frame budget, liveness and expiry.
+ *
+ * A session opened on a room's own URL (`/rooms/:room`, SessionOptions.scope) serves that room only: the
+ * same frames, and `wrong_room` for any other. That is the v2 socket a Durable Object can hold (Cloudflare),
+ * which keeps such a session across hibernation from its `snapshot()` (SessionOptions.saved).
  */
 import type { Grant } from '../access/credentials.ts'
 import { grantsRoom } from '../access/credentials.ts'
@@ -12,7 +16,8 @@ import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
-import type { Connection, JoinRequest } from '../room/connection.ts'
+import type { MemberData } from '../hooks/hooks.ts'
+import type { Connection, JoinRequest, MemberInfo } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
 import { expired } from '../room/expiry.ts'
 import type { Bucket, Window } from '../room/limits.ts'
@@ -43,6 +48,30 @@ interface Subscription {
   room: Room
   member: Member | null
   id?: string
+  presence?: true
+}
+
+/** What a session is granted: a token's grant, or what the `authorize` hook gave on a room's URL (no expiry). */
+export type SessionGrant = Pick<Grant, 'sub' | 'rooms' | 'pub'> & { exp?: number }
+
+/** How a session is opened, beyond its socket and grant. */
+export interface SessionOptions {
+  /** Opened on `/rooms/<scope>`: it subscribes and publishes to that room only (`wrong_room` for any other). */
+  scope?: string
+  /** What the `authorize` hook attached, given to its subscription's member (a room's URL only: the hook ran for that room). */
+  info?: MemberData
+  /** Called whenever `snapshot()` changed (a subscription began or ended): a Durable Object writes it to the socket's attachment. */
+  saved?: (state: SessionState) => void
+}
+
+/** What a session must keep to be rebuilt after its process went (a Durable Object's hibernation): small and plain. */
+export interface SessionState {
+  id: string
+  grant?: SessionGrant
+  client?: string
+  scope?: string
+  info?: MemberData
+  subs: { room: string; id?: string; presence?: true; member: MemberInfo }[]
 }
 
 const FLOOD_WINDOW_MS = 10_000
@@ -55,7 +84,7 @@ function withRoom(frame: Record<string, unknown>, id: string | undefined): Recor
 
 /** One v2 connection and its subscriptions. */
 export class Session {
-  readonly id = newConnectionId()
+  readonly id: string
   private readonly subs = new Map<string, Subscription>()
   private readonly config: Config
   private readonly bucket: Bucket
@@ -68,18 +97,88 @@ export class Session {
     private readonly rooms: SessionRooms,
     private readonly conn: Connection,
     /** What the token grants; undefined where no token is required (any room, publishing allowed). */
-    private readonly grant: Grant | undefined,
+    private readonly grant: SessionGrant | undefined,
     private readonly clock: Clock,
     private readonly onError: (err: unknown) => void = (err) => console.error('roomcast:', err),
     /** The upgrade's `?client=` key: without a `sub`, publish ids are deduplicated under it, else under this connection. */
     private readonly client?: string,
+    private readonly options: SessionOptions & { id?: string } = {},
   ) {
+    this.id = options.id ?? newConnectionId()
     this.config = rooms.config
     const now = clock.now()
     this.bucket = { tokens: this.config.rateBurst, at: now }
     this.rateRefusals = { count: 0, start: now }
     this.badFrames = { count: 0, start: now }
     this.lastSeen = now
+  }
+
+  /**
+   * Rebuild a session from its `snapshot()` on a socket that outlived its process (a Durable Object waking):
+   * its subscriptions' members are restored into their rooms as they were, heard from at `lastSeen` at the latest.
+   */
+  static restore(
+    rooms: SessionRooms,
+    conn: Connection,
+    state: SessionState,
+    clock: Clock,
+    lastSeen: number,
+    onError?: (err: unknown) => void,
+    saved?: (state: SessionState) => void,
+  ): Session {
+    const options: SessionOptions & { id?: string } = { id: state.id }
+    if (state.scope !== undefined) options.scope = state.scope
+    if (state.info !== undefined) options.info = state.info
+    if (saved !== undefined) options.saved = saved
+    const s = new Session(rooms, conn, state.grant, clock, onError, state.client, options)
+    s.lastSeen = lastSeen
+    rooms.sessions.add(s)
+    for (const saved of state.subs) {
+      const room = rooms.room(saved.room)
+      const sub: Subscription = { room, member: null }
+      if (saved.id !== undefined) sub.id = saved.id
+      if (saved.presence === true) sub.presence = true
+      const name = saved.room
+      sub.member = room.restore(conn, saved.member, { lastSeen, ended: (code) => s.ended(name, code), watching: saved.presence === true })
+      s.subs.set(name, sub)
+    }
+    return s
+  }
+
+  /** What must outlive this process for the session to be rebuilt (`Session.restore`). */
+  snapshot(): SessionState {
+    const state: SessionState = { id: this.id, subs: [] }
+    if (this.grant !== undefined) state.grant = this.grant
+    if (this.client !== undefined) state.client = this.client
+    if (this.options.scope !== undefined) state.scope = this.options.scope
+    if (this.options.info !== undefined) state.info = this.options.info
+    for (const [room, sub] of this.subs) {
+      if (sub.member === null) continue
+      const entry: SessionState['subs'][number] = { room, member: sub.member.info }
+      if (sub.id !== undefined) entry.id = sub.id
+      if (sub.presence === true) entry.presence = true
+      state.subs.push(entry)
+    }
+    return state
+  }
+
+  /**
+   * For a runtime that cannot ping (Cloudflare): close with idle_timeout when nothing was heard for
+   * IDLE_TIMEOUT_MS, neither a frame nor a keep-alive the runtime answered (`conn.heardAt`). Returns when
+   * it would next be idle (Infinity once closed).
+   */
+  reapIdle(now: number): number {
+    if (this.closed) return Infinity
+    const next = this.idleDeadline()
+    if (now < next) return next
+    this.close('idle_timeout')
+    return Infinity
+  }
+
+  /** When this session would be idle, as `reapIdle` sees it; closes nothing. */
+  idleDeadline(): number {
+    if (this.closed) return Infinity
+    return Math.max(this.lastSeen, this.conn.heardAt?.() ?? 0) + this.config.idleTimeoutMs + 1
   }
 
   /** Subscriptions with a room member (ready or being welcomed). */
@@ -112,6 +211,9 @@ export class Session {
     if (f.type === 'ping') return this.send(PONG)
     if (f.type === 'unsubscribe') return this.unsubscribe(f.room, f.id)
     if (!this.takeToken(f.room, f.id, now)) return
+    const scope = this.options.scope
+    if (scope !== undefined && f.room !== scope)
+      return this.refuse('wrong_room', `this socket serves room "${scope}" only (it was opened on /rooms/${scope}); use another socket for "${f.room}"`, f.room, f.id)
     if (f.type === 'subscribe') this.subscribe(f)
     else this.publish(f, d.dataJson as string)
   }
@@ -153,6 +255,7 @@ export class Session {
       const sub = this.subs.get(room)
       if (sub === undefined) return
       this.subs.delete(room)
+      this.saveState()
       this.send(encodeErrorV2(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id))
       return
     }
@@ -178,6 +281,7 @@ export class Session {
     if (room.full) return this.refuse('room_full', undefined, name, f.id)
     const sub: Subscription = { room, member: null }
     if (f.id !== undefined) sub.id = f.id
+    if (f.presence === true) sub.presence = true
     this.subs.set(name, sub)
     room.ready().then(
       () => {
@@ -192,9 +296,11 @@ export class Session {
         if (this.grant !== undefined) {
           if (this.grant.sub !== undefined) req.from = this.grant.sub
           req.canPublish = this.grant.pub
-          req.exp = this.grant.exp
+          if (this.grant.exp !== undefined) req.exp = this.grant.exp
         }
+        if (this.options.info !== undefined) req.info = this.options.info
         sub.member = room.join(this.conn, req)
+        this.saveState()
       },
       (err) => {
         if (!(err instanceof Unavailable)) this.onError(err)
@@ -210,6 +316,7 @@ export class Session {
     if (sub !== undefined) {
       this.subs.delete(name)
       if (sub.member !== null) sub.room.leave(sub.member)
+      this.saveState()
     }
     this.send(encodeUnsubscribed(name, id))
   }
@@ -252,6 +359,11 @@ export class Session {
     if (countInWindow(this.rateRefusals, now, FLOOD_WINDOW_MS) > this.config.floodStrikes) this.close('flooding')
     else this.refuse('rate_limited', undefined, room, id)
     return false
+  }
+
+  /** Tell the owner (a Durable Object) what to keep, where it asked to be told. */
+  private saveState(): void {
+    if (this.options.saved !== undefined && !this.closed) this.options.saved(this.snapshot())
   }
 
   // ---- send ----
