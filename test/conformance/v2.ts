@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestClient } from '../support/client.ts'
 import { connect, connectJson, refused, sleep, uniqueRoom } from '../support/client.ts'
 import type { ServerHandle } from '../support/server.ts'
+import { startProxy } from '../support/tcp-proxy.ts'
 import type { SuiteContext } from './suite.ts'
 
 const SECRET = 'conformance-v2-secret-0123456789-abcdefghij'
@@ -271,7 +272,13 @@ export function v2Scenarios(ctx: SuiteContext): void {
       })
 
       /** Read presence frames of `room` until `done` holds for the roster they build up. */
-      async function rosterUntil(client: TestClient, room: string, done: (r: Map<string, number>, f: any) => boolean, roster = new Map<string, number>()) {
+      async function rosterUntil(
+        client: TestClient,
+        room: string,
+        done: (r: Map<string, number>, f: any) => boolean,
+        roster = new Map<string, number>(),
+        timeoutMs = 10_000,
+      ) {
         const frames = await client.until((f: any) => {
           if (f.type !== 'presence' || f.room !== room) return false
           if (f.members !== undefined) {
@@ -281,7 +288,7 @@ export function v2Scenarios(ctx: SuiteContext): void {
           for (const j of f.joins ?? []) roster.set(j.sub, j.connections)
           for (const l of f.leaves ?? []) roster.delete(l.sub)
           return done(roster, f)
-        }, 10_000)
+        }, timeoutMs)
         return { roster, frames: frames.filter((f: any) => f.type === 'presence') }
       }
 
@@ -329,6 +336,41 @@ export function v2Scenarios(ctx: SuiteContext): void {
         expect(after.roster.get('bob')).toBe(1)
         await Promise.all([watcher.close(), reload.close(), cat.close()])
       })
+
+      // Node pings and closes whoever does not answer; Cloudflare cannot ping, and reaps from its alarm whoever
+      // sent no frame and had no keep-alive answered: either way a client that vanished without a FIN leaves.
+      it('closes a json member and a v2 socket that went silent (no FIN): they leave the count and presence', async () => {
+        const room = uniqueRoom('v2i')
+        const idle = Number(ctx.env.IDLE_TIMEOUT_MS)
+        const tokens = { w: await sign({ sub: 'watcher', rooms: ['*'] }), ghost: await sign({ sub: 'ghost', rooms: ['*'] }) }
+        const { client: watcher } = await openFor(server.ws, room, tokens.w)
+        watcher.send({ type: 'subscribe', room, presence: true })
+        // The watcher keeps itself alive the way the client library does.
+        const keepAlive = setInterval(() => watcher.send({ type: 'ping' }), idle / 4)
+        const proxy = await startProxy(server.port)
+        try {
+          const ghostUrl = multiplexing ? `${proxy.ws}/` : `${proxy.ws}/rooms/${room}`
+          const ghost = await connect(`${ghostUrl}?token=${tokens.ghost}`, { protocols: 'roomcast.v2' })
+          await ghost.text()
+          await subscribe(ghost, room)
+          // A v1 json member of the same sub: the roster counts both connections under it.
+          const { client: v1 } = await connectJson(`${proxy.ws}/rooms/${room}?token=${tokens.ghost}`)
+          const joined = await rosterUntil(watcher, room, (r, f) => r.get('ghost') === 2 && f.connections === 3)
+          proxy.stall()
+          const stalled = Date.now()
+          const left = await rosterUntil(watcher, room, (r, f) => !r.has('ghost') && f.connections === 1, joined.roster, idle * 3 + GRACE + 5000)
+          expect(Date.now() - stalled).toBeGreaterThanOrEqual(idle - 500)
+          expect(left.roster.get('watcher')).toBe(1)
+          const auth = { authorization: `Bearer ${tokens.w}` }
+          expect(await (await fetch(`${server.http}/rooms/${room}`, { headers: auth })).json()).toMatchObject({ connections: 1 })
+          ghost.ws.terminate()
+          v1.ws.terminate()
+        } finally {
+          clearInterval(keepAlive)
+          await proxy.close()
+          await watcher.close()
+        }
+      }, 60_000)
 
       it('pages the roster over GET /rooms/:room/presence', async () => {
         const room = uniqueRoom('v2g')
