@@ -172,3 +172,26 @@ describe('RoomcastConnection', () => {
     expect(await a2.publish('x')).toBe(1)
   })
 })
+
+describe('RoomcastConnection, one v2 socket per room', () => {
+  it('gives the same API, presence with identities included, over a v2 socket on each room’s URL', async () => {
+    const [r1, r2] = [uniqueRoom(), uniqueRoom()]
+    const a = connection({ transport: 'room-v2' })
+    const b = connection()
+    const a1 = a.subscribe(r1, { presence: true })
+    const a2 = a.subscribe(r2)
+    const b1 = b.subscribe(r1)
+    await Promise.all([a1, a2, b1].map(subscribed))
+    // One socket per room for a, each on its room's URL; one for b.
+    const perRoom = sockets.filter((s) => s.protocol === 'roomcast.v2' && /\/rooms\//.test(s.url))
+    expect(perRoom.map((s) => new URL(s.url).pathname).sort()).toEqual([`/rooms/${r1}`, `/rooms/${r2}`].sort())
+    const got = record(a1)
+    await b1.publish('to room-v2')
+    await until(() => got.length === 1, 'the message on the room-v2 transport')
+    expect(got[0]).toMatchObject({ room: r1, data: 'to room-v2' })
+    expect(await a2.publish('x')).toBe(1)
+    expect(await a.publish(r1, 'by room')).toBe(2)
+    await until(() => a1.presence?.connections === 2, 'the count of both sockets')
+    expect(a1.presence?.members).toBeInstanceOf(Map)
+  })
+})
