@@ -194,4 +194,19 @@ describe('RoomcastConnection, one v2 socket per room', () => {
     await until(() => a1.presence?.connections === 2, 'the count of both sockets')
     expect(a1.presence?.members).toBeInstanceOf(Map)
   })
+
+  it('falls back to one v1 socket per room only where the room URL refuses v2 too (an older server)', async () => {
+    const older: typeof fetch = async (input) => {
+      const u = new URL(String(input))
+      // What a server without v2 on room URLs answers both door checks (on / and on /rooms/:room): 400 bad_request.
+      if (u.searchParams.get('protocol') === 'roomcast.v2') return new Response('{}', { status: 400, headers: { 'x-roomcast-error': 'bad_request' } })
+      return fetch(input)
+    }
+    const asked: string[] = []
+    const c = connection({ fetch: ((input: RequestInfo | URL, init?: RequestInit) => (asked.push(new URL(String(input)).pathname), older(input, init))) as typeof fetch })
+    expect(await c.whichTransport()).toBe('per-room')
+    expect(asked.slice(0, 2)).toEqual(['/', '/rooms/roomcast-door-check'])
+    const a = connection({ fetch: ((input: RequestInfo | URL) => (new URL(String(input)).pathname === '/' ? older(input) : fetch(input))) as typeof fetch })
+    expect(await a.whichTransport()).toBe('room-v2')
+  })
 })
