@@ -32,14 +32,16 @@ const dir = tempDir('roomcast-bench-cf-v2-')
 const server = await startWrangler({ ADMIN_TOKEN, MAX_UPGRADES_PER_IP: '1000', IDLE_TIMEOUT_MS: String(IDLE_MS) }, dir)
 const clients: TestClient[] = []
 const timers: ReturnType<typeof setInterval>[] = []
-const admin = async (path: string) => (await fetch(`${server.http}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as Promise<any>
+/** A room's figures as GET /admin/rooms/:room (or GET /rooms/:room) gives them. */
+type Figures = { cost: Record<string, number>; connections?: number }
+const admin = async (path: string) => (await fetch(`${server.http}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as Promise<Figures>
 
 /** A v2 socket on `room`'s URL, subscribed (with presence), pinging every PING_S s. */
 async function member(room: string): Promise<TestClient> {
   const c = await connect(`${server.ws}/rooms/${room}`, { protocols: 'roomcast.v2' })
   await c.text()
   c.send({ type: 'subscribe', room, presence: true, id: 's' })
-  await c.until((f: any) => f.type === 'subscribed')
+  await c.until((f: { type?: string }) => f.type === 'subscribed')
   clients.push(c)
   timers.push(setInterval(() => c.send({ type: 'ping' }), PING_S * 1000))
   return c
@@ -82,12 +84,12 @@ try {
   const end = (await admin(`/admin/rooms/${idle}`)).cost
   const hours = (Date.now() - t0) / 3_600_000
   const e = (k: string) => (end[k] ?? 0) - (start[k] ?? 0)
-  const stats = await admin(`/rooms/${idle}`).catch(() => ({}))
+  const stats: Partial<Figures> = await admin(`/rooms/${idle}`).catch(() => ({}))
   console.log(`idle: ${MEMBERS} v2 sockets pinging every ${PING_S} s, IDLE_TIMEOUT_MS=${IDLE_MS}, ${SECONDS} s, scaled to an hour`)
   console.log(`| alarms | alarms/h | wake-ups | wake-ups/h | registry reports | reports/h | pings answered asleep | awake ms | members left |`)
   console.log(`|---|---|---|---|---|---|---|---|---|`)
   console.log(
-    `| ${e('alarms')} | ${Math.round(e('alarms') / hours)} | ${e('wakeUps')} | ${Math.round(e('wakeUps') / hours)} | ${e('reports')} | ${Math.round(e('reports') / hours)} | ${e('autoResponses')} | ${e('awakeMs')} | ${(stats as any).connections ?? '?'} |`,
+    `| ${e('alarms')} | ${Math.round(e('alarms') / hours)} | ${e('wakeUps')} | ${Math.round(e('wakeUps') / hours)} | ${e('reports')} | ${Math.round(e('reports') / hours)} | ${e('autoResponses')} | ${e('awakeMs')} | ${stats.connections ?? '?'} |`,
   )
 } finally {
   for (const t of timers) clearInterval(t)

@@ -16,8 +16,8 @@ import type {
   RoomGateway,
   RoomStats,
   RoomcastOptions,
-  RosterPage,
   RoomsApi,
+  RosterPage,
 } from '../../src/index.ts'
 import { Ops, Rejected, checkDisconnect, checkRoom, createApp, publishEntry, resolveConfig } from '../../src/index.ts'
 import { objectAdmin } from './admin.ts'

@@ -208,7 +208,6 @@ const PING = '{"type":"ping"}'
 /** The room a `room-v2` door check asks about: any valid name does (a door check opens no room). */
 const PROBE_ROOM = 'roomcast-door-check'
 
-
 /** A frame from the server, read loosely: each case uses the fields its type has (wire/v2.ts). */
 interface Incoming {
   type?: string

@@ -32,8 +32,8 @@ import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import { mountAdmin } from './admin-routes.ts'
 import { bodyHash } from './body-hash.ts'
 import type { RoomGateway, ScopedSession } from './gateway.ts'
-import type { SessionGrant } from './session.ts'
 import type { Health } from './health.ts'
+import type { SessionGrant } from './session.ts'
 
 export type { Health } from './health.ts'
 

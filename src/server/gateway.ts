@@ -2,12 +2,12 @@
 import type { Context } from 'hono'
 import type { Grant } from '../access/credentials.ts'
 import type { AdminBackend } from '../admin/admin.ts'
+import type { MemberData } from '../hooks/hooks.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { Appended, Once } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
-import type { MemberData } from '../hooks/hooks.ts'
 import type { Health } from './health.ts'
 import type { SessionGrant } from './session.ts'
 

@@ -14,9 +14,9 @@ import type { Grant } from '../access/credentials.ts'
 import { grantsRoom } from '../access/credentials.ts'
 import type { Clock } from '../config/clock.ts'
 import type { Config } from '../config/config.ts'
+import type { MemberData } from '../hooks/hooks.ts'
 import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
-import type { MemberData } from '../hooks/hooks.ts'
 import type { Connection, JoinRequest, MemberInfo } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
 import { expired } from '../room/expiry.ts'
@@ -213,7 +213,12 @@ export class Session {
     if (!this.takeToken(f.room, f.id, now)) return
     const scope = this.options.scope
     if (scope !== undefined && f.room !== scope)
-      return this.refuse('wrong_room', `this socket serves room "${scope}" only (it was opened on /rooms/${scope}); use another socket for "${f.room}"`, f.room, f.id)
+      return this.refuse(
+        'wrong_room',
+        `this socket serves room "${scope}" only (it was opened on /rooms/${scope}); use another socket for "${f.room}"`,
+        f.room,
+        f.id,
+      )
     if (f.type === 'subscribe') this.subscribe(f)
     else this.publish(f, d.dataJson as string)
   }

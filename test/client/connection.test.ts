@@ -203,7 +203,11 @@ describe('RoomcastConnection, one v2 socket per room', () => {
       return fetch(input)
     }
     const asked: string[] = []
-    const c = connection({ fetch: ((input: RequestInfo | URL, init?: RequestInit) => (asked.push(new URL(String(input)).pathname), older(input, init))) as typeof fetch })
+    const counting: typeof fetch = (input, init) => {
+      asked.push(new URL(String(input)).pathname)
+      return older(input, init)
+    }
+    const c = connection({ fetch: counting })
     expect(await c.whichTransport()).toBe('per-room')
     expect(asked.slice(0, 2)).toEqual(['/', '/rooms/roomcast-door-check'])
     const a = connection({ fetch: ((input: RequestInfo | URL) => (new URL(String(input)).pathname === '/' ? older(input) : fetch(input))) as typeof fetch })

@@ -172,7 +172,6 @@ export function v2Scenarios(ctx: SuiteContext): void {
         expect(replayed.map((m) => [m.room, m.seq, m.data]).sort()).toEqual(rooms.map((room, k) => [room, k + 2, 'missed']).sort())
         await Promise.all([again.close(), writer.close()])
       })
-
     })
 
     it('puts a v1 member and a v2 subscription in one room: one seq, both hear each other, neither hears itself', async () => {
