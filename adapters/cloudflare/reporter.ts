@@ -52,6 +52,9 @@ export class RoomReporter {
   /** The other deadlines the alarm serves, by name, and what runs when each is due. */
   private readonly deadlines = new Map<string, { at: number; run: () => void }>()
   private armedAt = Number.POSITIVE_INFINITY
+  private inAlarm = false
+  /** Whether an event or the alarm has run since the object started (arm() waits for it). */
+  private started = false
   private last = { at: 0, connections: -1, messages: -1, deliveries: 0, seq: -1 }
   /** Figures at the start of this awake period, for the idle line. */
   private readonly periodStart: { messages: number; deliveries: number; reports: number }
@@ -110,6 +113,7 @@ export class RoomReporter {
 
   /** Something happened (an event, a request). */
   activity(): void {
+    this.started = true
     const now = Date.now()
     this.lastEventAt = now
     if (this.flushAt === Number.POSITIVE_INFINITY) {
@@ -122,6 +126,9 @@ export class RoomReporter {
   /** The object's alarm: expire credentials and flush, whichever is due. */
   onAlarm(): void {
     this.armedAt = Number.POSITIVE_INFINITY
+    this.started = true
+    // One setAlarm for the handler, at its end, for the first of everything its tasks scheduled.
+    this.inAlarm = true
     this.cost.state.alarms = (this.cost.state.alarms ?? 0) + 1
     const now = Date.now()
     for (const [key, d] of [...this.deadlines]) {
@@ -135,8 +142,13 @@ export class RoomReporter {
       if (now - this.lastEventAt >= FLUSH_MS) this.flush(now, true)
       else this.flushAt = this.lastEventAt + BUSY_RECHECK_MS
     }
-    // Woken by the alarm alone (an expiry after hibernation): that wake is flushed too.
-    if (this.lastEventAt === 0) this.activity()
+    // Woken by the alarm alone (an expiry, the reaper's look after hibernation): that wake is flushed at once,
+    // not by a second alarm; what the tasks closed comes back as events, which flush as usual.
+    if (this.lastEventAt === 0) {
+      this.lastEventAt = now
+      this.flush(now, true)
+    }
+    this.inAlarm = false
     this.arm()
   }
 
@@ -155,6 +167,9 @@ export class RoomReporter {
   }
 
   private arm(): void {
+    // Not before the object's first event: a setAlarm from the constructor (the members' expiries, the reaper's
+    // next look) would move the alarm that may be what woke it, and its handler would then not run.
+    if (this.inAlarm || !this.started) return
     let at = this.flushAt
     for (const d of this.deadlines.values()) at = Math.min(at, d.at)
     if (at === Number.POSITIVE_INFINITY || at === this.armedAt) return
