@@ -66,7 +66,7 @@ try {
   // Invocations of the room object for these messages: each frame in (webSocketMessage), each alarm, each admin read is excluded.
   const invocations = MESSAGES + d('alarms')
   console.log(`fanout: ${MESSAGES} messages, ${recipients} v2 sockets on the room's URL (the publisher included)`)
-  console.log(`| messages | deliveries | frames in | alarms | registry reports | wake-ups | invocations/message | per message per member | wake-ups/message |`)
+  console.log(`| messages | deliveries | frames in | alarms | registry reports | wake-ups | invocations/message | invocations/delivery | wake-ups/message |`)
   console.log(`|---|---|---|---|---|---|---|---|---|`)
   console.log(
     `| ${d('messages')} | ${d('deliveries')} | ${MESSAGES} | ${d('alarms')} | ${d('reports')} | ${d('wakeUps')} | ${(invocations / MESSAGES).toFixed(3)} | ${(invocations / MESSAGES / recipients).toFixed(4)} | ${(d('wakeUps') / MESSAGES).toFixed(3)} |`,

@@ -185,17 +185,18 @@ export class RoomObject extends DurableObject<Record<string, unknown>> {
   private reap(now: number, close = true): number {
     let next = close ? this.room.reapIdle(now) : this.room.idleDeadline()
     for (const s of this.sessions.values()) next = Math.min(next, close ? s.reapIdle(now) : s.idleDeadline())
-    if (next === Number.POSITIVE_INFINITY) return next
-    // At most every IDLE_TIMEOUT_MS / 2: a vanished client goes within 1.5 x IDLE_TIMEOUT_MS, and a room of
-    // clients that ping often costs at most 2 x 3600 s / IDLE_TIMEOUT_MS alarms an hour.
-    return Math.max(next, now + this.config.idleTimeoutMs / 2)
+    return next
   }
 
   /** The reaper's alarm. */
   private reapNow(): void {
     const now = Date.now()
     const next = this.reap(now)
-    if (next !== Number.POSITIVE_INFINITY) this.reporter.schedule('reap', next, () => this.reapNow())
+    // The next look at most every IDLE_TIMEOUT_MS / 2: a vanished client goes within 1.5 x IDLE_TIMEOUT_MS,
+    // and a room of clients that ping often costs at most 2 x 3600 s / IDLE_TIMEOUT_MS alarms an hour. (Not
+    // on a wake: there the look is due when the stalest member would be idle, or the floor would put it off
+    // at every wake.)
+    if (next !== Number.POSITIVE_INFINITY) this.reporter.schedule('reap', Math.max(next, now + this.config.idleTimeoutMs / 2), () => this.reapNow())
   }
 
   /** A json member or a v2 socket joined: make sure the reaper looks, at the latest when this one could be idle. */
