@@ -105,7 +105,9 @@ describe('the idle reaper, for a runtime that cannot ping', () => {
   it('closes json members and v2 sessions heard from neither by a frame nor a keep-alive for IDLE_TIMEOUT_MS; raw ones stay', async () => {
     const clock = new FakeClock()
     const cfg = config({ idleTimeoutMs: 1000 })
-    const { room, rooms } = objectRoom(clock, memoryStore(), cfg)
+    const lefts: { sub?: string; reason: string }[] = []
+    const room = new Room('r', { config: cfg, logs: memoryLogs(cfg), clock, hooks: { left: (e) => void lefts.push({ reason: e.reason, sub: e.sub }) } })
+    const rooms: SessionRooms = { config: cfg, room: () => room, canOpen: (n) => n === 'r', sessions: new Set() }
     const noPing = () => {
       const c = new FakeConnection() as FakeConnection & { heard?: number; heardAt?: () => number | undefined }
       ;(c as { ping?: unknown }).ping = undefined
@@ -113,7 +115,7 @@ describe('the idle reaper, for a runtime that cannot ping', () => {
       return c
     }
     const [silent, pinging, raw] = [noPing(), noPing(), noPing()]
-    room.join(silent, { mode: 'json' })
+    room.join(silent, { mode: 'json', from: 'gone' })
     room.join(pinging, { mode: 'json' })
     room.join(raw, { mode: 'raw' })
     const v2 = noPing()
@@ -132,5 +134,7 @@ describe('the idle reaper, for a runtime that cannot ping', () => {
     expect(raw.closedWith).toBeNull()
     expect(next).toBe(pinging.heard + 1001)
     expect(room.size).toBe(2)
+    await flush()
+    expect(lefts).toContainEqual({ sub: 'gone', reason: 'idle_timeout' })
   })
 })
