@@ -265,10 +265,11 @@ export function createApp({
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (gateway.connect === undefined)
-      return refusalResponse('bad_request', 'roomcast.v2 is not served here (one socket per room: use roomcast.v1 on /rooms/:room)')
+      return refusalResponse('bad_request', 'roomcast.v2 on / is not served here (one socket per room: use roomcast.v2 on /rooms/:room)')
     // The authorize hook decides per room, and a v2 connection is not for one room: until it is asked per
     // subscribe, an application that has one gets v1 only, rather than a way around it.
-    if (authorize !== undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served with an authorize hook yet; use roomcast.v1 on /rooms/:room')
+    if (authorize !== undefined)
+      return refusalResponse('bad_request', 'roomcast.v2 on / is not served with an authorize hook yet; use roomcast.v2 on /rooms/:room')
     const client = readClientKey((name) => c.req.query(name))
     if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
