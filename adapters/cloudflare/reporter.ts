@@ -15,7 +15,9 @@
  *   flush before it hibernates, reporting whatever changed.
  * - A flush reports when something changed (members, messages) and the room
  *   just woke, went quiet, or last reported REPORT_MS ago.
- * A room that only holds sleeping members answering pings never runs and costs nothing.
+ * - An alarm that woke the object by itself (an expiry, the idle reaper's look) is flushed at once.
+ * A room that only holds raw members, or json and v2 members answering pings, runs only for the idle
+ * reaper's looks (room.ts): one alarm each, at most every IDLE_TIMEOUT_MS / 2.
  */
 
 import type { CostState, Room, RoomCostReport } from '../../src/index.ts'
