@@ -29,7 +29,9 @@ function memoryStore(): RosterStore & { saved: RosterSnapshot | undefined } {
   const s = {
     saved: undefined as RosterSnapshot | undefined,
     load: () => (s.saved === undefined ? undefined : structuredClone(s.saved)),
-    save: (snap: RosterSnapshot) => void (s.saved = structuredClone(snap)),
+    save: (snap: RosterSnapshot) => {
+      s.saved = structuredClone(snap)
+    },
   }
   return s
 }

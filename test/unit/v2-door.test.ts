@@ -51,7 +51,12 @@ describe('the door of protocol v2', () => {
     const app = createApp({
       config: config(),
       gateway: gateway(false, true),
-      hooks: { authorize: ({ room }) => (asked.push(room), room === 'ok' ? { sub: 'x' } : { deny: 'nope', status: 403, message: 'not you' }) },
+      hooks: {
+        authorize: ({ room }) => {
+          asked.push(room)
+          return room === 'ok' ? { sub: 'x' } : { deny: 'nope', status: 403, message: 'not you' }
+        },
+      },
     })
     expect((await check(app, '/rooms/ok?check&protocol=roomcast.v2')).status).toBe(204)
     const no = await check(app, '/rooms/other?check&protocol=roomcast.v2')
