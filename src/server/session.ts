@@ -128,7 +128,9 @@ export class Session {
   ): Session {
     const options: SessionOptions & { id?: string } = { id: state.id }
     if (state.scope !== undefined) options.scope = state.scope
-    if (state.info !== undefined) options.info = state.info
+    // The hook's info is kept once, in the subscription's member when there is one (a 2 KiB attachment holds it).
+    const info = state.info ?? state.subs[0]?.member.info
+    if (info !== undefined) options.info = info
     if (saved !== undefined) options.saved = saved
     const s = new Session(rooms, conn, state.grant, clock, onError, state.client, options)
     s.lastSeen = lastSeen
@@ -151,14 +153,16 @@ export class Session {
     if (this.grant !== undefined) state.grant = this.grant
     if (this.client !== undefined) state.client = this.client
     if (this.options.scope !== undefined) state.scope = this.options.scope
-    if (this.options.info !== undefined) state.info = this.options.info
+    let infoKept = false
     for (const [room, sub] of this.subs) {
       if (sub.member === null) continue
       const entry: SessionState['subs'][number] = { room, member: sub.member.info }
       if (sub.id !== undefined) entry.id = sub.id
       if (sub.presence === true) entry.presence = true
+      if (sub.member.info.info !== undefined) infoKept = true
       state.subs.push(entry)
     }
+    if (this.options.info !== undefined && !infoKept) state.info = this.options.info
     return state
   }
 

@@ -59,6 +59,27 @@ describe('a v2 session scoped to one room', () => {
   })
 })
 
+describe('a scoped session’s snapshot', () => {
+  it('keeps the authorize hook’s info once (a Durable Object attachment holds 2 KiB), and restores it', async () => {
+    const clock = new FakeClock()
+    const cfg = config()
+    const { rooms } = objectRoom(clock, memoryStore(), cfg)
+    const info = { name: 'x'.repeat(900) }
+    const s = new Session(rooms, new FakeConnection(), grant('ann'), clock, undefined, undefined, { scope: 'r', info })
+    s.open()
+    expect(s.snapshot().info).toEqual(info)
+    s.receive(JSON.stringify({ type: 'subscribe', room: 'r' }))
+    await flush()
+    const snap = s.snapshot()
+    expect(snap.info).toBeUndefined()
+    expect(snap.subs[0]?.member.info).toEqual(info)
+    expect(JSON.stringify(snap).length).toBeLessThan(2048)
+    const again = objectRoom(clock, memoryStore(), cfg)
+    const restored = Session.restore(again.rooms, new FakeConnection(), snap, clock, clock.now())
+    expect(restored.snapshot().subs[0]?.member.info).toEqual(info)
+  })
+})
+
 describe('a roster kept through a RosterStore, its ticks scheduled from outside', () => {
   it('after a restart sends a leave due in the grace period once, and re-announces no one', async () => {
     const clock = new FakeClock()
