@@ -17,16 +17,17 @@ import type {
   RoomStats,
   RoomcastOptions,
   RoomsApi,
+  RosterPage,
 } from '../../src/index.ts'
 import { Ops, Rejected, checkDisconnect, checkRoom, createApp, publishEntry, resolveConfig } from '../../src/index.ts'
 import { objectAdmin } from './admin.ts'
 import type { RegistryObject } from './registry.ts'
 import type { RoomSettings } from './room.ts'
-import { JOIN_HEADER, RoomObject } from './room.ts'
+import { JOIN_HEADER, RoomObject, SESSION_HEADER } from './room.ts'
 
 export { REGISTRY_NAME, RegistryObject } from './registry.ts'
 export type { PublishAnswer, RoomSettings } from './room.ts'
-export { JOIN_HEADER, RoomObject } from './room.ts'
+export { JOIN_HEADER, RoomObject, SESSION_HEADER } from './room.ts'
 
 /** What a Worker passes to `createRoomcast`. */
 export interface CloudflareOptions extends Pick<RoomcastOptions, 'env' | 'config' | 'hooks' | 'auth' | 'onError'> {
@@ -71,10 +72,20 @@ function objectGateway(namespace: () => DurableObjectNamespace<RoomObject>, regi
     isFull: () => false,
     upgrade(c, name, join) {
       const headers = new Headers(c.req.raw.headers)
+      headers.delete(SESSION_HEADER)
       // set, not append: a header of that name from the client is replaced, never trusted.
       headers.set(JOIN_HEADER, JSON.stringify(join))
       return room(name).fetch(new Request(c.req.url, { headers }))
     },
+    // Protocol v2 on the room's URL: the room's object holds the socket and its session (there is no `connect`:
+    // a socket spanning rooms would belong to no one room's object).
+    connectRoom(c, name, session) {
+      const headers = new Headers(c.req.raw.headers)
+      headers.set(SESSION_HEADER, JSON.stringify(session))
+      headers.delete(JOIN_HEADER)
+      return room(name).fetch(new Request(c.req.url, { headers }))
+    },
+    presence: async (name, limit, cursor) => (await room(name).presence(limit, cursor)) as RosterPage,
     stats: async (name) => (await room(name).stats()) as RoomStats,
     async publish(name, kind, body, from, once) {
       const answer = await room(name).publish(kind, body, from, once)

@@ -15,7 +15,9 @@
  *   flush before it hibernates, reporting whatever changed.
  * - A flush reports when something changed (members, messages) and the room
  *   just woke, went quiet, or last reported REPORT_MS ago.
- * A room that only holds sleeping members answering pings never runs and costs nothing.
+ * - An alarm that woke the object by itself (an expiry, the idle reaper's look) is flushed at once.
+ * A room that only holds raw members, or json and v2 members answering pings, runs only for the idle
+ * reaper's looks (room.ts): one alarm each, at most every IDLE_TIMEOUT_MS / 2.
  */
 
 import type { CostState, Room, RoomCostReport } from '../../src/index.ts'
@@ -49,8 +51,12 @@ export class RoomReporter {
   private lastEventAt = 0
   private lastFlushAt: number
   private flushAt = Number.POSITIVE_INFINITY
-  private expiryAt = Number.POSITIVE_INFINITY
+  /** The other deadlines the alarm serves, by name, and what runs when each is due. */
+  private readonly deadlines = new Map<string, { at: number; run: () => void }>()
   private armedAt = Number.POSITIVE_INFINITY
+  private inAlarm = false
+  /** Whether an event or the alarm has run since the object started (arm() waits for it). */
+  private started = false
   private last = { at: 0, connections: -1, messages: -1, deliveries: 0, seq: -1 }
   /** Figures at the start of this awake period, for the idle line. */
   private readonly periodStart: { messages: number; deliveries: number; reports: number }
@@ -93,12 +99,23 @@ export class RoomReporter {
 
   /** The room's `scheduleExpiry`: the alarm also serves credential expiry. */
   scheduleExpiry(at: number): void {
-    this.expiryAt = at
+    this.schedule('expiry', at, () => this.room?.expire())
+  }
+
+  /** Run `run` at `at` (Unix ms) from the alarm, replacing `key`'s earlier deadline. */
+  schedule(key: string, at: number, run: () => void): void {
+    this.deadlines.set(key, { at, run })
     this.arm()
+  }
+
+  /** When `key` is due (Infinity: not scheduled). */
+  due(key: string): number {
+    return this.deadlines.get(key)?.at ?? Number.POSITIVE_INFINITY
   }
 
   /** Something happened (an event, a request). */
   activity(): void {
+    this.started = true
     const now = Date.now()
     this.lastEventAt = now
     if (this.flushAt === Number.POSITIVE_INFINITY) {
@@ -111,20 +128,29 @@ export class RoomReporter {
   /** The object's alarm: expire credentials and flush, whichever is due. */
   onAlarm(): void {
     this.armedAt = Number.POSITIVE_INFINITY
+    this.started = true
+    // One setAlarm for the handler, at its end, for the first of everything its tasks scheduled.
+    this.inAlarm = true
     this.cost.state.alarms = (this.cost.state.alarms ?? 0) + 1
     const now = Date.now()
-    if (this.expiryAt <= now) {
-      this.expiryAt = Number.POSITIVE_INFINITY
-      // Re-watches the members' expiries, which sets expiryAt again.
-      this.room?.expire()
+    for (const [key, d] of [...this.deadlines]) {
+      if (d.at > now) continue
+      this.deadlines.delete(key)
+      // A task may schedule itself again (expiry re-watches the members' expiries, the reaper its next look).
+      d.run()
     }
     if (this.flushAt <= now) {
       this.flushAt = Number.POSITIVE_INFINITY
       if (now - this.lastEventAt >= FLUSH_MS) this.flush(now, true)
       else this.flushAt = this.lastEventAt + BUSY_RECHECK_MS
     }
-    // Woken by the alarm alone (an expiry after hibernation): that wake is flushed too.
-    if (this.lastEventAt === 0) this.activity()
+    // Woken by the alarm alone (an expiry, the reaper's look after hibernation): that wake is flushed at once,
+    // not by a second alarm; what the tasks closed comes back as events, which flush as usual.
+    if (this.lastEventAt === 0) {
+      this.lastEventAt = now
+      this.flush(now, true)
+    }
+    this.inAlarm = false
     this.arm()
   }
 
@@ -143,16 +169,24 @@ export class RoomReporter {
   }
 
   private arm(): void {
-    const at = Math.min(this.expiryAt, this.flushAt)
+    // Not before the object's first event: a setAlarm from the constructor (the members' expiries, the reaper's
+    // next look) would move the alarm that may be what woke it, and its handler would then not run.
+    if (this.inAlarm || !this.started) return
+    let at = this.flushAt
+    for (const d of this.deadlines.values()) at = Math.min(at, d.at)
     if (at === Number.POSITIVE_INFINITY || at === this.armedAt) return
     this.armedAt = at
     this.ctx.storage.setAlarm(at).catch((err) => line('setAlarm failed', { room: this.room?.name, error: String(err) }, 'warn'))
   }
 
+  /** Called at each flush, before the cost is saved: what else the object keeps up to date in storage (room.ts: when a frame last came). */
+  onFlush: (() => void) | undefined = undefined
+
   private flush(now: number, quiet: boolean): void {
     const room = this.room
     if (room === undefined) return
     this.lastFlushAt = now
+    this.onFlush?.()
     if (!this.real && room.size === 0 && room.traffic.messages === 0) return
     this.real = true
     const state = this.account(now)

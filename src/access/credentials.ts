@@ -107,7 +107,7 @@ export function isRoomPattern(text: string): boolean {
 }
 
 /** Whether `grant` lets its bearer into `room`: an exact name, or a `prefix*` pattern (`*` alone: any room). */
-export function grantsRoom(grant: Grant, room: string): boolean {
+export function grantsRoom(grant: Pick<Grant, 'rooms'>, room: string): boolean {
   for (const r of grant.rooms) {
     if (r.endsWith('*') ? room.startsWith(r.slice(0, -1)) : room === r) return true
   }

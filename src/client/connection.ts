@@ -4,8 +4,10 @@
  * `presence` and `missed` events, `publish` and `unsubscribe`. After a
  * reconnect every subscription resumes from its own seq and epoch. Where the
  * server cannot hold several rooms on one socket (Cloudflare answers a v2 door
- * check with 400), each subscription gets a v1 `RoomcastClient` of its own
- * behind the same API. The v1 single-room `RoomcastClient` is unchanged.
+ * check on `/` with 400), each subscription gets a v2 socket of its own on its
+ * room's URL (`/rooms/:room`), with presence by identity; only where that is
+ * refused too (an older server), a v1 `RoomcastClient` per room (counts only).
+ * The v1 single-room `RoomcastClient` is unchanged.
  */
 import type { ErrorCode } from '../wire/errors.ts'
 import type { MessageFrame } from '../wire/frames.ts'
@@ -25,8 +27,11 @@ export interface ConnectionOptions {
   url: string
   /** A credential, sent as a second subprotocol entry; a function is asked again on each connect. */
   token?: string | (() => string | Promise<string>)
-  /** `auto` (default): v2, or one v1 socket per room where the server refuses v2; `v2` or `per-room` to force one. */
-  transport?: 'auto' | 'v2' | 'per-room'
+  /**
+   * `auto` (default): v2 on one socket; where the server refuses that, one v2 socket per room on the room's URL
+   * (`room-v2`); where that is refused too, one v1 socket per room (`per-room`, counts only). Or force one.
+   */
+  transport?: 'auto' | Transport
   /** A publish with no `ack` in this long rejects with `timeout` (default 120 s, the server's default dedupe window). */
   ackTimeoutMs?: number
   /** The server's DEDUPE_WINDOW_MS (default 120 s): a publish whose answer was lost is resent under its id while younger than this. */
@@ -44,6 +49,14 @@ export interface ConnectionOptions {
   WebSocket?: typeof WebSocket
   /** The fetch for the v2 door check (default `globalThis.fetch`; none: v2 is assumed). */
   fetch?: typeof fetch
+}
+
+/** How a connection reaches its rooms: one v2 socket, a v2 socket per room on its URL, or a v1 socket per room. */
+export type Transport = 'v2' | 'room-v2' | 'per-room'
+
+/** @internal What a per-room v2 socket's inner connection is given beyond the options: the room's path under the base URL. */
+interface Inner {
+  path: string
 }
 
 /** What `subscribe` takes. */
@@ -85,6 +98,8 @@ export class Subscription {
   /** @internal */ epoch: string | undefined
   /** @internal */ firstSince: number | undefined
   /** @internal */ v1: RoomClient | undefined
+  /** @internal The room's own v2 connection (transport `room-v2`), and its one subscription. */
+  inner: { conn: RoomcastConnection; sub: Subscription } | undefined
   private roster: PresenceState | undefined
   ended = false
 
@@ -101,12 +116,12 @@ export class Subscription {
 
   /** The room's presence as last heard. */
   get presence(): PresenceState | undefined {
-    return this.roster
+    return this.inner?.sub.presence ?? this.roster
   }
 
   /** The last seq up to which nothing is missing. */
   get lastSeq(): number {
-    return this.tracker.floor
+    return this.inner?.sub.lastSeq ?? this.tracker.floor
   }
 
   /** Listen to an event; returns a function that stops listening. */
@@ -124,6 +139,7 @@ export class Subscription {
   publish(data: unknown): Promise<number> {
     if (this.ended) return Promise.reject(new RoomcastError('closed', 'unsubscribed'))
     if (this.v1 !== undefined) return this.v1.publish(data)
+    if (this.inner !== undefined) return this.inner.sub.publish(data)
     return this.owner.publish(this.room, data)
   }
 
@@ -189,6 +205,8 @@ export class Subscription {
 }
 
 const PING = '{"type":"ping"}'
+/** The room a `room-v2` door check asks about: any valid name does (a door check opens no room). */
+const PROBE_ROOM = 'roomcast-door-check'
 
 /** A frame from the server, read loosely: each case uses the fields its type has (wire/v2.ts). */
 interface Incoming {
@@ -215,7 +233,7 @@ export class RoomcastConnection {
   /** Sent as `?client=` on every connect: the server deduplicates this connection's publish ids under it. */
   readonly clientKey: string
   private readonly listeners = new Map<'state', Set<Listener<ConnectionState>>>()
-  private transport: Promise<'v2' | 'per-room'>
+  private transport: Promise<Transport>
   private ws: WebSocket | undefined
   private current: ConnectionState = 'connecting'
   private attempt = 0
@@ -223,7 +241,11 @@ export class RoomcastConnection {
   private pingTimer: ReturnType<typeof setTimeout> | undefined
   private silent = false
 
-  constructor(private readonly options: ConnectionOptions) {
+  constructor(
+    private readonly options: ConnectionOptions,
+    /** @internal Set for the inner connection of a room's own v2 socket. */
+    private readonly inner?: Inner,
+  ) {
     const WS = options.WebSocket ?? globalThis.WebSocket
     if (typeof WS !== 'function') throw new TypeError('no WebSocket here; pass one as options.WebSocket')
     this.WS = WS
@@ -261,7 +283,7 @@ export class RoomcastConnection {
   }
 
   /** Which transport is in use, once chosen. */
-  whichTransport(): Promise<'v2' | 'per-room'> {
+  whichTransport(): Promise<Transport> {
     return this.transport
   }
 
@@ -285,6 +307,7 @@ export class RoomcastConnection {
     void this.transport.then((t) => {
       if (sub.ended) return
       if (t === 'per-room') this.openPerRoom(sub)
+      else if (t === 'room-v2') this.openRoomV2(sub)
       else if (this.current === 'open') this.sendSubscribe(sub)
     })
     return sub
@@ -296,6 +319,8 @@ export class RoomcastConnection {
    */
   publish(room: string, data: unknown): Promise<number> {
     if (this.current === 'closed') return Promise.reject(new RoomcastError('closed', 'the client is closed'))
+    const inner = this.subs.get(room)?.inner
+    if (inner !== undefined) return inner.sub.publish(data)
     return this.outbox.publish(data, this.current === 'open' && this.ws !== undefined, room)
   }
 
@@ -305,6 +330,7 @@ export class RoomcastConnection {
     sub.ended = true
     this.subs.delete(sub.room)
     if (sub.v1 !== undefined) return sub.v1.close()
+    if (sub.inner !== undefined) return sub.inner.conn.close()
     if (this.current === 'open') this.ws?.send(JSON.stringify({ type: 'unsubscribe', room: sub.room }))
   }
 
@@ -332,21 +358,47 @@ export class RoomcastConnection {
 
   // ---- transport ----
 
-  /** A v2 door check: the server answers 204 where it serves v2, 400 where it does not (one socket per room). */
-  private async chooseTransport(): Promise<'v2' | 'per-room'> {
+  /**
+   * v2 door checks: the server answers 204 where it serves v2 on `/`, 400 where it does not (one socket per
+   * room). Then the same question on a room's URL: 400 only from a server that has no v2 there (an older one);
+   * any other answer (204, or a 401 for want of a token) means it has.
+   */
+  private async chooseTransport(): Promise<Transport> {
+    if (this.inner !== undefined) return 'v2'
     const asked = this.options.transport ?? 'auto'
     if (asked !== 'auto') return asked
     if (this.fetch === undefined) return 'v2'
-    const u = new URL(this.base.href)
+    if (!(await this.refusesV2(''))) return 'v2'
+    return (await this.refusesV2(`rooms/${PROBE_ROOM}`)) ? 'per-room' : 'room-v2'
+  }
+
+  /** Whether a v2 door check at `path` (under the base URL) is refused with 400 bad_request; a failed check is no refusal. */
+  private async refusesV2(path: string): Promise<boolean> {
+    const u = new URL(path, this.base.href)
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:'
     u.searchParams.set('check', '')
     u.searchParams.set('protocol', SUBPROTOCOL_V2)
     try {
-      const res = await this.fetch(u.href)
-      return res.status === 400 && res.headers.get('x-roomcast-error') === 'bad_request' ? 'per-room' : 'v2'
+      const res = await this.fetch?.(u.href)
+      return res !== undefined && res.status === 400 && res.headers.get('x-roomcast-error') === 'bad_request'
     } catch {
-      return 'v2'
+      return false
     }
+  }
+
+  /** Transport `room-v2`: the subscription's own v2 connection on its room's URL, its events passed on as this subscription's. */
+  private openRoomV2(sub: Subscription): void {
+    // The same client key: publish ids are deduplicated per room, and each room has one socket here.
+    const options: ConnectionOptions = { ...this.options, transport: 'v2', WebSocket: this.WS, clientKey: this.clientKey }
+    if (this.fetch !== undefined) options.fetch = this.fetch
+    const conn = new RoomcastConnection(options, { path: `rooms/${encodeURIComponent(sub.room)}` })
+    const inner = conn.subscribe(sub.room, sub.options)
+    sub.inner = { conn, sub: inner }
+    inner.on('message', (m) => sub.emit('message', m))
+    inner.on('presence', (p) => sub.emit('presence', p))
+    inner.on('missed', (m) => sub.emit('missed', m))
+    inner.on('subscribed', (f) => sub.emit('subscribed', f))
+    inner.on('error', (e) => sub.emit('error', e))
   }
 
   private openPerRoom(sub: Subscription): void {
@@ -376,7 +428,7 @@ export class RoomcastConnection {
     } catch {
       return this.retry()
     }
-    const url = new URL(this.base.href)
+    const url = new URL(this.inner?.path ?? '', this.base.href)
     url.searchParams.set('client', this.clientKey)
     const ws = new this.WS(url.href, token === undefined ? SUBPROTOCOL_V2 : [SUBPROTOCOL_V2, token])
     this.ws = ws

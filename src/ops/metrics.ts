@@ -54,7 +54,7 @@ export const FRAME_REFUSALS = [
   'rate_limited',
   'unavailable',
   'outcome_unknown',
-  ...['bad_room', 'room_full', 'too_many_subscriptions', 'already_subscribed', 'too_many_rooms', 'hook_failed', 'hook_timeout'],
+  ...['bad_room', 'room_full', 'too_many_subscriptions', 'already_subscribed', 'too_many_rooms', 'hook_failed', 'hook_timeout', 'wrong_room'],
 ] as const
 /** A code of `FRAME_REFUSALS`. */
 export type FrameRefusal = (typeof FRAME_REFUSALS)[number]

@@ -23,6 +23,11 @@ export interface Connection {
    * core saw it: Node's ws, Bun's uWebSockets), so the close is counted and logged as the server's.
    */
   closedBy?(event: unknown): ErrorCode | undefined
+  /**
+   * When the runtime last answered a keep-alive for this socket without the core seeing it (Unix ms):
+   * Cloudflare's auto-response (getWebSocketAutoResponseTimestamp). Absent elsewhere.
+   */
+  heardAt?(): number | undefined
 }
 
 /**

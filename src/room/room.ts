@@ -35,7 +35,7 @@ import { countInWindow, exceedsBytes, takeToken } from './limits.ts'
 import { Member } from './member.ts'
 import { Presence } from './presence.ts'
 import { memberIdentity } from './publisher.ts'
-import type { RosterPage } from './roster.ts'
+import type { RosterPage, RosterStore } from './roster.ts'
 import { Roster } from './roster.ts'
 import type { Fanout } from './topics.ts'
 import { TopicDelivery } from './topics.ts'
@@ -59,6 +59,23 @@ export interface RoomOptions {
   scheduleExpiry?: (at: number) => void
   /** The application's hooks; the room runs `message` before it gives a publish a seq. */
   hooks?: Hooks
+  /**
+   * Schedule a call to `Room.presenceTick()` at `at` (Unix ms), replacing any earlier schedule: the v2
+   * roster's coalesced diffs and grace ends. Default: a clock timer. Cloudflare: the storage alarm.
+   */
+  schedulePresence?: (at: number) => void
+  /** Where the v2 roster keeps what must outlive the process (roster.ts); default: memory only. */
+  presenceStore?: RosterStore
+}
+
+/** How a restored member was attached (a Durable Object's socket, from its attachment). */
+export interface Restored {
+  /** When it was last heard from, at the latest (default: now). */
+  lastSeen?: number
+  /** A v2 subscription: what the room calls instead of closing the shared socket (Member.ended). */
+  ended?: (code: ErrorCode) => void
+  /** A v2 subscription that asked for presence: it keeps hearing the roster's diffs. */
+  watching?: boolean
 }
 
 /** Which members an operator's disconnect closes: those matching every field given; none given, everyone. */
@@ -145,6 +162,8 @@ export class Room {
       maxMembers: this.config.presenceMaxMembers,
       count: () => (this.log === undefined ? 0 : count()),
       send: this.sender,
+      schedule: options.schedulePresence,
+      store: options.presenceStore,
     })
     this.log = options.logs(name, {
       deliver: (entry) => {
@@ -224,15 +243,28 @@ export class Room {
     return m
   }
 
-  /** Re-admit a member whose info survived elsewhere (a Durable Object waking from hibernation). */
-  restore(conn: Connection, info: MemberInfo): Member {
+  /** Re-admit a member whose info survived elsewhere (a Durable Object waking from hibernation); call `restored()` after the last. */
+  restore(conn: Connection, info: MemberInfo, how: Restored = {}): Member {
     const m = new Member(conn, info, this.clock.now(), this.config.rateBurst)
+    if (how.lastSeen !== undefined) m.lastSeen = how.lastSeen
+    if (how.ended !== undefined) m.ended = how.ended
     this.members.add(m)
     this.delivery.live(m, 0)
     this.expiry.watch(info.exp)
     this.presence.known(this.log.members(this.members.size))
-    this.roster.enter(m)
+    this.roster.enter(m, true)
+    if (how.watching === true) this.roster.rewatch(m)
     return m
+  }
+
+  /** Every surviving member is restored: the roster looks at what it had not announced, when that is due. */
+  restored(): void {
+    this.roster.settle()
+  }
+
+  /** The roster's scheduled tick is due (where `schedulePresence` is given). */
+  presenceTick(): void {
+    this.roster.tick()
   }
 
   /** The member's socket closed; `closedBy` when the runtime closed it for one of the Errors table's reasons. */
@@ -264,6 +296,33 @@ export class Room {
         m.conn.terminate?.()
       } else m.conn.ping()
     }
+  }
+
+  /**
+   * For a runtime that cannot ping (Cloudflare): close the json members not heard from for IDLE_TIMEOUT_MS,
+   * by a frame or by the runtime's record of a keep-alive it answered (`conn.heardAt`). Raw members are left
+   * alone (a raw client has no keep-alive frame to send), and v2 subscriptions are their session's. Returns
+   * when the next one would be idle (Infinity: no member to watch).
+   */
+  reapIdle(now: number = this.clock.now()): number {
+    return this.idleScan(now, true)
+  }
+
+  /** When the first json member would be idle, as `reapIdle` sees it (Infinity: none to watch); closes no one. */
+  idleDeadline(): number {
+    return this.idleScan(this.clock.now(), false)
+  }
+
+  private idleScan(now: number, close: boolean): number {
+    const idle = this.config.idleTimeoutMs
+    let next = Infinity
+    for (const m of this.members) {
+      if (m.info.mode !== 'json' || m.ended !== undefined) continue
+      const last = Math.max(m.lastSeen, m.conn.heardAt?.() ?? 0)
+      if (close && now - last > idle) this.drop(m, 'idle_timeout')
+      else next = Math.min(next, last + idle + 1)
+    }
+    return next
   }
 
   /** Close every member with `code` (shutdown). */

@@ -34,6 +34,27 @@ export interface RosterOptions {
   /** The room's connection count (across instances, where the room's log knows it). */
   count: () => number
   send: SendTo
+  /**
+   * Call `tick()` at `at` (Unix ms), replacing any earlier schedule. Default: a clock timer. A Durable Object
+   * sets its storage alarm instead: a pending timer would keep it from hibernating, and one lost with an
+   * evicted object would lose the leave it was for.
+   */
+  schedule?: (at: number) => void
+  /** Where what watchers were told and who is in a grace period survive the process (a Durable Object's storage); default: memory only. */
+  store?: RosterStore
+}
+
+/** What a roster keeps past its process: what watchers were told, and the subs in a grace period (when their last connection left). */
+export interface RosterSnapshot {
+  announced: RosterMember[]
+  count: number
+  gone: [string, number][]
+}
+
+/** The persistence seam of a roster: absent (memory only) on Node, Deno and Bun; a Durable Object's SQLite on Cloudflare. */
+export interface RosterStore {
+  load(): RosterSnapshot | undefined
+  save(snapshot: RosterSnapshot): void
 }
 
 interface Entry {
@@ -73,6 +94,12 @@ export class Roster {
 
   constructor(private readonly o: RosterOptions) {
     this.announcedCount = o.count()
+    const saved = o.store?.load()
+    if (saved !== undefined) {
+      for (const m of saved.announced) this.announced.set(m.sub, m)
+      this.announcedCount = saved.count
+      for (const [sub, goneAt] of saved.gone) this.current.set(sub, { connections: 0, goneAt })
+    }
   }
 
   /** The room's log spans instances: fold their subs in from now on (called once, before any member joins). */
@@ -80,8 +107,8 @@ export class Roster {
     this.remote = remote
   }
 
-  /** A member joined the room: count it under its sub. */
-  enter(m: Member): void {
+  /** A member joined the room: count it under its sub. `restored`: it was here before the process started (a Durable Object waking), nothing to announce yet. */
+  enter(m: Member, restored = false): void {
     const sub = m.info.from
     if (sub !== undefined) {
       let e = this.current.get(sub)
@@ -92,10 +119,31 @@ export class Roster {
       e.connections++
       if (e.info === undefined && m.info.info !== undefined) e.info = m.info.info
       e.goneAt = undefined
-      this.dirty.add(sub)
+      if (!restored) this.dirty.add(sub)
       if (this.remote !== undefined) this.outgoing.add(sub)
     }
-    this.changed()
+    if (!restored) this.changed()
+  }
+
+  /** A restored v2 member that had asked for presence: it heard the roster before, diffs follow. */
+  rewatch(m: Member): void {
+    this.watchers.add(m)
+  }
+
+  /**
+   * Every restored member has entered: whatever differs from what was announced (a change whose tick was
+   * lost with an evicted process, a grace period that ends later) is looked at when it is due.
+   */
+  settle(): void {
+    for (const [sub, e] of this.current) if (e.goneAt !== undefined || this.announced.get(sub)?.connections !== this.total(sub, e)) this.dirty.add(sub)
+    for (const sub of this.announced.keys()) if (!this.current.has(sub)) this.dirty.add(sub)
+    if (this.dirty.size === 0) return
+    let at = Infinity
+    for (const sub of this.dirty) {
+      const goneAt = this.current.get(sub)?.goneAt
+      at = Math.min(at, goneAt === undefined ? this.o.clock.now() + this.o.intervalMs : goneAt + this.o.graceMs)
+    }
+    this.schedule(at)
   }
 
   /** A member left the room (or was dropped). */
@@ -106,7 +154,10 @@ export class Roster {
       const e = this.current.get(sub)
       if (e !== undefined && e.connections > 0) {
         e.connections--
-        this.settle(sub, e)
+        const wasHere = e.goneAt === undefined
+        this.settleGrace(sub, e)
+        // Its leave is due after the grace period, maybe after this process: keep when it went.
+        if (wasHere && e.goneAt !== undefined) this.save()
       }
       this.dirty.add(sub)
       if (this.remote !== undefined) this.outgoing.add(sub)
@@ -125,14 +176,14 @@ export class Roster {
         e = { connections: 0 }
         this.current.set(sub, e)
       }
-      this.settle(sub, e)
+      this.settleGrace(sub, e)
       this.dirty.add(sub)
     }
     this.changed()
   }
 
   /** Start `sub`'s grace period when its last connection anywhere is gone; end it when one is back. */
-  private settle(sub: string, e: Entry): void {
+  private settleGrace(sub: string, e: Entry): void {
     if (this.total(sub, e) > 0) e.goneAt = undefined
     else e.goneAt ??= this.o.clock.now()
   }
@@ -173,9 +224,16 @@ export class Roster {
   dispose(): void {
     if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer)
     this.timer = undefined
+    this.timerAt = 0
   }
 
   private schedule(at: number): void {
+    const external = this.o.schedule
+    if (external !== undefined) {
+      if (this.timerAt !== 0 && this.timerAt <= at) return
+      this.timerAt = at
+      return external(at)
+    }
     if (this.timer !== undefined) {
       if (this.timerAt <= at) return
       this.o.clock.clearTimeout(this.timer)
@@ -190,8 +248,17 @@ export class Roster {
     )
   }
 
-  /** Fold the changes since the last tick into one diff for every watcher. */
-  private tick(): void {
+  private save(): void {
+    const store = this.o.store
+    if (store === undefined) return
+    const gone: [string, number][] = []
+    for (const [sub, e] of this.current) if (e.goneAt !== undefined) gone.push([sub, e.goneAt])
+    store.save({ announced: [...this.announced.values()], count: this.announcedCount, gone })
+  }
+
+  /** Fold the changes since the last tick into one diff for every watcher. With `schedule` given, its owner calls this when due. */
+  tick(): void {
+    this.timerAt = 0
     const now = this.o.clock.now()
     const joins: RosterMember[] = []
     const leaves: string[] = []
@@ -201,6 +268,8 @@ export class Roster {
       const e = this.current.get(sub)
       if (e === undefined) {
         this.dirty.delete(sub)
+        // Announced, and gone with a process that could not keep its grace period: it left.
+        if (this.announced.delete(sub)) leaves.push(sub)
         continue
       }
       const elsewhere = this.remote?.get(sub)
@@ -234,6 +303,7 @@ export class Roster {
     // Grace periods end at scattered times; their leaves still go out at most once per interval.
     if (nextGraceEnd !== Infinity) this.schedule(Math.max(nextGraceEnd, now + this.o.intervalMs))
     if (joins.length === 0 && leaves.length === 0 && !countChanged) return
+    this.save()
     const truncated = this.announced.size > this.o.maxMembers
     const frame = truncated ? encodePresenceDiff(this.o.room, count, [], [], true) : encodePresenceDiff(this.o.room, count, joins, leaves, false)
     for (const m of this.watchers) if (!m.closed) this.o.send(m, frame)

@@ -31,10 +31,10 @@ import { SUBPROTOCOL_V2, isRoomName } from '../wire/names.ts'
 import { Refusals, refusalResponse } from '../wire/refusals.ts'
 import { mountAdmin } from './admin-routes.ts'
 import { bodyHash } from './body-hash.ts'
-import type { RoomGateway } from './gateway.ts'
+import type { RoomGateway, ScopedSession } from './gateway.ts'
 import type { Health } from './health.ts'
 import type { RoomAccess } from './room-access.ts'
-import type { SessionExtras } from './session.ts'
+import type { SessionGrant, SessionOptions } from './session.ts'
 
 export type { Health } from './health.ts'
 
@@ -183,7 +183,7 @@ export function createApp({
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (!isRoomName(room)) return refusalResponse('bad_room')
-    if (asksV2(c)) return refusalResponse('bad_request', 'roomcast.v2 connects on / and subscribes to rooms there')
+    if (asksV2(c)) return roomV2(c, room, ip)
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
     if (ip !== undefined) join.ip = ip
@@ -216,6 +216,44 @@ export function createApp({
     return gateway.upgrade(c, room, join)
   }
 
+  // Protocol v2 on a room's own URL: a session that serves that room only (the v2 socket a Durable Object can
+  // hold). Past the checks `upgrade` made, the door is v1's for that room: the token must grant it, the
+  // authorize hook is asked about it, and a full room is refused before the upgrade.
+  const roomV2 = async (c: Context, room: string, ip: string | undefined): Promise<Response> => {
+    if (gateway.connectRoom === undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served on a room URL here; connect on /')
+    const client = readClientKey((name) => c.req.query(name))
+    if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
+    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const admitted = builtIn ? await door.join(token, room) : NO_GRANT
+    if (isRefusal(admitted)) return refusalResponse(admitted)
+    // Only this room is ever checked against the grant again, so that is all of it the session keeps.
+    let grant: SessionGrant | undefined = admitted.grant === undefined ? undefined : { ...admitted.grant, rooms: [room] }
+    let info: MemberData | undefined
+    if (authorize !== undefined) {
+      const ask: AuthorizeRequest = { request: c.req.raw, c, room, action: 'join', protocol: SUBPROTOCOL_V2 }
+      if (admitted.grant !== undefined) ask.grant = admitted.grant
+      const r = await authorizeWith(authorize, ask, config.hookTimeoutMs, onError)
+      if ('refused' in r) return r.refused
+      const g = withIdentity(admitted.grant, r.identity)
+      grant = { rooms: [room], pub: g.pub ?? true }
+      if (g.sub !== undefined) grant.sub = g.sub
+      if (g.exp !== undefined) grant.exp = g.exp
+      info = g.info
+    }
+    const h = health()
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
+    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
+    if (await gateway.isFull(room)) return refusalResponse('room_full')
+    if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
+    if (!isUpgrade(c)) return c.body(null, 204)
+    const scoped: ScopedSession = {}
+    if (grant !== undefined) scoped.grant = grant
+    if (client !== undefined) scoped.client = client
+    if (info !== undefined) scoped.info = info
+    if (ip !== undefined) scoped.ip = ip
+    return gateway.connectRoom(c, room, scoped)
+  }
+
   // Protocol v2 on the mount root: the same door, but the token is not for one room (each subscribe checks it).
   const connectV2 = async (c: Context): Promise<Response> => {
     const ip = clientIp(c)
@@ -231,7 +269,7 @@ export function createApp({
     const badOrigin = door.checkOrigin(c.req.header('origin'))
     if (badOrigin !== null) return refusalResponse(badOrigin)
     if (gateway.connect === undefined)
-      return refusalResponse('bad_request', 'roomcast.v2 is not served here (one socket per room: use roomcast.v1 on /rooms/:room)')
+      return refusalResponse('bad_request', 'roomcast.v2 on / is not served here (one socket per room: use roomcast.v2 on /rooms/:room)')
     const client = readClientKey((name) => c.req.query(name))
     if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
     const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
@@ -266,7 +304,7 @@ export function createApp({
     if (!h.ready) return refusalResponse('unavailable', h.detail)
     if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
     if (!isUpgrade(c)) return c.body(null, 204)
-    const extras: SessionExtras = {}
+    const extras: SessionOptions = {}
     if (access !== undefined) extras.access = access
     if (ip !== undefined) extras.ip = ip
     return gateway.connect(c, admitted.grant, client, extras)

@@ -2,13 +2,24 @@
 import type { Context } from 'hono'
 import type { Grant } from '../access/credentials.ts'
 import type { AdminBackend } from '../admin/admin.ts'
+import type { MemberData } from '../hooks/hooks.ts'
 import type { EntryKind } from '../log/entry.ts'
 import type { Appended, Once } from '../log/room-log.ts'
 import type { JoinRequest } from '../room/connection.ts'
 import type { RoomStats } from '../room/room.ts'
 import type { RosterPage } from '../room/roster.ts'
 import type { Health } from './health.ts'
-import type { SessionExtras } from './session.ts'
+import type { SessionGrant, SessionOptions } from './session.ts'
+
+/** A protocol v2 upgrade on a room's own URL, past the door: what its session is opened with. */
+export interface ScopedSession {
+  grant?: SessionGrant
+  /** The `?client=` key. */
+  client?: string
+  /** What the `authorize` hook attached. */
+  info?: MemberData
+  ip?: string
+}
 
 /** How the app reaches rooms: a Hub in one process, or a Durable Object per room on Cloudflare. */
 export interface RoomGateway {
@@ -30,8 +41,10 @@ export interface RoomGateway {
    * Answer an already-validated protocol v2 upgrade (on `/`); absent where one socket cannot span rooms
    * (Cloudflare). `session`: what else the session is given (the `authorize` hook to ask per room, the address).
    */
-  connect?(c: Context, grant: Grant | undefined, client?: string, session?: SessionExtras): Response | Promise<Response>
-  /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none (Cloudflare). */
+  connect?(c: Context, grant: Grant | undefined, client?: string, session?: SessionOptions): Response | Promise<Response>
+  /** Answer an already-validated protocol v2 upgrade on `/rooms/:room`: a session serving that room only. */
+  connectRoom?(c: Context, room: string, session: ScopedSession): Response | Promise<Response>
+  /** `GET /rooms/:room/presence`: a page of the room's roster; absent where there is none. */
   presence?(room: string, limit: number, cursor?: string): Promise<RosterPage>
   /** `GET /rooms/:room` */
   stats(room: string): Promise<RoomStats>

@@ -11,6 +11,7 @@ import { chooseSubprotocol } from '../wire/join.ts'
 import type { RoomGateway } from './gateway.ts'
 import type { Hub } from './hub.ts'
 import { hubAdmin } from './hub-admin.ts'
+import type { SessionOptions } from './session.ts'
 import { SessionEvents } from './session-events.ts'
 
 /**
@@ -44,6 +45,16 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
     async connect(c: Context, grant, client, extras) {
       const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
       const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client, extras), upgradeOptions)
+      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+      return res
+    },
+    // Protocol v2 on a room's URL: the same session, serving that room only.
+    async connectRoom(c: Context, name, { grant, client, info, ip }) {
+      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+      const options: SessionOptions = { scope: name }
+      if (info !== undefined) options.info = info
+      if (ip !== undefined) options.ip = ip
+      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client, options), upgradeOptions)
       if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
       return res
     },

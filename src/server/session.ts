@@ -5,6 +5,10 @@
  * and Redis work unchanged; every subscription's member holds the one shared
  * socket, and the room tells the session (Member.ended) when it drops one. The session owns what is per connection: frame size, the rate limit
  * (over publishes and subscribes), the bad-frame budget, liveness and expiry.
+ *
+ * A session opened on a room's own URL (`/rooms/:room`, SessionOptions.scope) serves that room only: the
+ * same frames, and `wrong_room` for any other. That is the v2 socket a Durable Object can hold (Cloudflare),
+ * which keeps such a session across hibernation from its `snapshot()` (SessionOptions.saved).
  */
 import type { Grant } from '../access/credentials.ts'
 import { grantsRoom } from '../access/credentials.ts'
@@ -16,7 +20,7 @@ import { Rejected } from '../hooks/hooks.ts'
 import { OutcomeUnknown, Unavailable, dedupeKey } from '../log/room-log.ts'
 import type { FrameRefusal } from '../ops/metrics.ts'
 import type { Ops, Who } from '../ops/ops.ts'
-import type { Connection, JoinRequest } from '../room/connection.ts'
+import type { Connection, JoinRequest, MemberInfo } from '../room/connection.ts'
 import { newConnectionId } from '../room/connection.ts'
 import { expired } from '../room/expiry.ts'
 import type { Bucket, Window } from '../room/limits.ts'
@@ -46,12 +50,31 @@ export interface SessionRooms {
   readonly ops: Ops
 }
 
-/** What a session is given besides its token: the application's `authorize` hook to ask per room, and the client's address. */
-export interface SessionExtras {
+/** What a session is granted: a token's grant, or what the `authorize` hook gave on a room's URL (no expiry). */
+export type SessionGrant = Pick<Grant, 'sub' | 'rooms' | 'pub'> & { exp?: number }
+
+/** How a session is opened, beyond its socket and grant. */
+export interface SessionOptions {
   /** The application's `authorize` hook, asked per room (room-access.ts); absent: the token alone decides. */
   access?: RoomAccess
   /** The client's address as the runtime reports it, for the log lines about this connection. */
   ip?: string
+  /** Opened on `/rooms/<scope>`: it subscribes and publishes to that room only (`wrong_room` for any other). */
+  scope?: string
+  /** What the `authorize` hook attached, given to its subscription's member (a room's URL only: the hook ran for that room). */
+  info?: MemberData
+  /** Called whenever `snapshot()` changed (a subscription began or ended): a Durable Object writes it to the socket's attachment. */
+  saved?: (state: SessionState) => void
+}
+
+/** What a session must keep to be rebuilt after its process went (a Durable Object's hibernation): small and plain. */
+export interface SessionState {
+  id: string
+  grant?: SessionGrant
+  client?: string
+  scope?: string
+  info?: MemberData
+  subs: { room: string; id?: string; presence?: true; member: MemberInfo }[]
 }
 
 /** One subscription: its room, and its member once the room is ready. */
@@ -59,6 +82,7 @@ interface Subscription {
   room: Room
   member: Member | null
   id?: string
+  presence?: true
 }
 
 const FLOOD_WINDOW_MS = 10_000
@@ -71,7 +95,7 @@ function withRoom(frame: Record<string, unknown>, id: string | undefined): Recor
 
 /** One v2 connection and its subscriptions. */
 export class Session {
-  readonly id = newConnectionId()
+  readonly id: string
   private readonly subs = new Map<string, Subscription>()
   private readonly config: Config
   private readonly bucket: Bucket
@@ -84,7 +108,7 @@ export class Session {
   private readonly ops: Ops
   private readonly who: Who
   /** This connection as the `message` hook sees a publish of it without `info`: one object, not one per publish. */
-  private readonly publisher: Publisher = { connectionId: this.id }
+  private readonly publisher: Publisher
   /** Subscribes waiting for the `authorize` hook's verdict (with access only): each holds its place, by room. */
   private readonly asking = new Map<string, object>()
   /** The `authorize` hook's verdicts by room, or the question still out (with access only); bounded (remember). */
@@ -94,14 +118,17 @@ export class Session {
     private readonly rooms: SessionRooms,
     private readonly conn: Connection,
     /** What the token grants; undefined where no token is required (any room, publishing allowed). */
-    private readonly grant: Grant | undefined,
+    private readonly grant: SessionGrant | undefined,
     private readonly clock: Clock,
     private readonly onError: (err: unknown) => void = (err) => console.error('roomcast:', err),
     /** The upgrade's `?client=` key: without a `sub`, publish ids are deduplicated under it, else under this connection. */
     private readonly client?: string,
-    extras: SessionExtras = {},
+    private readonly options: SessionOptions & { id?: string } = {},
   ) {
+    this.id = options.id ?? newConnectionId()
+    this.publisher = { connectionId: this.id }
     this.config = rooms.config
+    const extras = options
     this.access = extras.access
     this.ops = rooms.ops
     // Who the log lines about this connection name: its welcome's id, address and sub.
@@ -114,6 +141,78 @@ export class Session {
     this.rateRefusals = { count: 0, start: now }
     this.badFrames = { count: 0, start: now }
     this.lastSeen = now
+  }
+
+  /**
+   * Rebuild a session from its `snapshot()` on a socket that outlived its process (a Durable Object waking):
+   * its subscriptions' members are restored into their rooms as they were, heard from at `lastSeen` at the latest.
+   */
+  static restore(
+    rooms: SessionRooms,
+    conn: Connection,
+    state: SessionState,
+    clock: Clock,
+    lastSeen: number,
+    onError?: (err: unknown) => void,
+    saved?: (state: SessionState) => void,
+  ): Session {
+    const options: SessionOptions & { id?: string } = { id: state.id }
+    if (state.scope !== undefined) options.scope = state.scope
+    // The hook's info is kept once, in the subscription's member when there is one (a 2 KiB attachment holds it).
+    const info = state.info ?? state.subs[0]?.member.info
+    if (info !== undefined) options.info = info
+    if (saved !== undefined) options.saved = saved
+    const s = new Session(rooms, conn, state.grant, clock, onError, state.client, options)
+    s.lastSeen = lastSeen
+    rooms.sessions.add(s)
+    for (const saved of state.subs) {
+      const room = rooms.room(saved.room)
+      const sub: Subscription = { room, member: null }
+      if (saved.id !== undefined) sub.id = saved.id
+      if (saved.presence === true) sub.presence = true
+      const name = saved.room
+      sub.member = room.restore(conn, saved.member, { lastSeen, ended: (code) => s.ended(name, code), watching: saved.presence === true })
+      s.subs.set(name, sub)
+    }
+    return s
+  }
+
+  /** What must outlive this process for the session to be rebuilt (`Session.restore`). */
+  snapshot(): SessionState {
+    const state: SessionState = { id: this.id, subs: [] }
+    if (this.grant !== undefined) state.grant = this.grant
+    if (this.client !== undefined) state.client = this.client
+    if (this.options.scope !== undefined) state.scope = this.options.scope
+    let infoKept = false
+    for (const [room, sub] of this.subs) {
+      if (sub.member === null) continue
+      const entry: SessionState['subs'][number] = { room, member: sub.member.info }
+      if (sub.id !== undefined) entry.id = sub.id
+      if (sub.presence === true) entry.presence = true
+      if (sub.member.info.info !== undefined) infoKept = true
+      state.subs.push(entry)
+    }
+    if (this.options.info !== undefined && !infoKept) state.info = this.options.info
+    return state
+  }
+
+  /**
+   * For a runtime that cannot ping (Cloudflare): close with idle_timeout when nothing was heard for
+   * IDLE_TIMEOUT_MS, neither a frame nor a keep-alive the runtime answered (`conn.heardAt`). Returns when
+   * it would next be idle (Infinity once closed).
+   */
+  reapIdle(now: number): number {
+    if (this.closed) return Infinity
+    const next = this.idleDeadline()
+    if (now < next) return next
+    this.close('idle_timeout')
+    return Infinity
+  }
+
+  /** When this session would be idle, as `reapIdle` sees it; closes nothing. */
+  idleDeadline(): number {
+    if (this.closed) return Infinity
+    return Math.max(this.lastSeen, this.conn.heardAt?.() ?? 0) + this.config.idleTimeoutMs + 1
   }
 
   /** Subscriptions with a room member (ready or being welcomed). */
@@ -148,6 +247,14 @@ export class Session {
     if (f.type === 'ping') return this.send(PONG)
     if (f.type === 'unsubscribe') return this.unsubscribe(f.room, f.id)
     if (!this.takeToken(f.room, f.id, now)) return
+    const scope = this.options.scope
+    if (scope !== undefined && f.room !== scope)
+      return this.refuse(
+        'wrong_room',
+        `this socket serves room "${scope}" only (it was opened on /rooms/${scope}); use another socket for "${f.room}"`,
+        f.room,
+        f.id,
+      )
     if (f.type === 'subscribe') this.subscribe(f)
     else this.publish(f, d.dataJson as string)
   }
@@ -195,6 +302,7 @@ export class Session {
       const sub = this.subs.get(room)
       if (sub === undefined) return
       this.subs.delete(room)
+      this.saveState()
       this.refuse(code === 'room_full' ? 'room_full' : 'unavailable', undefined, room, sub.id)
       return
     }
@@ -238,6 +346,7 @@ export class Session {
     if (room.full) return this.refuse('room_full', undefined, name, f.id)
     const sub: Subscription = { room, member: null }
     if (f.id !== undefined) sub.id = f.id
+    if (f.presence === true) sub.presence = true
     this.subs.set(name, sub)
     room.ready().then(
       () => {
@@ -251,9 +360,12 @@ export class Session {
         if (f.epoch !== undefined) req.epoch = f.epoch
         if (identity.sub !== undefined) req.from = identity.sub
         if (identity.canPublish !== undefined) req.canPublish = identity.canPublish
-        if (identity.info !== undefined) req.info = identity.info
+        // The hook's info for this room: from the per-room verdict, or (a room's URL) from the door's.
+        const info = identity.info ?? this.options.info
+        if (info !== undefined) req.info = info
         if (this.grant?.exp !== undefined) req.exp = this.grant.exp
         sub.member = room.join(this.conn, req)
+        this.saveState()
       },
       (err) => {
         if (!(err instanceof Unavailable)) this.onError(err)
@@ -270,6 +382,7 @@ export class Session {
     if (sub !== undefined) {
       this.subs.delete(name)
       if (sub.member !== null) sub.room.leave(sub.member)
+      this.saveState()
     }
     this.send(encodeUnsubscribed(name, id))
   }
@@ -360,6 +473,11 @@ export class Session {
     if (countInWindow(this.rateRefusals, now, FLOOD_WINDOW_MS) > this.config.floodStrikes) this.close('flooding')
     else this.refuse('rate_limited', undefined, room, id)
     return false
+  }
+
+  /** Tell the owner (a Durable Object) what to keep, where it asked to be told. */
+  private saveState(): void {
+    if (this.options.saved !== undefined && !this.closed) this.options.saved(this.snapshot())
   }
 
   // ---- send ----

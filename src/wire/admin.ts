@@ -72,7 +72,7 @@ export interface RoomCostReport {
   deliveries: number
   /** Reports this room sent to the registry (each one a Durable Object request). */
   reports?: number
-  /** Alarm invocations (each billed as a request): credential expiries, and the flushes that report. */
+  /** Alarm invocations (each billed as a request): credential expiries, v2 roster ticks, the idle reaper's looks, and the flushes that report. */
   alarms?: number
   /** Whether the object is in memory, as far as its last report tells. */
   awake?: boolean

@@ -72,6 +72,8 @@ export const Errors = {
   too_many_subscriptions: { close: null, retry: 'terminal', message: 'this connection has MAX_SUBSCRIPTIONS subscriptions; unsubscribe one first' },
   already_subscribed: { close: null, retry: 'terminal', message: 'this connection is already subscribed to this room' },
   too_many_rooms: { close: null, retry: 'reconnect', message: 'this server holds MAX_ROOMS rooms; try again later' },
+  // A v2 socket opened on /rooms/:room serves that room only (on Cloudflare, the room's own Durable Object holds it).
+  wrong_room: { close: null, retry: 'terminal', message: "this socket serves its URL's room only; use another socket for another room" },
 } as const satisfies Record<string, ErrorSpec>
 
 /** A code of the Errors table. */

@@ -172,3 +172,45 @@ describe('RoomcastConnection', () => {
     expect(await a2.publish('x')).toBe(1)
   })
 })
+
+describe('RoomcastConnection, one v2 socket per room', () => {
+  it('gives the same API, presence with identities included, over a v2 socket on each room’s URL', async () => {
+    const [r1, r2] = [uniqueRoom(), uniqueRoom()]
+    const a = connection({ transport: 'room-v2' })
+    const b = connection()
+    const a1 = a.subscribe(r1, { presence: true })
+    const a2 = a.subscribe(r2)
+    const b1 = b.subscribe(r1)
+    await Promise.all([a1, a2, b1].map(subscribed))
+    // One socket per room for a, each on its room's URL; one for b.
+    const perRoom = sockets.filter((s) => s.protocol === 'roomcast.v2' && /\/rooms\//.test(s.url))
+    expect(perRoom.map((s) => new URL(s.url).pathname).sort()).toEqual([`/rooms/${r1}`, `/rooms/${r2}`].sort())
+    const got = record(a1)
+    await b1.publish('to room-v2')
+    await until(() => got.length === 1, 'the message on the room-v2 transport')
+    expect(got[0]).toMatchObject({ room: r1, data: 'to room-v2' })
+    expect(await a2.publish('x')).toBe(1)
+    expect(await a.publish(r1, 'by room')).toBe(2)
+    await until(() => a1.presence?.connections === 2, 'the count of both sockets')
+    expect(a1.presence?.members).toBeInstanceOf(Map)
+  })
+
+  it('falls back to one v1 socket per room only where the room URL refuses v2 too (an older server)', async () => {
+    const older: typeof fetch = async (input) => {
+      const u = new URL(String(input))
+      // What a server without v2 on room URLs answers both door checks (on / and on /rooms/:room): 400 bad_request.
+      if (u.searchParams.get('protocol') === 'roomcast.v2') return new Response('{}', { status: 400, headers: { 'x-roomcast-error': 'bad_request' } })
+      return fetch(input)
+    }
+    const asked: string[] = []
+    const counting: typeof fetch = (input, init) => {
+      asked.push(new URL(String(input)).pathname)
+      return older(input, init)
+    }
+    const c = connection({ fetch: counting })
+    expect(await c.whichTransport()).toBe('per-room')
+    expect(asked.slice(0, 2)).toEqual(['/', '/rooms/roomcast-door-check'])
+    const a = connection({ fetch: ((input: RequestInfo | URL) => (new URL(String(input)).pathname === '/' ? older(input) : fetch(input))) as typeof fetch })
+    expect(await a.whichTransport()).toBe('room-v2')
+  })
+})

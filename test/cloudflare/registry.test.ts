@@ -17,7 +17,9 @@ const dir = tempDir('roomcast-cf-registry-')
 let server: ServerHandle
 
 beforeAll(async () => {
-  server = await startWrangler({ ...TEST_ENV, ADMIN_TOKEN }, dir)
+  // The default idle timeout, as a deployment has it: the idle reaper's first look (an alarm, which wakes the
+  // object) comes after these scenarios, which count wakes and alarms of rooms whose members sit silent.
+  server = await startWrangler({ ...TEST_ENV, IDLE_TIMEOUT_MS: '60000', ADMIN_TOKEN }, dir)
 }, 120_000)
 
 afterAll(async () => {

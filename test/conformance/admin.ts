@@ -68,6 +68,13 @@ export function adminScenarios(ctx: SuiteContext): void {
       }
       const m = await connectJson(`${server.ws}/rooms/${room}`, { protocols: ['roomcast.v1', t] })
       open.push(m.client)
+      // Kept alive as the client library does: where the server cannot ping (Cloudflare), a json member silent
+      // for IDLE_TIMEOUT_MS is reaped, and these wait for reports longer than that.
+      const alive = setInterval(() => {
+        if (m.client.ws.readyState === m.client.ws.OPEN) m.client.send({ type: 'ping' })
+        else clearInterval(alive)
+      }, Number(ctx.env.IDLE_TIMEOUT_MS) / 3)
+      alive.unref()
       return m
     }
     /** Publish `n` messages over HTTP (with a token), so a room has history and traffic. */

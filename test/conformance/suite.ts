@@ -69,7 +69,8 @@ export interface Capabilities {
   instanceRoomLimit?: boolean
   /**
    * Protocol v2 on `/`: one socket holds subscriptions to many rooms. Optional, default true; false where a
-   * socket belongs to one room's process (Cloudflare: one Durable Object per room), which refuses v2 with 400.
+   * socket belongs to one room's process (Cloudflare: one Durable Object per room), which refuses v2 on `/`
+   * with 400; v2 on a room's own URL (`/rooms/:room`) is served everywhere.
    */
   multiplexing?: boolean
   /**

@@ -4,7 +4,7 @@ import { createApp } from '../../src/index.ts'
 import { config } from './fakes.ts'
 
 /** A gateway that can (or cannot) hold v2 connections; upgrades are never reached: these are door checks. */
-function gateway(v2: boolean): RoomGateway {
+function gateway(v2: boolean, roomV2 = false): RoomGateway {
   const g: RoomGateway = {
     isFull: () => false,
     upgrade: () => new Response(null, { status: 418 }),
@@ -12,6 +12,7 @@ function gateway(v2: boolean): RoomGateway {
     publish: async () => ({ seq: 1, duplicate: false, mismatch: false }),
   }
   if (v2) g.connect = () => new Response(null, { status: 418 })
+  if (roomV2) g.connectRoom = () => new Response(null, { status: 418 })
   return g
 }
 
@@ -22,7 +23,7 @@ describe('the door of protocol v2', () => {
     expect((await check(createApp({ config: config(), gateway: gateway(true) }))).status).toBe(204)
   })
 
-  it('refuses v2 with 400 bad_request where it does not (Cloudflare), and on /rooms/:room', async () => {
+  it('refuses v2 on / with 400 bad_request where it does not (Cloudflare), and on /rooms/:room where the gateway has no room sessions', async () => {
     const res = await check(createApp({ config: config(), gateway: gateway(false) }))
     expect(res.status).toBe(400)
     expect(res.headers.get('x-roomcast-error')).toBe('bad_request')
@@ -37,5 +38,29 @@ describe('the door of protocol v2', () => {
   it('refuses a v2 connection without a token where tokens are required', async () => {
     const app = createApp({ config: config({ access: { allowedOrigins: [], authSecret: 'x'.repeat(40) } }), gateway: gateway(true) })
     expect((await check(app)).status).toBe(401)
+  })
+
+  it('lets a v2 door check on a room URL through where the gateway serves room sessions, even where / refuses v2', async () => {
+    expect((await check(createApp({ config: config(), gateway: gateway(false, true) }), '/rooms/r?check&protocol=roomcast.v2')).status).toBe(204)
+  })
+
+  it('on a room URL, asks the authorize hook about that room and wants a token granting it', async () => {
+    const asked: string[] = []
+    const app = createApp({
+      config: config(),
+      gateway: gateway(false, true),
+      hooks: {
+        authorize: ({ room }) => {
+          asked.push(room ?? '(none)')
+          return room === 'ok' ? { sub: 'x' } : { deny: 'nope', status: 403, message: 'not you' }
+        },
+      },
+    })
+    expect((await check(app, '/rooms/ok?check&protocol=roomcast.v2')).status).toBe(204)
+    const no = await check(app, '/rooms/other?check&protocol=roomcast.v2')
+    expect([no.status, no.headers.get('x-roomcast-error')]).toEqual([403, 'nope'])
+    expect(asked).toEqual(['ok', 'other'])
+    const tokens = createApp({ config: config({ access: { allowedOrigins: [], authSecret: 'x'.repeat(40) } }), gateway: gateway(false, true) })
+    expect((await check(tokens, '/rooms/r?check&protocol=roomcast.v2')).status).toBe(401)
   })
 })
