@@ -402,14 +402,22 @@ export class RoomcastConnection {
   }
 
   private openPerRoom(sub: Subscription): void {
+    // This connection's settings, and its client key: publish ids are deduplicated per room, and each room has one socket here.
+    const o = this.options
     const client = new RoomClient({
       url: this.base.href,
       room: sub.room,
       since: sub.firstSince,
-      token: this.options.token,
+      token: o.token,
       WebSocket: this.WS,
       fetch: this.fetch,
-      pingIntervalMs: this.options.pingIntervalMs,
+      pingIntervalMs: o.pingIntervalMs,
+      clientKey: this.clientKey,
+      ackTimeoutMs: o.ackTimeoutMs,
+      dedupeWindowMs: o.dedupeWindowMs,
+      maxQueue: o.maxQueue,
+      initialDelayMs: o.initialDelayMs,
+      maxDelayMs: o.maxDelayMs,
     })
     sub.v1 = client
     client.on('welcome', (w) => sub.live(w))

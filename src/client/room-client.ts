@@ -37,8 +37,8 @@ export interface ClientOptions {
    * backoff, ack, queue, ping and transport settings. `room` and `since` must then be absent.
    */
   multiRoom?: boolean
-  /** With `multiRoom`: `auto` (default), `v2` or `per-room`, as RoomcastConnection's `transport`. */
-  transport?: 'auto' | 'v2' | 'per-room'
+  /** With `multiRoom`: `auto` (default), `v2`, `room-v2` or `per-room`, as RoomcastConnection's `transport`. */
+  transport?: 'auto' | 'v2' | 'room-v2' | 'per-room'
   /** The room to join; omitted, the server's default room (an upgrade on `/`). */
   room?: string
   /** Ask the first join for the history after this seq (0: all the room holds). Omitted: only what comes next. */

@@ -171,6 +171,15 @@ describe('RoomcastConnection', () => {
     expect(got[0]).toMatchObject({ room: r1, data: 'to per-room' })
     expect(await a2.publish('x')).toBe(1)
   })
+
+  it('gives each per-room v1 socket the connection’s client key, so its publish ids are deduplicated as the connection’s', async () => {
+    const a = connection({ transport: 'per-room', clientKey: 'tab-7' })
+    const [s1, s2] = [a.subscribe(uniqueRoom()), a.subscribe(uniqueRoom())]
+    await Promise.all([s1, s2].map(subscribed))
+    const v1 = sockets.filter((s) => s.protocol === 'roomcast.v1')
+    expect(v1).toHaveLength(2)
+    for (const s of v1) expect(new URL(s.url).searchParams.get('client')).toBe('tab-7')
+  })
 })
 
 describe('RoomcastConnection, one v2 socket per room', () => {
