@@ -78,13 +78,13 @@ export interface Restored {
   watching?: boolean
 }
 
-/** Which members an operator's disconnect closes: those matching every field given; none given, everyone. */
 /** A protocol v2 connection publishing from outside the room: its id and `info` go to the `message` hook, whose verdicts on it are applied in order. */
 export interface Publisher {
   connectionId: string
   info?: MemberData
 }
 
+/** Which members an operator's disconnect closes: those matching every field given; none given, everyone. */
 export interface MemberFilter {
   sub?: string
   connectionId?: string
