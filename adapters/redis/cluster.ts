@@ -11,7 +11,7 @@ import type { ClusterOptions, RedisOptions } from 'ioredis'
 import { Cluster, ReplyError } from 'ioredis'
 import type { DirectoryScript } from './directory-scripts.ts'
 import { defineDirectoryScripts } from './directory-scripts.ts'
-import { LIVE, PEEK, RANGE, REBASE, ROSTER_READ, publishingScripts } from './scripts.ts'
+import { defineRoomScripts } from './scripts.ts'
 import { ShardBatches } from './shard-batches.ts'
 import { ShardSubscribers } from './shard-subscribers.ts'
 import type { ProbeSettings } from './single.ts'
@@ -92,18 +92,8 @@ export class ClusterRedis implements Transport {
       clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
     }
     this.cmd = new Cluster(settings.nodes, options) as ScriptedCluster
-    const { APPEND, BEAT, ROSTER_WRITE } = publishingScripts('SPUBLISH')
-    this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
-    // The same script with the publish-key keys (the room's hash tag: its slot): the dedupe lookup runs inside the append.
-    this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
-    this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
-    this.cmd.defineCommand('rcBeat', { numberOfKeys: 5, lua: BEAT })
     // Routed by their keys' slot: all of them carry the room's hash tag.
-    this.cmd.defineCommand('rcRosterWrite', { lua: ROSTER_WRITE })
-    this.cmd.defineCommand('rcRosterRead', { lua: ROSTER_READ })
-    this.cmd.defineCommand('rcLive', { numberOfKeys: 1, lua: LIVE })
-    this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
-    this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
+    defineRoomScripts(this.cmd, 'SPUBLISH')
     defineDirectoryScripts(this.cmd)
     this.confirmsAppends = settings.replicaWaitMs > 0
     const slotNodes = (slot: number) => this.cmd.slots[slot]

@@ -264,14 +264,26 @@ end
 return out
 `
 
-/** The scripts that publish, for one way of publishing. */
-export function publishingScripts(pub: PublishCommand): { APPEND: string; BEAT: string; ROSTER_WRITE: string } {
-  return { APPEND: append(pub), BEAT: beat(pub), ROSTER_WRITE: rosterWrite(pub) }
+/** What defines a script as a command: an ioredis connection or cluster. */
+interface Definer {
+  defineCommand(name: string, def: { numberOfKeys?: number; lua: string }): void
 }
 
-/** The append script on one Redis (classic pub/sub). */
-export const APPEND = append('PUBLISH')
-/** The heartbeat script on one Redis (classic pub/sub). */
-export const BEAT = beat('PUBLISH')
-/** The roster write script on one Redis (classic pub/sub). */
-export const ROSTER_WRITE = rosterWrite('PUBLISH')
+/**
+ * Define the room scripts on `client` (one Redis or the cluster), the publishing ones with `pub`: PUBLISH on
+ * one Redis, SPUBLISH on a cluster, where every key of a call carries the room's hash tag (one slot).
+ */
+export function defineRoomScripts(client: Definer, pub: PublishCommand): void {
+  const APPEND = append(pub)
+  client.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
+  // The same script with the publish-key keys: the dedupe lookup runs inside the append.
+  client.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
+  client.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
+  client.defineCommand('rcBeat', { numberOfKeys: 5, lua: beat(pub) })
+  // Their key counts are given per call (one key per instance read).
+  client.defineCommand('rcRosterWrite', { lua: rosterWrite(pub) })
+  client.defineCommand('rcRosterRead', { lua: ROSTER_READ })
+  client.defineCommand('rcLive', { numberOfKeys: 1, lua: LIVE })
+  client.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
+  client.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
+}

@@ -9,7 +9,7 @@ import type { RedisOptions } from 'ioredis'
 import { Redis } from 'ioredis'
 import type { DirectoryScript } from './directory-scripts.ts'
 import { defineDirectoryScripts } from './directory-scripts.ts'
-import { APPEND, BEAT, LIVE, PEEK, RANGE, REBASE, ROSTER_READ, ROSTER_WRITE } from './scripts.ts'
+import { defineRoomScripts } from './scripts.ts'
 import type { Reply, Transport, TransportEvents } from './transport.ts'
 import type { RoomKeys } from './wire.ts'
 
@@ -80,16 +80,7 @@ export class SingleRedis implements Transport {
   ) {
     this.cmd = new Redis(url, { ...FAIL_FAST, enableAutoPipelining: true }) as Scripted
     this.sub = new Redis(url, FAIL_FAST)
-    this.cmd.defineCommand('rcAppend', { numberOfKeys: 2, lua: APPEND })
-    // The same script with the publish-key keys: the dedupe lookup runs inside the append.
-    this.cmd.defineCommand('rcAppendOnce', { numberOfKeys: 4, lua: APPEND })
-    this.cmd.defineCommand('rcRange', { numberOfKeys: 2, lua: RANGE })
-    this.cmd.defineCommand('rcBeat', { numberOfKeys: 5, lua: BEAT })
-    this.cmd.defineCommand('rcRosterWrite', { lua: ROSTER_WRITE })
-    this.cmd.defineCommand('rcRosterRead', { lua: ROSTER_READ })
-    this.cmd.defineCommand('rcLive', { numberOfKeys: 1, lua: LIVE })
-    this.cmd.defineCommand('rcPeek', { numberOfKeys: 2, lua: PEEK })
-    this.cmd.defineCommand('rcRebase', { numberOfKeys: 1, lua: REBASE })
+    defineRoomScripts(this.cmd, 'PUBLISH')
     defineDirectoryScripts(this.cmd)
     for (const conn of [this.cmd, this.sub]) {
       conn.on('ready', () => {
