@@ -9,12 +9,15 @@
  * refused too (an older server), a v1 `RoomcastClient` per room (counts only).
  * The v1 single-room `RoomcastClient` is unchanged.
  */
+
 import type { ErrorCode } from '../wire/errors.ts'
 import type { MessageFrame } from '../wire/frames.ts'
 import { SUBPROTOCOL_V2, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import type { ClientErrorCode } from './error.ts'
 import { RoomcastError } from './error.ts'
+import type { Listener } from './listeners.ts'
+import { Listeners } from './listeners.ts'
 import { Outbox } from './outbox.ts'
 import { closeRetry } from './retry.ts'
 import type { ConnectionState, Missed } from './room-client.ts'
@@ -89,11 +92,9 @@ export interface SubscriptionEvents {
   error: RoomcastError
 }
 
-type Listener<T> = (event: T) => void
-
 /** One room subscription of a connection. */
 export class Subscription {
-  private readonly listeners = new Map<keyof SubscriptionEvents, Set<Listener<never>>>()
+  private readonly listeners = new Listeners<SubscriptionEvents>()
   /** @internal */ readonly tracker = new SeqTracker()
   /** @internal */ epoch: string | undefined
   /** @internal */ firstSince: number | undefined
@@ -126,13 +127,7 @@ export class Subscription {
 
   /** Listen to an event; returns a function that stops listening. */
   on<K extends keyof SubscriptionEvents>(type: K, fn: Listener<SubscriptionEvents[K]>): () => void {
-    let set = this.listeners.get(type)
-    if (set === undefined) {
-      set = new Set()
-      this.listeners.set(type, set)
-    }
-    set.add(fn)
-    return () => void set.delete(fn)
+    return this.listeners.on(type, fn)
   }
 
   /** Publish `data` to this room; resolves with its seq once acked. */
@@ -192,15 +187,7 @@ export class Subscription {
 
   /** @internal */
   emit<K extends keyof SubscriptionEvents>(type: K, event: SubscriptionEvents[K]): void {
-    for (const fn of [...(this.listeners.get(type) ?? [])]) {
-      try {
-        ;(fn as Listener<SubscriptionEvents[K]>)(event)
-      } catch (err) {
-        setTimeout(() => {
-          throw err
-        })
-      }
-    }
+    this.listeners.emit(type, event)
   }
 }
 
@@ -232,7 +219,7 @@ export class RoomcastConnection {
   private readonly outbox: Outbox
   /** Sent as `?client=` on every connect: the server deduplicates this connection's publish ids under it. */
   readonly clientKey: string
-  private readonly listeners = new Map<'state', Set<Listener<ConnectionState>>>()
+  private readonly listeners = new Listeners<{ state: ConnectionState }>()
   private transport: Promise<Transport>
   private ws: WebSocket | undefined
   private current: ConnectionState = 'connecting'
@@ -289,13 +276,7 @@ export class RoomcastConnection {
 
   /** Listen to state changes. */
   on(type: 'state', fn: Listener<ConnectionState>): () => void {
-    let set = this.listeners.get(type)
-    if (set === undefined) {
-      set = new Set()
-      this.listeners.set(type, set)
-    }
-    set.add(fn)
-    return () => void set.delete(fn)
+    return this.listeners.on(type, fn)
   }
 
   /** Subscribe to `room`; the subscription resumes by itself after every reconnect. */
@@ -533,6 +514,6 @@ export class RoomcastConnection {
   private setState(state: ConnectionState): void {
     if (this.current === state) return
     this.current = state
-    for (const fn of [...(this.listeners.get('state') ?? [])]) fn(state)
+    this.listeners.emit('state', state)
   }
 }

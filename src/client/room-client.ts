@@ -9,11 +9,14 @@
  * close reason, or a door check after a refused upgrade), the state change
  * carries it, and a terminal one ends the reconnecting.
  */
+
 import type { MessageFrame, PresenceFrame, ServerFrame, WelcomeFrame } from '../wire/frames.ts'
 import { ROOM_NAME_RULE, SUBPROTOCOL, isRoomName } from '../wire/names.ts'
 import { backoffDelay } from './backoff.ts'
 import { askWhy } from './door-check.ts'
 import { RoomcastError } from './error.ts'
+import type { Listener } from './listeners.ts'
+import { Listeners } from './listeners.ts'
 import { Outbox } from './outbox.ts'
 import { closeRetry } from './retry.ts'
 import { SeqTracker } from './seq-tracker.ts'
@@ -114,8 +117,6 @@ export interface ClientEvents {
   error: RoomcastError
 }
 
-type Listener<T> = (event: T) => void
-
 const PING = '{"type":"ping"}'
 const CLOSE_WAIT_MS = 2000
 const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/
@@ -140,7 +141,7 @@ export class RoomClient {
   private readonly connectTimeoutMs: number
   private readonly pingIntervalMs: number
   private readonly tracker = new SeqTracker()
-  private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>()
+  private readonly listeners = new Listeners<ClientEvents>()
   private readonly outbox: Outbox
   /** Sent as `?client=` on every connect: the server deduplicates this client's publish ids under it. */
   readonly clientKey: string
@@ -228,13 +229,7 @@ export class RoomClient {
 
   /** Listen to an event; returns a function that stops listening. */
   on<K extends keyof ClientEvents>(type: K, fn: Listener<ClientEvents[K]>): () => void {
-    let set = this.listeners.get(type)
-    if (set === undefined) {
-      set = new Set()
-      this.listeners.set(type, set)
-    }
-    set.add(fn)
-    return () => void set.delete(fn)
+    return this.listeners.on(type, fn)
   }
 
   /**
@@ -482,18 +477,7 @@ export class RoomClient {
   }
 
   private emit<K extends keyof ClientEvents>(type: K, event: ClientEvents[K]): void {
-    const set = this.listeners.get(type)
-    if (set === undefined) return
-    for (const fn of [...set]) {
-      try {
-        ;(fn as Listener<ClientEvents[K]>)(event)
-      } catch (err) {
-        // A listener's bug is reported like any uncaught error, and the client goes on.
-        setTimeout(() => {
-          throw err
-        })
-      }
-    }
+    this.listeners.emit(type, event)
   }
 }
 
