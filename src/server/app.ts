@@ -167,12 +167,14 @@ export function createApp({
   // Cheapest checks first, so a flood of bad upgrades costs no token verification. A plain GET with `?check`
   // (a door check) gets the same answers, or 204 where an upgrade would be let in: a browser cannot read a
   // refused upgrade's status, so its client asks this way why it was turned away.
-  const upgrade = async (c: Context, room: string): Promise<Response> => {
-    const ip = clientIp(c)
+  /**
+   * What every upgrade (v1 or v2, and its door check) is refused for before anything is created: the per-address
+   * limit, a request the runtime would not upgrade (a door check is a plain GET, with no handshake headers to
+   * check), a bad Origin. Null: none of them.
+   */
+  const doorRefusal = (c: Context, ip: string | undefined): Response | null => {
     const throttled = door.throttle(ip)
     if (throttled !== null) return refusalResponse(throttled)
-    // Before anything is created: a request the runtime would not upgrade must not open a room. (A door
-    // check is a plain GET, not a handshake: it has no handshake headers to check.)
     const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
     if (bad !== null) {
       if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
@@ -181,13 +183,36 @@ export function createApp({
       return res
     }
     const badOrigin = door.checkOrigin(c.req.header('origin'))
-    if (badOrigin !== null) return refusalResponse(badOrigin)
+    return badOrigin === null ? null : refusalResponse(badOrigin)
+  }
+
+  /** An upgrade's credential: `?token=`, a second subprotocol entry, or `Authorization: Bearer`. */
+  const credential = (c: Context): string | undefined =>
+    c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+
+  /**
+   * Whether this instance can take a member of `room` now: ready (a member could neither get its welcome nor
+   * publish), under MAX_CONNECTIONS, the room not full. MAX_ROOMS is the caller's, just before its upgrade.
+   */
+  const capacityRefusal = async (room: string): Promise<Response | null> => {
+    const h = health()
+    if (!h.ready) return refusalResponse('unavailable', h.detail)
+    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
+    if (await gateway.isFull(room)) return refusalResponse('room_full')
+    return null
+  }
+
+  const upgrade = async (c: Context, room: string): Promise<Response> => {
+    const ip = clientIp(c)
+    // Before anything is created: a request the runtime would not upgrade must not open a room.
+    const refused = doorRefusal(c, ip)
+    if (refused !== null) return refused
     if (!isRoomName(room)) return refusalResponse('bad_room')
     if (asksV2(c)) return roomV2(c, room, ip)
     const join = parseJoin(c)
     if (typeof join === 'string') return refusalResponse('bad_request', join)
     if (ip !== undefined) join.ip = ip
-    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const token = credential(c)
     const admitted = builtIn ? await door.join(token, room) : NO_GRANT
     if (isRefusal(admitted)) return refusalResponse(admitted)
     let grant: ReturnType<typeof withIdentity> | undefined = admitted.grant
@@ -203,13 +228,8 @@ export function createApp({
       join.exp = exp
       if (info !== undefined) join.info = info
     }
-    const h = health()
-    // A member could neither get its welcome nor publish; send it to an instance that is ready.
-    if (!h.ready) return refusalResponse('unavailable', h.detail)
-    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) {
-      return refusalResponse('server_full')
-    }
-    if (await gateway.isFull(room)) return refusalResponse('room_full')
+    const full = await capacityRefusal(room)
+    if (full !== null) return full
     // No await between this check and the upgrade, which opens the room: concurrent upgrades cannot both pass it.
     if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
     if (!isUpgrade(c)) return c.body(null, 204)
@@ -223,7 +243,7 @@ export function createApp({
     if (gateway.connectRoom === undefined) return refusalResponse('bad_request', 'roomcast.v2 is not served on a room URL here; connect on /')
     const client = readClientKey((name) => c.req.query(name))
     if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
-    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const token = credential(c)
     const admitted = builtIn ? await door.join(token, room) : NO_GRANT
     if (isRefusal(admitted)) return refusalResponse(admitted)
     // Only this room is ever checked against the grant again, so that is all of it the session keeps.
@@ -240,10 +260,8 @@ export function createApp({
       if (g.exp !== undefined) grant.exp = g.exp
       info = g.info
     }
-    const h = health()
-    if (!h.ready) return refusalResponse('unavailable', h.detail)
-    if (gateway.connections !== undefined && gateway.connections() >= config.maxConnections) return refusalResponse('server_full')
-    if (await gateway.isFull(room)) return refusalResponse('room_full')
+    const full = await capacityRefusal(room)
+    if (full !== null) return full
     if (gateway.roomLimitReached?.(room)) return refusalResponse('too_many_rooms')
     if (!isUpgrade(c)) return c.body(null, 204)
     const scoped: ScopedSession = {}
@@ -257,22 +275,13 @@ export function createApp({
   // Protocol v2 on the mount root: the same door, but the token is not for one room (each subscribe checks it).
   const connectV2 = async (c: Context): Promise<Response> => {
     const ip = clientIp(c)
-    const throttled = door.throttle(ip)
-    if (throttled !== null) return refusalResponse(throttled)
-    const bad = isUpgrade(c) ? handshakeProblem(c.req.raw.headers) : null
-    if (bad !== null) {
-      if (bad.status !== 426) return refusalResponse('bad_request', bad.message)
-      const res = refusalResponse('unsupported_version', bad.message)
-      res.headers.set('Sec-WebSocket-Version', WEBSOCKET_VERSION)
-      return res
-    }
-    const badOrigin = door.checkOrigin(c.req.header('origin'))
-    if (badOrigin !== null) return refusalResponse(badOrigin)
+    const refused = doorRefusal(c, ip)
+    if (refused !== null) return refused
     if (gateway.connect === undefined)
       return refusalResponse('bad_request', 'roomcast.v2 on / is not served here (one socket per room: use roomcast.v2 on /rooms/:room)')
     const client = readClientKey((name) => c.req.query(name))
     if (typeof client === 'object') return refusalResponse('bad_request', client.bad)
-    const token = c.req.query('token') ?? tokenFromProtocols(c.req.header('sec-websocket-protocol')) ?? bearer(c.req.header('authorization'))
+    const token = credential(c)
     const admitted = builtIn ? await door.connect(token) : NO_GRANT
     if (isRefusal(admitted)) return refusalResponse(admitted)
     // The authorize hook decides per room, and a v2 connection is for no room: it is asked here whether the
