@@ -22,6 +22,17 @@ export type WrapSocket = (ws: WSContext, alive: () => void) => Connection
 
 /** A RoomGateway over a Hub, upgrading with the runtime's Hono `upgradeWebSocket`. */
 export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T, U>, wrap: WrapSocket, upgradeOptions?: U): RoomGateway {
+  /**
+   * Upgrade with these socket events, naming our subprotocol, or none. Read before the upgrade: Deno closes the
+   * request once it has upgraded it. Where the runtime answers the handshake with this Response (Deno), the
+   * runtime's helper would echo the first subprotocol offered, which may be a token.
+   */
+  const accept = async (c: Context, events: Parameters<typeof upgradeWebSocket>[1]): Promise<Response> => {
+    const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+    const res: Response = await upgradeWebSocket(c, events, upgradeOptions)
+    if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
+    return res
+  }
   return {
     admin: (health) => hubAdmin(hub, { health, directory: hub.directory, counts: hub.counts }),
     connections: () => hub.connections,
@@ -33,30 +44,16 @@ export function hubGateway<T, U>(hub: Hub, upgradeWebSocket: UpgradeWebSocket<T,
       const room = hub.room(name)
       // Answer the upgrade only once the room can give this member everything published after it opens.
       await room.ready()
-      // Read before the upgrade: Deno closes the request once it has upgraded it.
-      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-      const res: Response = await upgradeWebSocket(c, new MemberEvents(room, join, wrap), upgradeOptions)
-      // Where the runtime answers the handshake with this Response (Deno), name our subprotocol, or none:
-      // the runtime's helper would echo the first one offered, which may be a token.
-      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
-      return res
+      return accept(c, new MemberEvents(room, join, wrap))
     },
     // Protocol v2: one socket, many rooms (session.ts).
-    async connect(c: Context, grant, client, extras) {
-      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
-      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client, extras), upgradeOptions)
-      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
-      return res
-    },
+    connect: (c: Context, grant, client, extras) => accept(c, new SessionEvents(hub, grant, wrap, realClock, client, extras)),
     // Protocol v2 on a room's URL: the same session, serving that room only.
-    async connectRoom(c: Context, name, { grant, client, info, ip }) {
-      const protocol = chooseSubprotocol(c.req.header('sec-websocket-protocol'))
+    connectRoom(c: Context, name, { grant, client, info, ip }) {
       const options: SessionOptions = { scope: name }
       if (info !== undefined) options.info = info
       if (ip !== undefined) options.ip = ip
-      const res: Response = await upgradeWebSocket(c, new SessionEvents(hub, grant, wrap, realClock, client, options), upgradeOptions)
-      if (res.status === 101 && protocol !== undefined) res.headers.set('Sec-WebSocket-Protocol', protocol)
-      return res
+      return accept(c, new SessionEvents(hub, grant, wrap, realClock, client, options))
     },
     presence: (name, limit, cursor) => hub.presence(name, limit, cursor),
     stats: (name) => hub.stats(name),
