@@ -11,36 +11,11 @@
 
 import { Redis } from 'ioredis'
 import { RedisBackend } from '../adapters/redis/backend.ts'
-import type { Connection } from '../src/index.ts'
-import { Hub, Session, defaults } from '../src/index.ts'
+import { Hub, Session } from '../src/index.ts'
 import { OwnRedis } from '../test/support/redis.ts'
+import { Counting, N, STORM, config, counter, exp, max, sleep, totals } from './presence-shared.ts'
 
-const max = Number(process.argv.find((a) => a.startsWith('--max='))?.split('=')[1] ?? defaults.presenceMaxMembers)
-const N = 5000
-const STORM = 500
 const HEARTBEAT_MS = 2000
-const config = { ...defaults, presenceMaxMembers: max, maxRoomConnections: 100_000, rateBurst: 1000 }
-const totals = { frames: 0, bytes: 0, states: 0, stateBytes: 0, diffs: 0 }
-let counting = false
-
-class Counting implements Connection {
-  send(data: string | Uint8Array): void {
-    if (!counting || typeof data !== 'string' || !data.startsWith('{"type":"presence"')) return
-    totals.frames++
-    totals.bytes += data.length
-    if (data.includes('"members"')) {
-      totals.states++
-      totals.stateBytes += data.length
-    } else totals.diffs++
-  }
-  close(): void {}
-  bufferedAmount(): number {
-    return 0
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const exp = Date.now() + 3_600_000
 const redis = await OwnRedis.start(false)
 const admin = new Redis(redis.url)
 
@@ -97,7 +72,7 @@ console.log(
 )
 
 await admin.config('RESETSTAT')
-counting = true
+counter.on = true
 const cpu0 = process.cpuUsage()
 const t0 = performance.now()
 for (let k = 0; k < STORM; k++) {
@@ -118,7 +93,7 @@ for (let i = 0; i < 200 && !told(); i++) await sleep(20)
 await sleep(config.presenceIntervalMs * 3)
 const cpu = process.cpuUsage(cpu0)
 const tookMs = performance.now() - t0
-counting = false
+counter.on = false
 const storm = await commands()
 console.log(
   `storm: ${STORM} joins on B + ${STORM} leaves on A in ${Math.round(stormMs)} ms; counted ${Math.round(tookMs)} ms, until every leave was told on both (+grace)`,

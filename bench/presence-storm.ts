@@ -5,35 +5,10 @@
  * and the process CPU, from the first join until the last leave has been told (after PRESENCE_GRACE_MS).
  */
 
-import type { Connection } from '../src/index.ts'
-import { Hub, Session, defaults } from '../src/index.ts'
+import { Hub, Session } from '../src/index.ts'
+import { Counting, N, STORM, config, counter, exp, max, sleep, totals } from './presence-shared.ts'
 
-const max = Number(process.argv.find((a) => a.startsWith('--max='))?.split('=')[1] ?? defaults.presenceMaxMembers)
-const N = 5000
-const STORM = 500
-const config = { ...defaults, presenceMaxMembers: max, maxRoomConnections: 100_000, rateBurst: 1000 }
 const hub = new Hub({ config })
-const totals = { frames: 0, bytes: 0, states: 0, stateBytes: 0, diffs: 0 }
-let counting = false
-
-class Counting implements Connection {
-  send(data: string | Uint8Array): void {
-    if (!counting || typeof data !== 'string' || !data.startsWith('{"type":"presence"')) return
-    totals.frames++
-    totals.bytes += data.length
-    if (data.includes('"members"')) {
-      totals.states++
-      totals.stateBytes += data.length
-    } else totals.diffs++
-  }
-  close(): void {}
-  bufferedAmount(): number {
-    return 0
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const exp = Date.now() + 3_600_000
 
 function enter(i: number): Session {
   const s = new Session(hub, new Counting(), { sub: `user-${i}`, rooms: ['*'], pub: true, exp }, { now: Date.now, setTimeout, clearTimeout } as never)
@@ -49,7 +24,7 @@ console.log(
   `room: ${hub.room('storm').size} members, PRESENCE_MAX_MEMBERS=${max}, PRESENCE_INTERVAL_MS=${config.presenceIntervalMs}, PRESENCE_GRACE_MS=${config.presenceGraceMs}`,
 )
 
-counting = true
+counter.on = true
 const cpu0 = process.cpuUsage()
 const t0 = performance.now()
 for (let k = 0; k < STORM; k++) {
@@ -60,7 +35,7 @@ for (let k = 0; k < STORM; k++) {
 const stormMs = performance.now() - t0
 await sleep(config.presenceGraceMs + config.presenceIntervalMs * 3)
 const cpu = process.cpuUsage(cpu0)
-counting = false
+counter.on = false
 const perMember = totals.frames / N
 console.log(`storm: ${STORM} joins + ${STORM} leaves in ${Math.round(stormMs)} ms; counted until every leave was told (+grace)`)
 console.log(
