@@ -128,13 +128,12 @@ export class Session {
     this.id = options.id ?? newConnectionId()
     this.publisher = { connectionId: this.id }
     this.config = rooms.config
-    const extras = options
-    this.access = extras.access
+    this.access = options.access
     this.ops = rooms.ops
     // Who the log lines about this connection name: its welcome's id, address and sub.
-    const sub = extras.access === undefined ? grant?.sub : extras.access.base.sub
+    const sub = options.access === undefined ? grant?.sub : options.access.base.sub
     this.who = { id: this.id, mode: 'v2' }
-    if (extras.ip !== undefined) this.who.ip = extras.ip.slice(0, 64)
+    if (options.ip !== undefined) this.who.ip = options.ip.slice(0, 64)
     if (sub !== undefined) this.who.from = sub
     const now = clock.now()
     this.bucket = { tokens: this.config.rateBurst, at: now }
